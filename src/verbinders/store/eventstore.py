@@ -1,0 +1,344 @@
+"""An append-only, async event store on PostgreSQL through asyncpg.
+
+Semantics kept from the `eventsourcing` library's recorders: optimistic concurrency on each
+stream's version, atomic appends to several streams, a global feed in which a subscriber never
+misses or reorders a committed event (see `schema.py` for how), and checkpoints that commit
+together with a read model's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from verbinders.errors import InvalidCommand, StreamConflict
+from verbinders.store.events import FeedStatus, Metadata, NewEvent, RecordedEvent
+
+if TYPE_CHECKING:
+    from verbinders.database import Connection
+    from verbinders.store.snapshots import SnapshotRow
+
+__all__ = ["NOTIFY_CHANNEL", "EventStore"]
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "verbinders_events"
+
+_COLUMNS = (
+    "position, tenant, stream_id, stream_type, version, topic, payload, metadata, recorded_at"
+)
+
+
+def _row_to_event(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        position=row[0],
+        tenant=row[1],
+        stream_id=row[2],
+        stream_type=row[3],
+        version=row[4],
+        topic=row[5],
+        payload=row[6],
+        metadata=row[7],
+        recorded_at=row[8],
+    )
+
+
+def _check_batch(events: Sequence[NewEvent], expected: Mapping[UUID, int]) -> None:
+    """Every stream's new versions must follow its expected version without gaps."""
+    next_version = {stream: version + 1 for stream, version in expected.items()}
+    for event in events:
+        want = next_version.get(event.stream_id)
+        if want is None:
+            raise InvalidCommand(
+                f"no expected version given for stream {event.stream_id}", field="expected"
+            )
+        if event.version != want:
+            raise InvalidCommand(
+                f"event for stream {event.stream_id} has version {event.version}, expected {want}",
+                field="version",
+            )
+        next_version[event.stream_id] = want + 1
+
+
+class EventStore:
+    """Appends and reads events. Safe to share between tasks; holds only the pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._notify_wanted = asyncio.Event()
+        self._notifier: asyncio.Task[None] | None = None
+        self._last_position = 0
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def append(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        expected: Mapping[UUID, int],
+        metadata: Metadata,
+        connection: Connection | None = None,
+    ) -> list[int]:
+        """Append `events` atomically; returns their global positions, in order.
+
+        `expected` gives each stream's current version (0 for a new stream). If any stream
+        has moved on, nothing is written and `StreamConflict` names the stream and both
+        versions. With `connection`, the append joins that connection's transaction.
+        """
+        if not events:
+            return []
+        _check_batch(events, expected)
+        args = (
+            metadata.tenant,
+            list(expected.keys()),
+            list(expected.values()),
+            [e.stream_id for e in events],
+            [e.stream_type for e in events],
+            [e.version for e in events],
+            [e.topic for e in events],
+            [e.payload for e in events],
+            _encode_metadata(metadata),
+        )
+        sql = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        try:
+            if connection is not None:
+                rows = await connection.fetch(sql, *args)
+            else:
+                async with self.pool.acquire() as conn:
+                    rows = await conn.fetch(sql, *args)
+        except asyncpg.UniqueViolationError as error:
+            # Two appends raced past the version check; the unique index caught the loser.
+            stream_id = _stream_from_unique_violation(error, events)
+            actual = await self.stream_version(stream_id)
+            raise StreamConflict(stream_id, expected[stream_id], actual) from error
+        except asyncpg.PostgresError as error:
+            if error.sqlstate == "VB409":
+                detail = json.loads(error.detail or "{}")
+                raise StreamConflict(
+                    UUID(detail["stream_id"]), detail["expected"], detail["actual"]
+                ) from error
+            raise
+        positions = [row[0] for row in rows]
+        self._announce(positions[-1])
+        return positions
+
+    def _announce(self, position: int) -> None:
+        """Wake subscribers soon, coalescing notifications under load.
+
+        NOTIFY inside the append would serialise commits on PostgreSQL's notify queue lock, so
+        a background task sends one notification for however many appends happened meanwhile.
+        Subscribers also poll, so a lost notification only delays them.
+        """
+        self._last_position = max(self._last_position, position)
+        self._notify_wanted.set()
+        if self._notifier is None or self._notifier.done():
+            with contextlib.suppress(RuntimeError):
+                self._notifier = asyncio.get_running_loop().create_task(self._notify_loop())
+
+    async def _notify_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._notify_wanted.wait(), timeout=5.0)
+            except TimeoutError:
+                return
+            self._notify_wanted.clear()
+            try:
+                async with self.pool.acquire() as conn:
+                    await conn.execute(
+                        "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(self._last_position)
+                    )
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+                log.warning("could not notify subscribers (they will poll): %s", error)
+                return
+
+    async def close(self) -> None:
+        """Send the last pending notification and stop the notifier."""
+        if self._notifier is not None and not self._notifier.done():
+            if self._notify_wanted.is_set():
+                await asyncio.sleep(0)
+            self._notifier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._notifier
+
+    # -- reading streams -------------------------------------------------------------------
+
+    async def stream_version(self, stream_id: UUID) -> int:
+        async with self.pool.acquire() as conn:
+            version = await conn.fetchval(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+            )
+        return int(version)
+
+    async def read_stream(
+        self,
+        stream_id: UUID,
+        *,
+        after_version: int = 0,
+        to_version: int | None = None,
+        as_of: datetime | None = None,
+        tenant: str | None = None,
+        connection: Connection | None = None,
+    ) -> list[RecordedEvent]:
+        """A stream's events in version order: whole, after/up to a version, or as of a time."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2"
+            " AND ($3::integer IS NULL OR version <= $3)"
+            " AND ($4::timestamptz IS NULL OR recorded_at <= $4)"
+            " AND ($5::text IS NULL OR tenant = $5)"
+            " ORDER BY version"
+        )
+        args = (stream_id, after_version, to_version, as_of, tenant)
+        if connection is not None:
+            rows = await connection.fetch(sql, *args)
+        else:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(sql, *args)
+        return [_row_to_event(row) for row in rows]
+
+    # -- reading the feed ------------------------------------------------------------------
+
+    async def read_feed(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        *,
+        tenant: str | None = None,
+        topics: Sequence[str] | None = None,
+        until_position: int | None = None,
+        connection: Connection | None = None,
+    ) -> list[RecordedEvent]:
+        """Committed events after position `after`, in feed order, at most `limit`.
+
+        Never returns an event while an earlier position may still commit, so reading
+        batch after batch from the last position seen misses nothing.
+        """
+        sql = f"SELECT {_COLUMNS} FROM read_feed($1, $2, $3, $4, $5)"
+        args = (after, limit, tenant, list(topics) if topics is not None else None, until_position)
+        if connection is not None:
+            rows = await connection.fetch(sql, *args)
+        else:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(sql, *args)
+        return [_row_to_event(row) for row in rows]
+
+    async def iter_feed(
+        self,
+        after: int = 0,
+        *,
+        batch_size: int = 1000,
+        tenant: str | None = None,
+        topics: Sequence[str] | None = None,
+        until_position: int | None = None,
+        until_time: datetime | None = None,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """The feed from `after` to the current horizon, batch by batch (constant memory)."""
+        if until_time is not None:
+            # recorded_at is the appending transaction's start, so it only roughly follows
+            # positions: stop at the last position recorded by then, and filter below it.
+            cutoff = await self.position_at(until_time)
+            until_position = cutoff if until_position is None else min(until_position, cutoff)
+        position = after
+        while True:
+            batch = await self.read_feed(
+                position, batch_size, tenant=tenant, topics=topics, until_position=until_position
+            )
+            if not batch:
+                return
+            position = batch[-1].position
+            if until_time is not None:
+                batch = [e for e in batch if e.recorded_at <= until_time]
+            if batch:
+                yield batch
+
+    async def feed_status(self) -> FeedStatus:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM feed_status()")
+        assert row is not None
+        return FeedStatus(
+            horizon=row["horizon"],
+            allocated=row["allocated"],
+            held_by_pid=row["held_by_pid"],
+            held_since=row["held_since"],
+        )
+
+    async def last_position(self, *, tenant: str | None = None) -> int:
+        """The highest position readable now (the horizon, or the tenant's last below it)."""
+        async with self.pool.acquire() as conn:
+            if tenant is None:
+                value = await conn.fetchval("SELECT feed_horizon()")
+            else:
+                value = await conn.fetchval(
+                    "SELECT coalesce(max(position), 0) FROM events"
+                    " WHERE tenant = $1 AND position <= feed_horizon()",
+                    tenant,
+                )
+        return int(value or 0)
+
+    async def position_at(self, moment: datetime) -> int:
+        """The last position recorded at or before `moment`."""
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval(
+                "SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= $1", moment
+            )
+        return int(value)
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    async def save_snapshot(self, snapshot: SnapshotRow) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO snapshots (stream_id, version, tenant, stream_type, topic, state)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                snapshot.stream_id,
+                snapshot.version,
+                snapshot.tenant,
+                snapshot.stream_type,
+                snapshot.topic,
+                snapshot.state,
+            )
+
+    async def latest_snapshot(
+        self, stream_id: UUID, *, max_version: int | None = None
+    ) -> SnapshotRow | None:
+        from verbinders.store.snapshots import SnapshotRow
+
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT stream_id, version, tenant, stream_type, topic, state FROM snapshots"
+                " WHERE stream_id = $1 AND ($2::integer IS NULL OR version <= $2)"
+                " ORDER BY version DESC LIMIT 1",
+                stream_id,
+                max_version,
+            )
+        if row is None:
+            return None
+        return SnapshotRow(
+            stream_id=row["stream_id"],
+            version=row["version"],
+            tenant=row["tenant"],
+            stream_type=row["stream_type"],
+            topic=row["topic"],
+            state=row["state"],
+        )
+
+
+_encode_metadata = msgspec.json.Encoder().encode
+
+
+def _stream_from_unique_violation(
+    error: asyncpg.UniqueViolationError, events: Sequence[NewEvent]
+) -> UUID:
+    detail = error.detail or ""
+    for event in events:
+        if str(event.stream_id) in detail:
+            return event.stream_id
+    return events[0].stream_id

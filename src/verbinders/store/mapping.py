@@ -1,0 +1,221 @@
+"""Maps `eventsourcing` domain events and aggregates to store rows and back, with msgspec.
+
+An event's payload is its attributes (less the stream id and version, which have columns of
+their own) encoded as JSON by msgspec, so analysts read it with SQL. Decoding converts the JSON
+back into the event class's declared field types (`msgspec.convert`), after the class's
+`upcast_vN_vM` methods have brought old payloads up to date, as `eventsourcing` does.
+
+Values of `PersonalData` are sealed (see `personal.py`) on the way in and opened, or read as
+redacted once their subject is forgotten, on the way out.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from eventsourcing.domain import Aggregate, CanMutateProtocol
+from eventsourcing.utils import get_topic, resolve_topic
+
+from verbinders.domain.personal import PersonalData
+from verbinders.store.personal import ENVELOPE_KEY, open_envelope, seal
+from verbinders.store.snapshots import SnapshotRow
+
+__all__ = [
+    "decode_aggregate_state",
+    "decode_event",
+    "encode_event",
+    "encode_snapshot",
+    "personal_subjects",
+    "sealed_subjects",
+    "stream_type_of",
+]
+
+_encoder = msgspec.json.Encoder()
+_AGGREGATE_INTERNALS = ("_id", "_version", "_pending_events")
+_TIMESTAMPS = ("_created_on", "_modified_on")
+
+
+def stream_type_of(cls: type[Aggregate]) -> str:
+    return str(getattr(cls, "STREAM_TYPE", cls.__name__))
+
+
+# -- personal data ---------------------------------------------------------------------------
+
+
+def personal_subjects(values: Iterable[Any]) -> set[UUID]:
+    """The subjects of every personal value among `values` (and inside lists, tuples, dicts)."""
+    found: set[UUID] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, PersonalData):
+            found.add(value.subject)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+
+    for value in values:
+        visit(value)
+    return found
+
+
+def _seal_values(value: Any, keys: Mapping[UUID, bytes]) -> Any:
+    if isinstance(value, PersonalData):
+        return seal(
+            keys[value.subject], value.subject, get_topic(type(value)), _encoder.encode(value)
+        )
+    if isinstance(value, list | tuple):
+        return [_seal_values(item, keys) for item in value]
+    if isinstance(value, dict):
+        return {name: _seal_values(item, keys) for name, item in value.items()}
+    return value
+
+
+def sealed_subjects(raw: Any) -> set[UUID]:
+    """The subjects of the sealed envelopes inside a decoded JSON payload."""
+    found: set[UUID] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            if ENVELOPE_KEY in value:
+                found.add(UUID(value["subject"]))
+            else:
+                for item in value.values():
+                    visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(raw)
+    return found
+
+
+def _open_values(value: Any, keys: Mapping[UUID, bytes]) -> Any:
+    if isinstance(value, dict):
+        if ENVELOPE_KEY in value:
+            cls = resolve_topic(value[ENVELOPE_KEY])
+            subject = UUID(value["subject"])
+            key = keys.get(subject)
+            if key is None:
+                return cls.redacted(subject)
+            return msgspec.json.decode(open_envelope(key, value), type=cls)
+        return {name: _open_values(item, keys) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_open_values(item, keys) for item in value]
+    return value
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+def encode_event(event: Any, keys: Mapping[UUID, bytes]) -> tuple[str, bytes]:
+    """(topic, JSON payload) of a domain event; personal values sealed with `keys`."""
+    state = dict(vars(event))
+    del state["originator_id"], state["originator_version"]
+    class_version = getattr(type(event), "class_version", 1)
+    if class_version > 1:
+        state["class_version"] = class_version
+    if personal_subjects(state.values()):
+        state = {name: _seal_values(value, keys) for name, value in state.items()}
+    return get_topic(type(event)), _encoder.encode(state)
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {
+        name: hint
+        for name, hint in hints.items()
+        if typing.get_origin(hint) is not typing.ClassVar and name != "originator_id"
+    }
+
+
+def decode_event(
+    topic: str,
+    stream_id: UUID,
+    version: int,
+    payload: Mapping[str, Any],
+    keys: Mapping[UUID, bytes],
+) -> CanMutateProtocol[Any]:
+    """The domain event a stored row stands for."""
+    cls = resolve_topic(topic)
+    state = dict(payload)
+    from_version = state.pop("class_version", 1)
+    class_version = getattr(cls, "class_version", 1)
+    while from_version < class_version:
+        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+        from_version += 1
+    if keys or sealed_subjects(state):
+        state = _open_values(state, keys)
+    state["originator_version"] = version
+    event = msgspec.convert(state, cls, strict=False)
+    object.__setattr__(event, "originator_id", stream_id)
+    return typing.cast(CanMutateProtocol[Any], event)
+
+
+# -- snapshots -------------------------------------------------------------------------------
+
+
+def aggregate_state(aggregate: Aggregate) -> dict[str, Any]:
+    state = {k: v for k, v in vars(aggregate).items() if k not in _AGGREGATE_INTERNALS}
+    class_version = getattr(type(aggregate), "class_version", 1)
+    if class_version > 1:
+        state["class_version"] = class_version
+    return state
+
+
+def encode_snapshot(aggregate: Aggregate, tenant: str, keys: Mapping[UUID, bytes]) -> SnapshotRow:
+    state = aggregate_state(aggregate)
+    if personal_subjects(state.values()):
+        state = {name: _seal_values(value, keys) for name, value in state.items()}
+    return SnapshotRow(
+        stream_id=aggregate.id,
+        version=aggregate.version,
+        tenant=tenant,
+        stream_type=stream_type_of(type(aggregate)),
+        topic=get_topic(type(aggregate)),
+        state=_encoder.encode(state),
+    )
+
+
+@functools.cache
+def _state_types(cls: type) -> dict[str, Any]:
+    hints = {
+        name: hint
+        for name, hint in typing.get_type_hints(cls).items()
+        if typing.get_origin(hint) is not typing.ClassVar
+    }
+    hints.update({name: datetime for name in _TIMESTAMPS})
+    return hints
+
+
+def decode_aggregate_state(row: SnapshotRow, keys: Mapping[UUID, bytes]) -> Aggregate:
+    """The aggregate a snapshot holds. Its class must annotate every attribute it keeps."""
+    cls = resolve_topic(row.topic)
+    state = dict(row.state)
+    from_version = state.pop("class_version", 1)
+    class_version = getattr(cls, "class_version", 1)
+    while from_version < class_version:
+        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+        from_version += 1
+    if keys or sealed_subjects(state):
+        state = _open_values(state, keys)
+    types = _state_types(cls)
+    for name, value in state.items():
+        hint = types.get(name)
+        if hint is not None:
+            state[name] = msgspec.convert(value, hint, strict=False)
+    state["_id"] = row.stream_id
+    state["_version"] = row.version
+    state["_pending_events"] = []
+    aggregate = object.__new__(cls)
+    object.__setattr__(aggregate, "__dict__", state)
+    return typing.cast(Aggregate, aggregate)

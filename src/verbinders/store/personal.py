@@ -1,0 +1,100 @@
+"""Per-person keys for personal data (crypto-shredding).
+
+Personal values are sealed with AES-256-GCM under a key of their subject before they reach the
+events or snapshots tables; forgetting a subject deletes the key and records the subject as
+forgotten, so no new data can be sealed for it and what was sealed reads as redacted.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from verbinders.errors import Conflict
+
+if TYPE_CHECKING:
+    import asyncpg
+
+__all__ = ["ENVELOPE_KEY", "Keyring", "open_envelope", "seal"]
+
+ENVELOPE_KEY = "__personal__"
+
+
+def seal(key: bytes, subject: UUID, topic: str, plaintext: bytes) -> dict[str, Any]:
+    """An envelope that stands in a payload where a personal value stood."""
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, subject.bytes)
+    return {
+        ENVELOPE_KEY: topic,
+        "subject": str(subject),
+        "sealed": base64.b64encode(nonce + ciphertext).decode("ascii"),
+    }
+
+
+def open_envelope(key: bytes, envelope: dict[str, Any]) -> bytes:
+    data = base64.b64decode(envelope["sealed"])
+    subject = UUID(envelope["subject"])
+    return AESGCM(key).decrypt(data[:12], data[12:], subject.bytes)
+
+
+class Keyring:
+    """Reads, creates and destroys subjects' keys."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def keys_for(
+        self, subjects: Iterable[UUID], *, tenant: str | None = None, create: bool = False
+    ) -> dict[UUID, bytes]:
+        """The keys of `subjects`; with `create`, new subjects get a key (tenant required).
+
+        A forgotten subject has no key: sealing new data for it raises `Conflict`.
+        """
+        wanted = sorted(set(subjects))
+        if not wanted:
+            return {}
+        async with self.pool.acquire() as conn:
+            if create:
+                assert tenant is not None
+                forgotten = await conn.fetch(
+                    "SELECT subject FROM forgotten_subjects WHERE subject = any($1::uuid[])",
+                    wanted,
+                )
+                if forgotten:
+                    raise Conflict(
+                        f"person {forgotten[0]['subject']} was forgotten;"
+                        " their data cannot be recorded again under the same id",
+                        subject=str(forgotten[0]["subject"]),
+                        state="forgotten",
+                    )
+                await conn.execute(
+                    "INSERT INTO personal_keys (subject, tenant, key)"
+                    " SELECT s, $2, k FROM unnest($1::uuid[], $3::bytea[]) AS t(s, k)"
+                    " ON CONFLICT (subject) DO NOTHING",
+                    wanted,
+                    tenant,
+                    [AESGCM.generate_key(bit_length=256) for _ in wanted],
+                )
+            rows = await conn.fetch(
+                "SELECT subject, key FROM personal_keys WHERE subject = any($1::uuid[])", wanted
+            )
+        return {row["subject"]: bytes(row["key"]) for row in rows}
+
+    async def forget(self, subject: UUID, *, tenant: str) -> bool:
+        """Destroy the subject's key. Returns False if it was already forgotten."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "DELETE FROM personal_keys WHERE subject = $1 AND tenant = $2", subject, tenant
+            )
+            status = await conn.execute(
+                "INSERT INTO forgotten_subjects (subject, tenant) VALUES ($1, $2)"
+                " ON CONFLICT DO NOTHING",
+                subject,
+                tenant,
+            )
+        return status.endswith(" 1")

@@ -1,0 +1,155 @@
+"""Loads and saves `eventsourcing` aggregates through the event store."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from verbinders.errors import NotFound
+from verbinders.store.events import Metadata, NewEvent
+from verbinders.store.mapping import (
+    decode_aggregate_state,
+    decode_event,
+    encode_event,
+    encode_snapshot,
+    personal_subjects,
+    sealed_subjects,
+    stream_type_of,
+)
+
+if TYPE_CHECKING:
+    from verbinders.database import Connection
+    from verbinders.store.eventstore import EventStore
+    from verbinders.store.personal import Keyring
+
+__all__ = ["Repository"]
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository:
+    """Aggregates in, events out, and back: the application layer's only way to the store."""
+
+    def __init__(self, store: EventStore, keyring: Keyring, *, snapshot_every: int = 50) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.snapshot_every = snapshot_every
+
+    async def get(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        *,
+        tenant: str,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> A:
+        """The aggregate now, at a version, or as it stood at a moment; `NotFound` otherwise."""
+        aggregate = await self.find(cls, aggregate_id, tenant=tenant, version=version, as_of=as_of)
+        if aggregate is None:
+            raise NotFound(
+                f"no {stream_type_of(cls)} {aggregate_id}",
+                stream_type=stream_type_of(cls),
+                id=str(aggregate_id),
+            )
+        return aggregate
+
+    async def find(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        *,
+        tenant: str,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> A | None:
+        snapshot = None
+        if as_of is None and self.snapshot_every:
+            snapshot = await self.store.latest_snapshot(aggregate_id, max_version=version)
+            if snapshot is not None and (
+                snapshot.tenant != tenant or snapshot.stream_type != stream_type_of(cls)
+            ):
+                return None
+        events = await self.store.read_stream(
+            aggregate_id,
+            after_version=snapshot.version if snapshot else 0,
+            to_version=version,
+            as_of=as_of,
+            tenant=tenant,
+        )
+        if snapshot is None and not events:
+            return None
+        if events and events[0].stream_type != stream_type_of(cls):
+            return None
+        subjects = set().union(*(sealed_subjects(e.payload) for e in events))
+        if snapshot is not None:
+            subjects |= sealed_subjects(snapshot.state)
+        keys = await self.keyring.keys_for(subjects) if subjects else {}
+        aggregate: Aggregate | None = (
+            decode_aggregate_state(snapshot, keys) if snapshot is not None else None
+        )
+        for row in events:
+            event = decode_event(row.topic, row.stream_id, row.version, row.payload, keys)
+            aggregate = event.mutate(aggregate)
+        if not isinstance(aggregate, cls):
+            return None
+        return aggregate
+
+    async def save(
+        self,
+        *aggregates: Aggregate,
+        metadata: Metadata,
+        connection: Connection | None = None,
+    ) -> list[int]:
+        """Append every aggregate's pending events in one atomic append; returns positions."""
+        pending = [(aggregate, aggregate.collect_events()) for aggregate in aggregates]
+        pending = [(aggregate, events) for aggregate, events in pending if events]
+        if not pending:
+            return []
+        subjects = personal_subjects(
+            value for _, events in pending for event in events for value in vars(event).values()
+        )
+        keys = (
+            await self.keyring.keys_for(subjects, tenant=metadata.tenant, create=True)
+            if subjects
+            else {}
+        )
+        expected: dict[UUID, int] = {}
+        new_events: list[NewEvent] = []
+        for aggregate, events in pending:
+            stream_type = stream_type_of(type(aggregate))
+            expected[aggregate.id] = events[0].originator_version - 1
+            for event in events:
+                topic, payload = encode_event(event, keys)
+                new_events.append(
+                    NewEvent(
+                        stream_id=aggregate.id,
+                        stream_type=stream_type,
+                        version=event.originator_version,
+                        topic=topic,
+                        payload=payload,
+                    )
+                )
+        positions = await self.store.append(
+            new_events, expected=expected, metadata=metadata, connection=connection
+        )
+        if self.snapshot_every:
+            for aggregate, events in pending:
+                await self._maybe_snapshot(aggregate, len(events), metadata.tenant)
+        return positions
+
+    async def _maybe_snapshot(self, aggregate: Aggregate, appended: int, tenant: str) -> None:
+        every = self.snapshot_every
+        if aggregate.version // every == (aggregate.version - appended) // every:
+            return
+        subjects = personal_subjects(vars(aggregate).values())
+        keys = await self.keyring.keys_for(subjects) if subjects else {}
+        if subjects - keys.keys():
+            return  # someone in it was forgotten meanwhile: no snapshot
+        await self.store.save_snapshot(encode_snapshot(aggregate, tenant, keys))

@@ -1,0 +1,250 @@
+"""The store's schema, created and upgraded automatically and idempotently at start.
+
+Each migration runs once, in order, in its own transaction, under an advisory lock so that
+several processes starting together do not race. The applied versions are kept in
+`schema_migrations`.
+
+How the global feed stays gapless without serialising writers
+-------------------------------------------------------------
+Positions come from a sequence, so concurrent appends run in parallel, but a sequence hands
+out numbers in allocation order while transactions commit in any order: a reader that simply
+follows `position > checkpoint` could pass position 11 (committed) while 10 is still in flight,
+and skip 10 for ever.
+
+`append_events` therefore, before it allocates positions, reads the sequence's last value L and
+takes a *shared* transaction-level advisory lock keyed on L. Every position it then allocates is
+above L, and the lock is released only when its transaction ends. `feed_horizon()` reads first
+the sequence's last value S, then the smallest such key among the locks held in this database;
+every position up to min(S, smallest key) belongs to a finished transaction, so a reader that
+stays at or below the horizon never sees a later commit appear behind its checkpoint.
+Shared locks never wait for each other, so writers are not serialised; long-running readers
+(reports, backups) do not hold the horizon back, only an append still in flight does, and
+`feed_status()` names it. Each stream's versions are checked inside the same function, after
+earlier appends to the stream committed, so the feed keeps every stream's version order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from verbinders.database import Connection
+
+__all__ = ["MIGRATIONS", "install_schema", "register_migrations"]
+
+# Namespace (first key) of the two-key advisory locks the product takes; the one-key
+# (bigint) form is reserved for the feed horizon.
+LOCK_NAMESPACE_MIGRATIONS = 7_100
+LOCK_NAMESPACE_PROJECTIONS = 7_101
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "event store",
+        r"""
+CREATE SEQUENCE event_position_seq AS bigint CACHE 1;
+
+CREATE TABLE events (
+    position     bigint      PRIMARY KEY,
+    tenant       text        NOT NULL,
+    stream_id    uuid        NOT NULL,
+    stream_type  text        NOT NULL,
+    version      integer     NOT NULL CHECK (version > 0),
+    topic        text        NOT NULL,
+    payload      jsonb       NOT NULL,
+    metadata     jsonb       NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX events_stream_version ON events (stream_id, version);
+CREATE INDEX events_tenant_position ON events (tenant, position);
+CREATE INDEX events_recorded_at ON events USING brin (recorded_at);
+
+-- The store is append-only: rows are never changed or removed.
+CREATE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the events table is append-only (% refused)', TG_OP
+        USING ERRCODE = 'VB403';
+END $$;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only();
+
+CREATE TABLE snapshots (
+    stream_id    uuid        NOT NULL,
+    version      integer     NOT NULL,
+    tenant       text        NOT NULL,
+    stream_type  text        NOT NULL,
+    topic        text        NOT NULL,
+    state        jsonb       NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (stream_id, version)
+);
+
+CREATE TABLE checkpoints (
+    name        text        PRIMARY KEY,
+    position    bigint      NOT NULL CHECK (position >= 0),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Keys for personal data, one per person; forgetting a person deletes the key.
+CREATE TABLE personal_keys (
+    subject     uuid        PRIMARY KEY,
+    tenant      text        NOT NULL,
+    key         bytea       NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE forgotten_subjects (
+    subject      uuid        PRIMARY KEY,
+    tenant       text        NOT NULL,
+    forgotten_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION append_events(
+    p_tenant      text,
+    p_streams     uuid[],
+    p_expected    integer[],
+    p_ev_streams  uuid[],
+    p_ev_types    text[],
+    p_ev_versions integer[],
+    p_ev_topics   text[],
+    p_ev_payloads jsonb[],
+    p_metadata    jsonb
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+DECLARE
+    conflict record;
+    low      bigint;
+BEGIN
+    SELECT s.stream_id, s.expected, coalesce(
+               (SELECT max(e.version) FROM events e WHERE e.stream_id = s.stream_id), 0
+           ) AS actual
+      INTO conflict
+      FROM unnest(p_streams, p_expected) AS s(stream_id, expected)
+     WHERE coalesce(
+               (SELECT max(e.version) FROM events e WHERE e.stream_id = s.stream_id), 0
+           ) <> s.expected
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'stream % is at version %, not at the expected version %',
+            conflict.stream_id, conflict.actual, conflict.expected
+            USING ERRCODE = 'VB409',
+                  DETAIL = json_build_object(
+                      'stream_id', conflict.stream_id,
+                      'expected', conflict.expected,
+                      'actual', conflict.actual)::text;
+    END IF;
+
+    -- Announce the lowest position this transaction may take (see feed_horizon).
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO low FROM event_position_seq;
+    PERFORM pg_advisory_xact_lock_shared(low);
+
+    RETURN QUERY
+    INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload, metadata)
+    SELECT nextval('event_position_seq'), p_tenant, e.stream_id, e.stream_type, e.version,
+           e.topic, e.payload, p_metadata
+      FROM unnest(p_ev_streams, p_ev_types, p_ev_versions, p_ev_topics, p_ev_payloads)
+           AS e(stream_id, stream_type, version, topic, payload)
+    RETURNING position;
+END $$;
+
+CREATE FUNCTION feed_horizon() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    allocated bigint;
+    in_flight bigint;
+BEGIN
+    -- Order matters: the sequence first, then the locks (see the module's notes).
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO allocated FROM event_position_seq;
+    SELECT min((l.classid::bigint << 32) | l.objid::bigint) INTO in_flight
+      FROM pg_locks l
+     WHERE l.locktype = 'advisory' AND l.objsubid = 1
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+    RETURN least(allocated, coalesce(in_flight, allocated));
+END $$;
+
+CREATE FUNCTION read_feed(
+    p_after  bigint,
+    p_limit  integer,
+    p_tenant text,
+    p_topics text[],
+    p_until  bigint
+) RETURNS SETOF events LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    horizon bigint := least(feed_horizon(), coalesce(p_until, 9223372036854775807));
+BEGIN
+    -- A fresh snapshot per statement: rows are read after the horizon was fixed.
+    IF p_tenant IS NULL AND p_topics IS NULL THEN
+        RETURN QUERY SELECT * FROM events
+            WHERE position > p_after AND position <= horizon
+            ORDER BY position LIMIT p_limit;
+    ELSIF p_tenant IS NULL THEN
+        RETURN QUERY SELECT * FROM events
+            WHERE position > p_after AND position <= horizon AND topic = ANY (p_topics)
+            ORDER BY position LIMIT p_limit;
+    ELSIF p_topics IS NULL THEN
+        RETURN QUERY SELECT * FROM events
+            WHERE tenant = p_tenant AND position > p_after AND position <= horizon
+            ORDER BY position LIMIT p_limit;
+    ELSE
+        RETURN QUERY SELECT * FROM events
+            WHERE tenant = p_tenant AND position > p_after AND position <= horizon
+              AND topic = ANY (p_topics)
+            ORDER BY position LIMIT p_limit;
+    END IF;
+END $$;
+
+CREATE FUNCTION feed_status(
+    OUT horizon bigint,
+    OUT allocated bigint,
+    OUT held_by_pid integer,
+    OUT held_since timestamptz
+) LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO allocated FROM event_position_seq;
+    horizon := feed_horizon();
+    SELECT l.pid, a.xact_start INTO held_by_pid, held_since
+      FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'advisory' AND l.objsubid = 1
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ORDER BY (l.classid::bigint << 32) | l.objid::bigint, a.xact_start
+     LIMIT 1;
+END $$;
+""",
+    ),
+]
+
+
+def register_migrations(component: str, migrations: list[tuple[int, str, str]]) -> None:
+    """Let another part of the product (the API's idempotency records, ...) own tables too."""
+    COMPONENTS[component] = migrations
+
+
+COMPONENTS: dict[str, list[tuple[int, str, str]]] = {"store": MIGRATIONS}
+
+
+async def install_schema(
+    connection: Connection,
+) -> dict[str, int]:
+    """Apply the migrations not yet applied; returns each component's version now in place."""
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1, 0)", LOCK_NAMESPACE_MIGRATIONS)
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " component text NOT NULL, version integer NOT NULL, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"
+        )
+        rows = await connection.fetch("SELECT component, version FROM schema_migrations")
+        applied = {(row["component"], row["version"]) for row in rows}
+        versions: dict[str, int] = {}
+        for component, migrations in COMPONENTS.items():
+            for version, name, sql in migrations:
+                if (component, version) not in applied:
+                    await connection.execute(sql)
+                    await connection.execute(
+                        "INSERT INTO schema_migrations (component, version, name)"
+                        " VALUES ($1, $2, $3)",
+                        component,
+                        version,
+                        name,
+                    )
+                versions[component] = version
+    return versions
