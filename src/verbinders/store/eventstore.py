@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -77,6 +77,8 @@ class EventStore:
         self._notify_wanted = asyncio.Event()
         self._notifier: asyncio.Task[None] | None = None
         self._last_position = 0
+        self.local_listeners: list[Callable[[], None]] = []
+        """Called after every append in this process (e.g. `FeedSignal.poke`)."""
 
     # -- writing -------------------------------------------------------------------------
 
@@ -128,17 +130,29 @@ class EventStore:
                 ) from error
             raise
         positions = [row[0] for row in rows]
-        self._announce(positions[-1])
+        if connection is None:
+            self._announce(positions[-1])
+        # else: the caller's transaction is still open; `transaction()` announces at commit.
         return positions
 
-    def _announce(self, position: int) -> None:
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection in a transaction; appends through it are announced once it commits."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+        self._announce(None)
+
+    def _announce(self, position: int | None) -> None:
         """Wake subscribers soon, coalescing notifications under load.
 
         NOTIFY inside the append would serialise commits on PostgreSQL's notify queue lock, so
         a background task sends one notification for however many appends happened meanwhile.
         Subscribers also poll, so a lost notification only delays them.
         """
-        self._last_position = max(self._last_position, position)
+        if position is not None:
+            self._last_position = max(self._last_position, position)
+        for listener in self.local_listeners:
+            listener()
         self._notify_wanted.set()
         if self._notifier is None or self._notifier.done():
             with contextlib.suppress(RuntimeError):

@@ -225,6 +225,9 @@ async def install_schema(
     connection: Connection,
 ) -> dict[str, int]:
     """Apply the migrations not yet applied; returns each component's version now in place."""
+    from verbinders import components
+
+    components.load()
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1, 0)", LOCK_NAMESPACE_MIGRATIONS)
         await connection.execute(

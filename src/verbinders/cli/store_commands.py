@@ -1,0 +1,195 @@
+"""Commands over the store and the projections: `project`, `replay`, `export events`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal as signals
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import click
+import msgspec
+
+from verbinders.cli import load_settings, run_async
+from verbinders.errors import InvalidCommand, NotFound
+from verbinders.projections.engine import replay as replay_projection
+from verbinders.runtime import open_runtime
+
+if TYPE_CHECKING:
+    from verbinders.runtime import Runtime
+
+__all__ = ["register"]
+
+
+def _parse_until(value: str | None) -> tuple[int | None, datetime | None]:
+    """`--until` takes a position (digits) or an ISO 8601 time (with a timezone)."""
+    if value is None:
+        return None, None
+    if value.isdigit():
+        return int(value), None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidCommand(
+            f"--until {value!r} is neither a position nor an ISO 8601 time", field="until"
+        ) from error
+    if moment.tzinfo is None:
+        raise InvalidCommand(
+            f"--until {value!r} needs a timezone, e.g. {value}+01:00 or {value}Z", field="until"
+        )
+    return None, moment
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signals.SIGINT, signals.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+@click.command("project")
+def project_command() -> None:
+    """Run the projections as a worker until stopped (SIGINT/SIGTERM).
+
+    Several workers may run at once: each projection is processed by exactly one of them,
+    the others stand by and take over if it stops.
+    """
+
+    @run_async
+    async def body() -> None:
+        async with open_runtime(load_settings()) as runtime:
+            stop = asyncio.Event()
+            _stop_on_signals(stop)
+            names = ", ".join(runtime.runner.projections)
+            click.echo(f"running projections: {names} (Ctrl-C to stop)", err=True)
+            await runtime.runner.run(stop)
+
+    body()
+
+
+@click.command("replay")
+@click.argument("name")
+@click.option("--until", "until", help="Stop at this position or ISO 8601 time.")
+@click.option("--tenant", help="Only this platform's events (builds a historical read model).")
+def replay_command(name: str, until: str | None, tenant: str | None) -> None:
+    """Rebuild projection NAME from the first event, with a progress bar.
+
+    Without --until the rebuilt read model replaces the current one once it has caught up.
+    With --until it is built beside, as history stood then, and its schema is printed.
+    """
+
+    @run_async
+    async def body() -> None:
+        until_position, until_time = _parse_until(until)
+        async with open_runtime(load_settings()) as runtime:
+            projection = runtime.runner.projections.get(name)
+            if projection is None:
+                known = ", ".join(sorted(runtime.runner.projections))
+                raise NotFound(f"no projection {name!r}; known: {known}")
+            if until_time is not None:
+                until_position = await runtime.store.position_at(until_time)
+            await _replay_with_progress(runtime, name, until_position, tenant)
+
+    body()
+
+
+async def _replay_with_progress(
+    runtime: Runtime, name: str, until_position: int | None, tenant: str | None
+) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    projection = runtime.runner.projections[name]
+    conn = await runtime.connect()
+    try:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=None,
+            transient=False,
+        ) as bar:
+            task = bar.add_task(f"replaying {name}", total=None)
+
+            def progress(done: int, goal: int) -> None:
+                bar.update(task, completed=done, total=goal)
+
+            generation = await replay_projection(
+                conn,
+                runtime.store,
+                projection,
+                until_position=until_position,
+                tenant=tenant,
+                progress=progress,
+            )
+    finally:
+        await conn.close()
+    if generation.state == "historical":
+        click.echo(
+            f"built {name} as of position {generation.until_position} in schema"
+            f" {generation.schema_name} (query it with SQL; the live read model is unchanged)"
+        )
+    else:
+        click.echo(f"rebuilt {name}; readers now use schema {generation.schema_name}")
+
+
+_line_encoder = msgspec.json.Encoder()
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export data for analysts."""
+
+
+@export_group.command("events")
+@click.option("--after", type=int, default=0, show_default=True, help="Start after this position.")
+@click.option("--until", "until", help="Stop at this position or ISO 8601 time.")
+@click.option("--tenant", help="Only this platform's events.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def export_events(after: int, until: str | None, tenant: str | None, output: Path | None) -> None:
+    """Write the feed as NDJSON, one event a line, streaming (constant memory)."""
+
+    @run_async
+    async def body(sink: IO[bytes]) -> None:
+        until_position, until_time = _parse_until(until)
+        async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
+            count = await write_ndjson(runtime, sink, after, until_position, until_time, tenant)
+        click.echo(f"exported {count} events", err=True)
+
+    with click.open_file(str(output) if output is not None else "-", "wb") as sink:
+        body(sink)
+
+
+async def write_ndjson(
+    runtime: Runtime,
+    sink: IO[bytes],
+    after: int,
+    until_position: int | None,
+    until_time: datetime | None,
+    tenant: str | None,
+) -> int:
+    count = 0
+    async for batch in runtime.store.iter_feed(
+        after,
+        batch_size=2000,
+        tenant=tenant,
+        until_position=until_position,
+        until_time=until_time,
+    ):
+        sink.write(b"".join(_line_encoder.encode(event) + b"\n" for event in batch))
+        count += len(batch)
+    sink.flush()
+    return count
+
+
+def register(main: click.Group) -> None:
+    main.add_command(project_command)
+    main.add_command(replay_command)
+    main.add_command(export_group)

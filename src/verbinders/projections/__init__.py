@@ -1,0 +1,19 @@
+"""Read models built from the feed: each owns its tables and is rebuildable at any time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from verbinders.projections.engine import Projection, ProjectionRunner
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["Projection", "ProjectionRunner", "all_projections"]
+
+
+def all_projections() -> Sequence[Projection]:
+    """Every projection the product runs, in one list (new read models are added here)."""
+    from verbinders.projections.activity import ActivityProjection
+
+    return [ActivityProjection()]

@@ -1,0 +1,505 @@
+"""The projection engine: read models fed from the global feed, exactly once.
+
+A projection declares its name, a code `version`, the event topics it reads and the tables it
+owns. Its tables live in a schema of their own per *generation* (`proj_<name>_<n>`); readers
+query views in the schema `<name>`, which point at the active generation. The engine:
+
+- feeds each generation the feed in order and writes its rows **and its checkpoint in one
+  transaction**, so a crash at any point neither loses nor double-applies an event;
+- lets exactly one process work on a generation at a time (a session advisory lock held on the
+  worker's own connection: if the process dies, the lock goes with it);
+- when a projection's code version changes, builds the new generation beside the old one, which
+  keeps serving, and swaps the views over once the new one has caught up;
+- builds generations that stop at a position (`replay --until`), for history as it stood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+import asyncpg
+import msgspec
+
+from verbinders.errors import NotFound
+from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS, register_migrations
+
+if TYPE_CHECKING:
+    from verbinders.database import Connection
+    from verbinders.store.events import RecordedEvent
+    from verbinders.store.eventstore import EventStore
+    from verbinders.store.subscription import FeedSignal
+
+__all__ = [
+    "Generation",
+    "Projection",
+    "ProjectionRunner",
+    "ProjectionStatus",
+    "build_generation",
+    "replay",
+    "wait_for_projection",
+]
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+register_migrations(
+    "projections",
+    [
+        (
+            1,
+            "projection generations",
+            """
+CREATE TABLE projection_generations (
+    name           text        NOT NULL,
+    generation     integer     NOT NULL,
+    version        integer     NOT NULL,
+    schema_name    text        NOT NULL UNIQUE,
+    state          text        NOT NULL
+                   CHECK (state IN ('building', 'active', 'retired', 'historical')),
+    until_position bigint,
+    tenant         text,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    activated_at   timestamptz,
+    PRIMARY KEY (name, generation)
+);
+CREATE UNIQUE INDEX projection_generations_one_active
+    ON projection_generations (name) WHERE state = 'active';
+""",
+        )
+    ],
+)
+
+
+class Projection(ABC):
+    """A read model. Subclasses set the class attributes and write `ddl` and `handle`."""
+
+    name: ClassVar[str]
+    """Lower-case identifier; readers query the views in the schema of this name."""
+    version: ClassVar[int] = 1
+    """Bump when the tables or the handling change: the projection is rebuilt beside."""
+    topics: ClassVar[tuple[str, ...] | None] = None
+    """Event topics handled (None: every event)."""
+    tables: ClassVar[tuple[str, ...]] = ()
+    """Tables exposed to readers through views."""
+
+    @abstractmethod
+    def ddl(self) -> str:
+        """Statements creating the tables, unqualified: they run in the generation's schema."""
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Apply a batch inside the projection's transaction (search_path = its schema)."""
+        for event in events:
+            await self.handle(conn, event)
+
+    async def handle(self, conn: Connection, event: RecordedEvent) -> None:  # noqa: B027
+        """Apply one event. Override this or `handle_batch`."""
+
+
+class Generation(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    generation: int
+    version: int
+    schema_name: str
+    state: str
+    until_position: int | None = None
+    tenant: str | None = None
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    version: int
+    schema_name: str
+    state: str
+    position: int
+    horizon: int
+    lag: int
+
+
+class LostLeadership(Exception):
+    """Another process moved this generation's checkpoint: stop and re-elect."""
+
+
+def _row_to_generation(row: asyncpg.Record) -> Generation:
+    return Generation(
+        name=row["name"],
+        generation=row["generation"],
+        version=row["version"],
+        schema_name=row["schema_name"],
+        state=row["state"],
+        until_position=row["until_position"],
+        tenant=row["tenant"],
+    )
+
+
+_GENERATION_COLUMNS = "name, generation, version, schema_name, state, until_position, tenant"
+
+
+async def active_generation(conn: Connection, name: str) -> Generation | None:
+    row = await conn.fetchrow(
+        f"SELECT {_GENERATION_COLUMNS} FROM projection_generations"
+        " WHERE name = $1 AND state = 'active'",
+        name,
+    )
+    return _row_to_generation(row) if row else None
+
+
+async def create_generation(
+    conn: Connection,
+    projection: Projection,
+    *,
+    state: str,
+    until_position: int | None = None,
+    tenant: str | None = None,
+) -> Generation:
+    """A new, empty generation: its schema, tables and checkpoint at 0."""
+    if not _NAME.match(projection.name):
+        raise ValueError(f"projection name {projection.name!r} is not a lower-case identifier")
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            LOCK_NAMESPACE_PROJECTIONS,
+            "create:" + projection.name,
+        )
+        number = await conn.fetchval(
+            "SELECT coalesce(max(generation), 0) + 1 FROM projection_generations WHERE name = $1",
+            projection.name,
+        )
+        schema = f"proj_{projection.name}_{number}"
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute(f'SET LOCAL search_path = "{schema}", public')
+        await conn.execute(projection.ddl())
+        await conn.execute("RESET search_path")
+        await conn.execute(
+            "INSERT INTO projection_generations"
+            " (name, generation, version, schema_name, state, until_position, tenant,"
+            "  activated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7,"
+            "         CASE WHEN $5 = 'active' THEN now() END)",
+            projection.name,
+            number,
+            projection.version,
+            schema,
+            state,
+            until_position,
+            tenant,
+        )
+        await conn.execute(
+            "INSERT INTO checkpoints (name, position) VALUES ($1, 0)"
+            " ON CONFLICT (name) DO UPDATE SET position = 0, updated_at = now()",
+            schema,
+        )
+        if state == "active":
+            await _point_views(conn, projection, schema)
+    return Generation(
+        name=projection.name,
+        generation=number,
+        version=projection.version,
+        schema_name=schema,
+        state=state,
+        until_position=until_position,
+        tenant=tenant,
+    )
+
+
+async def _point_views(conn: Connection, projection: Projection, schema: str) -> None:
+    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{projection.name}"')
+    for table in projection.tables:
+        await conn.execute(f'DROP VIEW IF EXISTS "{projection.name}"."{table}"')
+        await conn.execute(
+            f'CREATE VIEW "{projection.name}"."{table}" AS SELECT * FROM "{schema}"."{table}"'
+        )
+
+
+async def activate(conn: Connection, projection: Projection, generation: Generation) -> None:
+    """Swap the readers' views over to `generation` and retire (drop) the one before."""
+    async with conn.transaction():
+        old = await active_generation(conn, projection.name)
+        if old is not None:
+            await conn.execute(
+                "UPDATE projection_generations SET state = 'retired'"
+                " WHERE name = $1 AND generation = $2",
+                old.name,
+                old.generation,
+            )
+        await conn.execute(
+            "UPDATE projection_generations SET state = 'active', activated_at = now()"
+            " WHERE name = $1 AND generation = $2",
+            generation.name,
+            generation.generation,
+        )
+        await _point_views(conn, projection, generation.schema_name)
+        if old is not None:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{old.schema_name}" CASCADE')
+            await conn.execute("DELETE FROM checkpoints WHERE name = $1", old.schema_name)
+    log.info("projection %s: generation %s is now active", projection.name, generation.generation)
+
+
+async def checkpoint_of(conn: Connection, schema: str) -> int:
+    value = await conn.fetchval("SELECT position FROM checkpoints WHERE name = $1", schema)
+    if value is None:
+        raise NotFound(f"no checkpoint for {schema}")
+    return int(value)
+
+
+async def step(
+    conn: Connection,
+    store: EventStore,
+    projection: Projection,
+    generation: Generation,
+    *,
+    batch_size: int = 1000,
+) -> tuple[int, int, int]:
+    """Process one batch: returns (events applied, checkpoint now, horizon seen)."""
+    checkpoint = await checkpoint_of(conn, generation.schema_name)
+    horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+    if generation.until_position is not None:
+        horizon = min(horizon, generation.until_position)
+    if checkpoint >= horizon:
+        return 0, checkpoint, horizon
+    batch = await store.read_feed(
+        checkpoint,
+        batch_size,
+        tenant=generation.tenant,
+        topics=projection.topics,
+        until_position=horizon,
+    )
+    # A short batch means everything up to the horizon was read.
+    new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
+    async with conn.transaction():
+        await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
+        if batch:
+            await projection.handle_batch(conn, batch)
+        status = await conn.execute(
+            "UPDATE checkpoints SET position = $3, updated_at = now()"
+            " WHERE name = $1 AND position = $2",
+            generation.schema_name,
+            checkpoint,
+            new_checkpoint,
+        )
+        if status != "UPDATE 1":
+            raise LostLeadership(generation.schema_name)
+    return len(batch), new_checkpoint, horizon
+
+
+async def try_lead(conn: Connection, generation: Generation) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT pg_try_advisory_lock($1, hashtext($2))",
+            LOCK_NAMESPACE_PROJECTIONS,
+            generation.schema_name,
+        )
+    )
+
+
+async def build_generation(
+    conn: Connection,
+    store: EventStore,
+    projection: Projection,
+    generation: Generation,
+    *,
+    batch_size: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Feed `generation` up to the current horizon (or its until-position); returns its checkpoint.
+
+    The caller holds the generation's lock (see `try_lead`).
+    """
+    while True:
+        applied, checkpoint, horizon = await step(
+            conn, store, projection, generation, batch_size=batch_size
+        )
+        if progress is not None:
+            progress(checkpoint, horizon)
+        if checkpoint >= horizon and applied < batch_size:
+            return checkpoint
+
+
+Connect = Callable[[], Awaitable["asyncpg.Connection"]]
+
+
+class ProjectionRunner:
+    """Runs projections in this process, each on a connection of its own."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        signal: FeedSignal,
+        projections: Sequence[Projection],
+        connect: Connect,
+        *,
+        batch_size: int = 1000,
+        standby_interval: float = 2.0,
+    ) -> None:
+        names = [p.name for p in projections]
+        if len(set(names)) != len(names):
+            raise ValueError(f"projection names must be unique: {names}")
+        self.store = store
+        self.signal = signal
+        self.projections = {p.name: p for p in projections}
+        self.connect = connect
+        self.batch_size = batch_size
+        self.standby_interval = standby_interval
+        self.leading: dict[str, str] = {}
+        """Projection name -> the schema of the generation this process works on now."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every projection until `stop` is set."""
+        async with asyncio.TaskGroup() as group:
+            for projection in self.projections.values():
+                group.create_task(self._run_one(projection, stop))
+
+    async def _run_one(self, projection: Projection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._lead(projection, stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, LostLeadership) as e:
+                log.warning("projection %s stopped (%s); restarting", projection.name, e)
+                self.leading.pop(projection.name, None)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.standby_interval)
+
+    async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
+        conn = await self.connect()
+        try:
+            generation = await self._target_generation(conn, projection)
+            if not await try_lead(conn, generation):
+                # Another process works on it; stand by.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.standby_interval)
+                return
+            self.leading[projection.name] = generation.schema_name
+            last_check = time.monotonic()
+            while not stop.is_set():
+                applied, checkpoint, horizon = await step(
+                    conn, self.store, projection, generation, batch_size=self.batch_size
+                )
+                caught_up = checkpoint >= horizon and applied < self.batch_size
+                if caught_up and generation.state == "building":
+                    await activate(conn, projection, generation)
+                    generation = msgspec.structs.replace(generation, state="active")
+                if time.monotonic() - last_check > self.standby_interval:
+                    last_check = time.monotonic()
+                    current = await self._target_generation(conn, projection)
+                    if current.schema_name != generation.schema_name:
+                        return  # swapped by someone else (e.g. a replay): re-elect
+                if caught_up:
+                    await self.signal.wait()
+        finally:
+            self.leading.pop(projection.name, None)
+            await conn.close()
+
+    async def _target_generation(self, conn: Connection, projection: Projection) -> Generation:
+        """The generation the current code should feed: the active one, or one being built."""
+        active = await active_generation(conn, projection.name)
+        if active is not None and active.version == projection.version:
+            return active
+        row = await conn.fetchrow(
+            f"SELECT {_GENERATION_COLUMNS} FROM projection_generations"
+            " WHERE name = $1 AND version = $2 AND state = 'building'"
+            " ORDER BY generation DESC LIMIT 1",
+            projection.name,
+            projection.version,
+        )
+        if row is not None:
+            return _row_to_generation(row)
+        state = "active" if active is None else "building"
+        return await create_generation(conn, projection, state=state)
+
+    async def status(self) -> list[ProjectionStatus]:
+        async with self.store.pool.acquire() as conn:
+            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+            rows = await conn.fetch(
+                "SELECT g.name, g.version, g.schema_name, g.state, c.position"
+                " FROM projection_generations g JOIN checkpoints c ON c.name = g.schema_name"
+                " WHERE g.state IN ('active', 'building') AND g.name = any($1::text[])"
+                " ORDER BY g.name, g.generation",
+                list(self.projections),
+            )
+        return [
+            ProjectionStatus(
+                name=row["name"],
+                version=row["version"],
+                schema_name=row["schema_name"],
+                state=row["state"],
+                position=row["position"],
+                horizon=horizon,
+                lag=max(0, horizon - row["position"]),
+            )
+            for row in rows
+        ]
+
+    async def wait_for(self, name: str, position: int, timeout: float) -> bool:
+        """Wait until projection `name`'s active generation has processed `position`."""
+        return await wait_for_projection(self.store.pool, name, position, timeout)
+
+
+async def wait_for_projection(pool: asyncpg.Pool, name: str, position: int, timeout: float) -> bool:
+    """True once the active generation of `name` has passed `position`; False on timeout."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        async with pool.acquire() as conn:
+            reached = await conn.fetchval(
+                "SELECT c.position FROM projection_generations g"
+                " JOIN checkpoints c ON c.name = g.schema_name"
+                " WHERE g.name = $1 AND g.state = 'active'",
+                name,
+            )
+        if reached is not None and reached >= position:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.1)
+
+
+async def replay(
+    conn: Connection,
+    store: EventStore,
+    projection: Projection,
+    *,
+    until_position: int | None = None,
+    tenant: str | None = None,
+    batch_size: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> Generation:
+    """Rebuild `projection` from the first event in a new generation.
+
+    Without `until_position` the new generation replaces the active one once it has caught up
+    (a running worker then moves over to it). With it, the generation stops there and stays
+    beside the active one as a read model of history as it stood (`historical`).
+    """
+    historical = until_position is not None or tenant is not None
+    generation = await create_generation(
+        conn,
+        projection,
+        state="historical" if historical else "building",
+        until_position=until_position,
+        tenant=tenant,
+    )
+    if not await try_lead(conn, generation):  # pragma: no cover - a fresh generation is free
+        raise LostLeadership(generation.schema_name)
+    try:
+        await build_generation(
+            conn, store, projection, generation, batch_size=batch_size, progress=progress
+        )
+        if not historical:
+            await activate(conn, projection, generation)
+            generation = msgspec.structs.replace(generation, state="active")
+    finally:
+        await conn.execute(
+            "SELECT pg_advisory_unlock($1, hashtext($2))",
+            LOCK_NAMESPACE_PROJECTIONS,
+            generation.schema_name,
+        )
+    return generation

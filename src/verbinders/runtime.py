@@ -1,0 +1,102 @@
+"""What a running process holds, opened and closed in one place.
+
+`verbinders serve` (through the Litestar lifespan), `verbinders project`, the other CLI
+commands and the tests all open a `Runtime`: the database (embedded or server), the pool, the
+event store, the keyring, the repository, the feed signal and the projection runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from verbinders.database import Database, init_connection, open_database, server_settings
+from verbinders.projections import ProjectionRunner, all_projections
+from verbinders.store.eventstore import EventStore
+from verbinders.store.personal import Keyring
+from verbinders.store.repository import Repository
+from verbinders.store.subscription import FeedSignal
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from verbinders.config import Settings
+    from verbinders.projections.engine import Projection
+
+__all__ = ["Runtime", "open_runtime", "runtime_on"]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    database: Database
+    store: EventStore
+    keyring: Keyring
+    repository: Repository
+    signal: FeedSignal
+    runner: ProjectionRunner
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.database.pool
+
+    async def connect(self) -> asyncpg.Connection:
+        """A connection of its own (not from the pool), with the pool's codecs and settings."""
+        conn = await asyncpg.connect(
+            self.database.dsn, server_settings=server_settings(self.settings)
+        )
+        await init_connection(conn)
+        return conn
+
+
+@contextlib.asynccontextmanager
+async def runtime_on(
+    settings: Settings,
+    database: Database,
+    *,
+    projections: Sequence[Projection] | None = None,
+) -> AsyncIterator[Runtime]:
+    """A runtime over an open database (the tests open theirs)."""
+    store = EventStore(database.pool)
+    keyring = Keyring(database.pool)
+    signal = FeedSignal(database.dsn)
+    store.local_listeners.append(signal.poke)
+    runtime_ref: list[Runtime] = []
+
+    async def connect() -> asyncpg.Connection:
+        return await runtime_ref[0].connect()
+
+    runner = ProjectionRunner(
+        store, signal, list(all_projections() if projections is None else projections), connect
+    )
+    runtime = Runtime(
+        settings=settings,
+        database=database,
+        store=store,
+        keyring=keyring,
+        repository=Repository(store, keyring, snapshot_every=settings.snapshot_every),
+        signal=signal,
+        runner=runner,
+    )
+    runtime_ref.append(runtime)
+    await signal.start()
+    try:
+        yield runtime
+    finally:
+        await signal.stop()
+        await store.close()
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, min_size: int | None = None, max_size: int | None = None
+) -> AsyncIterator[Runtime]:
+    """Open the database (starting the embedded one if no URL is set) and everything on it."""
+    async with (
+        open_database(settings, min_size=min_size, max_size=max_size) as database,
+        runtime_on(settings, database) as runtime,
+    ):
+        yield runtime

@@ -1,0 +1,117 @@
+"""Waking up readers of the feed: LISTEN/NOTIFY with polling as the safety net.
+
+One `FeedSignal` per process holds one listening connection. Appends in this process poke it
+directly; appends elsewhere reach it through NOTIFY. Waiters always wake after
+`poll_interval` anyway, so a lost notification (or a broken listening connection, which is
+re-opened) only delays them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from verbinders.store.eventstore import NOTIFY_CHANNEL
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from verbinders.store.events import RecordedEvent
+    from verbinders.store.eventstore import EventStore
+
+__all__ = ["FeedSignal", "subscribe"]
+
+log = logging.getLogger(__name__)
+
+
+class FeedSignal:
+    """Something new may be in the feed: wakes every waiter at once."""
+
+    def __init__(self, dsn: str | None = None, *, poll_interval: float = 1.0) -> None:
+        self.dsn = dsn
+        self.poll_interval = poll_interval
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.notifications = 0
+
+    async def start(self) -> None:
+        if self.dsn is not None and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def __aenter__(self) -> FeedSignal:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def poke(self) -> None:
+        """Wake all waiters (called on NOTIFY, and by appends in this process)."""
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a poke or `timeout` (default: the poll interval). True if poked."""
+        event = self._event
+        try:
+            await asyncio.wait_for(event.wait(), self.poll_interval if timeout is None else timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _on_notification(self, *_: Any) -> None:
+        self.notifications += 1
+        self.poke()
+
+    async def _listen(self) -> None:
+        assert self.dsn is not None
+        while True:
+            lost = asyncio.Event()
+            connection: asyncpg.Connection | None = None
+            try:
+                connection = await asyncpg.connect(self.dsn)
+                connection.add_termination_listener(lambda _, lost=lost: lost.set())
+                await connection.add_listener(NOTIFY_CHANNEL, self._on_notification)
+                # Something may have been appended while we were not listening.
+                self.poke()
+                await lost.wait()
+                log.warning("feed listener lost its connection; reconnecting")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("feed listener cannot connect (%s); retrying", error)
+            finally:
+                if connection is not None and not connection.is_closed():
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+            await asyncio.sleep(self.poll_interval)
+
+
+async def subscribe(
+    store: EventStore,
+    signal: FeedSignal,
+    *,
+    after: int = 0,
+    tenant: str | None = None,
+    topics: Sequence[str] | None = None,
+    batch_size: int = 500,
+) -> AsyncIterator[list[RecordedEvent]]:
+    """Batches of the feed after `after`, for ever: every committed event once, in order."""
+    position = after
+    while True:
+        batch = await store.read_feed(position, batch_size, tenant=tenant, topics=topics)
+        if batch:
+            position = batch[-1].position
+            yield batch
+            if len(batch) == batch_size:
+                continue
+        await signal.wait()
