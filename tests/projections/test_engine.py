@@ -36,7 +36,9 @@ async def append_some(store: EventStore, n: int, tenant: str = "haarlem") -> lis
 
 async def total(pool: asyncpg.Pool) -> int:
     async with pool.acquire() as conn:
-        return int(await conn.fetchval("SELECT coalesce(sum(events), 0) FROM activity.daily_events"))
+        return int(
+            await conn.fetchval("SELECT coalesce(sum(events), 0) FROM activity.daily_events")
+        )
 
 
 async def test_runner_feeds_projection_and_readers_can_wait(

@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from verbinders.errors import StreamConflict
-from verbinders.store.eventstore import EventStore
 from verbinders.store.events import Metadata, NewEvent
+from verbinders.store.eventstore import EventStore
 
 pytestmark = pytest.mark.server
 
@@ -42,9 +42,7 @@ async def test_stale_expected_version_fails_whole_append(store: EventStore) -> N
     a, b = uuid.uuid4(), uuid.uuid4()
     await store.append([new(a, 1)], expected={a: 0}, metadata=META)
     with pytest.raises(StreamConflict) as caught:
-        await store.append(
-            [new(b, 1), new(a, 1)], expected={b: 0, a: 0}, metadata=META
-        )
+        await store.append([new(b, 1), new(a, 1)], expected={b: 0, a: 0}, metadata=META)
     assert caught.value.stream_id == a
     assert caught.value.expected == 0 and caught.value.actual == 1
     assert await store.read_stream(b) == []
