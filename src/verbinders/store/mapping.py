@@ -155,9 +155,9 @@ def decode_event(
         from_version += 1
     if keys or sealed_subjects(state):
         state = _open_values(state, keys)
+    state["originator_id"] = stream_id  # a UUID object: the field's type is a TypeVar
     state["originator_version"] = version
     event = msgspec.convert(state, cls, strict=False)
-    object.__setattr__(event, "originator_id", stream_id)
     return typing.cast(CanMutateProtocol[Any], event)
 
 
