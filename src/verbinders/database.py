@@ -104,6 +104,18 @@ def server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+async def reset_connection(connection: asyncpg.Connection) -> None:
+    """What a connection needs before it goes back to the pool: no open transaction.
+
+    asyncpg's default reset (unlock advisory locks, close cursors, UNLISTEN, RESET ALL) costs a
+    round trip per checkout, which is a third of a single-event append. Pooled connections here
+    take only transaction-scoped locks, never LISTEN (the feed listener has its own connection)
+    and change settings only with SET LOCAL, so rolling back a transaction left open is enough.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 async def open_pool(
     dsn: str, settings: Settings, *, min_size: int | None = None, max_size: int | None = None
 ) -> asyncpg.Pool:
@@ -112,6 +124,7 @@ async def open_pool(
         min_size=settings.pool_min_size if min_size is None else min_size,
         max_size=settings.pool_max_size if max_size is None else max_size,
         init=init_connection,
+        reset=reset_connection,
         server_settings=server_settings(settings),
     )
     assert pool is not None

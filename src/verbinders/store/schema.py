@@ -115,14 +115,12 @@ DECLARE
     conflict record;
     low      bigint;
 BEGIN
-    SELECT s.stream_id, s.expected, coalesce(
-               (SELECT max(e.version) FROM events e WHERE e.stream_id = s.stream_id), 0
-           ) AS actual
+    SELECT s.stream_id, s.expected, v.actual
       INTO conflict
-      FROM unnest(p_streams, p_expected) AS s(stream_id, expected)
-     WHERE coalesce(
-               (SELECT max(e.version) FROM events e WHERE e.stream_id = s.stream_id), 0
-           ) <> s.expected
+      FROM unnest(p_streams, p_expected) AS s(stream_id, expected),
+           LATERAL (SELECT coalesce(max(e.version), 0) AS actual
+                      FROM events e WHERE e.stream_id = s.stream_id) AS v
+     WHERE v.actual <> s.expected
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'stream % is at version %, not at the expected version %',
