@@ -107,19 +107,44 @@ async def test_long_streams_load_from_a_snapshot_plus_the_tail(
     for _ in range(22):
         club.join(1)
         await repository.save(club, metadata=META)
+    # Loading 23 events (more than snapshot_every=5) snapshots the committed state.
+    loaded = await repository.get(Club, club.id, tenant="haarlem")
+    loaded.join(2)
+    loaded.join(3)
+    await repository.save(loaded, metadata=META)
     async with pool.acquire() as conn:
         versions = await conn.fetch(
             "SELECT version FROM snapshots WHERE stream_id = $1 ORDER BY version", club.id
         )
-    assert [r["version"] for r in versions] == [5, 10, 15, 20]
+    assert [r["version"] for r in versions] == [23]
     from_snapshot = await repository.get(Club, club.id, tenant="haarlem")
     replayed = await Repository(repository.store, repository.keyring, snapshot_every=0).get(
         Club, club.id, tenant="haarlem"
     )
-    assert from_snapshot.version == replayed.version == 23
-    assert from_snapshot.members == replayed.members == 22
+    assert from_snapshot.version == replayed.version == 25
+    assert from_snapshot.members == replayed.members == 27
     assert from_snapshot.name == replayed.name
     assert from_snapshot.modified_on == replayed.modified_on
+    assert (await repository.get(Club, club.id, tenant="haarlem", version=10)).members == 9
+
+
+async def test_a_rolled_back_save_leaves_no_snapshot(
+    repository: Repository, pool: asyncpg.Pool
+) -> None:
+    club = new_club()
+    for _ in range(6):
+        club.join(1)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with repository.store.transaction() as conn:
+            await repository.save(club, metadata=META, connection=conn)
+            raise Abort
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM snapshots") == 0
+    assert await repository.find(Club, club.id, tenant="haarlem") is None
 
 
 async def test_another_tenant_cannot_load_the_aggregate(repository: Repository) -> None:
@@ -167,7 +192,7 @@ async def test_personal_data_is_sealed_at_rest_and_forgetting_redacts_it(
     for _ in range(5):
         club.join(1)
     await repository.save(club, metadata=META)
-    loaded = await repository.get(Club, club.id, tenant="haarlem")
+    loaded = await repository.get(Club, club.id, tenant="haarlem")  # also takes a snapshot
     assert loaded.contact is not None
     assert loaded.contact.name == "Fatima El Amrani"
 

@@ -99,6 +99,15 @@ class Repository:
             aggregate = event.mutate(aggregate)
         if not isinstance(aggregate, cls):
             return None
+        if (
+            self.snapshot_every
+            and version is None
+            and as_of is None
+            and len(events) >= self.snapshot_every
+        ):
+            # Taken on load, from committed events only, so that a transaction that later
+            # rolls back can never leave a snapshot of a version that does not exist.
+            await self._snapshot(aggregate, tenant, keys)
         return aggregate
 
     async def save(
@@ -136,20 +145,14 @@ class Repository:
                         payload=payload,
                     )
                 )
-        positions = await self.store.append(
+        return await self.store.append(
             new_events, expected=expected, metadata=metadata, connection=connection
         )
-        if self.snapshot_every:
-            for aggregate, events in pending:
-                await self._maybe_snapshot(aggregate, len(events), metadata.tenant)
-        return positions
 
-    async def _maybe_snapshot(self, aggregate: Aggregate, appended: int, tenant: str) -> None:
-        every = self.snapshot_every
-        if aggregate.version // every == (aggregate.version - appended) // every:
-            return
+    async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> None:
         subjects = personal_subjects(vars(aggregate).values())
-        keys = await self.keyring.keys_for(subjects) if subjects else {}
         if subjects - keys.keys():
-            return  # someone in it was forgotten meanwhile: no snapshot
+            keys = {**keys, **await self.keyring.keys_for(subjects)}
+            if subjects - keys.keys():
+                return  # someone in it was forgotten: no new snapshot with their data
         await self.store.save_snapshot(encode_snapshot(aggregate, tenant, keys))
