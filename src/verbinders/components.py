@@ -6,7 +6,11 @@ import importlib
 
 __all__ = ["load"]
 
-MODULES_WITH_TABLES = ("verbinders.projections.engine",)
+MODULES_WITH_TABLES = (
+    "verbinders.projections.engine",
+    "verbinders.application.access",
+    "verbinders.api.idempotency",
+)
 
 
 def load() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from verbinders.config import Settings
 from verbinders.database import Database, init_connection, open_database, server_settings
 from verbinders.projections import ProjectionRunner, all_projections
 from verbinders.store.eventstore import EventStore
@@ -23,7 +24,6 @@ from verbinders.store.subscription import FeedSignal
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
-    from verbinders.config import Settings
     from verbinders.projections.engine import Projection
 
 __all__ = ["Runtime", "open_runtime", "runtime_on"]

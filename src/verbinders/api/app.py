@@ -1,0 +1,110 @@
+"""The Litestar application: built by `create_app`, with no I/O until its lifespan starts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+
+from verbinders import __version__
+from verbinders.api.problems import exception_handlers
+from verbinders.api.routes import ROUTES
+from verbinders.api.state import AppState, RateLimiter
+from verbinders.application.access import Authenticator
+from verbinders.config import Settings
+from verbinders.runtime import Runtime, open_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+__all__ = ["app_state", "create_app"]
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+The backend of a city's collaboration platform of self-organisations, formal organisations,
+the municipality and funds. Every change is an event in an append-only store.
+
+* Authenticate with `Authorization: Bearer <token>`; each route lists the roles it admits.
+* Commands accept `Idempotency-Key` (a retry replays the first answer) and, on existing
+  resources, `If-Match` with the resource's `ETag` (a stale one gets 412).
+* Command answers carry `Verbinders-Position`; queries accept `wait_for=<position>` to read
+  your own writes.
+* Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `type`.
+"""
+
+
+def _get_runtime(state: State) -> Runtime:
+    app_state: AppState = state.verbinders
+    return app_state.runtime
+
+
+def app_state(runtime: Runtime, settings: Settings) -> AppState:
+    """What the routes reach through `app.state.verbinders`."""
+    return AppState(
+        runtime=runtime,
+        authenticator=Authenticator(runtime.pool),
+        limiter=RateLimiter(settings.write_rate_per_minute),
+    )
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
+    """The app. With `runtime` (tests), it serves on that; otherwise its lifespan opens one
+    (embedded PostgreSQL unless a URL is configured) and runs the projections in-process."""
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            current: Runtime = (
+                runtime
+                if runtime is not None
+                else await stack.enter_async_context(open_runtime(settings))
+            )
+            app.state.verbinders = app_state(current, settings)
+            stop = asyncio.Event()
+            worker: asyncio.Task[None] | None = None
+            if runtime is None and settings.run_projections:
+                worker = asyncio.create_task(current.runner.run(stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                if worker is not None:
+                    await worker
+
+    return Litestar(
+        route_handlers=ROUTES,
+        lifespan=[lifespan],
+        dependencies={"runtime": Provide(_get_runtime, sync_to_thread=False)},
+        exception_handlers=exception_handlers(),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Verbinders",
+            version=__version__,
+            description=DESCRIPTION,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", description="A token from `verbinders`"
+                    )
+                }
+            ),
+            tags=[
+                Tag(name="system", description="Health, identity, the platform"),
+                Tag(name="access", description="Access tokens"),
+                Tag(name="events", description="The event feed for analysts and auditors"),
+            ],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,80 @@
+"""Authentication (bearer tokens) and authorisation (roles) on every route.
+
+Each route states the roles it admits with `roles(...)`; the one guard here reads them,
+authenticates the bearer token, checks the role and the write rate, and leaves the `Actor`
+on the request for the handler (`actor` dependency).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from verbinders.api.problems import RateLimited
+from verbinders.application.context import Actor
+from verbinders.domain.access import Role
+from verbinders.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from litestar import Request
+
+    from verbinders.api.state import AppState
+
+__all__ = ["ALL_ROLES", "PUBLIC", "READERS", "get_actor", "guarded", "roles"]
+
+ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+READERS: tuple[str, ...] = ALL_ROLES
+PUBLIC = "public"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def roles(*names: str) -> dict[str, Any]:
+    """Route-decorator arguments admitting `names` (or `PUBLIC`): guard, OpenAPI text, security."""
+    public = names == (PUBLIC,)
+    described = "anyone (no token)" if public else ", ".join(names)
+    extra: dict[str, Any] = {
+        "guards": [guarded],
+        "opt": {"roles": names},
+        "description": f"Roles: {described}.",
+    }
+    if not public:
+        extra["security"] = [{"BearerToken": []}]
+    return extra
+
+
+async def guarded(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    admitted: tuple[str, ...] = handler.opt.get("roles", ())
+    if admitted == (PUBLIC,):
+        return
+    state: AppState = connection.app.state.verbinders
+    header = connection.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
+    actor = await state.authenticator.authenticate(secret.strip())
+    if not actor.has_any(*admitted):
+        raise Forbidden(
+            f"this route admits the roles {', '.join(admitted)}; the token has"
+            f" {', '.join(actor.roles)}",
+            required_roles=list(admitted),
+        )
+    if connection.scope.get("method") in WRITE_METHODS:
+        wait = state.limiter.take(str(actor.token_id))
+        if wait > 0:
+            raise RateLimited(
+                f"this token may send {state.limiter.per_minute} commands a minute",
+                retry_after=max(1, math.ceil(wait)),
+            )
+    connection.state.actor = actor
+
+
+def get_actor(request: Request[Any, Any, Any]) -> Actor:
+    actor = request.state.get("actor")
+    if not isinstance(actor, Actor):  # a route without `roles(...)`: a programming error
+        raise Unauthorized("this route has no authorisation configured")
+    return actor

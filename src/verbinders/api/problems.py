@@ -1,0 +1,232 @@
+"""Every error as an RFC 9457 problem document, mapped in this one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
+    HTTP_409_CONFLICT,
+    HTTP_412_PRECONDITION_FAILED,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from verbinders.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCommand,
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+    VerbindersError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["PROBLEM_BASE", "Problem", "RateLimited", "exception_handlers", "problem_response"]
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://verbinders.nl/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem document; extra members carry what the client can act on."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    field: str | None = None
+    rule: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    extensions: dict[str, Any] | None = None
+
+
+class RateLimited(VerbindersError):
+    kind = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class TooLarge(VerbindersError):
+    kind = "request-too-large"
+    title = "Request body too large"
+
+
+STATUS: dict[type[VerbindersError], int] = {
+    InvalidCommand: HTTP_422_UNPROCESSABLE_ENTITY,
+    NotFound: HTTP_404_NOT_FOUND,
+    Conflict: HTTP_409_CONFLICT,
+    PreconditionFailed: HTTP_412_PRECONDITION_FAILED,
+    Unauthorized: HTTP_401_UNAUTHORIZED,
+    Forbidden: HTTP_403_FORBIDDEN,
+    RateLimited: HTTP_429_TOO_MANY_REQUESTS,
+    TooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+}
+
+
+def status_of(error: VerbindersError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return HTTP_400_BAD_REQUEST
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    kind: str,
+    title: str,
+    status: int,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **members: Any,
+) -> Response[Problem]:
+    problem = Problem(
+        type=PROBLEM_BASE + kind,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        field=members.pop("field", None),
+        rule=members.pop("rule", None),
+        errors=members.pop("errors", None),
+        extensions=members or None,
+    )
+    response_headers = dict(headers or {})
+    if status == HTTP_401_UNAUTHORIZED:
+        response_headers.setdefault("WWW-Authenticate", 'Bearer realm="verbinders"')
+    return Response(problem, status_code=status, media_type=PROBLEM_JSON, headers=response_headers)
+
+
+def _product_error(request: Request[Any, Any, Any], error: VerbindersError) -> Response[Problem]:
+    headers = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    details = dict(error.details)
+    return problem_response(
+        request,
+        kind=error.kind,
+        title=error.title,
+        status=status_of(error),
+        detail=error.message,
+        headers=headers,
+        **details,
+    )
+
+
+def _validation_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[Problem]:
+    errors: list[dict[str, Any]] = []
+    for item in error.extra if isinstance(error.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append(
+                {
+                    "field": item.get("key"),
+                    "source": item.get("source"),
+                    "message": item.get("message"),
+                }
+            )
+    first = errors[0] if errors else {}
+    message = str(first.get("message") or error.detail)
+    field = first.get("field")
+    return problem_response(
+        request,
+        kind="invalid-request",
+        title="Invalid request",
+        status=HTTP_422_UNPROCESSABLE_ENTITY,
+        detail=f"{field}: {message}" if field else message,
+        field=field,
+        rule=_rule_of(message),
+        errors=errors or None,
+    )
+
+
+def _rule_of(message: str) -> str:
+    lowered = message.lower()
+    for needle, rule in (
+        ("unknown field", "unknown-field"),
+        ("missing required", "required"),
+        ("expected", "type"),
+        ("length", "length"),
+        ("must be", "range"),
+        ("invalid", "format"),
+    ):
+        if needle in lowered:
+            return rule
+    return "invalid"
+
+
+def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
+    if isinstance(error, ValidationException):
+        return _validation_error(request, error)
+    status = error.status_code
+    kinds = {
+        HTTP_401_UNAUTHORIZED: ("unauthorized", "Unauthorized"),
+        HTTP_403_FORBIDDEN: ("forbidden", "Forbidden"),
+        HTTP_404_NOT_FOUND: ("not-found", "Not found"),
+        HTTP_405_METHOD_NOT_ALLOWED: ("method-not-allowed", "Method not allowed"),
+        HTTP_413_REQUEST_ENTITY_TOO_LARGE: ("request-too-large", "Request body too large"),
+        HTTP_429_TOO_MANY_REQUESTS: ("rate-limited", "Too many requests"),
+    }
+    kind, title = kinds.get(status, ("http-error", "HTTP error"))
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return _internal_error(request, error)
+    return problem_response(
+        request,
+        kind=kind,
+        title=title,
+        status=status,
+        detail=str(error.detail) or None,
+        headers=dict(error.headers or {}),
+    )
+
+
+def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem_response(
+        request,
+        kind="internal-error",
+        title="Internal server error",
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        detail="The server could not complete the request; the error was logged.",
+    )
+
+
+def exception_handlers() -> dict[type[Exception] | int, Callable[..., Response[Any]]]:
+    return {
+        VerbindersError: _product_error,
+        HTTPException: _http_error,
+        NotAuthorizedException: _http_error,
+        PermissionDeniedException: _http_error,
+        NotFoundException: _http_error,
+        MethodNotAllowedException: _http_error,
+        ValidationException: _http_error,
+        Exception: _internal_error,
+    }

@@ -1,0 +1,11 @@
+"""Route handlers, one module per resource; `ROUTES` lists them for the app."""
+
+from __future__ import annotations
+
+from verbinders.api.routes.events import EventsController
+from verbinders.api.routes.system import SystemController
+from verbinders.api.routes.tokens import TokensController
+
+__all__ = ["ROUTES"]
+
+ROUTES = [SystemController, TokensController, EventsController]

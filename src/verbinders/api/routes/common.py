@@ -1,0 +1,54 @@
+"""What route modules share: dependencies and read-your-writes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from verbinders.errors import InvalidCommand, PreconditionFailed
+
+if TYPE_CHECKING:
+    from litestar import Request
+
+    from verbinders.runtime import Runtime
+
+__all__ = ["check_if_match", "etag", "wait_for_position"]
+
+MAX_WAIT_SECONDS = 30.0
+
+
+async def wait_for_position(
+    runtime: Runtime, projection: str, position: int | None, timeout: float
+) -> None:
+    """Read-your-writes: wait until `projection` has processed `position` (412 on timeout)."""
+    if position is None:
+        return
+    if not 0 < timeout <= MAX_WAIT_SECONDS:
+        raise InvalidCommand(
+            f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds",
+            field="timeout",
+            rule="range",
+        )
+    if not await runtime.runner.wait_for(projection, position, timeout):
+        raise PreconditionFailed(
+            f"the {projection} read model has not reached position {position}"
+            f" within {timeout:g} s; retry later",
+            projection=projection,
+            position=position,
+        )
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(request: Request[Any, Any, Any], version: int) -> None:
+    """A write with a stale `If-Match` changes nothing (412)."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return
+    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    if etag(version) not in wanted:
+        raise PreconditionFailed(
+            f"the resource is at version {version}, not {header.strip()}",
+            current_version=version,
+        )

@@ -1,0 +1,105 @@
+"""The platform's event feed for analysts and auditors: paged, and live over SSE."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from verbinders.api.auth import get_actor, roles
+from verbinders.errors import InvalidCommand
+from verbinders.runtime import Runtime
+from verbinders.store.events import RecordedEvent
+from verbinders.store.subscription import subscribe
+
+__all__ = ["EventsController"]
+
+_encoder = msgspec.json.Encoder()
+
+
+class EventPage(msgspec.Struct, frozen=True, kw_only=True):
+    events: list[RecordedEvent]
+    next_after: int
+    """Pass as `after` for the next page (equal to `after` when nothing new yet)."""
+
+
+class EventsController(Controller):
+    path = "/events"
+    tags = ["events"]
+
+    @get("/", **roles("analyst", "auditor"), summary="The platform's events, paged by position")
+    async def page(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        after: Annotated[int, Parameter(ge=0, description="Position to start after")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        stream: uuid.UUID | None = None,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> EventPage:
+        if since is not None and until is not None and since > until:
+            raise InvalidCommand("since must not be after until", field="since", rule="order")
+        tenant = get_actor(request).tenant
+        async with runtime.pool.acquire() as conn:
+            # The horizon first, in its own statement: rows are read in a later snapshot.
+            horizon = await conn.fetchval("SELECT feed_horizon()")
+            rows = await conn.fetch(
+                "SELECT position, tenant, stream_id, stream_type, version, topic, payload,"
+                " metadata, recorded_at FROM events"
+                " WHERE tenant = $1 AND position > $2 AND position <= $3"
+                " AND ($4::uuid IS NULL OR stream_id = $4)"
+                " AND ($5::text IS NULL OR topic = $5)"
+                " AND ($6::timestamptz IS NULL OR recorded_at >= $6)"
+                " AND ($7::timestamptz IS NULL OR recorded_at <= $7)"
+                " ORDER BY position LIMIT $8",
+                tenant,
+                after,
+                horizon,
+                stream,
+                topic,
+                since,
+                until,
+                limit,
+            )
+        events = [RecordedEvent(**dict(row)) for row in rows]
+        # A short page holds every match up to the horizon: the next one starts there.
+        next_after = events[-1].position if len(events) == limit else max(after, int(horizon))
+        return EventPage(events=events, next_after=next_after)
+
+    @get(
+        "/stream",
+        **roles("analyst", "auditor"),
+        summary="The platform's events as they are recorded (server-sent events)",
+    )
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        after: Annotated[int | None, Parameter(ge=0)] = None,
+    ) -> ServerSentEvent:
+        tenant = get_actor(request).tenant
+        last_event_id = request.headers.get("last-event-id")
+        start = after
+        if last_event_id is not None and last_event_id.isdigit():
+            start = int(last_event_id)
+        if start is None:
+            start = await runtime.store.last_position()
+
+        async def events() -> AsyncGenerator[ServerSentEventMessage, None]:
+            async for batch in subscribe(runtime.store, runtime.signal, after=start, tenant=tenant):
+                for event in batch:
+                    yield ServerSentEventMessage(
+                        data=_encoder.encode(event).decode(),
+                        id=str(event.position),
+                        event=event.topic,
+                    )
+
+        return ServerSentEvent(events())

@@ -1,0 +1,85 @@
+"""Health, the caller's identity and the platform."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
+from verbinders.application.access import PlatformView, get_platform
+from verbinders.application.context import Actor
+from verbinders.projections.engine import ProjectionStatus
+from verbinders.runtime import Runtime
+from verbinders.store.events import FeedStatus
+
+__all__ = ["SystemController"]
+
+log = logging.getLogger(__name__)
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    database: str
+    feed: FeedStatus | None = None
+    projections: list[ProjectionStatus] = []
+    held_back: bool = False
+    """True when an open append holds the feed back (see feed.held_by_pid)."""
+
+
+class Me(msgspec.Struct, frozen=True, kw_only=True):
+    tenant: str
+    party: str | None
+    roles: tuple[str, ...]
+    token_id: str | None
+    label: str
+
+
+class SystemController(Controller):
+    tags = ["system"]
+
+    @get("/health/live", **roles(PUBLIC), summary="The process is up")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/health/ready", **roles(PUBLIC), summary="The database answers; projection lag")
+    async def ready(self, runtime: Runtime) -> Response[Readiness]:
+        try:
+            async with runtime.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+            feed = await runtime.store.feed_status()
+            projections = await runtime.runner.status()
+        except Exception as error:  # any failure here means: not ready
+            log.warning("not ready: %r", error)
+            return Response(
+                Readiness(status="unavailable", database=f"error: {type(error).__name__}"),
+                status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        held = feed.horizon < feed.allocated and feed.held_by_pid is not None
+        return Response(
+            Readiness(
+                status="ready", database="ok", feed=feed, projections=projections, held_back=held
+            ),
+            status_code=HTTP_200_OK,
+        )
+
+    @get("/me", **roles(*READERS), summary="Who the token acts for")
+    async def me(self, request: Request[Any, Any, Any]) -> Me:
+        actor: Actor = get_actor(request)
+        return Me(
+            tenant=actor.tenant,
+            party=str(actor.party) if actor.party else None,
+            roles=actor.roles,
+            token_id=str(actor.token_id) if actor.token_id else None,
+            label=actor.label,
+        )
+
+    @get("/platform", **roles(*READERS), summary="The platform: districts, themes, contact")
+    async def platform(
+        self, request: Request[Any, Any, Any], runtime: Runtime
+    ) -> Response[PlatformView]:
+        view = await get_platform(runtime, get_actor(request).tenant)
+        return Response(view, headers={"ETag": f'"{view.version}"'})

@@ -1,0 +1,89 @@
+"""Access tokens over HTTP: the coordinator grants and revokes access."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.status_codes import HTTP_201_CREATED
+
+from verbinders.api.auth import get_actor, roles
+from verbinders.api.idempotency import run_command
+from verbinders.application.access import (
+    IssuedToken,
+    TokenView,
+    issue_token,
+    list_tokens,
+    revoke_token,
+)
+from verbinders.application.context import CommandContext, CommandResult
+from verbinders.runtime import Runtime
+
+__all__ = ["TokensController"]
+
+
+class IssueToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    roles: tuple[str, ...]
+    label: str = msgspec.field(default="")
+    party: uuid.UUID | None = None
+    expires_at: datetime | None = None
+    reason: str = ""
+
+
+class RevokeToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str
+
+
+class TokensController(Controller):
+    path = "/tokens"
+    tags = ["access"]
+
+    @post(
+        "/",
+        **roles("coordinator"),
+        summary="Issue a token (its secret is shown once)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def issue(
+        self, request: Request[Any, Any, Any], runtime: Runtime, data: IssueToken
+    ) -> Response[IssuedToken]:
+        actor = get_actor(request)
+
+        async def command(ctx: CommandContext) -> IssuedToken:
+            return await issue_token(
+                ctx,
+                roles=data.roles,
+                label=data.label or f"token for {data.party or 'the platform'}",
+                party=data.party,
+                expires_at=data.expires_at,
+                reason=data.reason,
+            )
+
+        return await run_command(
+            request,
+            runtime,
+            actor,
+            command,
+            status_code=HTTP_201_CREATED,
+            headers=lambda t: {"Location": f"/tokens/{t.id}"},
+        )
+
+    @get("/", **roles("coordinator"), summary="List the platform's tokens (no secrets)")
+    async def list(self, request: Request[Any, Any, Any], runtime: Runtime) -> list[TokenView]:
+        return await list_tokens(runtime.pool, get_actor(request).tenant)
+
+    @post("/{token_id:uuid}/revoke", **roles("coordinator"), summary="Revoke a token")
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        token_id: uuid.UUID,
+        data: RevokeToken,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await revoke_token(ctx, token_id, reason=data.reason)
+
+        return await run_command(request, runtime, get_actor(request), command)

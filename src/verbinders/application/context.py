@@ -1,0 +1,87 @@
+"""Who acts, in which transaction, and what a command answers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from verbinders.store.events import Metadata
+
+if TYPE_CHECKING:
+    from eventsourcing.domain import Aggregate
+
+    from verbinders.database import Connection
+    from verbinders.store.repository import Repository
+
+__all__ = ["Actor", "CommandContext", "CommandResult"]
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """The acting token's tenant, party and roles (or the operator at the command line)."""
+
+    tenant: str
+    roles: tuple[str, ...]
+    party: uuid.UUID | None = None
+    token_id: uuid.UUID | None = None
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        """How decisions name who made them: the party, else the token, else the operator."""
+        if self.party is not None:
+            return str(self.party)
+        if self.token_id is not None:
+            return f"token:{self.token_id}"
+        return f"operator:{self.label or 'cli'}"
+
+    def has_any(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+
+@dataclass
+class CommandContext:
+    """One command: its actor, its transaction, and the metadata its events carry."""
+
+    repository: Repository
+    connection: Connection
+    actor: Actor
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    causation_id: str | None = None
+    idempotency_key: str | None = None
+    positions: list[int] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def metadata(self, reason: str | None = None) -> Metadata:
+        return Metadata(
+            tenant=self.actor.tenant,
+            actor=self.actor.name,
+            roles=self.actor.roles,
+            token_id=str(self.actor.token_id) if self.actor.token_id else None,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            idempotency_key=self.idempotency_key,
+            reason=reason,
+        )
+
+    async def save(self, *aggregates: Aggregate, reason: str | None = None) -> list[int]:
+        positions = await self.repository.save(
+            *aggregates, metadata=self.metadata(reason), connection=self.connection
+        )
+        self.positions.extend(positions)
+        return positions
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What every command answers: the resource, its version, and where its events landed."""
+
+    id: str
+    version: int
+    position: int
+    """Global position of the command's last event: wait for it to read your own writes."""
+    data: Any = None
