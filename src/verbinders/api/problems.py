@@ -61,7 +61,6 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     field: str | None = None
     rule: str | None = None
     errors: list[dict[str, Any]] | None = None
-    extensions: dict[str, Any] | None = None
 
 
 class RateLimited(VerbindersError):
@@ -106,25 +105,26 @@ def problem_response(
     detail: str | None = None,
     headers: dict[str, str] | None = None,
     **members: Any,
-) -> Response[Problem]:
-    problem = Problem(
-        type=PROBLEM_BASE + kind,
-        title=title,
-        status=status,
-        detail=detail,
-        instance=request.url.path,
-        field=members.pop("field", None),
-        rule=members.pop("rule", None),
-        errors=members.pop("errors", None),
-        extensions=members or None,
-    )
+) -> Response[dict[str, Any]]:
+    """A problem document; `members` become extension members at its top level (RFC 9457)."""
+    problem: dict[str, Any] = {
+        "type": PROBLEM_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    problem.update({k: v for k, v in members.items() if v is not None and k not in problem})
+    problem = {k: v for k, v in problem.items() if v is not None}
     response_headers = dict(headers or {})
     if status == HTTP_401_UNAUTHORIZED:
         response_headers.setdefault("WWW-Authenticate", 'Bearer realm="verbinders"')
     return Response(problem, status_code=status, media_type=PROBLEM_JSON, headers=response_headers)
 
 
-def _product_error(request: Request[Any, Any, Any], error: VerbindersError) -> Response[Problem]:
+def _product_error(
+    request: Request[Any, Any, Any], error: VerbindersError
+) -> Response[dict[str, Any]]:
     headers = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
@@ -142,7 +142,7 @@ def _product_error(request: Request[Any, Any, Any], error: VerbindersError) -> R
 
 def _validation_error(
     request: Request[Any, Any, Any], error: ValidationException
-) -> Response[Problem]:
+) -> Response[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for item in error.extra if isinstance(error.extra, list) else []:
         if isinstance(item, dict):
@@ -183,7 +183,7 @@ def _rule_of(message: str) -> str:
     return "invalid"
 
 
-def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
+def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(error, ValidationException):
         return _validation_error(request, error)
     status = error.status_code
@@ -208,7 +208,7 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     )
 
 
-def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(
         request,

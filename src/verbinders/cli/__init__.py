@@ -26,7 +26,12 @@ __all__ = ["load_settings", "main", "run_async"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-COMMAND_MODULES = ("verbinders.cli.store_commands", "verbinders.cli.status")
+COMMAND_MODULES = (
+    "verbinders.cli.serve",
+    "verbinders.cli.access",
+    "verbinders.cli.store_commands",
+    "verbinders.cli.status",
+)
 
 
 def load_settings() -> Settings:
