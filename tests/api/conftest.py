@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -94,5 +95,11 @@ async def client(runtime: Runtime, api_settings: Settings) -> AsyncIterator[http
     app = create_app(api_settings, runtime=runtime)
     app.state.verbinders = app_state(runtime, api_settings)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+    stop = asyncio.Event()
+    projections = asyncio.create_task(runtime.runner.run(stop))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    finally:
+        stop.set()
+        await projections

@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 Tag(name="system", description="Health, identity, the platform"),
                 Tag(name="access", description="Access tokens"),
                 Tag(name="events", description="The event feed for analysts and auditors"),
+                Tag(name="reports", description="Reports from the read models"),
             ],
         ),
         debug=False,

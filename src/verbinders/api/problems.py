@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -27,6 +29,7 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from verbinders.errors import (
@@ -155,7 +158,7 @@ def _validation_error(
             )
     first = errors[0] if errors else {}
     message = str(first.get("message") or error.detail)
-    field = first.get("field")
+    field = _field_of(message) or first.get("field")
     return problem_response(
         request,
         kind="invalid-request",
@@ -166,6 +169,16 @@ def _validation_error(
         rule=_rule_of(message),
         errors=errors or None,
     )
+
+
+_PATH = re.compile(r"at `\$\.([^`]+)`")
+_NAMED = re.compile(r"field `([^`]+)`")
+
+
+def _field_of(message: str) -> str | None:
+    """The field a msgspec message is about: `at $.roles[0]` or `unknown field colour`."""
+    found = _PATH.search(message) or _NAMED.search(message)
+    return found.group(1) if found else None
 
 
 def _rule_of(message: str) -> str:
@@ -219,8 +232,23 @@ def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Respon
     )
 
 
+def _read_model_missing(
+    request: Request[Any, Any, Any], error: asyncpg.UndefinedTableError
+) -> Response[dict[str, Any]]:
+    log.warning("read model missing on %s: %s", request.url.path, error)
+    return problem_response(
+        request,
+        kind="read-model-unavailable",
+        title="Read model not built yet",
+        status=HTTP_503_SERVICE_UNAVAILABLE,
+        detail="This read model is not built yet; the projections build it at start. Retry soon.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def exception_handlers() -> dict[type[Exception] | int, Callable[..., Response[Any]]]:
     return {
+        asyncpg.UndefinedTableError: _read_model_missing,
         VerbindersError: _product_error,
         HTTPException: _http_error,
         NotAuthorizedException: _http_error,

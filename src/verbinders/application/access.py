@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -167,8 +168,17 @@ async def issue_token(
     )
 
 
-async def revoke_token(ctx: CommandContext, token_id: uuid.UUID, *, reason: str) -> CommandResult:
+async def revoke_token(
+    ctx: CommandContext,
+    token_id: uuid.UUID,
+    *,
+    reason: str,
+    check: Callable[[int], None] | None = None,
+) -> CommandResult:
+    """Revoke a token; `check` sees its current version first (for If-Match)."""
     token = await ctx.repository.get(AccessToken, token_id, tenant=ctx.actor.tenant)
+    if check is not None:
+        check(token.version)
     token.revoke(revoked_by=ctx.actor.name, reason=reason)
     [position] = await ctx.save(token, reason=reason)
     await ctx.connection.execute(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from verbinders.api.routes.events import EventsController
+from verbinders.api.routes.reports import ReportsController
 from verbinders.api.routes.system import SystemController
 from verbinders.api.routes.tokens import TokensController
 
 __all__ = ["ROUTES"]
 
-ROUTES = [SystemController, TokensController, EventsController]
+ROUTES = [SystemController, TokensController, EventsController, ReportsController]

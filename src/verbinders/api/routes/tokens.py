@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
 from verbinders.api.idempotency import run_command
+from verbinders.api.routes.common import check_if_match, etag
 from verbinders.application.access import (
     IssuedToken,
     TokenView,
@@ -84,6 +85,17 @@ class TokensController(Controller):
         data: RevokeToken,
     ) -> Response[CommandResult]:
         async def command(ctx: CommandContext) -> CommandResult:
-            return await revoke_token(ctx, token_id, reason=data.reason)
+            return await revoke_token(
+                ctx,
+                token_id,
+                reason=data.reason,
+                check=lambda version: check_if_match(request, version),
+            )
 
-        return await run_command(request, runtime, get_actor(request), command)
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            headers=lambda r: {"ETag": etag(r.version)},
+        )
