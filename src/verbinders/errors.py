@@ -16,6 +16,7 @@ __all__ = [
     "PreconditionFailed",
     "StreamConflict",
     "Unauthorized",
+    "Unavailable",
     "VerbindersError",
 ]
 
@@ -82,6 +83,13 @@ class StreamConflict(Conflict):
 class PreconditionFailed(VerbindersError):
     kind = "precondition-failed"
     title = "Precondition failed"
+
+
+class Unavailable(VerbindersError):
+    """Not possible right now, but soon (a read model still catching up)."""
+
+    kind = "unavailable"
+    title = "Temporarily unavailable"
 
 
 class Unauthorized(VerbindersError):

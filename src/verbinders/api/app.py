@@ -47,16 +47,24 @@ def _get_runtime(state: State) -> Runtime:
     return app_state.runtime
 
 
-def app_state(runtime: Runtime, settings: Settings) -> AppState:
+def app_state(
+    runtime: Runtime, settings: Settings, stopping: asyncio.Event | None = None
+) -> AppState:
     """What the routes reach through `app.state.verbinders`."""
     return AppState(
         runtime=runtime,
         authenticator=Authenticator(runtime.pool),
         limiter=RateLimiter(settings.write_rate_per_minute),
+        stopping=stopping or asyncio.Event(),
     )
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    stopping: asyncio.Event | None = None,
+) -> Litestar:
     """The app. With `runtime` (tests), it serves on that; otherwise its lifespan opens one
     (embedded PostgreSQL unless a URL is configured) and runs the projections in-process."""
     settings = settings or Settings.from_env()
@@ -69,7 +77,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 if runtime is not None
                 else await stack.enter_async_context(open_runtime(settings))
             )
-            app.state.verbinders = app_state(current, settings)
+            app.state.verbinders = app_state(current, settings, stopping)
             stop = asyncio.Event()
             worker: asyncio.Task[None] | None = None
             if runtime is None and settings.run_projections:
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             try:
                 yield
             finally:
+                app.state.verbinders.stopping.set()
                 stop.set()
                 if worker is not None:
                     await worker

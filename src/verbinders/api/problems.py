@@ -39,6 +39,7 @@ from verbinders.errors import (
     NotFound,
     PreconditionFailed,
     Unauthorized,
+    Unavailable,
     VerbindersError,
 )
 
@@ -89,6 +90,7 @@ STATUS: dict[type[VerbindersError], int] = {
     Forbidden: HTTP_403_FORBIDDEN,
     RateLimited: HTTP_429_TOO_MANY_REQUESTS,
     TooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
@@ -131,6 +133,8 @@ def _product_error(
     headers = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, Unavailable):
+        headers["Retry-After"] = "1"
     details = dict(error.details)
     return problem_response(
         request,

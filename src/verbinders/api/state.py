@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -39,3 +40,5 @@ class AppState:
     runtime: Runtime
     authenticator: Authenticator
     limiter: RateLimiter
+    stopping: asyncio.Event
+    """Set when the server begins to stop: live streams end."""

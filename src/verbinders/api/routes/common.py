@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from verbinders.errors import InvalidCommand, PreconditionFailed
+from verbinders.errors import InvalidCommand, PreconditionFailed, Unavailable
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -19,7 +19,7 @@ MAX_WAIT_SECONDS = 30.0
 async def wait_for_position(
     runtime: Runtime, projection: str, position: int | None, timeout: float
 ) -> None:
-    """Read-your-writes: wait until `projection` has processed `position` (412 on timeout)."""
+    """Read-your-writes: wait until `projection` has processed `position` (503 on timeout)."""
     if position is None:
         return
     if not 0 < timeout <= MAX_WAIT_SECONDS:
@@ -29,7 +29,7 @@ async def wait_for_position(
             rule="range",
         )
     if not await runtime.runner.wait_for(projection, position, timeout):
-        raise PreconditionFailed(
+        raise Unavailable(
             f"the {projection} read model has not reached position {position}"
             f" within {timeout:g} s; retry later",
             projection=projection,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -16,11 +17,11 @@ from verbinders.api.auth import get_actor, roles
 from verbinders.errors import InvalidCommand
 from verbinders.runtime import Runtime
 from verbinders.store.events import RecordedEvent
-from verbinders.store.subscription import subscribe
 
 __all__ = ["EventsController"]
 
 _encoder = msgspec.json.Encoder()
+KEEP_ALIVE_SECONDS = 15.0
 
 
 class EventPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,13 +94,24 @@ class EventsController(Controller):
         if start is None:
             start = await runtime.store.last_position()
 
+        stopping = request.app.state.verbinders.stopping
+
         async def events() -> AsyncGenerator[ServerSentEventMessage, None]:
-            async for batch in subscribe(runtime.store, runtime.signal, after=start, tenant=tenant):
+            position, idle_since = start, time.monotonic()
+            while not stopping.is_set():
+                batch = await runtime.store.read_feed(position, 500, tenant=tenant)
                 for event in batch:
                     yield ServerSentEventMessage(
                         data=_encoder.encode(event).decode(),
                         id=str(event.position),
                         event=event.topic,
                     )
+                if batch:
+                    position, idle_since = batch[-1].position, time.monotonic()
+                    continue
+                if time.monotonic() - idle_since > KEEP_ALIVE_SECONDS:
+                    idle_since = time.monotonic()
+                    yield ServerSentEventMessage(comment="keep-alive")
+                await runtime.signal.wait()  # a poke, or the poll interval
 
         return ServerSentEvent(events())
