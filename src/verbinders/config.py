@@ -91,7 +91,9 @@ class Settings:
         True, _bool, "run the projection runner inside `verbinders serve`"
     )
     snapshot_every: int = _setting(
-        50, _int(0, 1_000_000), "take a snapshot every N events of a stream (0: never)"
+        50,
+        _int(0, 1_000_000),
+        "snapshot a stream when loading it replayed at least N events (0: never)",
     )
     max_body_bytes: int = _setting(
         1_048_576, _int(1024, 100_000_000), "largest accepted request body"
