@@ -18,3 +18,21 @@ async def test_health_and_identity(client: httpx.AsyncClient, platform: Platform
     assert tokens.headers["content-type"].startswith("application/problem+json")
     schema = await client.get("/schema/openapi.json")
     assert schema.status_code == 200
+
+
+async def test_the_openapi_document_states_roles_and_problems_of_every_route(
+    client: httpx.AsyncClient,
+) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation["description"].startswith("Roles: "), (method, path)
+            if "anyone" not in operation["description"]:
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+                assert operation["security"] == [{"BearerToken": []}]
+            if method == "post":
+                assert "422" in operation["responses"], path
+    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+    ui = await client.get("/schema")
+    assert ui.status_code == 200
+    assert "text/html" in ui.headers["content-type"]

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 
-from verbinders.api.problems import RateLimited
+from verbinders.api.problems import PROBLEM_BASE, Problem, RateLimited
 from verbinders.application.context import Actor
 from verbinders.domain.access import Role
 from verbinders.errors import Forbidden, Unauthorized
@@ -31,8 +33,60 @@ PUBLIC = "public"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def roles(*names: str) -> dict[str, Any]:
-    """Route-decorator arguments admitting `names` (or `PUBLIC`): guard, OpenAPI text, security."""
+def _problem(status: int, kind: str, title: str, detail: str, **members: Any) -> ResponseSpec:
+    example = {
+        "type": f"{PROBLEM_BASE}{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": "/...",
+        **members,
+    }
+    return ResponseSpec(
+        data_container=Problem,
+        description=f"{title} (RFC 9457 problem document)",
+        media_type="application/problem+json",
+        generate_examples=False,
+        examples=[Example(id=kind, summary=title, value=example)],
+    )
+
+
+GUARDED_RESPONSES = {
+    401: _problem(401, "unauthorized", "Unauthorized", "unknown or revoked token"),
+    403: _problem(
+        403,
+        "forbidden",
+        "Forbidden",
+        "this route admits the roles coordinator; the token has analyst",
+        required_roles=["coordinator"],
+    ),
+}
+COMMAND_RESPONSES = {
+    409: _problem(409, "conflict", "Conflict", "token ... is already revoked", state="revoked"),
+    412: _problem(
+        412,
+        "precondition-failed",
+        "Precondition failed",
+        'the resource is at version 3, not "2"',
+        current_version=3,
+    ),
+    422: _problem(
+        422,
+        "invalid-request",
+        "Invalid request",
+        "roles: Object missing required field `roles`",
+        field="roles",
+        rule="required",
+    ),
+    429: _problem(
+        429, "rate-limited", "Too many requests", "this token may send 600 commands a minute"
+    ),
+}
+
+
+def roles(*names: str, command: bool = False) -> dict[str, Any]:
+    """Route-decorator arguments admitting `names` (or `PUBLIC`): the guard, and the OpenAPI
+    description, security requirement and problem responses that go with it."""
     public = names == (PUBLIC,)
     described = "anyone (no token)" if public else ", ".join(names)
     extra: dict[str, Any] = {
@@ -42,6 +96,7 @@ def roles(*names: str) -> dict[str, Any]:
     }
     if not public:
         extra["security"] = [{"BearerToken": []}]
+        extra["responses"] = {**GUARDED_RESPONSES, **(COMMAND_RESPONSES if command else {})}
     return extra
 
 

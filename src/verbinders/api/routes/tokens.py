@@ -44,7 +44,7 @@ class TokensController(Controller):
 
     @post(
         "/",
-        **roles("coordinator"),
+        **roles("coordinator", command=True),
         summary="Issue a token (its secret is shown once)",
         status_code=HTTP_201_CREATED,
     )
@@ -76,7 +76,7 @@ class TokensController(Controller):
     async def list(self, request: Request[Any, Any, Any], runtime: Runtime) -> list[TokenView]:
         return await list_tokens(runtime.pool, get_actor(request).tenant)
 
-    @post("/{token_id:uuid}/revoke", **roles("coordinator"), summary="Revoke a token")
+    @post("/{token_id:uuid}/revoke", **roles("coordinator", command=True), summary="Revoke a token")
     async def revoke(
         self,
         request: Request[Any, Any, Any],
