@@ -189,3 +189,16 @@ async def test_the_live_feed_streams_new_events(runtime: Runtime, platform: Plat
         assert {e["tenant"] for e in received} == {"haarlem"}
         positions = [e["position"] for e in received]
         assert positions == sorted(positions)
+
+
+async def test_idempotency_keys_are_forgotten_after_a_day(
+    client: httpx.AsyncClient, platform: Platform, pool: asyncpg.Pool
+) -> None:
+    from verbinders.api.idempotency import forget_old_keys
+
+    headers = {**platform.auth("coordinator"), "Idempotency-Key": "old"}
+    await client.post("/tokens", json={"roles": ["analyst"]}, headers=headers)
+    assert await forget_old_keys(pool) == 0
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+    assert await forget_old_keys(pool) == 1

@@ -15,6 +15,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from verbinders import __version__
+from verbinders.api.idempotency import forget_old_keys
 from verbinders.api.problems import exception_handlers
 from verbinders.api.routes import ROUTES
 from verbinders.api.state import AppState, RateLimiter
@@ -45,6 +46,17 @@ the municipality and funds. Every change is an event in an append-only store.
 def _get_runtime(state: State) -> Runtime:
     app_state: AppState = state.verbinders
     return app_state.runtime
+
+
+async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Hourly: forget idempotency keys older than a day."""
+    while not stop.is_set():
+        try:
+            await forget_old_keys(runtime.pool)
+        except Exception:  # housekeeping must never take the server down
+            log.exception("housekeeping failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 3600)
 
 
 def app_state(
@@ -79,16 +91,17 @@ def create_app(
             )
             app.state.verbinders = app_state(current, settings, stopping)
             stop = asyncio.Event()
-            worker: asyncio.Task[None] | None = None
-            if runtime is None and settings.run_projections:
-                worker = asyncio.create_task(current.runner.run(stop))
+            workers: list[asyncio.Task[None]] = []
+            if runtime is None:
+                workers.append(asyncio.create_task(_housekeeping(current, stop)))
+                if settings.run_projections:
+                    workers.append(asyncio.create_task(current.runner.run(stop)))
             try:
                 yield
             finally:
                 app.state.verbinders.stopping.set()
                 stop.set()
-                if worker is not None:
-                    await worker
+                await asyncio.gather(*workers)
 
     return Litestar(
         route_handlers=ROUTES,

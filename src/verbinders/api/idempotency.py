@@ -12,25 +12,29 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import asyncpg
 import msgspec
 from litestar import Response
 
 from verbinders.application.context import CommandContext
-from verbinders.errors import InvalidCommand
+from verbinders.errors import Conflict, InvalidCommand
 from verbinders.store.schema import register_migrations
 
 if TYPE_CHECKING:
     from litestar import Request
 
     from verbinders.application.context import Actor
+    from verbinders.database import Connection
     from verbinders.runtime import Runtime
 
-__all__ = ["POSITION_HEADER", "run_command"]
+__all__ = ["POSITION_HEADER", "forget_old_keys", "run_command"]
 
 T = TypeVar("T")
 
 POSITION_HEADER = "Verbinders-Position"
 MAX_KEY_LENGTH = 200
+DUPLICATE_WAIT_MS = 5000
+KEEP_HOURS = 24
 
 register_migrations(
     "api",
@@ -70,6 +74,29 @@ async def _fingerprint(request: Request[Any, Any, Any]) -> str:
     return digest.hexdigest()
 
 
+async def _claim(conn: Connection, tenant: str, principal: str, key: str, fingerprint: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "INSERT INTO idempotency_keys (tenant, principal, key, fingerprint)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+            tenant,
+            principal,
+            key,
+            fingerprint,
+        )
+    )
+
+
+async def forget_old_keys(pool: asyncpg.Pool, *, older_than_hours: int = KEEP_HOURS) -> int:
+    """Idempotency keys are kept for a day: a retry later than that is a new command."""
+    async with pool.acquire() as conn:
+        status = await conn.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
+            older_than_hours,
+        )
+    return int(status.split()[-1])
+
+
 async def run_command(
     request: Request[Any, Any, Any],
     runtime: Runtime,
@@ -92,14 +119,16 @@ async def run_command(
     fingerprint = await _fingerprint(request) if key else ""
     async with runtime.store.transaction() as conn:
         if key is not None:
-            claimed = await conn.fetchval(
-                "INSERT INTO idempotency_keys (tenant, principal, key, fingerprint)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
-                actor.tenant,
-                principal,
-                key,
-                fingerprint,
-            )
+            # A duplicate waits for the first request's transaction, but not for ever.
+            await conn.execute(f"SET LOCAL lock_timeout = '{DUPLICATE_WAIT_MS}ms'")
+            try:
+                claimed = await _claim(conn, actor.tenant, principal, key, fingerprint)
+            except asyncpg.LockNotAvailableError as error:
+                raise Conflict(
+                    "a request with this Idempotency-Key is still being processed; retry soon",
+                    state="in-progress",
+                ) from error
+            await conn.execute("SET LOCAL lock_timeout = 0")
             if not claimed:
                 row = await conn.fetchrow(
                     "SELECT fingerprint, status, body, headers FROM idempotency_keys"
