@@ -1,165 +1,177 @@
-"""The platform: one city's collaboration platform, and the tenant everything belongs to."""
+"""The platform of one city (one tenant): its vocabularies and its single point of contact."""
 
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from msgspec import UNSET, UnsetType
 
-from verbinders.errors import InvalidCommand
+from verbinders.domain import rules
+from verbinders.domain.ids import stable_id
+from verbinders.domain.vocabulary import DEFAULT_DISTRICTS, DEFAULT_THEMES, Term, Vocabulary, terms
+from verbinders.errors import Conflict, InvalidCommand
 
-__all__ = [
-    "DEFAULT_DISTRICTS",
-    "DEFAULT_THEMES",
-    "Platform",
-    "platform_id",
-    "validate_slug",
-]
+__all__ = ["Platform", "platform_id", "tenant_slug"]
 
-NAMESPACE = uuid.UUID("6f1d8a52-5b7c-4d39-9a51-0e3c2f4b7a10")
-SLUG = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
-
-DEFAULT_DISTRICTS: tuple[str, ...] = ("Centrum", "Noord", "Oost", "Schalkwijk", "Zuid-West")
-DEFAULT_THEMES: tuple[str, ...] = (
-    "language",
-    "care",
-    "welfare",
-    "health",
-    "education",
-    "culture",
-    "sport",
-    "youth",
-    "elderly",
-    "women",
-    "work",
-    "poverty",
-    "integration",
-)
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-def validate_slug(slug: str) -> str:
-    if not SLUG.match(slug):
+def tenant_slug(value: str) -> str:
+    """A tenant's slug: lower-case letters, digits and hyphens, at most 63 characters."""
+    if not _SLUG.fullmatch(value) or len(value) > 63:
         raise InvalidCommand(
-            f"platform slug {slug!r} must be 2-40 lower-case letters, digits or dashes,"
-            " starting with a letter",
-            field="slug",
-            rule="pattern",
+            f"tenant {value!r} must be lower-case letters, digits and hyphens (at most 63)",
+            field="tenant",
+            rule="slug",
         )
-    return slug
+    return value
 
 
-def platform_id(slug: str) -> uuid.UUID:
-    """A platform's id follows from its slug, so that a slug is taken at most once."""
-    return uuid.uuid5(NAMESPACE, f"platform/{slug}")
-
-
-def _vocabulary(values: tuple[str, ...], field: str) -> tuple[str, ...]:
-    cleaned = tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
-    if not cleaned:
-        raise InvalidCommand(f"{field} must not be empty", field=field, rule="non-empty")
-    return cleaned
+def platform_id(tenant: str) -> UUID:
+    """A tenant has exactly one platform, at this id."""
+    return stable_id(tenant, "platform", "")
 
 
 class Platform(Aggregate):
-    """A city's platform: its name, its districts and themes, and its point of contact."""
-
     STREAM_TYPE = "Platform"
 
-    slug: str
+    tenant: str
     name: str
     city: str
     started_on: date
-    districts: tuple[str, ...]
-    themes: tuple[str, ...]
-    point_of_contact: uuid.UUID | None
+    districts: tuple[Term, ...]
+    themes: tuple[Term, ...]
+    point_of_contact: UUID | None
+    """The organisation that is the platform's single point of contact (aanspreekpunt)."""
 
     @classmethod
     def create(
         cls,
         *,
-        slug: str,
+        tenant: str,
         name: str,
         city: str,
         started_on: date,
-        districts: tuple[str, ...] = DEFAULT_DISTRICTS,
-        themes: tuple[str, ...] = DEFAULT_THEMES,
-        created_by: str,
+        at: datetime,
+        districts: Sequence[Term] = DEFAULT_DISTRICTS,
+        themes: Sequence[Term] = DEFAULT_THEMES,
+        point_of_contact: UUID | None = None,
     ) -> Platform:
-        validate_slug(slug)
-        if not name.strip():
-            raise InvalidCommand("name must not be empty", field="name", rule="non-empty")
-        if not city.strip():
-            raise InvalidCommand("city must not be empty", field="city", rule="non-empty")
-        return cls._create(
-            cls.Created,
-            id=platform_id(slug),
-            slug=slug,
-            name=name.strip(),
-            city=city.strip(),
+        """A new platform at `platform_id(tenant)`; districts and themes default to Haarlem's."""
+        rules.aware(at)
+        return cls(
+            id=platform_id(tenant_slug(tenant)),
+            tenant=tenant,
+            name=rules.single_line(name, field="name", max_length=120),
+            city=rules.single_line(city, field="city", max_length=80),
             started_on=started_on,
-            districts=_vocabulary(districts, "districts"),
-            themes=_vocabulary(themes, "themes"),
-            created_by=created_by,
+            districts=terms(districts, field="districts"),
+            themes=terms(themes, field="themes"),
+            point_of_contact=point_of_contact,
+            at=at,
         )
 
-    class Created(Aggregate.Created):
-        slug: str
-        name: str
-        city: str
-        started_on: date
-        districts: tuple[str, ...]
-        themes: tuple[str, ...]
-        created_by: str
-
+    @event("Created")
     def __init__(
         self,
-        slug: str,
+        id: UUID,
+        tenant: str,
         name: str,
         city: str,
         started_on: date,
-        districts: tuple[str, ...],
-        themes: tuple[str, ...],
-        created_by: str,
+        districts: tuple[Term, ...],
+        themes: tuple[Term, ...],
+        point_of_contact: UUID | None,
+        at: datetime,
     ) -> None:
-        self.slug = slug
+        self.tenant = tenant
         self.name = name
         self.city = city
         self.started_on = started_on
-        self.districts = tuple(districts)
-        self.themes = tuple(themes)
-        self.point_of_contact = None
+        self.districts = districts
+        self.themes = themes
+        self.point_of_contact = point_of_contact
 
-    def change_vocabularies(
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """What organisations' themes and districts are checked against."""
+        return Vocabulary(districts=self.districts, themes=self.themes)
+
+    def change_details(
+        self, *, at: datetime, name: str | UnsetType = UNSET, city: str | UnsetType = UNSET
+    ) -> None:
+        """Rename the platform or move it to another city; unchanged values record nothing."""
+        rules.aware(at)
+        new_name = (
+            self.name if name is UNSET else rules.single_line(name, field="name", max_length=120)
+        )
+        new_city = (
+            self.city if city is UNSET else rules.single_line(city, field="city", max_length=80)
+        )
+        if (new_name, new_city) != (self.name, self.city):
+            self._details_changed(name=new_name, city=new_city, at=at)
+
+    @event("DetailsChanged")
+    def _details_changed(self, name: str, city: str, at: datetime) -> None:
+        self.name = name
+        self.city = city
+
+    def change_districts(self, districts: Sequence[Term], *, at: datetime) -> None:
+        """Replace the list of districts. Organisations keep the codes they chose; a code that
+        left the list is only refused when an organisation sets its districts again."""
+        rules.aware(at)
+        checked = terms(districts, field="districts")
+        if checked != self.districts:
+            self._districts_changed(districts=checked, at=at)
+
+    @event("DistrictsChanged")
+    def _districts_changed(self, districts: tuple[Term, ...], at: datetime) -> None:
+        self.districts = districts
+
+    def change_themes(self, themes: Sequence[Term], *, at: datetime) -> None:
+        """Replace the list of themes (same rules as districts)."""
+        rules.aware(at)
+        checked = terms(themes, field="themes")
+        if checked != self.themes:
+            self._themes_changed(themes=checked, at=at)
+
+    @event("ThemesChanged")
+    def _themes_changed(self, themes: tuple[Term, ...], at: datetime) -> None:
+        self.themes = themes
+
+    def reassign_point_of_contact(
+        self, organisation_id: UUID | None, *, reason: str, decided_by: str, at: datetime
+    ) -> None:
+        """Make another organisation (or, with None, nobody) the point of contact.
+
+        The application layer checks that the organisation exists on this platform and is not
+        dissolved; the platform only knows ids.
+        """
+        rules.aware(at)
+        if organisation_id == self.point_of_contact:
+            raise Conflict(
+                f"{organisation_id or 'nobody'} is already the point of contact",
+                state=str(self.point_of_contact) if self.point_of_contact else "none",
+            )
+        self._point_of_contact_reassigned(
+            organisation_id=organisation_id,
+            previous=self.point_of_contact,
+            reason=rules.reason(reason),
+            decided_by=rules.party(decided_by),
+            at=at,
+        )
+
+    @event("PointOfContactReassigned")
+    def _point_of_contact_reassigned(
         self,
-        *,
-        districts: tuple[str, ...] | None,
-        themes: tuple[str, ...] | None,
-        changed_by: str,
-    ) -> None:
-        new_districts = self.districts if districts is None else _vocabulary(districts, "districts")
-        new_themes = self.themes if themes is None else _vocabulary(themes, "themes")
-        if (new_districts, new_themes) != (self.districts, self.themes):
-            self._vocabularies_changed(new_districts, new_themes, changed_by)
-
-    @event("VocabulariesChanged")
-    def _vocabularies_changed(
-        self, districts: tuple[str, ...], themes: tuple[str, ...], changed_by: str
-    ) -> None:
-        self.districts = tuple(districts)
-        self.themes = tuple(themes)
-
-    def assign_point_of_contact(
-        self, organisation_id: uuid.UUID | None, *, decided_by: str, reason: str
-    ) -> None:
-        if not reason.strip():
-            raise InvalidCommand("a reason is required", field="reason", rule="non-empty")
-        if organisation_id != self.point_of_contact:
-            self._point_of_contact_assigned(organisation_id, decided_by, reason.strip())
-
-    @event("PointOfContactAssigned")
-    def _point_of_contact_assigned(
-        self, organisation_id: uuid.UUID | None, decided_by: str, reason: str
+        organisation_id: UUID | None,
+        previous: UUID | None,
+        reason: str,
+        decided_by: str,
+        at: datetime,
     ) -> None:
         self.point_of_contact = organisation_id
