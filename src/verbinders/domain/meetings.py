@@ -113,14 +113,7 @@ def _plan(
         raise InvalidCommand(
             "a meeting lasts at most 24 hours", field="ends_at", rule="max-duration"
         )
-    try:
-        mode = MeetingMode(mode)
-    except ValueError:
-        raise InvalidCommand(
-            f"mode must be one of {', '.join(m.value for m in MeetingMode)}, got {mode!r}",
-            field="mode",
-            rule="choice",
-        ) from None
+    mode = rules.choice(MeetingMode, mode, field="mode")
     needs_venue = mode in (MeetingMode.IN_PERSON, MeetingMode.HYBRID)
     needs_link = mode in (MeetingMode.ONLINE, MeetingMode.HYBRID)
     if needs_venue and venue is None:
@@ -357,31 +350,25 @@ class Meeting(Aggregate):
         A notice of absence can be recorded before the meeting; the rest once it has started.
         Recording again for the same organisation corrects the earlier record.
         """
-        try:
-            status = AttendanceStatus(status)
-        except ValueError:
-            raise InvalidCommand(
-                f"status must be one of {', '.join(s.value for s in AttendanceStatus)}",
-                field="status",
-                rule="choice",
-            ) from None
+        status = rules.choice(AttendanceStatus, status, field="status")
         if status is AttendanceStatus.ABSENT_WITH_NOTICE:
             self._require(at, "take notices of absence", "upcoming", "in-progress", "ended")
         else:
             self._require(at, f"record who was {status.value}", "in-progress", "ended")
-        if status is AttendanceStatus.PRESENT:
-            if people is None or rules.count(people, field="people", minimum=1) is None:
-                raise InvalidCommand(
-                    "present needs how many people came (at least 1)",
-                    field="people",
-                    rule="required",
-                )
-        elif people is not None:
+        if status is not AttendanceStatus.PRESENT and people is not None:
             raise InvalidCommand(
                 "people is only recorded for organisations that were present",
                 field="people",
                 rule="not-allowed",
             )
+        if status is AttendanceStatus.PRESENT:
+            if people is None:
+                raise InvalidCommand(
+                    "present needs how many people came (at least 1)",
+                    field="people",
+                    rule="required",
+                )
+            rules.count(people, field="people", minimum=1)
         attendance = Attendance(status=status, people=people)
         if self.attendance.get(organisation_id) != attendance:
             self._attendance_recorded(organisation_id=organisation_id, attendance=attendance, at=at)

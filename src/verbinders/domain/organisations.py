@@ -37,20 +37,9 @@ from verbinders.domain.strengths import (
     validate_strength,
 )
 from verbinders.domain.vocabulary import OrganisationKind, Vocabulary
-from verbinders.errors import Conflict, InvalidCommand, NotFound
+from verbinders.errors import Conflict, NotFound
 
 __all__ = ["Organisation"]
-
-
-def _kind(value: str) -> OrganisationKind:
-    try:
-        return OrganisationKind(value)
-    except ValueError:
-        raise InvalidCommand(
-            f"kind must be one of {', '.join(k.value for k in OrganisationKind)}, got {value!r}",
-            field="kind",
-            rule="choice",
-        ) from None
 
 
 class Organisation(Aggregate):
@@ -91,7 +80,7 @@ class Organisation(Aggregate):
         return cls(
             id=organisation_id,
             tenant=tenant,
-            kind=_kind(kind),
+            kind=rules.choice(OrganisationKind, kind, field="kind"),
             name=organisation_name(name),
             kvk_number=valid_kvk_number(kvk_number),
             profile=validate_profile(profile or Profile(), vocabulary, at),

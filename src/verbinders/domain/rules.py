@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from verbinders.errors import InvalidCommand
 __all__ = [
     "aware",
     "changed_fields",
+    "choice",
     "codes",
     "count",
     "labels",
@@ -30,6 +32,7 @@ __all__ = [
 ]
 
 S = TypeVar("S", bound=msgspec.Struct)
+E = TypeVar("E", bound=StrEnum)
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -39,6 +42,19 @@ def aware(at: datetime, *, field: str = "at") -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidCommand(f"{field} must carry a time zone", field=field, rule="timezone")
     return at
+
+
+def choice(options: type[E], value: str, *, field: str) -> E:
+    """One of an enumeration's values (given as the member or its string value)."""
+    try:
+        return options(value)
+    except ValueError:
+        raise InvalidCommand(
+            f"{field} must be one of {', '.join(option.value for option in options)},"
+            f" got {value!r}",
+            field=field,
+            rule="choice",
+        ) from None
 
 
 def single_line(value: str, *, field: str, max_length: int, min_length: int = 1) -> str:

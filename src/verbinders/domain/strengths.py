@@ -48,20 +48,9 @@ class StrengthChanges(msgspec.Struct, frozen=True, kw_only=True):
     districts: tuple[str, ...] | UnsetType = UNSET
 
 
-def _kind(value: str) -> StrengthKind:
-    try:
-        return StrengthKind(value)
-    except ValueError:
-        raise InvalidCommand(
-            f"kind must be one of {', '.join(k.value for k in StrengthKind)}, got {value!r}",
-            field="kind",
-            rule="choice",
-        ) from None
-
-
 def strength_validators(vocabulary: Vocabulary) -> dict[str, Callable[[Any], Any]]:
     return {
-        "kind": _kind,
+        "kind": partial(rules.choice, StrengthKind, field="kind"),
         "title": partial(rules.single_line, field="title", max_length=120),
         "description": partial(rules.multi_line, field="description", max_length=2000),
         "capacity": partial(rules.count, field="capacity", minimum=1),
