@@ -81,7 +81,7 @@ async def test_version_change_rebuilds_beside_and_swaps(
         runner = ProjectionRunner(store, signal, [ActivityV2()], lambda: asyncpg.connect(database))
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
-        for _ in range(100):
+        for _ in range(400):  # generous: the machine may be busy
             [status] = await runner.status()
             if status.version == 2 and status.state == "active":
                 break

@@ -118,7 +118,7 @@ class EventStore:
             else:
                 async with self.pool.acquire() as conn:
                     rows = await conn.fetch(sql, *args)
-        except asyncpg.UniqueViolationError as error:
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError) as error:
             # Two appends raced past the version check; the unique index caught the loser.
             stream_id = _stream_from_unique_violation(error, events)
             actual = await self.stream_version(stream_id)
@@ -354,7 +354,7 @@ _encode_metadata = msgspec.json.Encoder().encode
 
 
 def _stream_from_unique_violation(
-    error: asyncpg.UniqueViolationError, events: Sequence[NewEvent]
+    error: asyncpg.PostgresError, events: Sequence[NewEvent]
 ) -> UUID:
     detail = error.detail or ""
     for event in events:

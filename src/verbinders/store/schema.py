@@ -21,6 +21,22 @@ Shared locks never wait for each other, so writers are not serialised; long-runn
 (reports, backups) do not hold the horizon back, only an append still in flight does, and
 `feed_status()` names it. Each stream's versions are checked inside the same function, after
 earlier appends to the stream committed, so the feed keeps every stream's version order.
+
+Appends to the same stream take turns (migration 2)
+--------------------------------------------------
+Before its version check, an append takes an exclusive transaction-level advisory lock per
+stream (two-key form, namespace `LOCK_NAMESPACE_STREAMS`, so the horizon ignores it), in one
+global order. Without it, two atomic appends naming streams (a, b) and (b, a) could each insert
+one row and wait for the other on the unique index: a deadlock, broken by PostgreSQL after a
+second as an error instead of a `StreamConflict`. Now the later append waits, then fails the
+version check. Appends to different streams still run in parallel.
+
+`recorded_at` is the clock when the append passed its version check (one value for the whole
+append), not the transaction's start: an append to a stream can begin its transaction before
+the stream's previous append and still pass the check after it, and with the transaction's
+start its event would look older than its predecessor (a stream read "as of" a moment would
+show version n without version n - 1). Taken after the check, a stream's times follow its
+versions.
 """
 
 from __future__ import annotations
@@ -36,6 +52,8 @@ __all__ = ["MIGRATIONS", "install_schema", "register_migrations"]
 # (bigint) form is reserved for the feed horizon.
 LOCK_NAMESPACE_MIGRATIONS = 7_100
 LOCK_NAMESPACE_PROJECTIONS = 7_101
+LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events (migration 2)
+LOCK_NAMESPACE_STREAMS = 7_102  # taken inside append_events (SQL), listed here for the record
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -53,7 +71,7 @@ CREATE TABLE events (
     topic        text        NOT NULL,
     payload      jsonb       NOT NULL,
     metadata     jsonb       NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT now()
+    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE UNIQUE INDEX events_stream_version ON events (stream_id, version);
 CREATE INDEX events_tenant_position ON events (tenant, position);
@@ -115,6 +133,13 @@ DECLARE
     conflict record;
     low      bigint;
 BEGIN
+    -- One writer per stream at a time, locks taken in one global order: appends naming the
+    -- same streams in any order queue up instead of deadlocking, and the version check below
+    -- sees the previous append to each stream committed.
+    PERFORM pg_advisory_xact_lock(7102, k)
+       FROM (SELECT DISTINCT hashtext(s::text) AS k FROM unnest(p_streams) AS s) AS keys
+      ORDER BY k;
+
     SELECT s.stream_id, s.expected, v.actual
       INTO conflict
       FROM unnest(p_streams, p_expected) AS s(stream_id, expected),
@@ -205,6 +230,66 @@ BEGIN
        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
      ORDER BY (l.classid::bigint << 32) | l.objid::bigint, a.xact_start
      LIMIT 1;
+END $$;
+""",
+    ),
+    (
+        2,
+        "appends lock their streams in order; recorded_at after the version check",
+        r"""CREATE OR REPLACE FUNCTION append_events(
+    p_tenant      text,
+    p_streams     uuid[],
+    p_expected    integer[],
+    p_ev_streams  uuid[],
+    p_ev_types    text[],
+    p_ev_versions integer[],
+    p_ev_topics   text[],
+    p_ev_payloads jsonb[],
+    p_metadata    jsonb
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+DECLARE
+    conflict   record;
+    low        bigint;
+    stream_key integer;
+    recorded   timestamptz;
+BEGIN
+    -- Appends to the same stream take turns; several streams are locked in one global order,
+    -- so that appends naming them in different orders cannot deadlock (see the module's notes).
+    FOR stream_key IN SELECT DISTINCT uuid_hash(s) FROM unnest(p_streams) AS s ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(7102, stream_key);
+    END LOOP;
+
+    SELECT s.stream_id, s.expected, v.actual
+      INTO conflict
+      FROM unnest(p_streams, p_expected) AS s(stream_id, expected),
+           LATERAL (SELECT coalesce(max(e.version), 0) AS actual
+                      FROM events e WHERE e.stream_id = s.stream_id) AS v
+     WHERE v.actual <> s.expected
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'stream % is at version %, not at the expected version %',
+            conflict.stream_id, conflict.actual, conflict.expected
+            USING ERRCODE = 'VB409',
+                  DETAIL = json_build_object(
+                      'stream_id', conflict.stream_id,
+                      'expected', conflict.expected,
+                      'actual', conflict.actual)::text;
+    END IF;
+    -- After the check, so that every stream's recorded times follow its versions.
+    recorded := clock_timestamp();
+
+    -- Announce the lowest position this transaction may take (see feed_horizon).
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO low FROM event_position_seq;
+    PERFORM pg_advisory_xact_lock_shared(low);
+
+    RETURN QUERY
+    INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
+                        metadata, recorded_at)
+    SELECT nextval('event_position_seq'), p_tenant, e.stream_id, e.stream_type, e.version,
+           e.topic, e.payload, p_metadata, recorded
+      FROM unnest(p_ev_streams, p_ev_types, p_ev_versions, p_ev_topics, p_ev_payloads)
+           AS e(stream_id, stream_type, version, topic, payload)
+    RETURNING position;
 END $$;
 """,
     ),
