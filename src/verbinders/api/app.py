@@ -127,6 +127,7 @@ def create_app(
                 Tag(name="access", description="Access tokens"),
                 Tag(name="events", description="The event feed for analysts and auditors"),
                 Tag(name="reports", description="Reports from the read models"),
+                Tag(name="organisations", description="The directory, profiles, strengths"),
             ],
         ),
         debug=False,

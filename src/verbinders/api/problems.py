@@ -187,6 +187,8 @@ def _field_of(message: str) -> str | None:
 
 def _rule_of(message: str) -> str:
     lowered = message.lower()
+    if any(op in lowered for op in (">=", "<=", "` >", "` <")):
+        return "range"
     for needle, rule in (
         ("unknown field", "unknown-field"),
         ("missing required", "required"),

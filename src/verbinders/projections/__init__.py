@@ -15,5 +15,6 @@ __all__ = ["Projection", "ProjectionRunner", "all_projections"]
 def all_projections() -> Sequence[Projection]:
     """Every projection the product runs, in one list (new read models are added here)."""
     from verbinders.projections.activity import ActivityProjection
+    from verbinders.projections.directory import DirectoryProjection
 
-    return [ActivityProjection()]
+    return [ActivityProjection(), DirectoryProjection()]

@@ -15,12 +15,14 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from verbinders.errors import Conflict
+from verbinders.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["ENVELOPE_KEY", "Keyring", "open_envelope", "seal"]
+    from verbinders.database import Connection
+
+__all__ = ["ENVELOPE_KEY", "Keyring", "forget_subject", "open_envelope", "seal"]
 
 ENVELOPE_KEY = "__personal__"
 
@@ -88,13 +90,27 @@ class Keyring:
     async def forget(self, subject: UUID, *, tenant: str) -> bool:
         """Destroy the subject's key. Returns False if it was already forgotten."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "DELETE FROM personal_keys WHERE subject = $1 AND tenant = $2", subject, tenant
-            )
-            status = await conn.execute(
-                "INSERT INTO forgotten_subjects (subject, tenant) VALUES ($1, $2)"
-                " ON CONFLICT DO NOTHING",
-                subject,
-                tenant,
-            )
-        return status.endswith(" 1")
+            return await forget_subject(conn, subject, tenant=tenant)
+
+
+async def forget_subject(conn: Connection, subject: UUID, *, tenant: str) -> bool:
+    """Destroy the subject's key within `conn`'s transaction (with the event that says so).
+
+    Only the tenant that holds the subject's key can forget it: `NotFound` for another tenant,
+    which would otherwise mark the subject forgotten while its key, and its data, lived on.
+    """
+    deleted = await conn.fetchval(
+        "DELETE FROM personal_keys WHERE subject = $1 AND tenant = $2 RETURNING subject",
+        subject,
+        tenant,
+    )
+    if deleted is None and await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM personal_keys WHERE subject = $1)", subject
+    ):
+        raise NotFound(f"no person {subject} in tenant {tenant}", subject=str(subject))
+    status = await conn.execute(
+        "INSERT INTO forgotten_subjects (subject, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        subject,
+        tenant,
+    )
+    return bool(status.endswith(" 1"))

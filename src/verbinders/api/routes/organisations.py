@@ -1,0 +1,632 @@
+"""Organisations: the directory, profiles, strengths ("who can help with X") and contacts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+from msgspec import UNSET, UnsetType
+
+from verbinders.api.auth import READERS, get_actor, roles
+from verbinders.api.idempotency import run_command
+from verbinders.api.routes.common import check_if_match, etag, wait_for_position
+from verbinders.application import organisations as service
+from verbinders.application.context import CommandContext, CommandResult
+from verbinders.domain.contacts import ContactChanges
+from verbinders.domain.membership import Membership, membership_id
+from verbinders.domain.organisations import Organisation
+from verbinders.domain.profile import Profile, ProfileChanges
+from verbinders.domain.strengths import Strength, StrengthChanges, StrengthKind
+from verbinders.domain.vocabulary import OrganisationKind
+from verbinders.projections.history import schema_as_of
+from verbinders.projections.text import fold
+from verbinders.runtime import Runtime
+
+__all__ = ["OrganisationsController", "StrengthsController"]
+
+OWN = ("coordinator", "organisation")
+
+
+class ProfileFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    description: str = ""
+    founding_year: int | None = None
+    communities: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    target_groups: tuple[str, ...] = ()
+    website: str | None = None
+    constituency_size: int | None = None
+    active_volunteers: int | None = None
+
+
+class RegisterOrganisation(ProfileFields, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: OrganisationKind
+    name: str
+    kvk_number: str | None = None
+
+
+class UpdateOrganisation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Only the fields sent change; `null` clears an optional field."""
+
+    name: str | UnsetType = UNSET
+    kvk_number: str | UnsetType | None = UNSET
+    description: str | UnsetType = UNSET
+    founding_year: int | UnsetType | None = UNSET
+    communities: tuple[str, ...] | UnsetType = UNSET
+    languages: tuple[str, ...] | UnsetType = UNSET
+    themes: tuple[str, ...] | UnsetType = UNSET
+    districts: tuple[str, ...] | UnsetType = UNSET
+    target_groups: tuple[str, ...] | UnsetType = UNSET
+    website: str | UnsetType | None = UNSET
+    constituency_size: int | UnsetType | None = UNSET
+    active_volunteers: int | UnsetType | None = UNSET
+
+
+class Reason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str
+
+
+class OptionalReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str = ""
+
+
+class AddStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: StrengthKind
+    title: str
+    description: str = ""
+    capacity: int | None = None
+    languages: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+
+
+class ChangeStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: StrengthKind | UnsetType = UNSET
+    title: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    capacity: int | UnsetType | None = UNSET
+    languages: tuple[str, ...] | UnsetType = UNSET
+    districts: tuple[str, ...] | UnsetType = UNSET
+
+
+class AddContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    role: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+
+class ChangeContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str | UnsetType = UNSET
+    role: str | UnsetType = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+
+
+class StrengthView(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    kind: str
+    title: str
+    description: str
+    capacity: int | None
+    languages: tuple[str, ...]
+    districts: tuple[str, ...]
+
+
+class OrganisationView(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    kind: str
+    name: str
+    former_names: tuple[str, ...]
+    kvk_number: str | None
+    profile: Profile
+    registered_at: datetime
+    dissolved_at: datetime | None
+    membership_status: str
+    member_since: datetime | None
+    strengths: tuple[StrengthView, ...]
+    version: int
+
+
+class DirectoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    kind: str
+    name: str
+    description: str
+    themes: tuple[str, ...]
+    districts: tuple[str, ...]
+    languages: tuple[str, ...]
+    communities: tuple[str, ...]
+    membership_status: str
+    member_since: datetime | None
+    dissolved_at: datetime | None
+    strengths: int
+
+
+class Page(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+
+class StrengthHit(msgspec.Struct, frozen=True, kw_only=True):
+    strength: StrengthView
+    organisation_name: str
+    organisation_kind: str
+
+
+def _changes(data: UpdateOrganisation) -> ProfileChanges:
+    return ProfileChanges(**msgspec.structs.asdict(data))
+
+
+def _view(organisation: Organisation, membership: Membership | None) -> OrganisationView:
+    return OrganisationView(
+        id=organisation.id,
+        kind=str(organisation.kind),
+        name=organisation.name,
+        former_names=tuple(organisation.former_names),
+        kvk_number=organisation.kvk_number,
+        profile=organisation.profile,
+        registered_at=organisation.registered_at,
+        dissolved_at=organisation.dissolved_at,
+        membership_status=str(membership.status) if membership else "none",
+        member_since=membership.member_since if membership else None,
+        strengths=tuple(
+            StrengthView(
+                id=sid,
+                organisation_id=organisation.id,
+                kind=str(s.kind),
+                title=s.title,
+                description=s.description,
+                capacity=s.capacity,
+                languages=tuple(s.languages),
+                districts=tuple(s.districts),
+            )
+            for sid, s in organisation.strengths.items()
+        ),
+        version=organisation.version,
+    )
+
+
+SORTS = {
+    "name": "lower(o.name), o.id",
+    "-name": "lower(o.name) DESC, o.id",
+    "registered": "o.registered_at, o.id",
+    "-registered": "o.registered_at DESC, o.id",
+}
+
+
+class OrganisationsController(Controller):
+    path = "/organisations"
+    tags = ["organisations"]
+
+    @post(
+        "/",
+        **roles("coordinator", command=True),
+        summary="Register an organisation (name and KvK number unique on the platform)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def register(
+        self, request: Request[Any, Any, Any], runtime: Runtime, data: RegisterOrganisation
+    ) -> Response[CommandResult]:
+        fields = msgspec.structs.asdict(data)
+        kind, name, kvk = fields.pop("kind"), fields.pop("name"), fields.pop("kvk_number")
+
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.register_organisation(
+                ctx, kind=kind, name=name, kvk_number=kvk, profile=Profile(**fields)
+            )
+
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            status_code=HTTP_201_CREATED,
+            headers=lambda r: {"Location": f"/organisations/{r.id}", "ETag": etag(r.version)},
+        )
+
+    @get("/", **roles(*READERS), summary="The directory: search and filter organisations")
+    async def directory(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        q: Annotated[str | None, Parameter(description="Dutch full-text search")] = None,
+        kind: OrganisationKind | None = None,
+        theme: str | None = None,
+        district: str | None = None,
+        language: str | None = None,
+        strength: StrengthKind | None = None,
+        membership: str | None = None,
+        sort: Literal["name", "-name", "registered", "-registered"] = "name",
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        as_of: Annotated[
+            datetime | None, Parameter(description="Answer as the platform stood then")
+        ] = None,
+        wait_for: Annotated[int | None, Parameter(ge=1)] = None,
+        timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
+    ) -> Page:
+        tenant = get_actor(request).tenant
+        await wait_for_position(runtime, "directory", wait_for, timeout)
+        schema = await schema_as_of(runtime, "directory", tenant, as_of)
+        where = ["o.tenant = $1"]
+        args: list[Any] = [tenant]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if q:
+            where.append(f"o.search @@ websearch_to_tsquery('dutch', {arg(fold(q))})")
+        if kind:
+            where.append(f"o.kind = {arg(str(kind))}")
+        if theme:
+            where.append(f"{arg(theme)} = ANY (o.themes)")
+        if district:
+            where.append(f"{arg(district)} = ANY (o.districts)")
+        if language:
+            where.append(f"{arg(language)} = ANY (o.languages)")
+        if membership:
+            where.append(f"o.membership_status = {arg(membership)}")
+        if strength:
+            where.append(
+                f'EXISTS (SELECT 1 FROM "{schema}".strengths s WHERE s.tenant = o.tenant'
+                f" AND s.organisation_id = o.id AND s.withdrawn_at IS NULL"
+                f" AND s.kind = {arg(str(strength))})"
+            )
+        condition = " AND ".join(where)
+        async with runtime.pool.acquire() as conn:
+            total = await conn.fetchval(
+                f'SELECT count(*) FROM "{schema}".organisations o WHERE {condition}', *args
+            )
+            rows = await conn.fetch(
+                "SELECT o.*, (SELECT count(*) FROM"
+                f' "{schema}".strengths s WHERE s.tenant = o.tenant AND s.organisation_id = o.id'
+                " AND s.withdrawn_at IS NULL) AS strength_count"
+                f' FROM "{schema}".organisations o WHERE {condition}'
+                f" ORDER BY {SORTS[sort]} LIMIT {arg(limit)} OFFSET {arg(offset)}",
+                *args,
+            )
+        items = [
+            DirectoryEntry(
+                id=r["id"],
+                kind=r["kind"],
+                name=r["name"],
+                description=r["description"],
+                themes=tuple(r["themes"]),
+                districts=tuple(r["districts"]),
+                languages=tuple(r["languages"]),
+                communities=tuple(r["communities"]),
+                membership_status=r["membership_status"],
+                member_since=r["member_since"],
+                dissolved_at=r["dissolved_at"],
+                strengths=r["strength_count"],
+            )
+            for r in rows
+        ]
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/{organisation_id:uuid}", **roles(*READERS), summary="One organisation's profile")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        as_of: datetime | None = None,
+    ) -> Response[OrganisationView]:
+        tenant = get_actor(request).tenant
+        organisation = await runtime.repository.get(
+            Organisation, organisation_id, tenant=tenant, as_of=as_of
+        )
+        membership = await runtime.repository.find(
+            Membership, membership_id(tenant, organisation_id), tenant=tenant, as_of=as_of
+        )
+        return Response(
+            _view(organisation, membership), headers={"ETag": etag(organisation.version)}
+        )
+
+    async def _command(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        command: Any,
+        status_code: int = 200,
+    ) -> Response[CommandResult]:
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            status_code=status_code,
+            headers=lambda r: {"ETag": etag(r.version)},
+        )
+
+    @patch(
+        "/{organisation_id:uuid}",
+        **roles(*OWN, command=True),
+        summary="Change the profile (only the fields sent); renames keep history",
+    )
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: UpdateOrganisation,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.update_organisation(
+                ctx, organisation_id, _changes(data), lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{organisation_id:uuid}/dissolve",
+        **roles(*OWN, command=True),
+        summary="Dissolve the organisation (its history stays)",
+    )
+    async def dissolve(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: Reason,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.dissolve_organisation(
+                ctx,
+                organisation_id,
+                reason=data.reason,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{organisation_id:uuid}/strengths",
+        **roles(*OWN, command=True),
+        summary="Offer a strength: a venue, interpreters, catering, reach, ...",
+        status_code=HTTP_201_CREATED,
+    )
+    async def add_strength(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: AddStrength,
+    ) -> Response[CommandResult]:
+        strength = Strength(**msgspec.structs.asdict(data))
+
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.add_strength(
+                ctx, organisation_id, strength, check=lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command, HTTP_201_CREATED)
+
+    @patch(
+        "/{organisation_id:uuid}/strengths/{strength_id:uuid}",
+        **roles(*OWN, command=True),
+        summary="Change a strength (only the fields sent)",
+    )
+    async def change_strength(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        strength_id: uuid.UUID,
+        data: ChangeStrength,
+    ) -> Response[CommandResult]:
+        changes = StrengthChanges(**msgspec.structs.asdict(data))
+
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.change_strength(
+                ctx, organisation_id, strength_id, changes, lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{organisation_id:uuid}/strengths/{strength_id:uuid}/withdraw",
+        **roles(*OWN, command=True),
+        summary="Withdraw a strength",
+    )
+    async def withdraw_strength(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        strength_id: uuid.UUID,
+        data: OptionalReason,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.withdraw_strength(
+                ctx,
+                organisation_id,
+                strength_id,
+                reason=data.reason,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command)
+
+    @get(
+        "/{organisation_id:uuid}/contacts",
+        **roles(*OWN),
+        summary="Contact persons (personal data: the coordinator and the organisation only)",
+    )
+    async def contacts(
+        self, request: Request[Any, Any, Any], runtime: Runtime, organisation_id: uuid.UUID
+    ) -> Response[list[service.ContactView]]:
+        views, version = await service.contacts_of(runtime, get_actor(request), organisation_id)
+        return Response(views, headers={"ETag": etag(version)})
+
+    @post(
+        "/{organisation_id:uuid}/contacts",
+        **roles(*OWN, command=True),
+        summary="Add a contact person (stored encrypted, so that it can be forgotten)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def add_contact(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: AddContact,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.add_contact(
+                ctx,
+                organisation_id,
+                name=data.name,
+                role=data.role,
+                email=data.email,
+                phone=data.phone,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command, HTTP_201_CREATED)
+
+    @patch(
+        "/{organisation_id:uuid}/contacts/{person_id:uuid}",
+        **roles(*OWN, command=True),
+        summary="Change a contact person (only the fields sent)",
+    )
+    async def change_contact(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        person_id: uuid.UUID,
+        data: ChangeContact,
+    ) -> Response[CommandResult]:
+        changes = ContactChanges(**msgspec.structs.asdict(data))
+
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.change_contact(
+                ctx, organisation_id, person_id, changes, lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+    @delete(
+        "/{organisation_id:uuid}/contacts/{person_id:uuid}",
+        **roles(*OWN, command=True),
+        summary="Remove a contact person (their data stays in history until forgotten)",
+        status_code=200,
+    )
+    async def remove_contact(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        person_id: uuid.UUID,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.remove_contact(
+                ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{organisation_id:uuid}/contacts/{person_id:uuid}/forget",
+        **roles(*OWN, command=True),
+        summary="Forget a person: their key is destroyed, history stays, the data is gone",
+    )
+    async def forget_contact(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        person_id: uuid.UUID,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.forget_contact(
+                ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+
+class StrengthsController(Controller):
+    path = "/strengths"
+    tags = ["organisations"]
+
+    @get("/", **roles(*READERS), summary='"Who can help with X": search offered strengths')
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        q: Annotated[str | None, Parameter(description="Dutch full-text search")] = None,
+        kind: StrengthKind | None = None,
+        language: str | None = None,
+        district: str | None = None,
+        organisation_kind: OrganisationKind | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        as_of: datetime | None = None,
+        wait_for: Annotated[int | None, Parameter(ge=1)] = None,
+        timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
+    ) -> Page:
+        tenant = get_actor(request).tenant
+        await wait_for_position(runtime, "directory", wait_for, timeout)
+        schema = await schema_as_of(runtime, "directory", tenant, as_of)
+        where = ["s.tenant = $1", "s.withdrawn_at IS NULL", "o.dissolved_at IS NULL"]
+        args: list[Any] = [tenant]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        rank = "0::real"
+        if q:
+            query = f"websearch_to_tsquery('dutch', {arg(fold(q))})"
+            where.append(f"s.search @@ {query}")
+            rank = f"ts_rank(s.search, {query})"
+        if kind:
+            where.append(f"s.kind = {arg(str(kind))}")
+        if language:
+            where.append(f"{arg(language)} = ANY (s.languages)")
+        if district:
+            where.append(f"({arg(district)} = ANY (s.districts) OR s.districts = '{{}}')")
+        if organisation_kind:
+            where.append(f"o.kind = {arg(str(organisation_kind))}")
+        sql_from = (
+            f'FROM "{schema}".strengths s JOIN "{schema}".organisations o'
+            " ON o.tenant = s.tenant AND o.id = s.organisation_id"
+            f" WHERE {' AND '.join(where)}"
+        )
+        async with runtime.pool.acquire() as conn:
+            total = await conn.fetchval(f"SELECT count(*) {sql_from}", *args)
+            rows = await conn.fetch(
+                f"SELECT s.*, o.name AS organisation_name, o.kind AS organisation_kind {sql_from}"
+                f" ORDER BY {rank} DESC, s.title LIMIT {arg(limit)} OFFSET {arg(offset)}",
+                *args,
+            )
+        items = [
+            StrengthHit(
+                strength=StrengthView(
+                    id=r["id"],
+                    organisation_id=r["organisation_id"],
+                    kind=r["kind"],
+                    title=r["title"],
+                    description=r["description"],
+                    capacity=r["capacity"],
+                    languages=tuple(r["languages"]),
+                    districts=tuple(r["districts"]),
+                ),
+                organisation_name=r["organisation_name"],
+                organisation_kind=r["organisation_kind"],
+            )
+            for r in rows
+        ]
+        return Page(items=items, total=total, limit=limit, offset=offset)
