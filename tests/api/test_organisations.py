@@ -264,3 +264,67 @@ async def test_dissolution_is_final(client: httpx.AsyncClient, platform: Platfor
         f"/organisations/{created['id']}/dissolve", json={}, headers=headers
     )
     assert missing_reason.status_code == 422
+
+
+async def test_every_organisation_route_admits_exactly_its_roles(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    created = await register(client, platform)
+    org = created["id"]
+    issued = await client.post(
+        "/tokens",
+        json={"roles": ["organisation"], "party": org},
+        headers=platform.auth("coordinator"),
+    )
+    tokens = {role: platform.auth(role) for role in platform.tokens}
+    tokens["organisation"] = {"Authorization": f"Bearer {issued.json()['token']}"}
+    strength = await client.post(
+        f"/organisations/{org}/strengths",
+        json={"kind": "reach", "title": "Bereik in Schalkwijk"},
+        headers=tokens["coordinator"],
+    )
+    contact = await client.post(
+        f"/organisations/{org}/contacts",
+        json={"name": "Matrix Test", "email": "matrix@example.nl"},
+        headers=tokens["coordinator"],
+    )
+    sid, pid = strength.json()["id"], contact.json()["id"]
+    everyone = tuple(tokens)
+    own = ("coordinator", "organisation")
+    cases: list[tuple[str, str, Any, tuple[str, ...]]] = [
+        ("GET", "/organisations", None, everyone),
+        ("GET", f"/organisations/{org}", None, everyone),
+        ("GET", "/strengths?q=bereik", None, everyone),
+        (
+            "POST",
+            "/organisations",
+            {**SMVS, "name": "Matrix", "kvk_number": None},
+            ("coordinator",),
+        ),
+        ("PATCH", f"/organisations/{org}", {"active_volunteers": 26}, own),
+        ("POST", f"/organisations/{org}/strengths", {"kind": "other", "title": "Koken"}, own),
+        ("PATCH", f"/organisations/{org}/strengths/{sid}", {"capacity": 3}, own),
+        ("GET", f"/organisations/{org}/contacts", None, own),
+        ("PATCH", f"/organisations/{org}/contacts/{pid}", {"role": "secretaris"}, own),
+        ("POST", f"/organisations/{org}/contacts", {"name": "X Y", "phone": "0231234567"}, own),
+    ]
+    for method, path, body, allowed in cases:
+        anonymous = await client.request(method, path, json=body)
+        assert anonymous.status_code == 401, (method, path)
+        for role, headers in tokens.items():
+            response = await client.request(method, path, json=body, headers=headers)
+            if role in allowed:
+                assert response.status_code < 400, (method, path, role, response.text)
+            else:
+                assert response.status_code == 403, (method, path, role, response.text)
+    # Commands that end something, once per allowed role at the end.
+    for path, body in (
+        (f"/organisations/{org}/strengths/{sid}/withdraw", {"reason": "matrix"}),
+        (f"/organisations/{org}/contacts/{pid}/forget", None),
+        (f"/organisations/{org}/dissolve", {"reason": "matrix"}),
+    ):
+        for role in ("municipality", "fund", "auditor", "analyst"):
+            denied = await client.post(path, json=body, headers=tokens[role])
+            assert denied.status_code == 403, (path, role)
+        done = await client.post(path, json=body, headers=tokens["organisation"])
+        assert done.status_code == 200, (path, done.text)
