@@ -8,9 +8,13 @@ Mapping, and why:
 - The store keeps every stream's versions gapless from 1 and checks an expected version; the
   library only asks that (originator, version) be unique and lets a stream start anywhere
   (its tests start at 0 or 1). The adapter numbers a stream's events 1, 2, ... in the store,
-  keeps the library's own version in the payload, and derives the expected version from the
-  stream's last stored event: inserting a version that exists, or one that would leave a gap,
-  conflicts and is reported as the library's `IntegrityError`.
+  keeps the library's own version in the payload (`v`), and maps back on reading. A stream's
+  offset (library version minus store version) is fixed by its first insert and read back from
+  its last stored event; the expected version of an insert is then
+  `min(originator_version) - 1 - offset`. Inserting a version that exists conflicts in the
+  store and is reported as the library's `IntegrityError`; so is a gap in the library's
+  versions, which the library itself would accept but its aggregates never produce and its
+  contract tests never insert.
 - Notification ids are the store's global positions; tracking records are the store's
   checkpoints (which only move forwards).
 """
@@ -40,7 +44,7 @@ from eventsourcing.persistence import (
 
 from verbinders.config import Settings
 from verbinders.database import open_pool
-from verbinders.errors import StreamConflict
+from verbinders.errors import InvalidCommand, StreamConflict
 from verbinders.store.events import Metadata, NewEvent, RecordedEvent
 from verbinders.store.eventstore import EventStore
 
@@ -91,16 +95,16 @@ class StoreRecorder(ApplicationRecorder, TrackingRecorder):
         expected: dict[UUID, int] = {}
         offsets: dict[UUID, int] = {}
         for stream, events in by_stream.items():
-            last = await self.store.read_stream(stream, after_version=0)
-            first_version = min(e.originator_version for e in events)
-            if last:
-                offset = last[-1].payload["v"] - last[-1].version
+            first = min(e.originator_version for e in events)
+            current = await self.store.stream_version(stream)
+            if current == 0:
+                offsets[stream] = first - 1  # the library's first version becomes version 1
             else:
-                offset = first_version - 1
-            offsets[stream] = offset
-            expected[stream] = first_version - 1 - offset
+                [last] = await self.store.read_stream(stream, after_version=current - 1)
+                offsets[stream] = last.payload["v"] - last.version
+            expected[stream] = first - 1 - offsets[stream]
             if expected[stream] < 0:
-                raise IntegrityError(f"version {first_version} of {stream} already exists")
+                raise IntegrityError(f"version {first} of {stream} already exists")
         new_events = [
             NewEvent(
                 stream_id=UUID(str(e.originator_id)),
@@ -115,10 +119,10 @@ class StoreRecorder(ApplicationRecorder, TrackingRecorder):
         ]
         try:
             return await self.store.append(new_events, expected=expected, metadata=META)
-        except StreamConflict as conflict:
+        except StreamConflict as conflict:  # the version exists (or another writer won)
             raise IntegrityError(str(conflict)) from conflict
-        except Exception as error:  # the store validates gaps as InvalidCommand
-            raise IntegrityError(str(error)) from error
+        except InvalidCommand as invalid:  # a gap in the library's versions: see above
+            raise IntegrityError(str(invalid)) from invalid
 
     @staticmethod
     def _stored(event: RecordedEvent) -> StoredEvent:

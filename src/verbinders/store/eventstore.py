@@ -119,7 +119,10 @@ class EventStore:
                 async with self.pool.acquire() as conn:
                     rows = await conn.fetch(sql, *args)
         except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError) as error:
-            # Two appends raced past the version check; the unique index caught the loser.
+            # Safety nets: the unique index catches an append that passed the version check
+            # on a stale snapshot (a caller's REPEATABLE READ transaction), and two callers'
+            # transactions that each appended to a stream the other then wants deadlock.
+            # Single appends take their streams' locks in order and never get here.
             stream_id = _stream_from_unique_violation(error, events)
             actual = await self.stream_version(stream_id)
             raise StreamConflict(stream_id, expected[stream_id], actual) from error
@@ -261,8 +264,8 @@ class EventStore:
     ) -> AsyncIterator[list[RecordedEvent]]:
         """The feed from `after` to the current horizon, batch by batch (constant memory)."""
         if until_time is not None:
-            # recorded_at is the appending transaction's start, so it only roughly follows
-            # positions: stop at the last position recorded by then, and filter below it.
+            # recorded_at follows each stream's versions but only roughly the positions of
+            # different streams: stop at the last position recorded by then, filter below it.
             cutoff = await self.position_at(until_time)
             until_position = cutoff if until_position is None else min(until_position, cutoff)
         position = after
@@ -353,9 +356,7 @@ class EventStore:
 _encode_metadata = msgspec.json.Encoder().encode
 
 
-def _stream_from_unique_violation(
-    error: asyncpg.PostgresError, events: Sequence[NewEvent]
-) -> UUID:
+def _stream_from_unique_violation(error: asyncpg.PostgresError, events: Sequence[NewEvent]) -> UUID:
     detail = error.detail or ""
     for event in events:
         if str(event.stream_id) in detail:

@@ -72,7 +72,7 @@ def _seal_values(value: Any, keys: Mapping[UUID, bytes]) -> Any:
         return seal(
             keys[value.subject], value.subject, get_topic(type(value)), _encoder.encode(value)
         )
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):  # as personal_subjects visits them
         return [_seal_values(item, keys) for item in value]
     if isinstance(value, dict):
         return {name: _seal_values(item, keys) for name, item in value.items()}
