@@ -176,7 +176,7 @@ async def revoke_token(
     check: Callable[[int], None] | None = None,
 ) -> CommandResult:
     """Revoke a token; `check` sees its current version first (for If-Match)."""
-    token = await ctx.repository.get(AccessToken, token_id, tenant=ctx.actor.tenant)
+    token = await ctx.get(AccessToken, token_id)
     if check is not None:
         check(token.version)
     token.revoke(revoked_by=ctx.actor.name, reason=reason)

@@ -5,19 +5,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
+from eventsourcing.domain import Aggregate
 
 from verbinders.store.events import Metadata
 
 if TYPE_CHECKING:
-    from eventsourcing.domain import Aggregate
-
     from verbinders.database import Connection
     from verbinders.store.repository import Repository
 
 __all__ = ["Actor", "CommandContext", "CommandResult"]
+
+A = TypeVar("A", bound=Aggregate)
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,9 +54,11 @@ class CommandContext:
     causation_id: str | None = None
     idempotency_key: str | None = None
     positions: list[int] = field(default_factory=list)
+    clock: datetime | None = None
+    """When set, the moment commands say they happen (loading history, e.g. the demo)."""
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self.clock or datetime.now(UTC)
 
     def metadata(self, reason: str | None = None) -> Metadata:
         return Metadata(
@@ -67,6 +70,17 @@ class CommandContext:
             causation_id=self.causation_id,
             idempotency_key=self.idempotency_key,
             reason=reason,
+        )
+
+    async def get(self, cls: type[A], aggregate_id: uuid.UUID) -> A:
+        """Load within this command's tenant and transaction (`NotFound` otherwise)."""
+        return await self.repository.get(
+            cls, aggregate_id, tenant=self.actor.tenant, connection=self.connection
+        )
+
+    async def find(self, cls: type[A], aggregate_id: uuid.UUID) -> A | None:
+        return await self.repository.find(
+            cls, aggregate_id, tenant=self.actor.tenant, connection=self.connection
         )
 
     async def save(self, *aggregates: Aggregate, reason: str | None = None) -> list[int]:

@@ -65,15 +65,14 @@ def authorize_organisation(actor: Actor, organisation_id: uuid.UUID) -> None:
 
 
 async def _platform(ctx: CommandContext) -> Platform:
-    tenant = ctx.actor.tenant
-    return await ctx.repository.get(Platform, platform_id(tenant), tenant=tenant)
+    return await ctx.get(Platform, platform_id(ctx.actor.tenant))
 
 
 async def _organisation(
     ctx: CommandContext, organisation_id: uuid.UUID, check: Check = None
 ) -> Organisation:
     authorize_organisation(ctx.actor, organisation_id)
-    organisation = await ctx.repository.get(Organisation, organisation_id, tenant=ctx.actor.tenant)
+    organisation = await ctx.get(Organisation, organisation_id)
     if check is not None:
         check(organisation.version)
     return organisation
@@ -82,7 +81,7 @@ async def _organisation(
 async def _claim(
     ctx: CommandContext, scope: IndexScope, index_id: uuid.UUID, key: str, owner: uuid.UUID
 ) -> UniqueIndex:
-    existing = await ctx.repository.find(UniqueIndex, index_id, tenant=ctx.actor.tenant)
+    existing = await ctx.find(UniqueIndex, index_id)
     return claim_index(
         existing, scope=scope, tenant=ctx.actor.tenant, key=key, owner=owner, at=ctx.now()
     )
@@ -91,7 +90,7 @@ async def _claim(
 async def _release(
     ctx: CommandContext, index_id: uuid.UUID, owner: uuid.UUID
 ) -> UniqueIndex | None:
-    index = await ctx.repository.find(UniqueIndex, index_id, tenant=ctx.actor.tenant)
+    index = await ctx.find(UniqueIndex, index_id)
     if index is not None and index.owner == owner:
         index.release(owner, at=ctx.now())
         return index

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "verbinders.cli.access",
     "verbinders.cli.store_commands",
     "verbinders.cli.status",
+    "verbinders.cli.demo",
 )
 
 

@@ -14,6 +14,8 @@ from verbinders.cli import load_settings
 if TYPE_CHECKING:
     from types import FrameType
 
+    from verbinders.config import Settings
+
 __all__ = ["register"]
 
 
@@ -35,7 +37,8 @@ class GracefulServer(uvicorn.Server):
 @click.command("serve")
 @click.option("--host", help="Address to listen on [default: VERBINDERS_HOST or 127.0.0.1].")
 @click.option("--port", type=int, help="Port to listen on [default: VERBINDERS_PORT or 8000].")
-def serve_command(host: str | None, port: int | None) -> None:
+@click.option("--demo", is_flag=True, help="First load the demo Haarlem platform (idempotent).")
+def serve_command(host: str | None, port: int | None, demo: bool) -> None:
     """Serve the API (embedded PostgreSQL unless VERBINDERS_DATABASE_URL is set).
 
     Stops cleanly on Ctrl-C or SIGTERM: requests in flight finish, live streams end, the
@@ -48,6 +51,8 @@ def serve_command(host: str | None, port: int | None) -> None:
         settings = dataclasses.replace(settings, host=host)
     if port is not None:
         settings = dataclasses.replace(settings, port=port)
+    if demo:
+        _load_demo(settings)
     where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir}"
     click.echo(
         f"Verbinders on http://{settings.host}:{settings.port} (API docs at /schema);"
@@ -68,6 +73,21 @@ def serve_command(host: str | None, port: int | None) -> None:
     server.run()
     if not server.started:
         raise click.ClickException("the server did not start (see the log above)")
+
+
+def _load_demo(settings: Settings) -> None:
+    from verbinders.cli import run_async
+    from verbinders.cli.demo import explain
+    from verbinders.demo import load_demo
+    from verbinders.runtime import open_runtime
+
+    @run_async
+    async def body() -> None:
+        async with open_runtime(settings, min_size=1, max_size=4) as runtime:
+            result = await load_demo(runtime)
+        click.echo(explain(result.token, f"http://{settings.host}:{settings.port}", result.created))
+
+    body()
 
 
 def register(main: click.Group) -> None:

@@ -16,5 +16,6 @@ def all_projections() -> Sequence[Projection]:
     """Every projection the product runs, in one list (new read models are added here)."""
     from verbinders.projections.activity import ActivityProjection
     from verbinders.projections.directory import DirectoryProjection
+    from verbinders.projections.meetings import MeetingsProjection
 
-    return [ActivityProjection(), DirectoryProjection()]
+    return [ActivityProjection(), DirectoryProjection(), MeetingsProjection()]

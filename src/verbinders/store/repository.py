@@ -49,9 +49,15 @@ class Repository:
         tenant: str,
         version: int | None = None,
         as_of: datetime | None = None,
+        connection: Connection | None = None,
     ) -> A:
-        """The aggregate now, at a version, or as it stood at a moment; `NotFound` otherwise."""
-        aggregate = await self.find(cls, aggregate_id, tenant=tenant, version=version, as_of=as_of)
+        """The aggregate now, at a version, or as it stood at a moment; `NotFound` otherwise.
+
+        With `connection`, events appended earlier in that connection's transaction count too.
+        """
+        aggregate = await self.find(
+            cls, aggregate_id, tenant=tenant, version=version, as_of=as_of, connection=connection
+        )
         if aggregate is None:
             raise NotFound(
                 f"no {stream_type_of(cls)} {aggregate_id}",
@@ -68,6 +74,7 @@ class Repository:
         tenant: str,
         version: int | None = None,
         as_of: datetime | None = None,
+        connection: Connection | None = None,
     ) -> A | None:
         snapshot = None
         if as_of is None and self.snapshot_every:
@@ -82,6 +89,7 @@ class Repository:
             to_version=version,
             as_of=as_of,
             tenant=tenant,
+            connection=connection,
         )
         if snapshot is None and not events:
             return None
@@ -103,6 +111,7 @@ class Repository:
             self.snapshot_every
             and version is None
             and as_of is None
+            and connection is None  # its transaction may still roll back
             and len(events) >= self.snapshot_every
         ):
             # Taken on load, from committed events only, so that a transaction that later

@@ -53,7 +53,6 @@ __all__ = ["MIGRATIONS", "install_schema", "register_migrations"]
 LOCK_NAMESPACE_MIGRATIONS = 7_100
 LOCK_NAMESPACE_PROJECTIONS = 7_101
 LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events (migration 2)
-LOCK_NAMESPACE_STREAMS = 7_102  # taken inside append_events (SQL), listed here for the record
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -71,7 +70,7 @@ CREATE TABLE events (
     topic        text        NOT NULL,
     payload      jsonb       NOT NULL,
     metadata     jsonb       NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+    recorded_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX events_stream_version ON events (stream_id, version);
 CREATE INDEX events_tenant_position ON events (tenant, position);
@@ -133,13 +132,6 @@ DECLARE
     conflict record;
     low      bigint;
 BEGIN
-    -- One writer per stream at a time, locks taken in one global order: appends naming the
-    -- same streams in any order queue up instead of deadlocking, and the version check below
-    -- sees the previous append to each stream committed.
-    PERFORM pg_advisory_xact_lock(7102, k)
-       FROM (SELECT DISTINCT hashtext(s::text) AS k FROM unnest(p_streams) AS s) AS keys
-      ORDER BY k;
-
     SELECT s.stream_id, s.expected, v.actual
       INTO conflict
       FROM unnest(p_streams, p_expected) AS s(stream_id, expected),

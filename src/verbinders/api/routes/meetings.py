@@ -1,0 +1,682 @@
+"""Platform meetings over HTTP: commands on the `Meeting` aggregate, queries on the read model.
+
+Commands (coordinator; attendance also by an organisation for itself) answer a
+`CommandResult` with the meeting's `ETag` and accept `If-Match`. Queries read the `meetings`
+read model (`wait_for` for read-your-writes) and answer `as_of` from a historical generation of
+it: the same tables rebuilt from the tenant's events recorded up to that moment (cached, see
+`projections.history`). "Upcoming", "in progress" and "held" are judged at the moment asked
+about: now, or `as_of`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+from msgspec import UNSET, UnsetType
+
+from verbinders.api.auth import READERS, get_actor, roles
+from verbinders.api.idempotency import run_command
+from verbinders.api.routes.common import check_if_match, etag, wait_for_position
+from verbinders.application import meetings as service
+from verbinders.application.context import CommandContext, CommandResult
+from verbinders.domain import rules
+from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
+from verbinders.errors import InvalidCommand, NotFound
+from verbinders.projections.history import schema_as_of
+from verbinders.projections.meetings import HELD, MEETING_STATE
+from verbinders.runtime import Runtime
+
+__all__ = ["AttendanceReportController", "MeetingsController"]
+
+REPORT_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
+
+AsOf = Annotated[
+    datetime | None,
+    Parameter(description="Answer as the platform stood then (a date-time with time zone)"),
+]
+WaitFor = Annotated[int | None, Parameter(ge=1, description="Wait until this position is included")]
+Timeout = Annotated[float, Parameter(gt=0, le=30)]
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+
+class AgendaItemIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    title: str
+    description: str = ""
+
+
+class VotesIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    in_favour: int = 0
+    against: int = 0
+    abstained: int = 0
+
+
+class ScheduleMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: MeetingMode
+    venue: str | None = None
+    """Required in person and hybrid; not allowed online."""
+    online_link: str | None = None
+    """Required online and hybrid; not allowed in person."""
+    agenda: tuple[AgendaItemIn, ...] = ()
+
+
+class RescheduleMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Only the fields sent change; `null` clears the venue or the link (as the mode needs)."""
+
+    starts_at: datetime | UnsetType = UNSET
+    ends_at: datetime | UnsetType = UNSET
+    mode: MeetingMode | UnsetType = UNSET
+    venue: str | UnsetType | None = UNSET
+    online_link: str | UnsetType | None = UNSET
+    reason: str = ""
+
+
+class ChangeAgenda(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    agenda: tuple[AgendaItemIn, ...]
+
+
+class CancelMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str
+
+
+class RecordAttendance(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    organisation_id: uuid.UUID
+    status: AttendanceStatus
+    people: int | None = None
+    """How many people came (present only, at least 1)."""
+
+
+class RecordDecision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    reason: str
+    """The grounds of the decision, for those who read it later."""
+    votes: VotesIn | None = None
+
+
+class PublishMinutes(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    minutes: str
+
+
+def _agenda(items: tuple[AgendaItemIn, ...]) -> tuple[AgendaItem, ...]:
+    return tuple(AgendaItem(title=i.title, description=i.description) for i in items)
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+class MeetingSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: str
+    venue: str | None
+    online_link: str | None
+    state: str
+    """cancelled, minutes-published, upcoming, in-progress or ended (at the moment asked)."""
+    held: bool
+    organisations_present: int
+    people_present: int
+    absent_with_notice: int
+    absent_without_notice: int
+    decisions: int
+    version: int
+
+
+class MeetingPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[MeetingSummary]
+    total: int
+    limit: int
+    offset: int
+    at: datetime
+    """The moment the meetings are seen at (now, or `as_of`)."""
+
+
+class AttendanceEntry(msgspec.Struct, frozen=True, kw_only=True):
+    organisation_id: uuid.UUID
+    organisation_name: str | None
+    status: str
+    people: int | None
+    recorded_at: datetime
+    recorded_by: str | None
+
+
+class DecisionEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    text: str
+    votes: Votes | None
+    decided_at: datetime
+    recorded_by: str | None
+    """Who recorded the decision (a party, or a token)."""
+    grounds: str | None
+    """Why, as given when it was recorded."""
+
+
+class MeetingView(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: str
+    venue: str | None
+    online_link: str | None
+    agenda: tuple[AgendaItem, ...]
+    state: str
+    held: bool
+    scheduled_at: datetime
+    scheduled_by: str | None
+    reschedules: int
+    cancelled_at: datetime | None
+    cancelled_by: str | None
+    cancel_reason: str | None
+    minutes: str | None
+    minutes_published_at: datetime | None
+    attendance: list[AttendanceEntry]
+    organisations_present: int
+    people_present: int
+    decisions: list[DecisionEntry]
+    version: int
+    at: datetime
+
+
+class AttendanceRate(msgspec.Struct, frozen=True, kw_only=True):
+    organisation_id: uuid.UUID
+    name: str | None
+    kind: str | None
+    member_since: datetime
+    """Start of its first period of membership."""
+    meetings_held: int
+    """Meetings held while it was a member (those it could attend)."""
+    attended: int
+    absent_with_notice: int
+    absent_without_notice: int
+    not_recorded: int
+    rate: float | None
+    """attended / meetings_held (None when no meeting was held since it could attend)."""
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def _moment(as_of: datetime | None) -> datetime:
+    if as_of is None:
+        return datetime.now(UTC)
+    return rules.aware(as_of, field="as_of")
+
+
+def _summary_sql(schema: str) -> str:
+    s = f'"{schema}"'
+    return (
+        "SELECT m.*,"
+        f" {MEETING_STATE.format(m='m', at='$2')} AS state,"
+        f" {HELD.format(m='m', schema=s)} AS held,"
+        " a.present, a.people, a.excused, a.unexcused, d.decisions"
+        f" FROM {s}.meetings m"
+        " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE status = 'present') AS present,"
+        "   coalesce(sum(people) FILTER (WHERE status = 'present'), 0) AS people,"
+        "   count(*) FILTER (WHERE status = 'absent-with-notice') AS excused,"
+        "   count(*) FILTER (WHERE status = 'absent-without-notice') AS unexcused"
+        f"   FROM {s}.attendance x WHERE x.tenant = m.tenant AND x.meeting_id = m.id) a"
+        " CROSS JOIN LATERAL (SELECT count(*) AS decisions"
+        f"   FROM {s}.decisions y WHERE y.tenant = m.tenant AND y.meeting_id = m.id) d"
+    )
+
+
+WHEN = {
+    None: ("TRUE", "m.starts_at, m.id"),
+    "upcoming": ("m.ends_at > $2", "m.starts_at, m.id"),
+    "past": ("m.ends_at <= $2", "m.starts_at DESC, m.id"),
+}
+
+
+class MeetingsController(Controller):
+    path = "/meetings"
+    tags = ["meetings"]
+
+    # -- queries ------------------------------------------------------------------------------
+
+    @get("/", **roles(*READERS), summary="Meetings: upcoming or past, paged")
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        when: Annotated[
+            Literal["upcoming", "past"] | None,
+            Parameter(
+                description="upcoming: not yet ended (soonest first); past: ended (latest first)"
+            ),
+        ] = None,
+        include_cancelled: bool = True,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        as_of: AsOf = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> MeetingPage:
+        tenant = get_actor(request).tenant
+        at = _moment(as_of)
+        await wait_for_position(runtime, "meetings", wait_for, timeout)
+        schema = await schema_as_of(runtime, "meetings", tenant, as_of)
+        condition, order = WHEN[when]
+        if not include_cancelled:
+            condition += " AND m.cancelled_at IS NULL"
+        async with runtime.pool.acquire() as conn:
+            total = await conn.fetchval(
+                f'SELECT count(*) FROM "{schema}".meetings m'
+                f" WHERE m.tenant = $1 AND $2::timestamptz IS NOT NULL AND {condition}",
+                tenant,
+                at,
+            )
+            rows = await conn.fetch(
+                f"{_summary_sql(schema)} WHERE m.tenant = $1 AND {condition}"
+                f" ORDER BY {order} LIMIT $3 OFFSET $4",
+                tenant,
+                at,
+                limit,
+                offset,
+            )
+        items = [
+            MeetingSummary(
+                id=r["id"],
+                title=r["title"],
+                starts_at=r["starts_at"],
+                ends_at=r["ends_at"],
+                mode=r["mode"],
+                venue=r["venue"],
+                online_link=r["online_link"],
+                state=r["state"],
+                held=r["held"],
+                organisations_present=r["present"],
+                people_present=r["people"],
+                absent_with_notice=r["excused"],
+                absent_without_notice=r["unexcused"],
+                decisions=r["decisions"],
+                version=r["version"],
+            )
+            for r in rows
+        ]
+        return MeetingPage(items=items, total=total, limit=limit, offset=offset, at=at)
+
+    @get(
+        "/{meeting_id:uuid}",
+        **roles(*READERS),
+        summary="One meeting with its agenda, attendance, decisions and minutes",
+    )
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        meeting_id: uuid.UUID,
+        as_of: AsOf = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> Response[MeetingView]:
+        tenant = get_actor(request).tenant
+        at = _moment(as_of)
+        await wait_for_position(runtime, "meetings", wait_for, timeout)
+        schema = await schema_as_of(runtime, "meetings", tenant, as_of)
+        async with runtime.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"{_summary_sql(schema)} WHERE m.tenant = $1 AND m.id = $3",
+                tenant,
+                at,
+                meeting_id,
+            )
+            if row is None:
+                raise NotFound(
+                    f"no meeting {meeting_id}", stream_type="Meeting", id=str(meeting_id)
+                )
+            attendance = await conn.fetch(
+                "SELECT a.*, o.name FROM"
+                f' "{schema}".attendance a LEFT JOIN "{schema}".organisations o'
+                " ON o.tenant = a.tenant AND o.id = a.organisation_id"
+                " WHERE a.tenant = $1 AND a.meeting_id = $2"
+                " ORDER BY lower(coalesce(o.name, '')), a.organisation_id",
+                tenant,
+                meeting_id,
+            )
+            decisions = await conn.fetch(
+                f'SELECT * FROM "{schema}".decisions WHERE tenant = $1 AND meeting_id = $2'
+                " ORDER BY meeting_version",
+                tenant,
+                meeting_id,
+            )
+        view = MeetingView(
+            id=row["id"],
+            title=row["title"],
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            mode=row["mode"],
+            venue=row["venue"],
+            online_link=row["online_link"],
+            agenda=msgspec.convert(row["agenda"], tuple[AgendaItem, ...]),
+            state=row["state"],
+            held=row["held"],
+            scheduled_at=row["scheduled_at"],
+            scheduled_by=row["scheduled_by"],
+            reschedules=row["reschedules"],
+            cancelled_at=row["cancelled_at"],
+            cancelled_by=row["cancelled_by"],
+            cancel_reason=row["cancel_reason"],
+            minutes=row["minutes"],
+            minutes_published_at=row["minutes_published_at"],
+            attendance=[
+                AttendanceEntry(
+                    organisation_id=a["organisation_id"],
+                    organisation_name=a["name"],
+                    status=a["status"],
+                    people=a["people"],
+                    recorded_at=a["recorded_at"],
+                    recorded_by=a["recorded_by"],
+                )
+                for a in attendance
+            ],
+            organisations_present=row["present"],
+            people_present=row["people"],
+            decisions=[
+                DecisionEntry(
+                    id=d["decision_id"],
+                    text=d["text"],
+                    votes=None
+                    if d["votes_in_favour"] is None
+                    else Votes(
+                        in_favour=d["votes_in_favour"],
+                        against=d["votes_against"],
+                        abstained=d["votes_abstained"],
+                    ),
+                    decided_at=d["decided_at"],
+                    recorded_by=d["recorded_by"],
+                    grounds=d["grounds"],
+                )
+                for d in decisions
+            ],
+            version=row["version"],
+            at=at,
+        )
+        return Response(view, headers={"ETag": etag(view.version)})
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def _command(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        command: Any,
+        status_code: int = 200,
+    ) -> Response[CommandResult]:
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            status_code=status_code,
+            headers=lambda r: {"ETag": etag(r.version)},
+        )
+
+    @post(
+        "/",
+        **roles("coordinator", command=True),
+        summary="Schedule a meeting: in person (venue), online (link) or hybrid (both)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def schedule(
+        self, request: Request[Any, Any, Any], runtime: Runtime, data: ScheduleMeeting
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.schedule_meeting(
+                ctx,
+                title=data.title,
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+                mode=data.mode,
+                venue=data.venue,
+                online_link=data.online_link,
+                agenda=_agenda(data.agenda),
+            )
+
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            status_code=HTTP_201_CREATED,
+            headers=lambda r: {"Location": f"/meetings/{r.id}", "ETag": etag(r.version)},
+        )
+
+    @post(
+        "/{meeting_id:uuid}/reschedule",
+        **roles("coordinator", command=True),
+        summary="Move a meeting or change where it takes place (not once it was held)",
+    )
+    async def reschedule(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        meeting_id: uuid.UUID,
+        data: RescheduleMeeting,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.reschedule_meeting(
+                ctx,
+                meeting_id,
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+                mode=data.mode,
+                venue=data.venue,
+                online_link=data.online_link,
+                reason=data.reason,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{meeting_id:uuid}/agenda",
+        **roles("coordinator", command=True),
+        summary="Replace the agenda",
+    )
+    async def agenda(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        meeting_id: uuid.UUID,
+        data: ChangeAgenda,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.change_agenda(
+                ctx, meeting_id, _agenda(data.agenda), check=lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{meeting_id:uuid}/cancel",
+        **roles("coordinator", command=True),
+        summary="Cancel a meeting that was not held (reason required)",
+    )
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        meeting_id: uuid.UUID,
+        data: CancelMeeting,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.cancel_meeting(
+                ctx, meeting_id, reason=data.reason, check=lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{meeting_id:uuid}/attendance",
+        **roles("coordinator", "organisation", command=True),
+        summary="Record an organisation's attendance (an organisation only its own)",
+    )
+    async def attendance(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        meeting_id: uuid.UUID,
+        data: RecordAttendance,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.record_attendance(
+                ctx,
+                meeting_id,
+                data.organisation_id,
+                data.status,
+                people=data.people,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        "/{meeting_id:uuid}/decisions",
+        **roles("coordinator", command=True),
+        summary="Record a decision taken at the meeting, with its grounds and votes",
+        status_code=HTTP_201_CREATED,
+    )
+    async def decide(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        meeting_id: uuid.UUID,
+        data: RecordDecision,
+    ) -> Response[CommandResult]:
+        votes = None if data.votes is None else Votes(**msgspec.structs.asdict(data.votes))
+
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.record_decision(
+                ctx,
+                meeting_id,
+                text=data.text,
+                reason=data.reason,
+                votes=votes,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command, HTTP_201_CREATED)
+
+    @post(
+        "/{meeting_id:uuid}/minutes",
+        **roles("coordinator", command=True),
+        summary="Publish the minutes of an ended meeting (closes its record)",
+    )
+    async def minutes(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        meeting_id: uuid.UUID,
+        data: PublishMinutes,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.publish_minutes(
+                ctx, meeting_id, data.minutes, check=lambda v: check_if_match(request, v)
+            )
+
+        return await self._command(request, runtime, command)
+
+
+# -- the attendance report --------------------------------------------------------------------
+
+
+def _report_sql(schema: str) -> str:
+    s = f'"{schema}"'
+    return f"""
+WITH held AS (
+    SELECT m.id, m.starts_at FROM {s}.meetings m
+     WHERE m.tenant = $1 AND m.cancelled_at IS NULL AND m.starts_at <= $2
+       AND ($3::timestamptz IS NULL OR m.starts_at >= $3)
+       AND ($4::timestamptz IS NULL OR m.starts_at < $4)
+       AND {HELD.format(m="m", schema=s)}
+), periods AS (
+    SELECT ms.organisation_id, p.since, p.until
+      FROM {s}.memberships ms
+      JOIN {s}.membership_periods p ON p.tenant = ms.tenant AND p.membership_id = ms.id
+     WHERE ms.tenant = $1 AND p.since <= $2
+), members AS (
+    SELECT organisation_id, min(since) AS member_since FROM periods GROUP BY organisation_id
+), eligible AS (
+    SELECT DISTINCT p.organisation_id, h.id AS meeting_id
+      FROM held h
+      JOIN periods p ON p.since <= h.starts_at AND (p.until IS NULL OR p.until > h.starts_at)
+)
+SELECT mb.organisation_id, o.name, o.kind, mb.member_since,
+       count(e.meeting_id) AS held,
+       count(*) FILTER (WHERE a.status = 'present') AS attended,
+       count(*) FILTER (WHERE a.status = 'absent-with-notice') AS excused,
+       count(*) FILTER (WHERE a.status = 'absent-without-notice') AS unexcused
+  FROM members mb
+  LEFT JOIN {s}.organisations o ON o.tenant = $1 AND o.id = mb.organisation_id
+  LEFT JOIN eligible e ON e.organisation_id = mb.organisation_id
+  LEFT JOIN {s}.attendance a ON a.tenant = $1 AND a.meeting_id = e.meeting_id
+                            AND a.organisation_id = e.organisation_id
+ GROUP BY mb.organisation_id, o.name, o.kind, mb.member_since
+ ORDER BY lower(coalesce(o.name, '')), mb.organisation_id
+"""
+
+
+class AttendanceReportController(Controller):
+    path = "/reports"
+    tags = ["reports", "meetings"]
+
+    @get(
+        "/attendance",
+        **roles(*REPORT_READERS),
+        summary="Attendance rate per organisation: meetings attended / held since it could attend",
+    )
+    async def attendance(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        since: Annotated[
+            date | None, Parameter(description="Only meetings starting on or after (UTC)")
+        ] = None,
+        until: Annotated[
+            date | None, Parameter(description="Only meetings starting on or before (UTC)")
+        ] = None,
+        as_of: AsOf = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> list[AttendanceRate]:
+        """An organisation could attend the meetings that started while it was a member
+        (from admission until it left; a suspension does not interrupt membership). A meeting
+        counts as held when it was not cancelled, has started, and something shows it took
+        place: presence, absence without notice, a decision or minutes."""
+        if since is not None and until is not None and since > until:
+            raise InvalidCommand("since must not be after until", field="since", rule="order")
+        tenant = get_actor(request).tenant
+        at = _moment(as_of)
+        await wait_for_position(runtime, "meetings", wait_for, timeout)
+        schema = await schema_as_of(runtime, "meetings", tenant, as_of)
+        start = None if since is None else datetime.combine(since, time(), UTC)
+        end = None if until is None else datetime.combine(until, time(), UTC) + timedelta(days=1)
+        async with runtime.pool.acquire() as conn:
+            rows = await conn.fetch(_report_sql(schema), tenant, at, start, end)
+        return [
+            AttendanceRate(
+                organisation_id=r["organisation_id"],
+                name=r["name"],
+                kind=r["kind"],
+                member_since=r["member_since"],
+                meetings_held=r["held"],
+                attended=r["attended"],
+                absent_with_notice=r["excused"],
+                absent_without_notice=r["unexcused"],
+                not_recorded=r["held"] - r["attended"] - r["excused"] - r["unexcused"],
+                rate=round(r["attended"] / r["held"], 4) if r["held"] else None,
+            )
+            for r in rows
+        ]

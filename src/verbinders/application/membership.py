@@ -1,0 +1,393 @@
+"""Membership of the platform: applying, the coordinator's decisions, and one membership's story.
+
+Rights: an organisation applies, withdraws its application and leaves for itself (an
+`organisation` token whose party is the organisation), the coordinator for any organisation of
+its platform; admitting, rejecting, suspending and reinstating are the coordinator's. Every
+decision records who decided (`ctx.actor.name`) and why; a decision may name the platform
+meeting where it was taken (which must exist on the platform and not be cancelled).
+
+The organisation must exist on the platform; applying and being admitted or reinstated also
+need it not to be dissolved (leaving, rejecting, withdrawing and suspending stay possible, so
+that a dissolved organisation's membership can be closed).
+
+`membership_of` answers from the event stream itself (not from a read model), so its version is
+the one `If-Match` is checked against. `as_of` is a moment in the world (the events' `at`): the
+membership as it stood then. `known_at` is a moment of recording: only what had been recorded
+by then counts (what the platform knew at that moment).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from verbinders.application.context import CommandContext, CommandResult
+from verbinders.application.organisations import authorize_organisation
+from verbinders.domain import rules
+from verbinders.domain.meetings import Meeting
+from verbinders.domain.membership import Membership, MembershipStatus, Period, membership_id
+from verbinders.domain.organisations import Organisation
+from verbinders.errors import Conflict, Forbidden, InvalidCommand
+
+if TYPE_CHECKING:
+    from verbinders.runtime import Runtime
+    from verbinders.store.events import RecordedEvent
+
+__all__ = [
+    "MembershipStep",
+    "MembershipView",
+    "admit",
+    "apply",
+    "leave",
+    "membership_of",
+    "reinstate",
+    "reject",
+    "suspend",
+    "withdraw",
+]
+
+Check = Callable[[int], None] | None
+
+NONE = "none"
+"""The status of an organisation that never applied."""
+
+_STATUS_AFTER = {
+    "Applied": MembershipStatus.APPLIED,
+    "Reapplied": MembershipStatus.APPLIED,
+    "ApplicationWithdrawn": MembershipStatus.WITHDRAWN,
+    "Admitted": MembershipStatus.MEMBER,
+    "Rejected": MembershipStatus.REJECTED,
+    "Suspended": MembershipStatus.SUSPENDED,
+    "Reinstated": MembershipStatus.MEMBER,
+    "Left": MembershipStatus.LEFT,
+}
+
+
+class Transition(msgspec.Struct, frozen=True, kw_only=True):
+    """What a membership command answers in `CommandResult.data`."""
+
+    organisation_id: uuid.UUID
+    status: str
+    at: datetime
+
+
+class MembershipStep(msgspec.Struct, frozen=True, kw_only=True):
+    """One event of a membership's history: what happened, when, by whom and why."""
+
+    event: str
+    status: str
+    """The status it led to."""
+    at: datetime
+    by: str
+    """Who decided (the coordinator's decisions) or acted (the organisation's own steps)."""
+    reason: str | None = None
+    motivation: str | None = None
+    meeting_id: uuid.UUID | None = None
+    recorded_at: datetime
+    version: int
+
+
+class MembershipView(msgspec.Struct, frozen=True, kw_only=True):
+    organisation_id: uuid.UUID
+    organisation_name: str
+    organisation_kind: str
+    status: str
+    """none (never applied), applied, member, suspended, rejected, withdrawn or left."""
+    is_member: bool
+    """Member now (suspended members are still members)."""
+    member_since: datetime | None
+    """Start of the running period of membership."""
+    first_admitted_at: datetime | None
+    changed_at: datetime | None
+    motivation: str | None
+    """The motivation of the latest application."""
+    periods: tuple[Period, ...]
+    """Periods of membership, oldest first (a suspension does not interrupt one)."""
+    suspensions: tuple[Period, ...]
+    history: tuple[MembershipStep, ...]
+    version: int
+    """The membership stream's version: its ETag, and what `If-Match` is compared with."""
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def _coordinator_only(ctx: CommandContext) -> None:
+    if not ctx.actor.has_any("coordinator"):
+        raise Forbidden("only the coordinator decides on membership")
+
+
+async def _organisation(ctx: CommandContext, organisation_id: uuid.UUID) -> Organisation:
+    """The organisation on this platform (404 otherwise)."""
+    return await ctx.repository.get(Organisation, organisation_id, tenant=ctx.actor.tenant)
+
+
+def _not_dissolved(organisation: Organisation, doing: str) -> None:
+    if organisation.dissolved_at is not None:
+        raise Conflict(
+            f"organisation {organisation.name!r} was dissolved on"
+            f" {organisation.dissolved_at.date()} and cannot {doing}",
+            state="dissolved",
+        )
+
+
+async def _membership(
+    ctx: CommandContext, organisation_id: uuid.UUID, check: Check
+) -> Membership | None:
+    tenant = ctx.actor.tenant
+    membership = await ctx.repository.find(
+        Membership, membership_id(tenant, organisation_id), tenant=tenant
+    )
+    if check is not None:
+        check(membership.version if membership is not None else 0)
+    return membership
+
+
+async def _existing(
+    ctx: CommandContext, organisation_id: uuid.UUID, check: Check, action: str
+) -> Membership:
+    membership = await _membership(ctx, organisation_id, check)
+    if membership is None:
+        raise Conflict(
+            f"organisation {organisation_id} never applied for membership and cannot {action}",
+            state=NONE,
+        )
+    return membership
+
+
+async def _meeting(ctx: CommandContext, meeting_id: uuid.UUID | None) -> uuid.UUID | None:
+    """A decision's meeting: one of this platform's, not cancelled."""
+    if meeting_id is None:
+        return None
+    meeting = await ctx.repository.find(Meeting, meeting_id, tenant=ctx.actor.tenant)
+    if meeting is None:
+        raise InvalidCommand(
+            f"there is no meeting {meeting_id} on this platform", field="meeting_id", rule="exists"
+        )
+    if meeting.cancelled_at is not None:
+        raise InvalidCommand(
+            f"meeting {meeting_id} was cancelled; no decision was taken there",
+            field="meeting_id",
+            rule="cancelled",
+        )
+    return meeting_id
+
+
+async def _save(
+    ctx: CommandContext, membership: Membership, reason: str | None = None
+) -> CommandResult:
+    positions = await ctx.save(membership, reason=reason or None)
+    return CommandResult(
+        id=str(membership.id),
+        version=membership.version,
+        position=positions[-1] if positions else 0,
+        data=Transition(
+            organisation_id=membership.organisation_id,
+            status=membership.status.value,
+            at=membership.changed_at,
+        ),
+    )
+
+
+async def apply(
+    ctx: CommandContext, organisation_id: uuid.UUID, *, motivation: str, check: Check = None
+) -> CommandResult:
+    """Apply for membership (first time, or again after rejection, withdrawal or leaving)."""
+    authorize_organisation(ctx.actor, organisation_id)
+    organisation = await _organisation(ctx, organisation_id)
+    _not_dissolved(organisation, "apply for membership")
+    membership = await _membership(ctx, organisation_id, check)
+    at = ctx.now()
+    if membership is None:
+        membership = Membership.apply_for(
+            tenant=ctx.actor.tenant, organisation_id=organisation_id, motivation=motivation, at=at
+        )
+    else:
+        membership.reapply(motivation=motivation, at=at)
+    return await _save(ctx, membership, "applied for membership")
+
+
+async def withdraw(
+    ctx: CommandContext, organisation_id: uuid.UUID, *, reason: str = "", check: Check = None
+) -> CommandResult:
+    """Withdraw a pending application."""
+    authorize_organisation(ctx.actor, organisation_id)
+    await _organisation(ctx, organisation_id)
+    membership = await _existing(ctx, organisation_id, check, "withdraw an application")
+    membership.withdraw_application(at=ctx.now(), reason=reason)
+    return await _save(ctx, membership, reason or "application withdrawn")
+
+
+async def leave(
+    ctx: CommandContext, organisation_id: uuid.UUID, *, reason: str = "", check: Check = None
+) -> CommandResult:
+    """End the membership (also while suspended, and after dissolution)."""
+    authorize_organisation(ctx.actor, organisation_id)
+    await _organisation(ctx, organisation_id)
+    membership = await _existing(ctx, organisation_id, check, "leave")
+    membership.leave(at=ctx.now(), reason=reason)
+    return await _save(ctx, membership, reason or "left the platform")
+
+
+async def _decide(
+    ctx: CommandContext,
+    organisation_id: uuid.UUID,
+    action: str,
+    *,
+    reason: str,
+    meeting_id: uuid.UUID | None,
+    check: Check,
+) -> CommandResult:
+    _coordinator_only(ctx)
+    organisation = await _organisation(ctx, organisation_id)
+    if action in ("admit", "reinstate"):
+        _not_dissolved(organisation, f"be {_PAST[action]}")
+    membership = await _existing(ctx, organisation_id, check, f"be {_PAST[action]}")
+    decision: dict[str, Any] = {
+        "reason": reason,
+        "decided_by": ctx.actor.name,
+        "at": ctx.now(),
+        "meeting_id": await _meeting(ctx, meeting_id),
+    }
+    getattr(membership, action)(**decision)
+    return await _save(ctx, membership, rules.reason(reason))
+
+
+_PAST = {
+    "admit": "admitted",
+    "reject": "rejected",
+    "suspend": "suspended",
+    "reinstate": "reinstated",
+}
+
+
+async def admit(
+    ctx: CommandContext,
+    organisation_id: uuid.UUID,
+    *,
+    reason: str,
+    meeting_id: uuid.UUID | None = None,
+    check: Check = None,
+) -> CommandResult:
+    """Admit an applicant (coordinator), optionally naming the meeting that decided."""
+    return await _decide(
+        ctx, organisation_id, "admit", reason=reason, meeting_id=meeting_id, check=check
+    )
+
+
+async def reject(
+    ctx: CommandContext,
+    organisation_id: uuid.UUID,
+    *,
+    reason: str,
+    meeting_id: uuid.UUID | None = None,
+    check: Check = None,
+) -> CommandResult:
+    """Reject an application (coordinator); the organisation may apply again later."""
+    return await _decide(
+        ctx, organisation_id, "reject", reason=reason, meeting_id=meeting_id, check=check
+    )
+
+
+async def suspend(
+    ctx: CommandContext,
+    organisation_id: uuid.UUID,
+    *,
+    reason: str,
+    meeting_id: uuid.UUID | None = None,
+    check: Check = None,
+) -> CommandResult:
+    """Suspend a member (coordinator); it stays a member until it leaves."""
+    return await _decide(
+        ctx, organisation_id, "suspend", reason=reason, meeting_id=meeting_id, check=check
+    )
+
+
+async def reinstate(
+    ctx: CommandContext,
+    organisation_id: uuid.UUID,
+    *,
+    reason: str,
+    meeting_id: uuid.UUID | None = None,
+    check: Check = None,
+) -> CommandResult:
+    """End a member's suspension (coordinator)."""
+    return await _decide(
+        ctx, organisation_id, "reinstate", reason=reason, meeting_id=meeting_id, check=check
+    )
+
+
+# -- one membership, read from its stream ---------------------------------------------------------
+
+
+def _at(event: RecordedEvent) -> datetime:
+    return datetime.fromisoformat(event.payload["at"])
+
+
+def _step(event: RecordedEvent) -> MembershipStep:
+    name = event.topic.rsplit(".", 1)[-1]
+    payload = event.payload
+    meeting = payload.get("meeting_id")
+    return MembershipStep(
+        event=name,
+        status=_STATUS_AFTER[name].value if name in _STATUS_AFTER else "unknown",
+        at=_at(event),
+        by=str(payload.get("decided_by") or event.metadata.get("actor") or ""),
+        reason=payload.get("reason"),
+        motivation=payload.get("motivation"),
+        meeting_id=uuid.UUID(meeting) if meeting else None,
+        recorded_at=event.recorded_at,
+        version=event.version,
+    )
+
+
+async def membership_of(
+    runtime: Runtime,
+    tenant: str,
+    organisation_id: uuid.UUID,
+    *,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> MembershipView:
+    """An organisation's membership: status, member since, periods and the decisions taken.
+
+    404 if the organisation is not on this platform; status `none` (version 0) if it never
+    applied. The transitions of one membership follow each other in time, so the events up to
+    `as_of` (and those recorded up to `known_at`) are a prefix of its stream: the aggregate is
+    loaded at that version.
+    """
+    if as_of is not None:
+        rules.aware(as_of, field="as_of")
+    if known_at is not None:
+        rules.aware(known_at, field="known_at")
+    organisation = await runtime.repository.get(
+        Organisation, organisation_id, tenant=tenant, as_of=known_at
+    )
+    stream = membership_id(tenant, organisation_id)
+    events = await runtime.store.read_stream(stream, tenant=tenant, as_of=known_at)
+    if as_of is not None:
+        events = [e for e in events if _at(e) <= as_of]
+    membership = (
+        await runtime.repository.get(Membership, stream, tenant=tenant, version=events[-1].version)
+        if events
+        else None
+    )
+    return MembershipView(
+        organisation_id=organisation_id,
+        organisation_name=organisation.name,
+        organisation_kind=organisation.kind.value,
+        status=membership.status.value if membership else NONE,
+        is_member=membership.is_member if membership else False,
+        member_since=membership.member_since if membership else None,
+        first_admitted_at=membership.first_admitted_at if membership else None,
+        changed_at=membership.changed_at if membership else None,
+        motivation=membership.motivation if membership else None,
+        periods=tuple(membership.periods) if membership else (),
+        suspensions=tuple(membership.suspensions) if membership else (),
+        history=tuple(_step(e) for e in events),
+        version=membership.version if membership else 0,
+    )
