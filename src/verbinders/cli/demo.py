@@ -18,7 +18,8 @@ A coordinator token for it (shown once; each demo run issues a new one):
   {token}
 
 Try:
-  curl -s -H "Authorization: Bearer {token}" "{base}/organisations?q=tolken"
+  curl -s -H "Authorization: Bearer {token}" "{base}/strengths?q=tolken"
+  curl -s -H "Authorization: Bearer {token}" "{base}/organisations?q=ouderen&district=noord"
   curl -s -H "Authorization: Bearer {token}" "{base}/strengths?kind=venue&district=schalkwijk"
   curl -s -H "Authorization: Bearer {token}" "{base}/organisations?membership=member&theme=women"
 API docs: {base}/schema

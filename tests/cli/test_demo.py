@@ -1,0 +1,64 @@
+"""The demo platform: believable, deterministic, and safe to load twice."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from verbinders.config import Settings
+from verbinders.database import Database
+from verbinders.demo import DEMO_TENANT, load_demo
+from verbinders.runtime import runtime_on
+
+pytestmark = pytest.mark.server
+
+
+async def counts(pool: asyncpg.Pool) -> dict[str, int]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT stream_type, count(DISTINCT stream_id) AS n FROM events"
+            " WHERE tenant = $1 GROUP BY 1",
+            DEMO_TENANT,
+        )
+    return {r["stream_type"]: r["n"] for r in rows}
+
+
+async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.Pool) -> None:
+    settings = Settings(snapshot_every=0)
+    async with runtime_on(settings, Database(pool=pool, dsn=database, embedded=False)) as runtime:
+        first = await load_demo(runtime)
+        assert first.token.startswith("vb_")
+        assert first.created == {"organisations": 30, "memberships": 29, "meetings": 20}
+        after_first = await counts(pool)
+        second = await load_demo(runtime)
+        assert second.created == {"organisations": 0, "memberships": 0, "meetings": 0}
+        after_second = await counts(pool)
+    assert after_first["Organisation"] == after_second["Organisation"] == 30
+    assert after_second["Meeting"] == 20
+    assert after_second["Membership"] == 29
+    # Only a new demo coordinator token (the old one revoked) is added by a second run.
+    assert after_second["AccessToken"] == after_first["AccessToken"] + 1
+    async with pool.acquire() as conn:
+        kinds = await conn.fetch(
+            "SELECT payload->>'kind' AS kind, count(*) FROM events WHERE tenant = $1"
+            " AND topic LIKE '%Organisation.Registered' GROUP BY 1",
+            DEMO_TENANT,
+        )
+        online = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE tenant = $1 AND topic LIKE '%Meeting.Scheduled'"
+            " AND payload->>'mode' = 'online' AND payload->>'starts_at' < '2021-07-01'",
+            DEMO_TENANT,
+        )
+        active_demo_tokens = await conn.fetchval(
+            "SELECT count(*) FROM access_tokens WHERE tenant = $1 AND revoked_at IS NULL"
+            " AND label LIKE 'demo coordinator%'",
+            DEMO_TENANT,
+        )
+    assert {r["kind"] for r in kinds} == {
+        "self-organisation",
+        "formal-organisation",
+        "municipality",
+        "fund",
+    }
+    assert online >= 6
+    assert active_demo_tokens == 1
