@@ -328,3 +328,47 @@ async def test_every_organisation_route_admits_exactly_its_roles(
             assert denied.status_code == 403, (path, role)
         done = await client.post(path, json=body, headers=tokens["organisation"])
         assert done.status_code == 200, (path, done.text)
+
+
+async def test_the_coordinator_reassigns_the_point_of_contact_and_vocabularies(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    created = await register(client, platform)
+    headers = platform.auth("coordinator")
+    assigned = await client.put(
+        "/platform/point-of-contact",
+        json={"organisation_id": created["id"], "reason": "gekozen in de vergadering"},
+        headers=headers,
+    )
+    assert assigned.status_code == 200, assigned.text
+    shown = await client.get("/platform", headers=platform.auth("fund"))
+    assert shown.json()["point_of_contact"] == created["id"]
+    same = await client.put(
+        "/platform/point-of-contact",
+        json={"organisation_id": created["id"], "reason": "nog eens"},
+        headers=headers,
+    )
+    assert same.status_code == 409
+    for role in ("organisation", "municipality", "fund", "auditor", "analyst"):
+        denied = await client.put(
+            "/platform/point-of-contact",
+            json={"organisation_id": None, "reason": "x"},
+            headers=platform.auth(role),
+        )
+        assert denied.status_code == 403
+    changed = await client.patch(
+        "/platform",
+        json={
+            "districts": [
+                {"code": "centrum", "label": "Centrum"},
+                {"code": "haarlem-noord", "label": "Haarlem-Noord"},
+            ]
+        },
+        headers={**headers, "If-Match": shown.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    refused = await client.patch(
+        f"/organisations/{created['id']}", json={"districts": ["oost"]}, headers=headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "districts"

@@ -321,3 +321,54 @@ async def ensure_platform_exists(pool: asyncpg.Pool, tenant: str) -> None:
     async with pool.acquire() as conn:
         if not await conn.fetchval("SELECT 1 FROM platforms WHERE tenant = $1", tenant):
             raise NotFound(f"no platform {tenant!r}")
+
+
+async def change_platform(
+    ctx: CommandContext,
+    *,
+    name: str | None = None,
+    city: str | None = None,
+    districts: tuple[Term, ...] | None = None,
+    themes: tuple[Term, ...] | None = None,
+    check: Callable[[int], None] | None = None,
+) -> CommandResult:
+    """Rename the platform or change its districts and themes (coordinator)."""
+    platform = await ctx.get(Platform, platform_id(ctx.actor.tenant))
+    if check is not None:
+        check(platform.version)
+    at = ctx.now()
+    details: dict[str, Any] = {k: v for k, v in {"name": name, "city": city}.items() if v}
+    if details:
+        platform.change_details(at=at, **details)
+    if districts is not None:
+        platform.change_districts(districts, at=at)
+    if themes is not None:
+        platform.change_themes(themes, at=at)
+    positions = await ctx.save(platform)
+    return CommandResult(
+        id=platform.tenant, version=platform.version, position=positions[-1] if positions else 0
+    )
+
+
+async def reassign_point_of_contact(
+    ctx: CommandContext,
+    organisation_id: uuid.UUID | None,
+    *,
+    reason: str,
+    check: Callable[[int], None] | None = None,
+) -> CommandResult:
+    """Make an organisation of this platform (or nobody) its single point of contact."""
+    from verbinders.domain.organisations import Organisation
+
+    platform = await ctx.get(Platform, platform_id(ctx.actor.tenant))
+    if check is not None:
+        check(platform.version)
+    if organisation_id is not None:
+        organisation = await ctx.get(Organisation, organisation_id)
+        if organisation.is_dissolved:
+            raise Conflict(f"organisation {organisation.name!r} is dissolved", state="dissolved")
+    platform.reassign_point_of_contact(
+        organisation_id, reason=reason, decided_by=ctx.actor.name, at=ctx.now()
+    )
+    [position] = await ctx.save(platform, reason=reason)
+    return CommandResult(id=platform.tenant, version=platform.version, position=position)

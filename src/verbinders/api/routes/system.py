@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, patch, put
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
-from verbinders.application.access import PlatformView, get_platform
-from verbinders.application.context import Actor
+from verbinders.api.idempotency import run_command
+from verbinders.api.routes.common import check_if_match, etag
+from verbinders.application.access import (
+    PlatformView,
+    change_platform,
+    get_platform,
+    reassign_point_of_contact,
+)
+from verbinders.application.context import Actor, CommandContext, CommandResult
+from verbinders.domain.vocabulary import Term
 from verbinders.projections.engine import ProjectionStatus
 from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
@@ -36,6 +45,19 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     roles: tuple[str, ...]
     token_id: str | None
     label: str
+
+
+class ChangePlatform(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str | None = None
+    city: str | None = None
+    districts: tuple[Term, ...] | None = None
+    themes: tuple[Term, ...] | None = None
+
+
+class PointOfContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    organisation_id: uuid.UUID | None
+    """The organisation that becomes the single point of contact (null: nobody)."""
+    reason: str
 
 
 class SystemController(Controller):
@@ -83,3 +105,53 @@ class SystemController(Controller):
     ) -> Response[PlatformView]:
         view = await get_platform(runtime, get_actor(request).tenant)
         return Response(view, headers={"ETag": f'"{view.version}"'})
+
+    @patch(
+        "/platform",
+        **roles("coordinator", command=True),
+        summary="Rename the platform or change its districts and themes",
+    )
+    async def change_platform(
+        self, request: Request[Any, Any, Any], runtime: Runtime, data: ChangePlatform
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await change_platform(
+                ctx,
+                name=data.name,
+                city=data.city,
+                districts=data.districts,
+                themes=data.themes,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            headers=lambda r: {"ETag": etag(r.version)},
+        )
+
+    @put(
+        "/platform/point-of-contact",
+        **roles("coordinator", command=True),
+        summary="Reassign the platform's single point of contact (aanspreekpunt)",
+    )
+    async def point_of_contact(
+        self, request: Request[Any, Any, Any], runtime: Runtime, data: PointOfContact
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await reassign_point_of_contact(
+                ctx,
+                data.organisation_id,
+                reason=data.reason,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            headers=lambda r: {"ETag": etag(r.version)},
+        )
