@@ -82,8 +82,9 @@ async def test_version_change_rebuilds_beside_and_swaps(
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
         for _ in range(400):  # generous: the machine may be busy
-            [status] = await runner.status()
-            if status.version == 2 and status.state == "active":
+            statuses = await runner.status()  # the old generation serves while v2 builds
+            status = statuses[-1]
+            if len(statuses) == 1 and status.version == 2 and status.state == "active":
                 break
             await asyncio.sleep(0.05)
         assert status.version == 2 and status.schema_name != first.schema_name
