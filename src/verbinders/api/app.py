@@ -128,6 +128,7 @@ def create_app(
                 Tag(name="events", description="The event feed for analysts and auditors"),
                 Tag(name="reports", description="Reports from the read models"),
                 Tag(name="organisations", description="The directory, profiles, strengths"),
+                Tag(name="membership", description="Membership of the platform, the register"),
                 Tag(name="meetings", description="Platform meetings, attendance, decisions"),
             ],
         ),

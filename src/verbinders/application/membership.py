@@ -11,9 +11,11 @@ need it not to be dissolved (leaving, rejecting, withdrawing and suspending stay
 that a dissolved organisation's membership can be closed).
 
 `membership_of` answers from the event stream itself (not from a read model), so its version is
-the one `If-Match` is checked against. `as_of` is a moment in the world (the events' `at`): the
-membership as it stood then. `known_at` is a moment of recording: only what had been recorded
-by then counts (what the platform knew at that moment).
+the one `If-Match` is checked against. As everywhere in the product, `as_of` is a moment of
+recording: only the events recorded by then count (what the platform knew then).
+`effective_at` is a moment in the world (the events' `at`): the transitions that had taken
+effect by then, which for history loaded afterwards (the demo, imports) is what tells how
+things stood on a past date.
 """
 
 from __future__ import annotations
@@ -153,7 +155,8 @@ async def _existing(
     membership = await _membership(ctx, organisation_id, check)
     if membership is None:
         raise Conflict(
-            f"organisation {organisation_id} never applied for membership and cannot {action}",
+            f"organisation {organisation_id} never applied for membership (its status is"
+            f" none) and cannot {action}",
             state=NONE,
         )
     return membership
@@ -351,26 +354,26 @@ async def membership_of(
     organisation_id: uuid.UUID,
     *,
     as_of: datetime | None = None,
-    known_at: datetime | None = None,
+    effective_at: datetime | None = None,
 ) -> MembershipView:
     """An organisation's membership: status, member since, periods and the decisions taken.
 
     404 if the organisation is not on this platform; status `none` (version 0) if it never
     applied. The transitions of one membership follow each other in time, so the events up to
-    `as_of` (and those recorded up to `known_at`) are a prefix of its stream: the aggregate is
-    loaded at that version.
+    `effective_at` (and those recorded up to `as_of`) are a prefix of its stream: the aggregate
+    is loaded at that version.
     """
     if as_of is not None:
         rules.aware(as_of, field="as_of")
-    if known_at is not None:
-        rules.aware(known_at, field="known_at")
+    if effective_at is not None:
+        rules.aware(effective_at, field="effective_at")
     organisation = await runtime.repository.get(
-        Organisation, organisation_id, tenant=tenant, as_of=known_at
+        Organisation, organisation_id, tenant=tenant, as_of=as_of
     )
     stream = membership_id(tenant, organisation_id)
-    events = await runtime.store.read_stream(stream, tenant=tenant, as_of=known_at)
-    if as_of is not None:
-        events = [e for e in events if _at(e) <= as_of]
+    events = await runtime.store.read_stream(stream, tenant=tenant, as_of=as_of)
+    if effective_at is not None:
+        events = [e for e in events if _at(e) <= effective_at]
     membership = (
         await runtime.repository.get(Membership, stream, tenant=tenant, version=events[-1].version)
         if events

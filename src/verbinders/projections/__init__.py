@@ -17,5 +17,11 @@ def all_projections() -> Sequence[Projection]:
     from verbinders.projections.activity import ActivityProjection
     from verbinders.projections.directory import DirectoryProjection
     from verbinders.projections.meetings import MeetingsProjection
+    from verbinders.projections.membership import MembershipProjection
 
-    return [ActivityProjection(), DirectoryProjection(), MeetingsProjection()]
+    return [
+        ActivityProjection(),
+        DirectoryProjection(),
+        MembershipProjection(),
+        MeetingsProjection(),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from verbinders.api.routes.events import EventsController
 from verbinders.api.routes.meetings import AttendanceReportController, MeetingsController
+from verbinders.api.routes.membership import MembershipController
 from verbinders.api.routes.organisations import OrganisationsController, StrengthsController
 from verbinders.api.routes.reports import ReportsController
 from verbinders.api.routes.system import SystemController
@@ -18,6 +19,7 @@ ROUTES = [
     ReportsController,
     OrganisationsController,
     StrengthsController,
+    MembershipController,
     MeetingsController,
     AttendanceReportController,
 ]

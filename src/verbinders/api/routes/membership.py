@@ -1,0 +1,340 @@
+"""Membership of the platform over HTTP: applying, the coordinator's decisions, the register
+and its growth.
+
+Commands answer a `CommandResult` (its `data` the new status) with the membership's `ETag` and
+accept `If-Match` (`"0"` before the first application). An `organisation` token acts only on its
+own organisation's membership (403 otherwise); the coordinator on every one of its platform.
+
+Two kinds of time in the queries (see docs/architecture.md). `as_of`, as on every route, is a
+moment of recording: the answer the platform could have given then, from a cached historical
+generation of the read model built from the events recorded by then (`projections.history`).
+`effective_at` is a moment in the world, by when transitions took effect (the events' `at`):
+"the register on 1 March 2021", also for history loaded later (the demo, imports). They
+combine; the growth report's months run to `effective_at`, else `as_of`, else now.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from verbinders.api.auth import READERS, get_actor, roles
+from verbinders.api.idempotency import run_command
+from verbinders.api.routes.common import check_if_match, etag, wait_for_position
+from verbinders.application import membership as service
+from verbinders.application.context import CommandContext, CommandResult
+from verbinders.domain import rules
+from verbinders.domain.membership import MembershipStatus
+from verbinders.domain.vocabulary import OrganisationKind
+from verbinders.projections.history import schema_as_of
+from verbinders.projections.membership import GrowthReport, RegisterEntry, growth, register_page
+from verbinders.runtime import Runtime
+
+__all__ = ["MembershipController"]
+
+OWN = ("coordinator", "organisation")
+GROWTH_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
+PROJECTION = "membership"
+MEMBERSHIP = "/organisations/{organisation_id:uuid}/membership"
+
+AsOf = Annotated[
+    datetime | None,
+    Parameter(
+        description="Answer as the platform stood then: only what had been recorded by this"
+        " moment (a date-time with time zone)"
+    ),
+]
+EffectiveAt = Annotated[
+    datetime | None,
+    Parameter(
+        description="Statuses in effect at this moment, judged by when transitions took"
+        " effect rather than when they were recorded (a date-time with time zone)"
+    ),
+]
+WaitFor = Annotated[int | None, Parameter(ge=1, description="Wait until this position is included")]
+Timeout = Annotated[float, Parameter(gt=0, le=30)]
+
+
+class Apply(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    motivation: str
+
+
+class OptionalReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str = ""
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str
+    meeting_id: uuid.UUID | None = None
+    """The platform meeting where it was decided, if any."""
+
+
+class RegisterPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[RegisterEntry]
+    total: int
+    limit: int
+    offset: int
+
+
+def _moment(value: datetime | None, field: str) -> datetime | None:
+    return None if value is None else rules.aware(value, field=field)
+
+
+class MembershipController(Controller):
+    path = "/"
+    tags = ["membership"]
+
+    async def _command(
+        self, request: Request[Any, Any, Any], runtime: Runtime, command: Any
+    ) -> Response[CommandResult]:
+        return await run_command(
+            request,
+            runtime,
+            get_actor(request),
+            command,
+            headers=lambda r: {"ETag": etag(r.version)},
+        )
+
+    @post(
+        MEMBERSHIP + "/apply",
+        **roles(*OWN, command=True),
+        summary="Apply for membership (again after rejection, withdrawal or leaving)",
+        status_code=200,
+    )
+    async def apply(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: Apply,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.apply(
+                ctx,
+                organisation_id,
+                motivation=data.motivation,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        MEMBERSHIP + "/withdraw",
+        **roles(*OWN, command=True),
+        summary="Withdraw a pending application",
+        status_code=200,
+    )
+    async def withdraw(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: OptionalReason,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.withdraw(
+                ctx,
+                organisation_id,
+                reason=data.reason,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        MEMBERSHIP + "/leave",
+        **roles(*OWN, command=True),
+        summary="Leave the platform (also while suspended)",
+        status_code=200,
+    )
+    async def leave(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: OptionalReason,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            return await service.leave(
+                ctx,
+                organisation_id,
+                reason=data.reason,
+                check=lambda v: check_if_match(request, v),
+            )
+
+        return await self._command(request, runtime, command)
+
+    async def _decide(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: Decision,
+        action: Any,
+    ) -> Response[CommandResult]:
+        async def command(ctx: CommandContext) -> CommandResult:
+            result: CommandResult = await action(
+                ctx,
+                organisation_id,
+                reason=data.reason,
+                meeting_id=data.meeting_id,
+                check=lambda v: check_if_match(request, v),
+            )
+            return result
+
+        return await self._command(request, runtime, command)
+
+    @post(
+        MEMBERSHIP + "/admit",
+        **roles("coordinator", command=True),
+        summary="Admit an applicant (with the reason, and optionally the deciding meeting)",
+        status_code=200,
+    )
+    async def admit(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: Decision,
+    ) -> Response[CommandResult]:
+        return await self._decide(request, runtime, organisation_id, data, service.admit)
+
+    @post(
+        MEMBERSHIP + "/reject",
+        **roles("coordinator", command=True),
+        summary="Reject an application (with the reason, and optionally the deciding meeting)",
+        status_code=200,
+    )
+    async def reject(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: Decision,
+    ) -> Response[CommandResult]:
+        return await self._decide(request, runtime, organisation_id, data, service.reject)
+
+    @post(
+        MEMBERSHIP + "/suspend",
+        **roles("coordinator", command=True),
+        summary="Suspend a member (it stays a member until it leaves)",
+        status_code=200,
+    )
+    async def suspend(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: Decision,
+    ) -> Response[CommandResult]:
+        return await self._decide(request, runtime, organisation_id, data, service.suspend)
+
+    @post(
+        MEMBERSHIP + "/reinstate",
+        **roles("coordinator", command=True),
+        summary="End a member's suspension",
+        status_code=200,
+    )
+    async def reinstate(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        data: Decision,
+    ) -> Response[CommandResult]:
+        return await self._decide(request, runtime, organisation_id, data, service.reinstate)
+
+    @get(
+        MEMBERSHIP,
+        **roles(*READERS),
+        summary="An organisation's membership: status, member since, periods, decisions",
+    )
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        organisation_id: uuid.UUID,
+        as_of: AsOf = None,
+        effective_at: EffectiveAt = None,
+    ) -> Response[service.MembershipView]:
+        """Read from the membership's own events, so always current: its `ETag` is what
+        `If-Match` on the membership commands compares with (`"0"` before any application)."""
+        view = await service.membership_of(
+            runtime,
+            get_actor(request).tenant,
+            organisation_id,
+            as_of=_moment(as_of, "as_of"),
+            effective_at=_moment(effective_at, "effective_at"),
+        )
+        return Response(view, headers={"ETag": etag(view.version)})
+
+    @get("/membership", **roles(*READERS), summary="The membership register")
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        status: Annotated[
+            list[MembershipStatus] | None,
+            Parameter(description="Only these statuses (repeat the parameter for several)"),
+        ] = None,
+        kind: Annotated[
+            list[OrganisationKind] | None,
+            Parameter(description="Only these kinds of organisation (repeat for several)"),
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        as_of: AsOf = None,
+        effective_at: EffectiveAt = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> RegisterPage:
+        """Every organisation that ever applied, with its status, sorted by name."""
+        tenant = get_actor(request).tenant
+        known = _moment(as_of, "as_of")
+        at = _moment(effective_at, "effective_at")
+        await wait_for_position(runtime, PROJECTION, wait_for, timeout)
+        schema = await schema_as_of(runtime, PROJECTION, tenant, known)
+        async with runtime.pool.acquire() as conn:
+            total, items = await register_page(
+                conn,
+                schema,
+                tenant,
+                at=at,
+                statuses=[s.value for s in status or ()],
+                kinds=[k.value for k in kind or ()],
+                limit=limit,
+                offset=offset,
+            )
+        return RegisterPage(items=items, total=total, limit=limit, offset=offset)
+
+    @get(
+        "/reports/membership-growth",
+        **roles(*GROWTH_READERS),
+        tags=["reports"],
+        summary="Members per month since the platform started; joins and leaves per year",
+    )
+    async def growth(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        as_of: AsOf = None,
+        effective_at: EffectiveAt = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> GrowthReport:
+        """Members at the end of each month (Amsterdam time) since the platform started,
+        and joins (admissions) and leaves per year, each by kind of organisation. A suspended
+        organisation is still a member; a readmission counts as a join again. Counted by when
+        things took effect; the months run to `effective_at`, else `as_of`, else now."""
+        tenant = get_actor(request).tenant
+        known = _moment(as_of, "as_of")
+        at = _moment(effective_at, "effective_at") or known
+        await wait_for_position(runtime, PROJECTION, wait_for, timeout)
+        schema = await schema_as_of(runtime, PROJECTION, tenant, known)
+        async with runtime.pool.acquire() as conn:
+            return await growth(conn, schema, tenant, at=at)
