@@ -672,14 +672,15 @@ async def test_every_meeting_route_admits_exactly_its_roles(
     )
     coming = (await schedule(client, platform, NOW + timedelta(days=4)))["id"]
     to_cancel = (await schedule(client, platform, NOW + timedelta(days=5)))["id"]
-    held = (await schedule(client, platform, NOW - timedelta(days=1)))["id"]
+    scheduled = await schedule(client, platform, NOW - timedelta(days=1))
+    held, ready = scheduled["id"], f"wait_for={scheduled['position']}&timeout=10"
     readers = tuple(ALL)
     reports = ("coordinator", "analyst", "auditor", "municipality", "fund")
     cases: list[tuple[str, str, Any, tuple[str, ...]]] = [
-        ("GET", "/meetings", None, readers),
-        ("GET", "/meetings?when=past", None, readers),
-        ("GET", f"/meetings/{coming}?wait_for=1&timeout=10", None, readers),
-        ("GET", "/reports/attendance", None, reports),
+        ("GET", f"/meetings?{ready}", None, readers),
+        ("GET", f"/meetings?when=past&{ready}", None, readers),
+        ("GET", f"/meetings/{coming}?{ready}", None, readers),
+        ("GET", f"/reports/attendance?{ready}", None, reports),
         ("POST", "/meetings", plan(NOW + timedelta(days=30)), ("coordinator",)),
         ("POST", f"/meetings/{coming}/reschedule", {"reason": "zelfde"}, ("coordinator",)),
         ("POST", f"/meetings/{coming}/agenda", {"agenda": [{"title": "A"}]}, ("coordinator",)),
