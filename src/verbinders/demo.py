@@ -246,7 +246,7 @@ class _Loader:
             )
 
         async def save(ctx: CommandContext) -> None:
-            await ctx.save(meeting)
+            await ctx.save(meeting, reason="agreed in the platform meeting, see its minutes")
 
         await self.run(None, save)
         self.created["meetings"] += 1
