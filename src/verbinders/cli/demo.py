@@ -22,6 +22,9 @@ Try:
   curl -s -H "Authorization: Bearer {token}" "{base}/organisations?q=ouderen&district=noord"
   curl -s -H "Authorization: Bearer {token}" "{base}/strengths?kind=venue&district=schalkwijk"
   curl -s -H "Authorization: Bearer {token}" "{base}/organisations?membership=member&theme=women"
+  curl -s -H "Authorization: Bearer {token}" "{base}/reports/membership-growth"
+  curl -s -H "Authorization: Bearer {token}" "{base}/meetings?when=past&limit=5"
+  curl -s -H "Authorization: Bearer {token}" "{base}/membership?effective_at=2021-03-01T00:00:00Z"
 API docs: {base}/schema
 """
 
