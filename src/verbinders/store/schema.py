@@ -22,8 +22,8 @@ Shared locks never wait for each other, so writers are not serialised; long-runn
 `feed_status()` names it. Each stream's versions are checked inside the same function, after
 earlier appends to the stream committed, so the feed keeps every stream's version order.
 
-Appends to the same stream take turns (migration 2)
---------------------------------------------------
+Appends to the same stream take turns
+-------------------------------------
 Before its version check, an append takes an exclusive transaction-level advisory lock per
 stream (two-key form, namespace `LOCK_NAMESPACE_STREAMS`, so the horizon ignores it), in one
 global order. Without it, two atomic appends naming streams (a, b) and (b, a) could each insert
@@ -52,7 +52,7 @@ __all__ = ["MIGRATIONS", "install_schema", "register_migrations"]
 # (bigint) form is reserved for the feed horizon.
 LOCK_NAMESPACE_MIGRATIONS = 7_100
 LOCK_NAMESPACE_PROJECTIONS = 7_101
-LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events (migration 2)
+LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -70,7 +70,7 @@ CREATE TABLE events (
     topic        text        NOT NULL,
     payload      jsonb       NOT NULL,
     metadata     jsonb       NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT now()
+    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE UNIQUE INDEX events_stream_version ON events (stream_id, version);
 CREATE INDEX events_tenant_position ON events (tenant, position);
@@ -129,9 +129,17 @@ CREATE FUNCTION append_events(
     p_metadata    jsonb
 ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
 DECLARE
-    conflict record;
-    low      bigint;
+    conflict   record;
+    low        bigint;
+    stream_key integer;
+    recorded   timestamptz;
 BEGIN
+    -- Appends to the same stream take turns; several streams are locked in one global order,
+    -- so that appends naming them in different orders cannot deadlock (see the module's notes).
+    FOR stream_key IN SELECT DISTINCT uuid_hash(s) FROM unnest(p_streams) AS s ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(7102, stream_key);
+    END LOOP;
+
     SELECT s.stream_id, s.expected, v.actual
       INTO conflict
       FROM unnest(p_streams, p_expected) AS s(stream_id, expected),
@@ -148,15 +156,18 @@ BEGIN
                       'expected', conflict.expected,
                       'actual', conflict.actual)::text;
     END IF;
+    -- After the check, so that every stream's recorded times follow its versions.
+    recorded := clock_timestamp();
 
     -- Announce the lowest position this transaction may take (see feed_horizon).
     SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO low FROM event_position_seq;
     PERFORM pg_advisory_xact_lock_shared(low);
 
     RETURN QUERY
-    INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload, metadata)
+    INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
+                        metadata, recorded_at)
     SELECT nextval('event_position_seq'), p_tenant, e.stream_id, e.stream_type, e.version,
-           e.topic, e.payload, p_metadata
+           e.topic, e.payload, p_metadata, recorded
       FROM unnest(p_ev_streams, p_ev_types, p_ev_versions, p_ev_topics, p_ev_payloads)
            AS e(stream_id, stream_type, version, topic, payload)
     RETURNING position;
@@ -222,66 +233,6 @@ BEGIN
        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
      ORDER BY (l.classid::bigint << 32) | l.objid::bigint, a.xact_start
      LIMIT 1;
-END $$;
-""",
-    ),
-    (
-        2,
-        "appends lock their streams in order; recorded_at after the version check",
-        r"""CREATE OR REPLACE FUNCTION append_events(
-    p_tenant      text,
-    p_streams     uuid[],
-    p_expected    integer[],
-    p_ev_streams  uuid[],
-    p_ev_types    text[],
-    p_ev_versions integer[],
-    p_ev_topics   text[],
-    p_ev_payloads jsonb[],
-    p_metadata    jsonb
-) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
-DECLARE
-    conflict   record;
-    low        bigint;
-    stream_key integer;
-    recorded   timestamptz;
-BEGIN
-    -- Appends to the same stream take turns; several streams are locked in one global order,
-    -- so that appends naming them in different orders cannot deadlock (see the module's notes).
-    FOR stream_key IN SELECT DISTINCT uuid_hash(s) FROM unnest(p_streams) AS s ORDER BY 1 LOOP
-        PERFORM pg_advisory_xact_lock(7102, stream_key);
-    END LOOP;
-
-    SELECT s.stream_id, s.expected, v.actual
-      INTO conflict
-      FROM unnest(p_streams, p_expected) AS s(stream_id, expected),
-           LATERAL (SELECT coalesce(max(e.version), 0) AS actual
-                      FROM events e WHERE e.stream_id = s.stream_id) AS v
-     WHERE v.actual <> s.expected
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'stream % is at version %, not at the expected version %',
-            conflict.stream_id, conflict.actual, conflict.expected
-            USING ERRCODE = 'VB409',
-                  DETAIL = json_build_object(
-                      'stream_id', conflict.stream_id,
-                      'expected', conflict.expected,
-                      'actual', conflict.actual)::text;
-    END IF;
-    -- After the check, so that every stream's recorded times follow its versions.
-    recorded := clock_timestamp();
-
-    -- Announce the lowest position this transaction may take (see feed_horizon).
-    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO low FROM event_position_seq;
-    PERFORM pg_advisory_xact_lock_shared(low);
-
-    RETURN QUERY
-    INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
-                        metadata, recorded_at)
-    SELECT nextval('event_position_seq'), p_tenant, e.stream_id, e.stream_type, e.version,
-           e.topic, e.payload, p_metadata, recorded
-      FROM unnest(p_ev_streams, p_ev_types, p_ev_versions, p_ev_topics, p_ev_payloads)
-           AS e(stream_id, stream_type, version, topic, payload)
-    RETURNING position;
 END $$;
 """,
     ),
