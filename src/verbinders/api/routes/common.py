@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from verbinders.api.auth import get_actor
+from verbinders.api.idempotency import run_command
 from verbinders.errors import InvalidCommand, PreconditionFailed, Unavailable
 
 if TYPE_CHECKING:
-    from litestar import Request
+    from litestar import Request, Response
 
+    from verbinders.application.context import CommandContext, CommandResult
     from verbinders.runtime import Runtime
 
-__all__ = ["check_if_match", "etag", "wait_for_position"]
+__all__ = ["check_if_match", "etag", "resource_command", "wait_for_position"]
 
 MAX_WAIT_SECONDS = 30.0
 
@@ -52,3 +56,20 @@ def check_if_match(request: Request[Any, Any, Any], version: int) -> None:
             f"the resource is at version {version}, not {header.strip()}",
             current_version=version,
         )
+
+
+async def resource_command(
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    command: Callable[[CommandContext], Awaitable[CommandResult]],
+    status_code: int = 200,
+) -> Response[Any]:
+    """Run a command on one resource: idempotent, in one transaction, answering its ETag."""
+    return await run_command(
+        request,
+        runtime,
+        get_actor(request),
+        command,
+        status_code=status_code,
+        headers=lambda r: {"ETag": etag(r.version)},
+    )

@@ -22,7 +22,7 @@ from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, etag, wait_for_position
+from verbinders.api.routes.common import check_if_match, etag, resource_command, wait_for_position
 from verbinders.application import meetings as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.domain import rules
@@ -407,22 +407,6 @@ class MeetingsController(Controller):
 
     # -- commands -----------------------------------------------------------------------------
 
-    async def _command(
-        self,
-        request: Request[Any, Any, Any],
-        runtime: Runtime,
-        command: Any,
-        status_code: int = 200,
-    ) -> Response[CommandResult]:
-        return await run_command(
-            request,
-            runtime,
-            get_actor(request),
-            command,
-            status_code=status_code,
-            headers=lambda r: {"ETag": etag(r.version)},
-        )
-
     @post(
         "/",
         **roles("coordinator", command=True),
@@ -478,7 +462,7 @@ class MeetingsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{meeting_id:uuid}/agenda",
@@ -497,7 +481,7 @@ class MeetingsController(Controller):
                 ctx, meeting_id, _agenda(data.agenda), check=lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{meeting_id:uuid}/cancel",
@@ -516,7 +500,7 @@ class MeetingsController(Controller):
                 ctx, meeting_id, reason=data.reason, check=lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{meeting_id:uuid}/attendance",
@@ -540,7 +524,7 @@ class MeetingsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{meeting_id:uuid}/decisions",
@@ -567,7 +551,7 @@ class MeetingsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command, HTTP_201_CREATED)
+        return await resource_command(request, runtime, command, HTTP_201_CREATED)
 
     @post(
         "/{meeting_id:uuid}/minutes",
@@ -586,7 +570,7 @@ class MeetingsController(Controller):
                 ctx, meeting_id, data.minutes, check=lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
 
 # -- the attendance report --------------------------------------------------------------------

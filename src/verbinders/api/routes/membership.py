@@ -24,8 +24,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from verbinders.api.auth import READERS, get_actor, roles
-from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, etag, wait_for_position
+from verbinders.api.routes.common import check_if_match, etag, resource_command, wait_for_position
 from verbinders.application import membership as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.domain import rules
@@ -89,17 +88,6 @@ class MembershipController(Controller):
     path = "/"
     tags = ["membership"]
 
-    async def _command(
-        self, request: Request[Any, Any, Any], runtime: Runtime, command: Any
-    ) -> Response[CommandResult]:
-        return await run_command(
-            request,
-            runtime,
-            get_actor(request),
-            command,
-            headers=lambda r: {"ETag": etag(r.version)},
-        )
-
     @post(
         MEMBERSHIP + "/apply",
         **roles(*OWN, command=True),
@@ -121,7 +109,7 @@ class MembershipController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         MEMBERSHIP + "/withdraw",
@@ -144,7 +132,7 @@ class MembershipController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         MEMBERSHIP + "/leave",
@@ -167,7 +155,7 @@ class MembershipController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     async def _decide(
         self,
@@ -187,7 +175,7 @@ class MembershipController(Controller):
             )
             return result
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         MEMBERSHIP + "/admit",

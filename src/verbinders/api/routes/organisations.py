@@ -14,7 +14,7 @@ from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, etag, wait_for_position
+from verbinders.api.routes.common import check_if_match, etag, resource_command, wait_for_position
 from verbinders.application import organisations as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.domain.contacts import ContactChanges
@@ -333,22 +333,6 @@ class OrganisationsController(Controller):
             _view(organisation, membership), headers={"ETag": etag(organisation.version)}
         )
 
-    async def _command(
-        self,
-        request: Request[Any, Any, Any],
-        runtime: Runtime,
-        command: Any,
-        status_code: int = 200,
-    ) -> Response[CommandResult]:
-        return await run_command(
-            request,
-            runtime,
-            get_actor(request),
-            command,
-            status_code=status_code,
-            headers=lambda r: {"ETag": etag(r.version)},
-        )
-
     @patch(
         "/{organisation_id:uuid}",
         **roles(*OWN, command=True),
@@ -366,7 +350,7 @@ class OrganisationsController(Controller):
                 ctx, organisation_id, _changes(data), lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{organisation_id:uuid}/dissolve",
@@ -388,7 +372,7 @@ class OrganisationsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{organisation_id:uuid}/strengths",
@@ -410,7 +394,7 @@ class OrganisationsController(Controller):
                 ctx, organisation_id, strength, check=lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command, HTTP_201_CREATED)
+        return await resource_command(request, runtime, command, HTTP_201_CREATED)
 
     @patch(
         "/{organisation_id:uuid}/strengths/{strength_id:uuid}",
@@ -432,7 +416,7 @@ class OrganisationsController(Controller):
                 ctx, organisation_id, strength_id, changes, lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{organisation_id:uuid}/strengths/{strength_id:uuid}/withdraw",
@@ -456,7 +440,7 @@ class OrganisationsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @get(
         "/{organisation_id:uuid}/contacts",
@@ -493,7 +477,7 @@ class OrganisationsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await self._command(request, runtime, command, HTTP_201_CREATED)
+        return await resource_command(request, runtime, command, HTTP_201_CREATED)
 
     @patch(
         "/{organisation_id:uuid}/contacts/{person_id:uuid}",
@@ -515,7 +499,7 @@ class OrganisationsController(Controller):
                 ctx, organisation_id, person_id, changes, lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @delete(
         "/{organisation_id:uuid}/contacts/{person_id:uuid}",
@@ -535,7 +519,7 @@ class OrganisationsController(Controller):
                 ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
     @post(
         "/{organisation_id:uuid}/contacts/{person_id:uuid}/forget",
@@ -554,7 +538,7 @@ class OrganisationsController(Controller):
                 ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
             )
 
-        return await self._command(request, runtime, command)
+        return await resource_command(request, runtime, command)
 
 
 class StrengthsController(Controller):

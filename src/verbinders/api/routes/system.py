@@ -11,8 +11,7 @@ from litestar import Controller, Request, Response, get, patch, put
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
-from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, etag
+from verbinders.api.routes.common import check_if_match, resource_command
 from verbinders.application.access import (
     PlatformView,
     change_platform,
@@ -124,13 +123,7 @@ class SystemController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await run_command(
-            request,
-            runtime,
-            get_actor(request),
-            command,
-            headers=lambda r: {"ETag": etag(r.version)},
-        )
+        return await resource_command(request, runtime, command)
 
     @put(
         "/platform/point-of-contact",
@@ -148,10 +141,4 @@ class SystemController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await run_command(
-            request,
-            runtime,
-            get_actor(request),
-            command,
-            headers=lambda r: {"ETag": etag(r.version)},
-        )
+        return await resource_command(request, runtime, command)

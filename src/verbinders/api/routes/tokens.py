@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
 from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, etag
+from verbinders.api.routes.common import check_if_match, resource_command
 from verbinders.application.access import (
     IssuedToken,
     TokenView,
@@ -92,10 +92,4 @@ class TokensController(Controller):
                 check=lambda version: check_if_match(request, version),
             )
 
-        return await run_command(
-            request,
-            runtime,
-            get_actor(request),
-            command,
-            headers=lambda r: {"ETag": etag(r.version)},
-        )
+        return await resource_command(request, runtime, command)
