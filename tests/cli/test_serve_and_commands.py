@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -100,49 +99,6 @@ async def test_platform_tokens_and_serve_survive_a_restart(env: dict[str, str]) 
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 20) == 0
-
-
-async def test_export_writes_the_feed_as_ndjson(env: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    for slug in ("haarlem", "zaanstad"):
-        code, _, _ = await asyncio.to_thread(
-            run, "platform", "create", "--slug", slug, "--name", slug, "--city", slug
-        )
-        assert code == 0
-    target = tmp_path / "events.ndjson"
-    code, _, err = await asyncio.to_thread(run, "export", "events", "-o", str(target))
-    assert code == 0
-    lines = [json.loads(line) for line in target.read_text().splitlines()]
-    assert len(lines) == 4
-    assert [e["position"] for e in lines] == sorted(e["position"] for e in lines)
-    assert "exported 4 events" in err
-    code, out, _ = await asyncio.to_thread(run, "export", "events", "--tenant", "zaanstad")
-    assert {json.loads(line)["tenant"] for line in out.splitlines()} == {"zaanstad"}
-    code, out, _ = await asyncio.to_thread(
-        run, "export", "events", "--after", str(lines[1]["position"])
-    )
-    assert len(out.splitlines()) == 2
-    code, out, _ = await asyncio.to_thread(
-        run, "export", "events", "--until", str(lines[0]["position"])
-    )
-    assert len(out.splitlines()) == 1
-
-
-async def test_replay_rebuilds_and_builds_history(env: dict[str, str]) -> None:
-    await asyncio.to_thread(
-        run, "platform", "create", "--slug", "haarlem", "--name", "H", "--city", "Haarlem"
-    )
-    code, out, _ = await asyncio.to_thread(run, "replay", "activity")
-    assert code == 0, out
-    assert "rebuilt activity" in out
-    code, out, _ = await asyncio.to_thread(run, "replay", "activity", "--until", "1")
-    assert code == 0
-    assert "as of position 1" in out
-    code, _, err = await asyncio.to_thread(run, "replay", "activity", "--until", "yesterday")
-    assert code == 2
-    assert "neither a position nor an ISO 8601 time" in err
-    code, _, err = await asyncio.to_thread(run, "replay", "nothing")
-    assert code == 1
-    assert "no projection 'nothing'" in err
 
 
 async def test_bad_configuration_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

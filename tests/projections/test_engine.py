@@ -8,12 +8,17 @@ import asyncpg
 import msgspec
 import pytest
 
+from tests.projections.ledger import Appender, LedgerProjection
 from verbinders.projections.activity import ActivityProjection
 from verbinders.projections.engine import ProjectionRunner, replay, wait_for_projection
 from verbinders.store.events import Metadata, NewEvent
 from verbinders.store.subscription import FeedSignal
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from verbinders.database import Connection
+    from verbinders.store.events import RecordedEvent
     from verbinders.store.eventstore import EventStore
 
 pytestmark = pytest.mark.server
@@ -123,3 +128,189 @@ async def test_replay_until_position_builds_history_beside(
         assert seen and seen[-1][0] == first[-1]
     finally:
         await conn.close()
+
+
+class ActivityV2(ActivityProjection):
+    """Counts every event twice (so that readers can tell the generations apart), slowly."""
+
+    version = 2
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        await asyncio.sleep(0.01)
+        await super().handle_batch(conn, events)
+        await super().handle_batch(conn, events)
+
+
+async def test_readers_keep_reading_the_old_model_while_the_new_version_builds(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    await append_some(store, 40)
+    await append_some(store, 20, tenant="zaanstad")
+    async with pool.acquire() as conn:
+        first = await replay(conn, store, ActivityProjection())
+    errors: list[BaseException] = []
+    seen: list[list[tuple[int, bool]]] = [[] for _ in range(3)]
+    swapped = asyncio.Event()
+
+    async def read(into: list[tuple[int, bool]]) -> None:
+        async with pool.acquire() as conn:
+            while not swapped.is_set():
+                try:
+                    row = await conn.fetchrow(
+                        "SELECT (SELECT sum(events) FROM activity.daily_events)::int,"
+                        " EXISTS (SELECT FROM projection_generations"
+                        "         WHERE name = 'activity' AND state = 'building')"
+                    )
+                except asyncpg.PostgresError as error:  # what readers must never see
+                    errors.append(error)
+                    return
+                assert row is not None
+                into.append((row[0], row[1]))
+                if row[0] == 120:
+                    swapped.set()
+                await asyncio.sleep(0.002)
+
+    readers = [asyncio.create_task(read(into)) for into in seen]
+    runner = ProjectionRunner(
+        store,
+        FeedSignal(None, poll_interval=0.05),
+        [ActivityV2()],
+        lambda: asyncpg.connect(database),
+        batch_size=5,
+        standby_interval=0.05,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await asyncio.wait_for(swapped.wait(), 20)
+        await asyncio.wait_for(asyncio.gather(*readers), 5)
+    finally:
+        stop.set()
+        await task
+    assert errors == []
+    for observed in seen:
+        # Each reader saw the old model, whole, until the swap, then the new one, whole.
+        assert set(observed) <= {(60, False), (60, True), (120, False)}
+        values = [value for value, _ in observed]
+        assert values == sorted(values) and values[-1] == 120
+    assert sum(o.count((60, True)) for o in seen) >= 3  # read while v2 was being built
+    async with pool.acquire() as conn:
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1",
+                first.schema_name,
+            )
+            == 0
+        )
+        [status] = await runner.status()
+    assert (status.version, status.state, status.lag) == (2, "active", 0)
+
+
+async def test_the_checkpoint_never_passes_events_it_did_not_read_when_the_horizon_steps_back(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    """The horizon is not monotonic: an append that read the sequence's last value L, then
+    takes its lock on L after others allocated and committed positions above L, pulls the
+    horizon back below events that were readable a moment before. Here a connection takes and
+    drops such a lock (on a low key) over and over while a runner feeds the ledger: whatever
+    the interleaving, the checkpoint must only pass events the projection was given."""
+    appender = Appender(store, seed=11)
+    last = await appender.append(40)
+    stop_flicker = asyncio.Event()
+
+    async def flicker() -> None:
+        conn = await asyncpg.connect(database)
+        try:
+            while not stop_flicker.is_set():
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock_shared(5::bigint)")
+                    await asyncio.sleep(0.001)
+                await asyncio.sleep(0.001)
+        finally:
+            await conn.close()
+
+    flickering = asyncio.create_task(flicker())
+    runner = ProjectionRunner(
+        store,
+        FeedSignal(None, poll_interval=0.002),
+        [LedgerProjection()],
+        lambda: asyncpg.connect(database),
+        batch_size=7,
+        standby_interval=0.05,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        reached = await wait_for_projection(pool, "ledger", last, timeout=20)
+    finally:
+        stop.set()
+        stop_flicker.set()
+        await asyncio.gather(task, flickering)
+    assert reached
+    async with pool.acquire() as conn:
+        applied = [r[0] for r in await conn.fetch("SELECT position FROM ledger.applied ORDER BY 1")]
+        positions = [r[0] for r in await conn.fetch("SELECT position FROM events ORDER BY 1")]
+    assert applied == positions
+
+
+class Broken(ActivityProjection):
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        if any(e.version > 3 for e in events):
+            raise RuntimeError("a bug in the new code")
+        await super().handle_batch(conn, events)
+
+
+async def test_a_failed_replay_leaves_nothing_behind_and_the_live_model_untouched(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    await append_some(store, 10)
+    conn = await asyncpg.connect(database)
+    try:
+        live = await replay(conn, store, ActivityProjection())
+        with pytest.raises(RuntimeError, match="a bug in the new code"):
+            await replay(conn, store, Broken(), batch_size=2)
+        with pytest.raises(RuntimeError, match="a bug in the new code"):
+            await replay(conn, store, Broken(), until_position=8, batch_size=2)
+        generations = await conn.fetch("SELECT schema_name, state FROM projection_generations")
+        assert [tuple(g) for g in generations] == [(live.schema_name, "active")]
+        schemas = await conn.fetch(
+            "SELECT schema_name FROM information_schema.schemata"
+            " WHERE schema_name LIKE 'proj_activity_%'"
+        )
+        assert [s[0] for s in schemas] == [live.schema_name]
+        assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 1
+        # The connection is still good for the next replay.
+        again = await replay(conn, store, ActivityProjection())
+        assert again.state == "active"
+    finally:
+        await conn.close()
+    assert await total(pool) == 10
+
+
+async def test_replay_for_one_tenant_builds_its_history_beside(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    await append_some(store, 6, tenant="haarlem")
+    upto = await append_some(store, 4, tenant="zaanstad")
+    await append_some(store, 3, tenant="zaanstad")
+    conn = await asyncpg.connect(database)
+    try:
+        await replay(conn, store, ActivityProjection())
+        past = await replay(
+            conn, store, ActivityProjection(), tenant="zaanstad", until_position=upto[-1]
+        )
+        assert past.state == "historical"
+        assert (past.tenant, past.until_position) == ("zaanstad", upto[-1])
+        rows = await conn.fetch(
+            f'SELECT tenant, sum(events)::int FROM "{past.schema_name}".daily_events GROUP BY 1'
+        )
+        assert [tuple(r) for r in rows] == [("zaanstad", 4)]
+        assert (
+            await conn.fetchval(
+                "SELECT position FROM checkpoints WHERE name = $1", past.schema_name
+            )
+            == upto[-1]
+        )
+    finally:
+        await conn.close()
+    assert await total(pool) == 13

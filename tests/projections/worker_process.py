@@ -1,4 +1,10 @@
-"""Run the ledger projection as a separate process (killed with SIGKILL by the tests)."""
+"""A projection worker in a process of its own, for the tests to kill with SIGKILL.
+
+Usage: python worker_process.py DSN. Runs the slow ledger projection (a few ms per event,
+batches of 25, so that most of its time is spent inside a batch's transaction) until killed.
+Its leadership connection is named `ledger-worker` in `pg_stat_activity`, so that the test
+can see when it is inside a transaction that has written rows. Prints `ready` once running.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import asyncpg
-
-from tests.projections.ledger import LedgerProjection
+from tests.projections.ledger import LedgerProjection, connector
 from verbinders.config import Settings
 from verbinders.database import open_pool
 from verbinders.projections.engine import ProjectionRunner
 from verbinders.store.eventstore import EventStore
 from verbinders.store.subscription import FeedSignal
+
+APPLICATION_NAME = "ledger-worker"
 
 
 async def main(dsn: str) -> None:
@@ -25,10 +31,10 @@ async def main(dsn: str) -> None:
     runner = ProjectionRunner(
         store,
         signal,
-        [LedgerProjection(delay=0.003)],
-        lambda: asyncpg.connect(dsn),
-        batch_size=50,
-        standby_interval=0.2,
+        [LedgerProjection(delay=0.004)],
+        connector(dsn, APPLICATION_NAME),
+        batch_size=25,
+        standby_interval=0.05,
     )
     async with signal:
         print("ready", flush=True)

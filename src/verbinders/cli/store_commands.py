@@ -1,4 +1,10 @@
-"""Commands over the store and the projections: `project`, `replay`, `export events`."""
+"""Commands over the store and the projections: `project`, `replay`, `export events`.
+
+Results go to standard output (the NDJSON of an export, the schema a replay built), progress
+and counts to standard error, so that both can be piped. Bad input (an unknown projection, an
+`--until` that is neither a position nor a time with a timezone) exits with code 2 before
+anything is opened or written.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,14 @@ import click
 import msgspec
 
 from verbinders.cli import load_settings, run_async
-from verbinders.errors import InvalidCommand, NotFound
+from verbinders.errors import InvalidCommand
+from verbinders.projections import all_projections
 from verbinders.projections.engine import replay as replay_projection
 from verbinders.runtime import open_runtime
 
 if TYPE_CHECKING:
     from verbinders.runtime import Runtime
+    from verbinders.store.events import RecordedEvent
 
 __all__ = ["register"]
 
@@ -82,22 +90,27 @@ def replay_command(name: str, until: str | None, tenant: str | None) -> None:
 
     @run_async
     async def body() -> None:
+        # Checked before anything is opened (with no URL, opening starts a database).
+        known = sorted(p.name for p in all_projections())
+        if name not in known:
+            raise InvalidCommand(f"no projection {name!r}; known: {', '.join(known)}", field="name")
         until_position, until_time = _parse_until(until)
         async with open_runtime(load_settings()) as runtime:
-            projection = runtime.runner.projections.get(name)
-            if projection is None:
-                known = ", ".join(sorted(runtime.runner.projections))
-                raise NotFound(f"no projection {name!r}; known: {known}")
             if until_time is not None:
                 until_position = await runtime.store.position_at(until_time)
-            await _replay_with_progress(runtime, name, until_position, tenant)
+            await _replay_with_progress(runtime, name, until_position, until_time, tenant)
 
     body()
 
 
 async def _replay_with_progress(
-    runtime: Runtime, name: str, until_position: int | None, tenant: str | None
+    runtime: Runtime,
+    name: str,
+    until_position: int | None,
+    until_time: datetime | None,
+    tenant: str | None,
 ) -> None:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     projection = runtime.runner.projections[name]
@@ -108,7 +121,7 @@ async def _replay_with_progress(
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=None,
+            console=Console(stderr=True),  # standard output is for the result
             transient=False,
         ) as bar:
             task = bar.add_task(f"replaying {name}", total=None)
@@ -127,9 +140,12 @@ async def _replay_with_progress(
     finally:
         await conn.close()
     if generation.state == "historical":
+        as_of = f"position {generation.until_position}"
+        if until_time is not None:
+            as_of = f"{until_time.isoformat()} ({as_of})"
         click.echo(
-            f"built {name} as of position {generation.until_position} in schema"
-            f" {generation.schema_name} (query it with SQL; the live read model is unchanged)"
+            f"built {name} as of {as_of} in schema {generation.schema_name}"
+            " (query it with SQL; the live read model is unchanged)"
         )
     else:
         click.echo(f"rebuilt {name}; readers now use schema {generation.schema_name}")
@@ -154,17 +170,21 @@ def export_group() -> None:
     help="Write to this file instead of standard output.",
 )
 def export_events(after: int, until: str | None, tenant: str | None, output: Path | None) -> None:
-    """Write the feed as NDJSON, one event a line, streaming (constant memory)."""
+    """Write the feed as NDJSON, one event a line, streaming (constant memory).
+
+    The export ends at the feed's horizon when it starts (or at --until), so that it ends
+    even while events keep being appended.
+    """
 
     @run_async
-    async def body(sink: IO[bytes]) -> None:
-        until_position, until_time = _parse_until(until)
+    async def body() -> None:
+        until_position, until_time = _parse_until(until)  # before the file is created
         async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
-            count = await write_ndjson(runtime, sink, after, until_position, until_time, tenant)
+            with click.open_file(str(output) if output is not None else "-", "wb") as sink:
+                count = await write_ndjson(runtime, sink, after, until_position, until_time, tenant)
         click.echo(f"exported {count} events", err=True)
 
-    with click.open_file(str(output) if output is not None else "-", "wb") as sink:
-        body(sink)
+    body()
 
 
 async def write_ndjson(
@@ -175,6 +195,9 @@ async def write_ndjson(
     until_time: datetime | None,
     tenant: str | None,
 ) -> int:
+    """Write the feed as NDJSON to `sink`, batch by batch; returns the number of events."""
+    horizon = await runtime.store.last_position()
+    until_position = horizon if until_position is None else min(until_position, horizon)
     count = 0
     async for batch in runtime.store.iter_feed(
         after,
@@ -183,10 +206,32 @@ async def write_ndjson(
         until_position=until_position,
         until_time=until_time,
     ):
-        sink.write(b"".join(_line_encoder.encode(event) + b"\n" for event in batch))
+        sink.write(_escape_separators(b"".join(_encode_line(event) for event in batch)))
         count += len(batch)
     sink.flush()
     return count
+
+
+def _encode_line(event: RecordedEvent) -> bytes:
+    return _line_encoder.encode(event) + b"\n"
+
+
+# JSON allows these three raw inside strings, but line-splitting tools (Python's
+# str.splitlines, some editors and older JavaScript) treat them as line ends. Escaped, every
+# event stays on one line whatever reads the file. They can only occur inside strings here,
+# so the replacement is exact.
+_SEPARATORS = (
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+    ("\u0085".encode(), b"\\u0085"),
+)
+
+
+def _escape_separators(data: bytes) -> bytes:
+    for raw, escaped in _SEPARATORS:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data
 
 
 def register(main: click.Group) -> None:

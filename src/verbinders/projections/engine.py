@@ -11,6 +11,29 @@ query views in the schema `<name>`, which point at the active generation. The en
 - when a projection's code version changes, builds the new generation beside the old one, which
   keeps serving, and swaps the views over once the new one has caught up;
 - builds generations that stop at a position (`replay --until`), for history as it stood.
+
+Reading the feed against one horizon
+------------------------------------
+A batch is read as "events after the checkpoint, up to the horizon H", and when fewer than a
+batch come back the checkpoint moves to H itself (so that a projection reading few topics does
+not lag behind events it does not read). That is only right if the rows were read *below that
+same H*: the horizon is not monotonic (an append that read the sequence's last value L takes
+its lock on L an instant later, and may pull the horizon back below positions others have
+already committed), so reading with `EventStore.read_feed`, which fixes a horizon of its own,
+could return fewer events than H covers and the checkpoint would pass events never applied.
+`step` therefore fixes H once and reads with a statement that starts after it, so it sees every
+transaction that had finished when H was computed.
+
+Leadership and generations
+--------------------------
+Each runner picks the generation its code should feed (`_target_generation`, under a lock so
+that workers starting together agree on one new generation), then takes that generation's
+session lock; the others stand by and retry every `standby_interval`. The checkpoint update is
+conditional on the position the leader read, so even a leader that lost its lock without
+noticing cannot apply a batch twice. A worker whose code is older than the active generation
+stands by rather than rebuild its old version over the new one (a rolling deploy). A failure in
+one projection (a lost connection, a bug, a generation swapped by a replay) is logged and the
+projection retried, with a growing delay; the other projections keep running.
 """
 
 from __future__ import annotations
@@ -28,11 +51,11 @@ import asyncpg
 import msgspec
 
 from verbinders.errors import NotFound
+from verbinders.store.events import RecordedEvent
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS, register_migrations
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
-    from verbinders.store.events import RecordedEvent
     from verbinders.store.eventstore import EventStore
     from verbinders.store.subscription import FeedSignal
 
@@ -49,6 +72,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+MAX_RETRY_DELAY = 30.0
+"""Longest wait before a projection that keeps failing is tried again (seconds)."""
 
 register_migrations(
     "projections",
@@ -151,6 +177,15 @@ async def active_generation(conn: Connection, name: str) -> Generation | None:
     return _row_to_generation(row) if row else None
 
 
+async def _lock_generations(conn: Connection, name: str) -> None:
+    """Serialise changes to `name`'s generations (creating, choosing, swapping) until commit."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        LOCK_NAMESPACE_PROJECTIONS,
+        "create:" + name,
+    )
+
+
 async def create_generation(
     conn: Connection,
     projection: Projection,
@@ -163,11 +198,7 @@ async def create_generation(
     if not _NAME.match(projection.name):
         raise ValueError(f"projection name {projection.name!r} is not a lower-case identifier")
     async with conn.transaction():
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-            LOCK_NAMESPACE_PROJECTIONS,
-            "create:" + projection.name,
-        )
+        await _lock_generations(conn, projection.name)
         number = await conn.fetchval(
             "SELECT coalesce(max(generation), 0) + 1 FROM projection_generations WHERE name = $1",
             projection.name,
@@ -220,9 +251,22 @@ async def _point_views(conn: Connection, projection: Projection, schema: str) ->
 
 
 async def activate(conn: Connection, projection: Projection, generation: Generation) -> None:
-    """Swap the readers' views over to `generation` and retire (drop) the one before."""
+    """Swap the readers' views over to `generation` and retire (drop) the one before.
+
+    Refuses (`LostLeadership`) to replace a newer version than its own: old code, still
+    running somewhere during a deploy, must not swap its read model in over the new one.
+    """
     async with conn.transaction():
+        # Under the lock that `_target_generation` decides under: a worker choosing what to
+        # feed sees the generations either before this swap or after it, never half of each
+        # (which could make it build yet another generation of this version).
+        await _lock_generations(conn, projection.name)
         old = await active_generation(conn, projection.name)
+        if old is not None and old.version > generation.version:
+            raise LostLeadership(
+                f"version {old.version} of {projection.name} is active; not swapping version"
+                f" {generation.version} in over it"
+            )
         if old is not None:
             await conn.execute(
                 "UPDATE projection_generations SET state = 'retired'"
@@ -243,11 +287,75 @@ async def activate(conn: Connection, projection: Projection, generation: Generat
     log.info("projection %s: generation %s is now active", projection.name, generation.generation)
 
 
+async def discard_generation(conn: Connection, generation: Generation) -> None:
+    """Drop a generation that will not be used (never the active one)."""
+    async with conn.transaction():
+        deleted = await conn.execute(
+            "DELETE FROM projection_generations"
+            " WHERE name = $1 AND generation = $2 AND state <> 'active'",
+            generation.name,
+            generation.generation,
+        )
+        if deleted == "DELETE 1":
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{generation.schema_name}" CASCADE')
+            await conn.execute("DELETE FROM checkpoints WHERE name = $1", generation.schema_name)
+
+
 async def checkpoint_of(conn: Connection, schema: str) -> int:
     value = await conn.fetchval("SELECT position FROM checkpoints WHERE name = $1", schema)
     if value is None:
         raise NotFound(f"no checkpoint for {schema}")
     return int(value)
+
+
+_EVENT_COLUMNS = (
+    "position, tenant, stream_id, stream_type, version, topic, payload, metadata, recorded_at"
+)
+
+
+async def read_feed_below(
+    store: EventStore,
+    after: int,
+    horizon: int,
+    limit: int,
+    *,
+    tenant: str | None = None,
+    topics: Sequence[str] | None = None,
+) -> list[RecordedEvent]:
+    """Events after `after` up to `horizon` (a horizon fixed before this call), at most `limit`.
+
+    The statement's snapshot is taken after the horizon was computed, so it sees every
+    transaction that had finished by then: nothing at or below `horizon` is missing.
+    """
+    conditions = ["position > $1", "position <= $2"]
+    args: list[object] = [after, horizon]
+    if tenant is not None:
+        args.append(tenant)
+        conditions.append(f"tenant = ${len(args)}")
+    if topics is not None:
+        args.append(list(topics))
+        conditions.append(f"topic = any(${len(args)}::text[])")
+    args.append(limit)
+    sql = (
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)}"
+        f" ORDER BY position LIMIT ${len(args)}"
+    )
+    async with store.pool.acquire() as conn:
+        rows = await conn.fetch(sql, *args)
+    return [
+        RecordedEvent(
+            position=row[0],
+            tenant=row[1],
+            stream_id=row[2],
+            stream_type=row[3],
+            version=row[4],
+            topic=row[5],
+            payload=row[6],
+            metadata=row[7],
+            recorded_at=row[8],
+        )
+        for row in rows
+    ]
 
 
 async def step(
@@ -258,35 +366,57 @@ async def step(
     *,
     batch_size: int = 1000,
 ) -> tuple[int, int, int]:
-    """Process one batch: returns (events applied, checkpoint now, horizon seen)."""
-    checkpoint = await checkpoint_of(conn, generation.schema_name)
+    """Process one batch: returns (events applied, checkpoint now, horizon seen).
+
+    Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
+    checkpoint moved under this process.
+    """
+    try:
+        checkpoint = await checkpoint_of(conn, generation.schema_name)
+    except NotFound as error:
+        raise LostLeadership(f"{generation.schema_name} is no longer in use") from error
     horizon = int(await conn.fetchval("SELECT feed_horizon()"))
     if generation.until_position is not None:
         horizon = min(horizon, generation.until_position)
     if checkpoint >= horizon:
         return 0, checkpoint, horizon
-    batch = await store.read_feed(
+    # Below this very horizon (see the module's notes): not `store.read_feed`, whose own
+    # horizon may be lower than this one.
+    batch = await read_feed_below(
+        store,
         checkpoint,
+        horizon,
         batch_size,
         tenant=generation.tenant,
         topics=projection.topics,
-        until_position=horizon,
     )
     # A short batch means everything up to the horizon was read.
     new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
-    async with conn.transaction():
-        await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
-        if batch:
-            await projection.handle_batch(conn, batch)
-        status = await conn.execute(
-            "UPDATE checkpoints SET position = $3, updated_at = now()"
-            " WHERE name = $1 AND position = $2",
-            generation.schema_name,
-            checkpoint,
-            new_checkpoint,
-        )
-        if status != "UPDATE 1":
-            raise LostLeadership(generation.schema_name)
+    try:
+        async with conn.transaction():
+            await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
+            if batch:
+                await projection.handle_batch(conn, batch)
+            status = await conn.execute(
+                "UPDATE checkpoints SET position = $3, updated_at = now()"
+                " WHERE name = $1 AND position = $2",
+                generation.schema_name,
+                checkpoint,
+                new_checkpoint,
+            )
+            if status != "UPDATE 1":
+                raise LostLeadership(f"the checkpoint of {generation.schema_name} moved elsewhere")
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as error:
+        # A replay that swapped the views drops the old generation's schema, also under a
+        # batch waiting for its tables. Then this is no failure, only the end of the generation.
+        if (
+            await conn.fetchval(
+                "SELECT position FROM checkpoints WHERE name = $1", generation.schema_name
+            )
+            is None
+        ):
+            raise LostLeadership(f"{generation.schema_name} is no longer in use") from error
+        raise
     return len(batch), new_checkpoint, horizon
 
 
@@ -350,6 +480,8 @@ class ProjectionRunner:
         self.standby_interval = standby_interval
         self.leading: dict[str, str] = {}
         """Projection name -> the schema of the generation this process works on now."""
+        self._failures: dict[str, int] = {}
+        self._outdated: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every projection until `stop` is set."""
@@ -358,61 +490,133 @@ class ProjectionRunner:
                 group.create_task(self._run_one(projection, stop))
 
     async def _run_one(self, projection: Projection, stop: asyncio.Event) -> None:
+        """Lead (or stand by for) one projection until `stop`; never gives up on it.
+
+        Whatever goes wrong is logged and retried after a delay that doubles while the failures
+        go on (up to `MAX_RETRY_DELAY`), so that one broken projection neither stops the others
+        nor floods the log. Losing the generation (swapped by a replay, or its checkpoint taken
+        over) is no failure: the runner re-elects at once.
+        """
+        name = projection.name
+        self._failures[name] = 0
         while not stop.is_set():
             try:
                 await self._lead(projection, stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, LostLeadership) as e:
-                log.warning("projection %s stopped (%s); restarting", projection.name, e)
-                self.leading.pop(projection.name, None)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.standby_interval)
+                continue
+            except LostLeadership as error:
+                log.info("projection %s: %s; re-electing", name, error)
+                continue
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("projection %s stopped (%s); restarting", name, error)
+            except Exception:
+                log.exception("projection %s failed; retrying", name)
+            finally:
+                self.leading.pop(name, None)
+            self._failures[name] += 1
+            delay = min(
+                self.standby_interval * 2 ** (self._failures[name] - 1),
+                max(self.standby_interval, MAX_RETRY_DELAY),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
 
     async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
         conn = await self.connect()
         try:
             generation = await self._target_generation(conn, projection)
-            if not await try_lead(conn, generation):
-                # Another process works on it; stand by.
+            if generation is None or not await try_lead(conn, generation):
+                # Another process works on it (or this code is outdated); stand by.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.standby_interval)
                 return
             self.leading[projection.name] = generation.schema_name
             last_check = time.monotonic()
             while not stop.is_set():
+                # Taken before reading: a poke that arrives while this batch is read or
+                # applied makes the wait below return at once instead of being lost.
+                pokes = self.signal.pokes
                 applied, checkpoint, horizon = await step(
                     conn, self.store, projection, generation, batch_size=self.batch_size
                 )
+                self._failures[projection.name] = 0
                 caught_up = checkpoint >= horizon and applied < self.batch_size
                 if caught_up and generation.state == "building":
-                    await activate(conn, projection, generation)
+                    try:
+                        await activate(conn, projection, generation)
+                    except LostLeadership:
+                        await discard_generation(conn, generation)  # outdated meanwhile
+                        raise
                     generation = msgspec.structs.replace(generation, state="active")
                 if time.monotonic() - last_check > self.standby_interval:
                     last_check = time.monotonic()
-                    current = await self._target_generation(conn, projection)
-                    if current.schema_name != generation.schema_name:
-                        return  # swapped by someone else (e.g. a replay): re-elect
+                    current = await self._target_generation(conn, projection, create=False)
+                    if current is None or current.schema_name != generation.schema_name:
+                        if generation.state == "building":
+                            # Replaced by another generation of this version (a replay):
+                            # nobody will finish this one.
+                            await discard_generation(conn, generation)
+                        return  # swapped by someone else: re-elect
                 if caught_up:
-                    await self.signal.wait()
+                    await self._wait(stop, pokes)
         finally:
             self.leading.pop(projection.name, None)
-            await conn.close()
+            await _close(conn)
 
-    async def _target_generation(self, conn: Connection, projection: Projection) -> Generation:
-        """The generation the current code should feed: the active one, or one being built."""
-        active = await active_generation(conn, projection.name)
-        if active is not None and active.version == projection.version:
-            return active
-        row = await conn.fetchrow(
-            f"SELECT {_GENERATION_COLUMNS} FROM projection_generations"
-            " WHERE name = $1 AND version = $2 AND state = 'building'"
-            " ORDER BY generation DESC LIMIT 1",
-            projection.name,
-            projection.version,
-        )
-        if row is not None:
-            return _row_to_generation(row)
-        state = "active" if active is None else "building"
-        return await create_generation(conn, projection, state=state)
+    async def _wait(self, stop: asyncio.Event, pokes: int) -> None:
+        """Until the feed may have moved on (a poke since `pokes`, or the poll interval), or
+        until `stop`: a worker told to stop does not first sit out its poll interval."""
+        if stop.is_set():
+            return
+        waiters = [
+            asyncio.ensure_future(self.signal.wait(since=pokes)),
+            asyncio.ensure_future(stop.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _target_generation(
+        self, conn: Connection, projection: Projection, *, create: bool = True
+    ) -> Generation | None:
+        """The generation this code should feed.
+
+        The active one if it is of this version; else the newest one of this version being
+        built, created (with `create`) if there is none. None if a newer version is active:
+        this process runs outdated code and must not rebuild its version over the new one.
+        Decided under the projection's creation lock, so that workers starting together
+        agree on one new generation instead of building one each.
+        """
+        async with conn.transaction():
+            await _lock_generations(conn, projection.name)
+            active = await active_generation(conn, projection.name)
+            if active is not None and active.version == projection.version:
+                return active
+            if active is not None and active.version > projection.version:
+                if projection.name not in self._outdated:
+                    self._outdated.add(projection.name)
+                    log.warning(
+                        "projection %s: version %s is active, this process runs version %s;"
+                        " standing by (upgrade this worker)",
+                        projection.name,
+                        active.version,
+                        projection.version,
+                    )
+                return None
+            row = await conn.fetchrow(
+                f"SELECT {_GENERATION_COLUMNS} FROM projection_generations"
+                " WHERE name = $1 AND version = $2 AND state = 'building'"
+                " ORDER BY generation DESC LIMIT 1",
+                projection.name,
+                projection.version,
+            )
+            if row is not None:
+                return _row_to_generation(row)
+            if not create:
+                return None
+            state = "active" if active is None else "building"
+            return await create_generation(conn, projection, state=state)
 
     async def status(self) -> list[ProjectionStatus]:
         async with self.store.pool.acquire() as conn:
@@ -440,6 +644,14 @@ class ProjectionRunner:
     async def wait_for(self, name: str, position: int, timeout: float) -> bool:
         """Wait until projection `name`'s active generation has processed `position`."""
         return await wait_for_projection(self.store.pool, name, position, timeout)
+
+
+async def _close(conn: Connection) -> None:
+    """Close a connection that may already be broken (its locks go with it either way)."""
+    try:
+        await asyncio.wait_for(conn.close(), 5)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn.terminate()
 
 
 async def wait_for_projection(pool: asyncpg.Pool, name: str, position: int, timeout: float) -> bool:
@@ -496,10 +708,18 @@ async def replay(
         if not historical:
             await activate(conn, projection, generation)
             generation = msgspec.structs.replace(generation, state="active")
+    except BaseException:
+        # A failed or interrupted replay leaves no half-built generation behind (nothing would
+        # ever finish or drop it). Best effort: the connection may be what failed.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(discard_generation(conn, generation)), 10)
+        raise
     finally:
-        await conn.execute(
-            "SELECT pg_advisory_unlock($1, hashtext($2))",
-            LOCK_NAMESPACE_PROJECTIONS,
-            generation.schema_name,
-        )
+        # A broken connection has released the lock already.
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await conn.execute(
+                "SELECT pg_advisory_unlock($1, hashtext($2))",
+                LOCK_NAMESPACE_PROJECTIONS,
+                generation.schema_name,
+            )
     return generation

@@ -4,6 +4,14 @@ One `FeedSignal` per process holds one listening connection. Appends in this pro
 directly; appends elsewhere reach it through NOTIFY. Waiters always wake after
 `poll_interval` anyway, so a lost notification (or a broken listening connection, which is
 re-opened) only delays them.
+
+A reader must not miss a poke that arrives while it is reading: it notes `pokes` before it
+reads and waits with `wait(since=...)`, which returns at once if a poke came in meanwhile.
+(Waiting for "the next poke" after the read would sleep through an append that committed
+during the read, and deliver it only a poll interval later.)
+
+The listening connection is checked every `keepalive` seconds, so that one that died without
+the client noticing (a half-open TCP connection) is replaced instead of staying silent.
 """
 
 from __future__ import annotations
@@ -31,12 +39,18 @@ log = logging.getLogger(__name__)
 class FeedSignal:
     """Something new may be in the feed: wakes every waiter at once."""
 
-    def __init__(self, dsn: str | None = None, *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self, dsn: str | None = None, *, poll_interval: float = 1.0, keepalive: float = 30.0
+    ) -> None:
         self.dsn = dsn
         self.poll_interval = poll_interval
+        self.keepalive = keepalive
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.notifications = 0
+        """NOTIFYs heard."""
+        self.pokes = 0
+        """Pokes so far (NOTIFYs and appends in this process): note it before reading."""
 
     async def start(self) -> None:
         if self.dsn is not None and self._task is None:
@@ -58,12 +72,19 @@ class FeedSignal:
 
     def poke(self) -> None:
         """Wake all waiters (called on NOTIFY, and by appends in this process)."""
+        self.pokes += 1
         event, self._event = self._event, asyncio.Event()
         event.set()
 
-    async def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a poke or `timeout` (default: the poll interval). True if poked."""
+    async def wait(self, timeout: float | None = None, *, since: int | None = None) -> bool:
+        """Wait for a poke or `timeout` (default: the poll interval). True if poked.
+
+        With `since` (a value of `pokes` noted earlier), a poke after that note counts too:
+        the wait then returns at once.
+        """
         event = self._event
+        if since is not None and since != self.pokes:
+            return True
         try:
             await asyncio.wait_for(event.wait(), self.poll_interval if timeout is None else timeout)
         except TimeoutError:
@@ -80,20 +101,31 @@ class FeedSignal:
             lost = asyncio.Event()
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await asyncpg.connect(self.dsn, timeout=max(self.keepalive, 1.0))
                 connection.add_termination_listener(lambda _, lost=lost: lost.set())
                 await connection.add_listener(NOTIFY_CHANNEL, self._on_notification)
                 # Something may have been appended while we were not listening.
                 self.poke()
-                await lost.wait()
+                await self._until_lost(connection, lost)
                 log.warning("feed listener lost its connection; reconnecting")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("feed listener cannot connect (%s); retrying", error)
+            except Exception as error:
+                # Whatever it was, the listener must not die: waiters would only poll.
+                log.warning("feed listener cannot listen (%r); retrying", error)
             finally:
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
-                        await connection.close()
+                        await connection.close(timeout=2)
+                    if not connection.is_closed():
+                        connection.terminate()
             await asyncio.sleep(self.poll_interval)
+
+    async def _until_lost(self, connection: asyncpg.Connection, lost: asyncio.Event) -> None:
+        """Return when the connection is lost, or found dead by a periodic check."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), self.keepalive)
+                return
+            await asyncio.wait_for(connection.execute("SELECT 1"), max(self.keepalive, 1.0))
 
 
 async def subscribe(
@@ -108,10 +140,11 @@ async def subscribe(
     """Batches of the feed after `after`, for ever: every committed event once, in order."""
     position = after
     while True:
+        pokes = signal.pokes  # before reading: a poke during the read is not lost
         batch = await store.read_feed(position, batch_size, tenant=tenant, topics=topics)
         if batch:
             position = batch[-1].position
             yield batch
             if len(batch) == batch_size:
                 continue
-        await signal.wait()
+        await signal.wait(since=pokes)
