@@ -154,7 +154,7 @@ async def test_readers_keep_reading_the_old_model_while_the_new_version_builds(
 
     async def read(into: list[tuple[int, bool]]) -> None:
         async with pool.acquire() as conn:
-            while not swapped.is_set():
+            while True:  # until this reader, too, has seen the new model
                 try:
                     row = await conn.fetchrow(
                         "SELECT (SELECT sum(events) FROM activity.daily_events)::int,"
@@ -168,6 +168,7 @@ async def test_readers_keep_reading_the_old_model_while_the_new_version_builds(
                 into.append((row[0], row[1]))
                 if row[0] == 120:
                     swapped.set()
+                    return
                 await asyncio.sleep(0.002)
 
     readers = [asyncio.create_task(read(into)) for into in seen]
