@@ -20,7 +20,8 @@ from click.testing import CliRunner
 
 from tests.projections.ledger import leader_pids
 from verbinders.cli import main
-from verbinders.projections.engine import wait_for_projection
+from verbinders.projections.activity import ActivityProjection
+from verbinders.projections.engine import replay, wait_for_projection
 from verbinders.store.events import Metadata, NewEvent, RecordedEvent
 from verbinders.store.eventstore import EventStore
 
@@ -237,6 +238,22 @@ async def test_replay_names_bad_input_readably(env: dict[str, str], pool: asyncp
     assert "no projection 'nothing'; known: activity, " in err
     assert "Traceback" not in err
     assert await generations(pool) == []
+
+
+async def test_replay_with_older_code_than_the_active_version_is_refused_readably(
+    env: dict[str, str], store: EventStore, pool: asyncpg.Pool
+) -> None:
+    class ActivityV2(ActivityProjection):
+        version = 2
+
+    await append(store, "haarlem", 3)
+    async with pool.acquire() as conn:
+        newer = await replay(conn, store, ActivityV2())
+    code, out, err = await run("replay", "activity")
+    assert code == 1
+    assert "cannot replay activity: version 2 of activity is active" in err
+    assert "Traceback" not in err and out == ""
+    assert await generations(pool) == [(newer.schema_name, "active", None)]
 
 
 async def test_project_runs_as_a_worker_and_stops_cleanly_on_sigterm(

@@ -206,25 +206,36 @@ async def test_an_outdated_worker_stands_by_instead_of_rebuilding_its_old_versio
         assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 1
 
 
-async def test_a_replay_swapping_the_model_under_a_running_worker_does_not_stop_it(
+async def test_a_replay_swapping_the_model_under_running_workers_does_not_stop_them(
     store: EventStore, database: str, pool: asyncpg.Pool
 ) -> None:
     appender = Appender(store, seed=6)
-    # The workers look for swaps rarely: the swap happens under them, between two batches.
+    # The workers look for swaps only every second: their next batch meets the swap first.
     async with Workers(
-        store, database, [LedgerProjection(0.001)], 2, batch_size=5, standby_interval=3.0
+        store, database, [LedgerProjection(0.001)], 2, batch_size=5, standby_interval=1.0
     ) as workers:
         last = await appender.append(20)
         assert await wait_for_projection(pool, "ledger", last, timeout=20)
-        appending = asyncio.create_task(appender.append(30, pause=0.005))
         conn = await asyncpg.connect(database)
         try:
-            for _ in range(2):  # rebuild while the worker is busy with new events
+            # While the leader idles: its next batch finds its generation gone.
+            rebuilt = await replay(conn, store, LedgerProjection())
+            last = await appender.append(5)
+            assert await wait_for_projection(pool, "ledger", last, timeout=20)
+            assert workers.alive()
+            assert await active_schema(conn, "ledger") == rebuilt.schema_name
+
+            # While the leader is busy: the swap drops the tables under its batch.
+            appending = asyncio.create_task(appender.append(30, pause=0.005))
+            for _ in range(2):
                 rebuilt = await replay(conn, store, LedgerProjection())
                 assert await active_schema(conn, "ledger") == rebuilt.schema_name
+            await appending
         finally:
             await conn.close()
-        last = await appending
+        # The last replay may have read everything already: append more, which only a worker
+        # can apply.
+        last = await appender.append(5)
         assert await wait_for_projection(pool, "ledger", last, timeout=20)
         assert workers.alive()
         assert len(workers.leaders("ledger")) == 1

@@ -19,8 +19,9 @@ import click
 import msgspec
 
 from verbinders.cli import load_settings, run_async
-from verbinders.errors import InvalidCommand
+from verbinders.errors import Conflict, InvalidCommand
 from verbinders.projections import all_projections
+from verbinders.projections.engine import LostLeadership
 from verbinders.projections.engine import replay as replay_projection
 from verbinders.runtime import open_runtime
 
@@ -129,14 +130,17 @@ async def _replay_with_progress(
             def progress(done: int, goal: int) -> None:
                 bar.update(task, completed=done, total=goal)
 
-            generation = await replay_projection(
-                conn,
-                runtime.store,
-                projection,
-                until_position=until_position,
-                tenant=tenant,
-                progress=progress,
-            )
+            try:
+                generation = await replay_projection(
+                    conn,
+                    runtime.store,
+                    projection,
+                    until_position=until_position,
+                    tenant=tenant,
+                    progress=progress,
+                )
+            except LostLeadership as error:  # e.g. a newer version is active: run the new code
+                raise Conflict(f"cannot replay {name}: {error}") from error
     finally:
         await conn.close()
     if generation.state == "historical":
