@@ -96,6 +96,7 @@ async def client(runtime: Runtime, api_settings: Settings) -> AsyncIterator[http
     app.state.verbinders = app_state(runtime, api_settings)
     transport = httpx.ASGITransport(app=app)
     stop = asyncio.Event()
+    await runtime.runner.prepare()
     projections = asyncio.create_task(runtime.runner.run(stop))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

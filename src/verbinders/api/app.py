@@ -95,6 +95,7 @@ def create_app(
             if runtime is None:
                 workers.append(asyncio.create_task(_housekeeping(current, stop)))
                 if settings.run_projections:
+                    await current.runner.prepare()
                     workers.append(asyncio.create_task(current.runner.run(stop)))
             try:
                 yield

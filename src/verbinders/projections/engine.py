@@ -483,6 +483,21 @@ class ProjectionRunner:
         self._failures: dict[str, int] = {}
         self._outdated: set[str] = set()
 
+    async def prepare(self) -> None:
+        """Give every projection a generation to read from, before anything is served.
+
+        On a new database this creates each read model's (empty) tables and the readers'
+        views, so that a query right after start answers from a model that is merely behind
+        (as `/health/ready` reports) rather than failing for a missing table. Idempotent, and
+        safe beside other workers: the generation is chosen under the projection's lock.
+        """
+        conn = await self.connect()
+        try:
+            for projection in self.projections.values():
+                await self._target_generation(conn, projection)
+        finally:
+            await _close(conn)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run every projection until `stop` is set."""
         async with asyncio.TaskGroup() as group:
