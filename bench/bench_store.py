@@ -7,7 +7,9 @@ In one run, on one database, it measures
       columns, types and indexes), one autocommit statement per row on a dedicated connection
       per writer: the limit;
   (b) this store's single-event appends, EventStore.append of one NewEvent to the writer's own
-      stream at its tracked expected version, through the store's asyncpg pool;
+      stream at its tracked expected version, on the store as the runtime builds it: one
+      statement (APPEND_ONE) on the store's append lane of its own connections
+      (VERBINDERS_APPEND_CONNECTIONS, default 16; --append-connections);
   (c) the eventsourcing library's PostgresApplicationRecorder (psycopg, one thread per writer,
       its own schema `library`), inserting one StoredEvent per call: the peer;
 with the same number of concurrent writers, each for the same time after a warm-up, in rounds
@@ -26,11 +28,12 @@ Default target: an embedded PostgreSQL 18 in a temporary folder, with default du
 `verbinders_bench_<random>` on that server and drops it afterwards.
 
 `--diagnose` adds contenders, each differing from (a) or (b) in one thing, to price the parts
-of an append: (a) through the pool; (a) inside a plpgsql set-returning function;
-append_events called directly on dedicated connections; copies of append_events without the
-per-stream lock, the version check or the horizon lock (`bench_diag` schema); a one-statement
-append (SINGLE_APPEND_SQL) on dedicated connections and through the pool; and it prints
-auto_explain's timings of the statements inside one append where the server has auto_explain.
+of an append: (a) through the pool; (a) inside a plpgsql set-returning function; (b) through
+the pool instead of the lane; APPEND_ONE on dedicated connections (one per writer), and without
+its horizon lock (not a correct append); the multi-stream function append_events called
+directly on dedicated connections, and copies of it without the per-stream lock, the version
+check or the horizon lock (`bench_diag` schema); and it prints auto_explain's timings of the
+statements inside one append_events call where the server has auto_explain.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ from verbinders.projections.activity import ActivityProjection
 from verbinders.projections.engine import replay
 from verbinders.store.events import Metadata, NewEvent, RecordedEvent
 from verbinders.store.eventstore import EventStore
-from verbinders.store.schema import install_schema
+from verbinders.store.schema import APPEND_ONE, install_schema
 
 PAYLOAD = msgspec.json.encode(
     {
@@ -178,31 +181,13 @@ BEGIN
 END $$;
 """
 
-# A one-statement append of one event to one stream, without plpgsql or arrays (the change
-# the report proposes for single-stream appends): the horizon's shared lock is taken in a
-# materialised CTE before nextval() runs; the version check is "version `expected` exists"
-# (or expected = 0), and the unique index refuses a version taken meanwhile. No row back
-# means the expected version was ahead of the stream.
-SINGLE_APPEND_SQL = """
-WITH horizon AS MATERIALIZED (
-    SELECT pg_advisory_xact_lock_shared(CASE WHEN is_called THEN last_value ELSE 0 END)
-      FROM event_position_seq
-)
-INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
-                    metadata, recorded_at)
-SELECT nextval('event_position_seq'), $1, $2, $3, $4 + 1, $5, $6, $7, clock_timestamp()
-  FROM horizon
- WHERE $4 = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
-RETURNING position
-"""
-
-# Diagnostic only, NOT a correct append: the same statement without the horizon's lock (a
+# Diagnostic only, NOT a correct append: the store's APPEND_ONE without the horizon's lock (a
 # reader could then pass a position still in flight), to price that lock under load.
-SINGLE_APPEND_NO_HORIZON_SQL = """
+APPEND_ONE_NO_HORIZON_SQL = """
 INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
                     metadata, recorded_at)
-SELECT nextval('event_position_seq'), $1, $2, $3, $4 + 1, $5, $6, $7, clock_timestamp()
- WHERE $4 = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
+SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + 1, $5, $6, $7, clock_timestamp()
+ WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
 RETURNING position
 """
 
@@ -432,12 +417,18 @@ class Bench:
 
     # (b) this store
     async def store_append(self) -> Result:
+        return await self.appends_on(self.store)
+
+    async def store_append_pooled(self) -> Result:
+        return await self.appends_on(EventStore(self.pool))
+
+    async def appends_on(self, store: EventStore) -> Result:
         async def make(i: int) -> Write:
             stream, version = uuid.uuid4(), 0
 
             async def write() -> None:
                 nonlocal version
-                await self.store.append(
+                await store.append(
                     [
                         NewEvent(
                             stream_id=stream,
@@ -572,10 +563,8 @@ class Bench:
 
         return contender
 
-    def single_statement(
-        self, pooled: bool, sql: str = SINGLE_APPEND_SQL
-    ) -> Callable[[], Awaitable[Result]]:
-        """SINGLE_APPEND_SQL on dedicated connections, or through pool.acquire()."""
+    def single_statement(self, sql: str = APPEND_ONE) -> Callable[[], Awaitable[Result]]:
+        """The store's APPEND_ONE (or a variant) on dedicated connections, one per writer."""
 
         async def contender() -> Result:
             async def make(i: int) -> Write:
@@ -584,11 +573,7 @@ class Bench:
                 async def write() -> None:
                     nonlocal version
                     args = ("bench", stream, "Thing", version, TOPIC, PAYLOAD, META_JSON)
-                    if pooled:
-                        async with self.pool.acquire() as conn:
-                            position = await conn.fetchval(sql, *args)
-                    else:
-                        position = await self.conns[i].fetchval(sql, *args)
+                    position = await self.conns[i].fetchval(sql, *args)
                     assert position is not None
                     version += 1
 
@@ -842,6 +827,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured, per contender")
     parser.add_argument("--warmup", type=float, default=2.0, help="before each measurement")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of (a) (b) (c)")
+    parser.add_argument(
+        "--append-connections",
+        type=int,
+        default=Settings().append_connections,
+        help="the store's append lane for (b) (default: VERBINDERS_APPEND_CONNECTIONS' default)",
+    )
     parser.add_argument("--events", type=int, default=1_000_000, help="catch-up size for (d)")
     parser.add_argument("--catchup-rounds", type=int, default=2, help="scan/replay pairs")
     parser.add_argument("--batch", type=int, default=5000, help="page and replay batch size")
@@ -878,18 +869,18 @@ async def bench_writes(bench: Bench, args: argparse.Namespace) -> None:
         contenders |= {
             "a_pool": ("    a through the pool", bench.plain_pooled),
             "a_fn": ("    a in a plpgsql SRF", bench.plain_function),
-            "b_sql": ("    b's SQL, own connections", bench.function_call("append_events")),
+            "b_sql": ("    append_events, own conns", bench.function_call("append_events")),
         }
         for name in _DIAG_FUNCTIONS:
             contenders[name] = (
                 f"    {name.replace('append_', 'fn ')}",
                 bench.function_call(f"bench_diag.{name}"),
             )
-        contenders["one_sql"] = ("    one statement, own conns", bench.single_statement(False))
-        contenders["one_sql_pool"] = ("    one statement, pool", bench.single_statement(True))
+        contenders["b_pool"] = ("    b through the pool", bench.store_append_pooled)
+        contenders["one_sql"] = ("    APPEND_ONE, own conns", bench.single_statement())
         contenders["one_sql_unsafe"] = (
-            "    one statement, no horizon lock",
-            bench.single_statement(False, SINGLE_APPEND_NO_HORIZON_SQL),
+            "    APPEND_ONE without horizon lock",
+            bench.single_statement(APPEND_ONE_NO_HORIZON_SQL),
         )
     keys = [k for k in contenders if not args.only or k in args.only.split(",")]
     results: dict[str, list[Result]] = {k: [] for k in keys}
@@ -1003,6 +994,9 @@ async def main() -> None:
         probe_conn = await asyncpg.connect(dsn)
         probe = Probe(probe_conn, await server_is_local(probe_conn))
         bench = Bench(dsn, args.writers, args.warmup, args.seconds, pool, EventStore(pool), probe)
+        bench.store = EventStore(
+            pool, connect=bench.connect, append_connections=args.append_connections
+        )
         await bench.open(args.diagnose)
         print(
             f"PostgreSQL {settings['server_version']}"

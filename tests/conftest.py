@@ -23,7 +23,7 @@ import asyncpg
 import pytest
 
 from verbinders.config import Settings
-from verbinders.database import EmbeddedPostgres, open_pool
+from verbinders.database import EmbeddedPostgres, init_connection, open_pool, server_settings
 from verbinders.store.eventstore import EventStore
 from verbinders.store.personal import Keyring
 from verbinders.store.repository import Repository
@@ -118,9 +118,22 @@ async def pool(database: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]
         await pool.close()
 
 
-@pytest.fixture
-async def store(pool: asyncpg.Pool) -> AsyncIterator[EventStore]:
-    store = EventStore(pool)
+@pytest.fixture(params=["lane", "pool"])
+async def store(
+    request: pytest.FixtureRequest, database: str, pool: asyncpg.Pool, settings: Settings
+) -> AsyncIterator[EventStore]:
+    """The store as the runtime builds it (single-statement appends on its own connections),
+    and with every append through the pool."""
+
+    async def connect() -> asyncpg.Connection:
+        conn = await asyncpg.connect(database, server_settings=server_settings(settings))
+        await init_connection(conn)
+        return conn
+
+    if request.param == "lane":
+        store = EventStore(pool, connect=connect, append_connections=8)
+    else:
+        store = EventStore(pool)
     try:
         yield store
     finally:

@@ -79,6 +79,12 @@ class Settings:
     port: int = _setting(8000, _int(1, 65535), "port `verbinders serve` listens on")
     pool_min_size: int = _setting(2, _int(1, 100), "smallest number of pooled connections")
     pool_max_size: int = _setting(20, _int(1, 500), "largest number of pooled connections")
+    append_connections: int = _setting(
+        16,
+        _int(0, 100),
+        "connections the event store keeps for appends outside a transaction, besides the pool"
+        " (0: they use the pool)",
+    )
     statement_timeout_s: float = _setting(
         30.0, _float(0.1, 3600), "longest a single SQL statement may run"
     )

@@ -60,14 +60,17 @@ async def runtime_on(
     projections: Sequence[Projection] | None = None,
 ) -> AsyncIterator[Runtime]:
     """A runtime over an open database (the tests open theirs)."""
-    store = EventStore(database.pool)
-    keyring = Keyring(database.pool)
-    signal = FeedSignal(database.dsn)
-    store.local_listeners.append(signal.poke)
     runtime_ref: list[Runtime] = []
 
     async def connect() -> asyncpg.Connection:
         return await runtime_ref[0].connect()
+
+    store = EventStore(
+        database.pool, connect=connect, append_connections=settings.append_connections
+    )
+    keyring = Keyring(database.pool)
+    signal = FeedSignal(database.dsn)
+    store.local_listeners.append(signal.poke)
 
     runner = ProjectionRunner(
         store, signal, list(all_projections() if projections is None else projections), connect

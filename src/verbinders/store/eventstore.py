@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -22,12 +22,13 @@ import msgspec
 
 from verbinders.errors import InvalidCommand, StreamConflict
 from verbinders.store.events import FeedStatus, Metadata, NewEvent, RecordedEvent
+from verbinders.store.schema import APPEND_MANY, APPEND_ONE, STREAM_VERSION
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.snapshots import SnapshotRow
 
-__all__ = ["NOTIFY_CHANNEL", "EventStore"]
+__all__ = ["NOTIFY_CHANNEL", "AppendLane", "EventStore"]
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,81 @@ def _check_batch(events: Sequence[NewEvent], expected: Mapping[UUID, int]) -> No
         next_version[event.stream_id] = want + 1
 
 
-class EventStore:
-    """Appends and reads events. Safe to share between tasks; holds only the pool."""
+class AppendLane:
+    """A few connections of the store's own for single-statement appends, handed out LIFO.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    An append outside a transaction is one autocommit statement, which leaves nothing on
+    the connection to clean up; checking out from asyncpg's pool costs more than the
+    statement's own client work (a queue, a connection proxy, a shielded release task).
+    Here a checkout is a semaphore and a list. Connections open on first use, the most
+    recently used is reused first (so a quiet lane keeps its hot ones), and one whose
+    statement ended in anything but a PostgreSQL error (lost connection, cancellation) is
+    closed and replaced.
+    """
+
+    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], size: int) -> None:
+        self._connect = connect
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[asyncpg.Connection] = []
+        self._closed = False
+
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        """Run one autocommit statement on a connection of the lane."""
+        if self._closed:
+            raise asyncpg.InterfaceError("the event store is closed")
+        await self._slots.acquire()
+        try:
+            conn = self._idle.pop() if self._idle else await self._connect()
+            try:
+                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            except asyncpg.PostgresError:
+                if not conn.is_closed():  # the statement failed, the connection is fine
+                    self._put_back(conn)
+                raise
+            except BaseException:
+                conn.terminate()  # lost, or cancelled mid-statement: its state is unknown
+                raise
+            self._put_back(conn)
+            return rows
+        finally:
+            self._slots.release()
+
+    def _put_back(self, conn: asyncpg.Connection) -> None:
+        if self._closed:  # closed while this append ran
+            conn.terminate()
+        else:
+            self._idle.append(conn)
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                conn.terminate()
+
+
+class EventStore:
+    """Appends and reads events. Safe to share between tasks.
+
+    Holds the pool and, with `connect` and `append_connections`, an `AppendLane` of its own
+    connections for appends that are a single statement.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
+        append_connections: int = 0,
+    ) -> None:
         self.pool = pool
+        self._lane = (
+            AppendLane(connect, append_connections)
+            if connect is not None and append_connections > 0
+            else None
+        )
         self._notify_wanted = asyncio.Event()
         self._notifier: asyncio.Task[None] | None = None
         self._last_position = 0
@@ -99,30 +170,30 @@ class EventStore:
         """
         if not events:
             return []
-        _check_batch(events, expected)
-        args = (
-            metadata.tenant,
-            list(expected.keys()),
-            list(expected.values()),
-            [e.stream_id for e in events],
-            [e.stream_type for e in events],
-            [e.version for e in events],
-            [e.topic for e in events],
-            [e.payload for e in events],
-            _encode_metadata(metadata),
-        )
-        sql = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        if len(events) == 1 and len(expected) == 1:  # the common case, checked cheaply
+            event = events[0]
+            version = expected.get(event.stream_id)
+            if version is None or version + 1 != event.version:
+                _check_batch(events, expected)  # raises, naming what is wrong
+        else:
+            _check_batch(events, expected)
+        encoded = _encode_metadata(metadata)
         try:
-            if connection is not None:
-                rows = await connection.fetch(sql, *args)
+            if len(expected) == 1:
+                positions = await self._append_one_stream(
+                    events, expected, metadata.tenant, encoded, connection
+                )
             else:
-                async with self.pool.acquire() as conn:
-                    rows = await conn.fetch(sql, *args)
+                positions = await self._append_streams(
+                    events, expected, metadata.tenant, encoded, connection
+                )
         except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError) as error:
-            # Safety nets: the unique index catches an append that passed the version check
-            # on a stale snapshot (a caller's REPEATABLE READ transaction), and two callers'
-            # transactions that each appended to a stream the other then wants deadlock.
-            # Single appends take their streams' locks in order and never get here.
+            # A single-stream append meets a concurrent one of the same stream on the unique
+            # index (it takes no lock; see schema.py). For multi-stream appends it is a safety
+            # net: an append that passed its version check on a stale snapshot (a caller's
+            # REPEATABLE READ transaction), or two callers' transactions that each appended
+            # to a stream the other then wants (a deadlock). The actual version is read on
+            # another connection: a caller's transaction is aborted by now.
             stream_id = _stream_from_unique_violation(error, events)
             actual = await self.stream_version(stream_id)
             raise StreamConflict(stream_id, expected[stream_id], actual) from error
@@ -133,11 +204,87 @@ class EventStore:
                     UUID(detail["stream_id"]), detail["expected"], detail["actual"]
                 ) from error
             raise
-        positions = [row[0] for row in rows]
         if connection is None:
             self._announce(positions[-1])
         # else: the caller's transaction is still open; `transaction()` announces at commit.
         return positions
+
+    async def _append_one_stream(
+        self,
+        events: Sequence[NewEvent],
+        expected: Mapping[UUID, int],
+        tenant: str,
+        metadata: bytes,
+        connection: Connection | None,
+    ) -> list[int]:
+        """One statement (`APPEND_ONE` or `APPEND_MANY` of schema.py), no stream lock."""
+        first = events[0]
+        version = expected[first.stream_id]
+        if len(events) == 1:
+            sql = APPEND_ONE
+            args: tuple[object, ...] = (
+                tenant,
+                first.stream_id,
+                first.stream_type,
+                version,
+                first.topic,
+                first.payload,
+                metadata,
+            )
+        else:
+            sql = APPEND_MANY
+            args = (
+                tenant,
+                first.stream_id,
+                first.stream_type,
+                version,
+                [e.topic for e in events],
+                [e.payload for e in events],
+                metadata,
+            )
+        if connection is not None:
+            rows = await connection.fetch(sql, *args)
+        elif self._lane is not None:
+            rows = await self._lane.fetch(sql, *args)
+        else:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(sql, *args)
+        if not rows:
+            # The expected version is not (or not yet visibly) the stream's latest.
+            if connection is not None:
+                actual = await connection.fetchval(STREAM_VERSION, first.stream_id)
+            else:
+                actual = await self.stream_version(first.stream_id)
+            raise StreamConflict(first.stream_id, version, int(actual))
+        return [row[0] for row in rows]
+
+    async def _append_streams(
+        self,
+        events: Sequence[NewEvent],
+        expected: Mapping[UUID, int],
+        tenant: str,
+        metadata: bytes,
+        connection: Connection | None,
+    ) -> list[int]:
+        """`append_events` (schema.py): streams locked in one order, then checked, then written."""
+        args = (
+            tenant,
+            list(expected.keys()),
+            list(expected.values()),
+            [e.stream_id for e in events],
+            [e.stream_type for e in events],
+            [e.version for e in events],
+            [e.topic for e in events],
+            [e.payload for e in events],
+            metadata,
+        )
+        sql = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        if connection is not None:
+            rows = await connection.fetch(sql, *args)
+        else:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(sql, *args)
+        return [row[0] for row in rows]
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -183,7 +330,9 @@ class EventStore:
             await asyncio.sleep(NOTIFY_INTERVAL)
 
     async def close(self) -> None:
-        """Send the last pending notification and stop the notifier."""
+        """Close the append lane, send the last pending notification, stop the notifier."""
+        if self._lane is not None:
+            await self._lane.close()
         if self._notifier is not None and not self._notifier.done():
             if self._notify_wanted.is_set():
                 await asyncio.sleep(0)
@@ -195,9 +344,7 @@ class EventStore:
 
     async def stream_version(self, stream_id: UUID) -> int:
         async with self.pool.acquire() as conn:
-            version = await conn.fetchval(
-                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
-            )
+            version = await conn.fetchval(STREAM_VERSION, stream_id)
         return int(version)
 
     async def read_stream(

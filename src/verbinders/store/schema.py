@@ -22,21 +22,40 @@ Shared locks never wait for each other, so writers are not serialised; long-runn
 `feed_status()` names it. Each stream's versions are checked inside the same function, after
 earlier appends to the stream committed, so the feed keeps every stream's version order.
 
-Appends to the same stream take turns
--------------------------------------
-Before its version check, an append takes an exclusive transaction-level advisory lock per
-stream (two-key form, namespace `LOCK_NAMESPACE_STREAMS`, so the horizon ignores it), in one
+Single-stream appends: one statement, no stream lock
+---------------------------------------------------
+Most appends name one stream (a command on one aggregate). They are one plain statement,
+`APPEND_ONE` (or `APPEND_MANY` for several events of the stream), not a function call:
+
+- a materialised CTE takes the horizon's shared lock (above) before the row's `nextval()`;
+- the version check is "version `expected` is visible (or `expected` is 0)": the new rows
+  are versions expected + 1, ..., and the unique index on (stream_id, version) refuses a
+  stale expected version, waiting first for an uncommitted rival (the winner's commit makes
+  it a unique violation, its rollback lets this append through). An expected version ahead
+  of the stream inserts nothing; the store then reads the actual version for the error;
+- because a version is inserted only once its predecessor is visible, its position is
+  allocated after the predecessor's, so the feed keeps each stream's version order.
+
+Such an append inserts rows of one stream only and waits for nothing after them, so it takes
+no stream lock and cannot deadlock with another single-stream append.
+
+Multi-stream appends take turns per stream
+------------------------------------------
+`append_events`, before its version check, takes an exclusive transaction-level advisory lock
+per stream (two-key form, namespace `LOCK_NAMESPACE_STREAMS`, so the horizon ignores it), in one
 global order. Without it, two atomic appends naming streams (a, b) and (b, a) could each insert
 one row and wait for the other on the unique index: a deadlock, broken by PostgreSQL after a
 second as an error instead of a `StreamConflict`. Now the later append waits, then fails the
-version check. Appends to different streams still run in parallel.
+version check. A single-stream append slipping in between the check and the insert meets it
+on the unique index instead. Appends to different streams still run in parallel.
 
 `recorded_at` is the clock when the append passed its version check (one value for the whole
-append), not the transaction's start: an append to a stream can begin its transaction before
-the stream's previous append and still pass the check after it, and with the transaction's
-start its event would look older than its predecessor (a stream read "as of" a moment would
-show version n without version n - 1). Taken after the check, a stream's times follow its
-versions.
+append; in the single-stream statements, the clock read during execution, after the statement's
+snapshot was taken), not the transaction's start: an append to a stream can begin its
+transaction before the stream's previous append and still pass the check after it, and with the
+transaction's start its event would look older than its predecessor (a stream read "as of" a
+moment would show version n without version n - 1). Taken after the check, a stream's times
+follow its versions.
 """
 
 from __future__ import annotations
@@ -46,13 +65,54 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from verbinders.database import Connection
 
-__all__ = ["MIGRATIONS", "install_schema", "register_migrations"]
+__all__ = [
+    "APPEND_MANY",
+    "APPEND_ONE",
+    "MIGRATIONS",
+    "STREAM_VERSION",
+    "install_schema",
+    "register_migrations",
+]
 
 # Namespace (first key) of the two-key advisory locks the product takes; the one-key
 # (bigint) form is reserved for the feed horizon.
 LOCK_NAMESPACE_MIGRATIONS = 7_100
 LOCK_NAMESPACE_PROJECTIONS = 7_101
 LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events
+
+# One event appended to one stream ($4 = the stream's expected version); see the notes above.
+APPEND_ONE = """
+WITH horizon AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock_shared(CASE WHEN is_called THEN last_value ELSE 0 END),
+           clock_timestamp() AS recorded_at
+      FROM event_position_seq
+)
+INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
+                    metadata, recorded_at)
+SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + 1, $5, $6, $7, h.recorded_at
+  FROM horizon h
+ WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
+RETURNING position
+"""
+
+# Several events of one stream: $5 topics and $6 payloads, versions $4 + 1, $4 + 2, ...
+APPEND_MANY = """
+WITH horizon AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock_shared(CASE WHEN is_called THEN last_value ELSE 0 END),
+           clock_timestamp() AS recorded_at
+      FROM event_position_seq
+)
+INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
+                    metadata, recorded_at)
+SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + e.n::integer, e.topic,
+       e.payload, $7, h.recorded_at
+  FROM horizon h, unnest($5::text[], $6::jsonb[]) WITH ORDINALITY AS e(topic, payload, n)
+ WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
+ ORDER BY e.n
+RETURNING position
+"""
+
+STREAM_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
