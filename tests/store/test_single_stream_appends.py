@@ -10,11 +10,13 @@ import asyncio
 import uuid
 
 import asyncpg
+import msgspec
 import pytest
 
 from tests.store.support import META, new_event
 from verbinders.database import init_connection
 from verbinders.errors import StreamConflict
+from verbinders.store.events import Companion, NewEvent
 from verbinders.store.eventstore import EventStore
 
 pytestmark = pytest.mark.server
@@ -212,3 +214,64 @@ async def test_the_lane_replaces_a_connection_the_server_ended(
     finally:
         await store.close()
     assert all(conn.is_closed() for conn in connections)
+
+
+SIDE_TABLE = "CREATE TABLE side (n integer PRIMARY KEY)"
+SIDE_INSERT = "INSERT INTO side (n) SELECT $1 WHERE EXISTS (SELECT FROM appended)"
+
+
+@pytest.mark.parametrize("shape", ["one event", "several events", "several streams"])
+async def test_a_companion_write_commits_with_its_append_and_only_with_it(
+    store: EventStore, pool: asyncpg.Pool, shape: str
+) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(SIDE_TABLE)
+    stream, other = uuid.uuid4(), uuid.uuid4()
+
+    def batch(version: int) -> tuple[list[NewEvent], dict[uuid.UUID, int]]:
+        if shape == "one event":
+            return [new_event(stream, version)], {stream: version - 1}
+        if shape == "several events":
+            return [new_event(stream, version), new_event(stream, version + 1)], {
+                stream: version - 1
+            }
+        return [new_event(stream, version), new_event(other, version)], {
+            stream: version - 1,
+            other: version - 1,
+        }
+
+    events, expected = batch(1)
+    positions = await store.append(
+        events, expected=expected, metadata=META, also=Companion(SIDE_INSERT, (1,))
+    )
+    assert positions == sorted(positions) and len(positions) == len(events)
+    assert [e.position for e in await store.read_stream(stream)] == [
+        p for p, e in zip(positions, events, strict=True) if e.stream_id == stream
+    ]
+    events, expected = batch(1)  # stale: the streams are past version 1
+    with pytest.raises(StreamConflict):
+        await store.append(
+            events, expected=expected, metadata=META, also=Companion(SIDE_INSERT, (2,))
+        )
+    ahead = {key: value + 5 for key, value in expected.items()}
+    ahead_events = [
+        msgspec.structs.replace(e, version=e.version + 5) for e in events
+    ]  # ahead of the streams: inserts nothing
+    with pytest.raises(StreamConflict):
+        await store.append(
+            ahead_events, expected=ahead, metadata=META, also=Companion(SIDE_INSERT, (3,))
+        )
+    async with pool.acquire() as conn:
+        assert await conn.fetch("SELECT n FROM side") == [(1,)]
+
+
+async def test_a_companion_write_must_depend_on_the_append(store: EventStore) -> None:
+    stream = uuid.uuid4()
+    with pytest.raises(ValueError, match="appended"):
+        await store.append(
+            [new_event(stream, 1)],
+            expected={stream: 0},
+            metadata=META,
+            also=Companion("INSERT INTO side (n) VALUES ($1)", (1,)),
+        )
+    assert await store.read_stream(stream) == []

@@ -105,8 +105,14 @@ async def run_command(
     *,
     status_code: int = 200,
     headers: Callable[[T], dict[str, str]] | None = None,
+    one_write: bool = False,
 ) -> Response[Any]:
-    """Run `command` in one transaction, with the request's idempotency key and correlation."""
+    """Run `command` in one transaction, with the request's idempotency key and correlation.
+
+    `one_write`: the command saves once and writes nothing else, so without an
+    `Idempotency-Key` (whose claim must commit with the events) it runs outside a
+    transaction, its save being one atomic statement (see `CommandContext`).
+    """
     key = request.headers.get("idempotency-key")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidCommand(
@@ -117,6 +123,19 @@ async def run_command(
     correlation = request.headers.get("x-request-id") or str(uuid.uuid4())
     principal = str(actor.token_id or actor.name)
     fingerprint = await _fingerprint(request) if key else ""
+    if one_write and key is None:
+        ctx = CommandContext(
+            repository=runtime.repository,
+            connection=None,
+            actor=actor,
+            correlation_id=correlation,
+        )
+        result = await command(ctx)
+        body = _encoder.encode(result)
+        response_headers = _response_headers(ctx, correlation, result, headers)
+        return Response(
+            body, status_code=status_code, headers=response_headers, media_type="application/json"
+        )
     async with runtime.store.transaction() as conn:
         if key is not None:
             # A duplicate waits for the first request's transaction, but not for ever.
@@ -162,11 +181,7 @@ async def run_command(
         )
         result = await command(ctx)
         body = _encoder.encode(result)
-        response_headers = {"X-Request-ID": correlation}
-        if ctx.positions:
-            response_headers[POSITION_HEADER] = str(max(ctx.positions))
-        if headers is not None:
-            response_headers.update(headers(result))
+        response_headers = _response_headers(ctx, correlation, result, headers)
         if key is not None:
             await conn.execute(
                 "UPDATE idempotency_keys SET status = $4, body = $5, headers = $6"
@@ -181,3 +196,17 @@ async def run_command(
     return Response(
         body, status_code=status_code, headers=response_headers, media_type="application/json"
     )
+
+
+def _response_headers(
+    ctx: CommandContext,
+    correlation: str,
+    result: T,
+    headers: Callable[[T], dict[str, str]] | None,
+) -> dict[str, str]:
+    response_headers = {"X-Request-ID": correlation}
+    if ctx.positions:
+        response_headers[POSITION_HEADER] = str(max(ctx.positions))
+    if headers is not None:
+        response_headers.update(headers(result))
+    return response_headers

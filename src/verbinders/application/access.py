@@ -21,6 +21,7 @@ from verbinders.domain.access import AccessToken, Role
 from verbinders.domain.platform import Platform, platform_id, tenant_slug
 from verbinders.domain.vocabulary import Term
 from verbinders.errors import Conflict, NotFound, StreamConflict, Unauthorized
+from verbinders.store.events import Companion
 from verbinders.store.schema import register_migrations
 
 if TYPE_CHECKING:
@@ -118,18 +119,22 @@ class PlatformView(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
-async def _record_token(ctx: CommandContext, token: AccessToken) -> None:
-    await ctx.connection.execute(
+def _token_row(token: AccessToken) -> Companion:
+    """The token's row, written in the statement that appends its event (it works at once)."""
+    return Companion(
         "INSERT INTO access_tokens (token_id, tenant, party, roles, label, secret_hash,"
-        " expires_at, issued_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        token.id,
-        token.tenant,
-        token.party,
-        list(token.roles),
-        token.label,
-        token.secret_hash,
-        token.expires_at,
-        token.issued_by,
+        " expires_at, issued_by)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT FROM appended)",
+        (
+            token.id,
+            token.tenant,
+            token.party,
+            list(token.roles),
+            token.label,
+            token.secret_hash,
+            token.expires_at,
+            token.issued_by,
+        ),
     )
 
 
@@ -155,8 +160,7 @@ async def issue_token(
         reason=reason or "issued",
         now=ctx.now(),
     )
-    [position] = await ctx.save(token, reason=reason or None)
-    await _record_token(ctx, token)
+    [position] = await ctx.save(token, reason=reason or None, also=_token_row(token))
     return IssuedToken(
         id=token.id,
         token=secret,
@@ -180,11 +184,14 @@ async def revoke_token(
     if check is not None:
         check(token.version)
     token.revoke(revoked_by=ctx.actor.name, reason=reason)
-    [position] = await ctx.save(token, reason=reason)
-    await ctx.connection.execute(
-        "UPDATE access_tokens SET revoked_at = now(), revoked_by = $2 WHERE token_id = $1",
-        token_id,
-        ctx.actor.name,
+    [position] = await ctx.save(
+        token,
+        reason=reason,
+        also=Companion(
+            "UPDATE access_tokens SET revoked_at = now(), revoked_by = $2"
+            " WHERE token_id = $1 AND EXISTS (SELECT FROM appended)",
+            (token_id, ctx.actor.name),
+        ),
     )
     return CommandResult(id=str(token_id), version=token.version, position=position)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 from eventsourcing.domain import Aggregate
 
-from verbinders.store.events import Metadata
+from verbinders.store.events import Companion, Metadata
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
@@ -45,10 +45,17 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
 @dataclass
 class CommandContext:
-    """One command: its actor, its transaction, and the metadata its events carry."""
+    """One command: its actor, its transaction, and the metadata its events carry.
+
+    Without a `connection` the command runs outside a transaction: it reads what is committed
+    and makes exactly one write, `save` (with its `also`), which is one statement and so
+    atomic on its own; the version check refuses it if what the command read has moved on
+    meanwhile. A second write is refused as a programming error. For commands that write
+    once (issuing a token), this saves the round trips of BEGIN and COMMIT.
+    """
 
     repository: Repository
-    connection: Connection
+    connection: Connection | None
     actor: Actor
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str | None = None
@@ -56,6 +63,14 @@ class CommandContext:
     positions: list[int] = field(default_factory=list)
     clock: datetime | None = None
     """When set, the moment commands say they happen (loading history, e.g. the demo)."""
+    _saved: bool = field(default=False, repr=False)
+
+    @property
+    def transaction(self) -> Connection:
+        """The command's connection, for writes beside its events (only in a transaction)."""
+        if self.connection is None:
+            raise RuntimeError("this command runs without a transaction; it may only `save` once")
+        return self.connection
 
     def now(self) -> datetime:
         return self.clock or datetime.now(UTC)
@@ -83,9 +98,16 @@ class CommandContext:
             cls, aggregate_id, tenant=self.actor.tenant, connection=self.connection
         )
 
-    async def save(self, *aggregates: Aggregate, reason: str | None = None) -> list[int]:
+    async def save(
+        self, *aggregates: Aggregate, reason: str | None = None, also: Companion | None = None
+    ) -> list[int]:
+        """Append the aggregates' new events atomically (with `also`, see `Companion`)."""
+        if self.connection is None:
+            if self._saved:
+                raise RuntimeError("this command runs without a transaction; it saved already")
+            self._saved = True
         positions = await self.repository.save(
-            *aggregates, metadata=self.metadata(reason), connection=self.connection
+            *aggregates, metadata=self.metadata(reason), connection=self.connection, also=also
         )
         self.positions.extend(positions)
         return positions

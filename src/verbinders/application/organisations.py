@@ -343,5 +343,5 @@ async def forget_contact(
         if error.details.get("state") != "forgotten":
             raise
         position = 0  # recorded before, but the key may have survived: destroy it now
-    await forget_subject(ctx.connection, person_id, tenant=ctx.actor.tenant)
+    await forget_subject(ctx.transaction, person_id, tenant=ctx.actor.tenant)
     return CommandResult(id=str(person_id), version=organisation.version, position=position)

@@ -8,7 +8,22 @@ from uuid import UUID
 
 import msgspec
 
-__all__ = ["FeedStatus", "Metadata", "NewEvent", "RecordedEvent"]
+__all__ = ["Companion", "FeedStatus", "Metadata", "NewEvent", "RecordedEvent"]
+
+
+class Companion(msgspec.Struct, frozen=True):
+    """A write that commits with an append, and only if the append wrote its events.
+
+    For a table kept in step with the events inside the command (access tokens, which must
+    work the moment they are issued). `sql` is one INSERT, UPDATE or DELETE with parameters
+    $1, $2, ... (`args`); the store runs it in the append's own statement, as a CTE beside
+    `appended` (the append's positions, one row per event), which it must refer to, e.g.
+    `INSERT ... SELECT $1, $2 WHERE EXISTS (SELECT FROM appended)`, so that an append that
+    writes nothing (a conflict) makes it write nothing either, with or without a transaction.
+    """
+
+    sql: str
+    args: tuple[object, ...]
 
 
 class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

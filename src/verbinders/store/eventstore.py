@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,8 +23,16 @@ import asyncpg
 import msgspec
 
 from verbinders.errors import InvalidCommand, StreamConflict
-from verbinders.store.events import FeedStatus, Metadata, NewEvent, RecordedEvent
-from verbinders.store.schema import APPEND_MANY, APPEND_ONE, STREAM_VERSION
+from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
+from verbinders.store.schema import (
+    APPEND_MANY,
+    APPEND_ONE,
+    APPEND_STREAMS,
+    HORIZON_CTE,
+    INSERT_MANY,
+    INSERT_ONE,
+    STREAM_VERSION,
+)
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
@@ -161,13 +171,17 @@ class EventStore:
         expected: Mapping[UUID, int],
         metadata: Metadata,
         connection: Connection | None = None,
+        also: Companion | None = None,
     ) -> list[int]:
         """Append `events` atomically; returns their global positions, in order.
 
         `expected` gives each stream's current version (0 for a new stream). If any stream
         has moved on, nothing is written and `StreamConflict` names the stream and both
         versions. With `connection`, the append joins that connection's transaction.
+        `also` is a write that goes into the same statement (see `Companion`).
         """
+        if also is not None and "appended" not in also.sql:
+            raise ValueError("a companion write must refer to `appended` (see Companion)")
         if not events:
             return []
         if len(events) == 1 and len(expected) == 1:  # the common case, checked cheaply
@@ -181,11 +195,11 @@ class EventStore:
         try:
             if len(expected) == 1:
                 positions = await self._append_one_stream(
-                    events, expected, metadata.tenant, encoded, connection
+                    events, expected, metadata.tenant, encoded, connection, also
                 )
             else:
                 positions = await self._append_streams(
-                    events, expected, metadata.tenant, encoded, connection
+                    events, expected, metadata.tenant, encoded, connection, also
                 )
         except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError) as error:
             # A single-stream append meets a concurrent one of the same stream on the unique
@@ -216,12 +230,13 @@ class EventStore:
         tenant: str,
         metadata: bytes,
         connection: Connection | None,
+        also: Companion | None,
     ) -> list[int]:
         """One statement (`APPEND_ONE` or `APPEND_MANY` of schema.py), no stream lock."""
         first = events[0]
         version = expected[first.stream_id]
         if len(events) == 1:
-            sql = APPEND_ONE
+            sql = APPEND_ONE if also is None else _with_companion("one", also.sql)
             args: tuple[object, ...] = (
                 tenant,
                 first.stream_id,
@@ -232,7 +247,7 @@ class EventStore:
                 metadata,
             )
         else:
-            sql = APPEND_MANY
+            sql = APPEND_MANY if also is None else _with_companion("many", also.sql)
             args = (
                 tenant,
                 first.stream_id,
@@ -242,6 +257,8 @@ class EventStore:
                 [e.payload for e in events],
                 metadata,
             )
+        if also is not None:
+            args += also.args
         if connection is not None:
             rows = await connection.fetch(sql, *args)
         elif self._lane is not None:
@@ -265,9 +282,10 @@ class EventStore:
         tenant: str,
         metadata: bytes,
         connection: Connection | None,
+        also: Companion | None,
     ) -> list[int]:
         """`append_events` (schema.py): streams locked in one order, then checked, then written."""
-        args = (
+        args: tuple[object, ...] = (
             tenant,
             list(expected.keys()),
             list(expected.values()),
@@ -278,7 +296,10 @@ class EventStore:
             [e.payload for e in events],
             metadata,
         )
-        sql = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        sql = APPEND_STREAMS
+        if also is not None:
+            sql = _with_companion("streams", also.sql)
+            args += also.args
         if connection is not None:
             rows = await connection.fetch(sql, *args)
         else:
@@ -501,6 +522,24 @@ class EventStore:
 
 
 _encode_metadata = msgspec.json.Encoder().encode
+
+_APPENDS = {
+    "one": (f"{HORIZON_CTE}, appended AS ({INSERT_ONE})", 7),
+    "many": (f"{HORIZON_CTE}, appended AS ({INSERT_MANY})", 7),
+    "streams": (
+        "appended AS (SELECT p AS position"
+        " FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9) AS p)",
+        9,
+    ),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _with_companion(kind: str, companion: str) -> str:
+    """An append of `kind` and a companion write (its parameters renumbered) as one statement."""
+    ctes, count = _APPENDS[kind]
+    shifted = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + count}", companion)
+    return f"WITH {ctes}, also AS ({shifted}) SELECT position FROM appended ORDER BY position"
 
 
 def _stream_from_unique_violation(error: asyncpg.PostgresError, events: Sequence[NewEvent]) -> UUID:

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from verbinders.errors import NotFound
-from verbinders.store.events import Metadata, NewEvent
+from verbinders.store.events import Companion, Metadata, NewEvent
 from verbinders.store.mapping import (
     decode_aggregate_state,
     decode_event,
@@ -124,11 +124,17 @@ class Repository:
         *aggregates: Aggregate,
         metadata: Metadata,
         connection: Connection | None = None,
+        also: Companion | None = None,
     ) -> list[int]:
-        """Append every aggregate's pending events in one atomic append; returns positions."""
+        """Append every aggregate's pending events in one atomic append; returns positions.
+
+        `also`: a write that commits with the append and only if it succeeds (`Companion`).
+        """
         pending = [(aggregate, aggregate.collect_events()) for aggregate in aggregates]
         pending = [(aggregate, events) for aggregate, events in pending if events]
         if not pending:
+            if also is not None:
+                raise ValueError("a companion write needs events to go with")
             return []
         subjects = personal_subjects(
             value for _, events in pending for event in events for value in vars(event).values()
@@ -155,7 +161,7 @@ class Repository:
                     )
                 )
         return await self.store.append(
-            new_events, expected=expected, metadata=metadata, connection=connection
+            new_events, expected=expected, metadata=metadata, connection=connection, also=also
         )
 
     async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> None:

@@ -68,6 +68,10 @@ if TYPE_CHECKING:
 __all__ = [
     "APPEND_MANY",
     "APPEND_ONE",
+    "APPEND_STREAMS",
+    "HORIZON_CTE",
+    "INSERT_MANY",
+    "INSERT_ONE",
     "MIGRATIONS",
     "STREAM_VERSION",
     "install_schema",
@@ -80,37 +84,36 @@ LOCK_NAMESPACE_MIGRATIONS = 7_100
 LOCK_NAMESPACE_PROJECTIONS = 7_101
 LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events
 
-# One event appended to one stream ($4 = the stream's expected version); see the notes above.
-APPEND_ONE = """
-WITH horizon AS MATERIALIZED (
+# The horizon's shared lock (see the notes above) and the append's clock, as a CTE.
+HORIZON_CTE = """horizon AS MATERIALIZED (
     SELECT pg_advisory_xact_lock_shared(CASE WHEN is_called THEN last_value ELSE 0 END),
            clock_timestamp() AS recorded_at
       FROM event_position_seq
-)
-INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
-                    metadata, recorded_at)
+)"""
+
+# One event appended to one stream ($4 = the stream's expected version); see the notes above.
+INSERT_ONE = """INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,
+                    payload, metadata, recorded_at)
 SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + 1, $5, $6, $7, h.recorded_at
   FROM horizon h
  WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
-RETURNING position
-"""
+RETURNING position"""
 
 # Several events of one stream: $5 topics and $6 payloads, versions $4 + 1, $4 + 2, ...
-APPEND_MANY = """
-WITH horizon AS MATERIALIZED (
-    SELECT pg_advisory_xact_lock_shared(CASE WHEN is_called THEN last_value ELSE 0 END),
-           clock_timestamp() AS recorded_at
-      FROM event_position_seq
-)
-INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
-                    metadata, recorded_at)
+INSERT_MANY = """INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,
+                    payload, metadata, recorded_at)
 SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + e.n::integer, e.topic,
        e.payload, $7, h.recorded_at
   FROM horizon h, unnest($5::text[], $6::jsonb[]) WITH ORDINALITY AS e(topic, payload, n)
  WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
  ORDER BY e.n
-RETURNING position
-"""
+RETURNING position"""
+
+APPEND_ONE = f"WITH {HORIZON_CTE}\n{INSERT_ONE}"
+APPEND_MANY = f"WITH {HORIZON_CTE}\n{INSERT_MANY}"
+
+# Streams of several aggregates at once ($2 streams, $3 their expected versions).
+APPEND_STREAMS = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 STREAM_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 

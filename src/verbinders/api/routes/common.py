@@ -63,8 +63,10 @@ async def resource_command(
     runtime: Runtime,
     command: Callable[[CommandContext], Awaitable[CommandResult]],
     status_code: int = 200,
+    *,
+    one_write: bool = False,
 ) -> Response[Any]:
-    """Run a command on one resource: idempotent, in one transaction, answering its ETag."""
+    """Run a command on one resource: idempotent, atomic, answering its ETag."""
     return await run_command(
         request,
         runtime,
@@ -72,4 +74,5 @@ async def resource_command(
         command,
         status_code=status_code,
         headers=lambda r: {"ETag": etag(r.version)},
+        one_write=one_write,
     )

@@ -70,6 +70,7 @@ class TokensController(Controller):
             command,
             status_code=HTTP_201_CREATED,
             headers=lambda t: {"Location": f"/tokens/{t.id}"},
+            one_write=True,
         )
 
     @get("/", **roles("coordinator"), summary="List the platform's tokens (no secrets)")
@@ -92,4 +93,4 @@ class TokensController(Controller):
                 check=lambda version: check_if_match(request, version),
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
