@@ -392,20 +392,15 @@ async def step(
     )
     # A short batch means everything up to the horizon was read.
     new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
+    if not batch:
+        # Nothing of this projection's topics: the checkpoint alone moves, in one statement.
+        await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
+        return 0, new_checkpoint, horizon
     try:
         async with conn.transaction():
             await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
-            if batch:
-                await projection.handle_batch(conn, batch)
-            status = await conn.execute(
-                "UPDATE checkpoints SET position = $3, updated_at = now()"
-                " WHERE name = $1 AND position = $2",
-                generation.schema_name,
-                checkpoint,
-                new_checkpoint,
-            )
-            if status != "UPDATE 1":
-                raise LostLeadership(f"the checkpoint of {generation.schema_name} moved elsewhere")
+            await projection.handle_batch(conn, batch)
+            await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as error:
         # A replay that swapped the views drops the old generation's schema, also under a
         # batch waiting for its tables. Then this is no failure, only the end of the generation.
@@ -418,6 +413,21 @@ async def step(
             raise LostLeadership(f"{generation.schema_name} is no longer in use") from error
         raise
     return len(batch), new_checkpoint, horizon
+
+
+async def _move_checkpoint(
+    conn: Connection, generation: Generation, checkpoint: int, new_checkpoint: int
+) -> None:
+    """From `checkpoint` (read by this leader) to `new_checkpoint`, or `LostLeadership`."""
+    status = await conn.execute(
+        "UPDATE checkpoints SET position = $3, updated_at = now()"
+        " WHERE name = $1 AND position = $2",
+        generation.schema_name,
+        checkpoint,
+        new_checkpoint,
+    )
+    if status != "UPDATE 1":
+        raise LostLeadership(f"the checkpoint of {generation.schema_name} moved elsewhere")
 
 
 async def try_lead(conn: Connection, generation: Generation) -> bool:
@@ -455,6 +465,9 @@ async def build_generation(
 
 Connect = Callable[[], Awaitable["asyncpg.Connection"]]
 
+STEP_INTERVAL = 0.02
+"""Shortest time between two batches of a caught-up projection (see `ProjectionRunner._pace`)."""
+
 
 class ProjectionRunner:
     """Runs projections in this process, each on a connection of its own."""
@@ -468,6 +481,7 @@ class ProjectionRunner:
         *,
         batch_size: int = 1000,
         standby_interval: float = 2.0,
+        step_interval: float = STEP_INTERVAL,
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -478,6 +492,7 @@ class ProjectionRunner:
         self.connect = connect
         self.batch_size = batch_size
         self.standby_interval = standby_interval
+        self.step_interval = step_interval
         self.leading: dict[str, str] = {}
         """Projection name -> the schema of the generation this process works on now."""
         self._failures: dict[str, int] = {}
@@ -546,10 +561,12 @@ class ProjectionRunner:
                 return
             self.leading[projection.name] = generation.schema_name
             last_check = time.monotonic()
+            stepped = 0.0
             while not stop.is_set():
                 # Taken before reading: a poke that arrives while this batch is read or
                 # applied makes the wait below return at once instead of being lost.
                 pokes = self.signal.pokes
+                stepped = time.monotonic()
                 applied, checkpoint, horizon = await step(
                     conn, self.store, projection, generation, batch_size=self.batch_size
                 )
@@ -573,6 +590,7 @@ class ProjectionRunner:
                         return  # swapped by someone else: re-elect
                 if caught_up:
                     await self._wait(stop, pokes)
+                    await self._pace(stop, stepped)
         finally:
             self.leading.pop(projection.name, None)
             await _close(conn)
@@ -591,6 +609,19 @@ class ProjectionRunner:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+    async def _pace(self, stop: asyncio.Event, stepped: float) -> None:
+        """Under a steady stream of appends, step at most once per `step_interval`.
+
+        Woken by every append, a caught-up projection would otherwise take one batch (and one
+        commit) per event, competing with the appends for the database. Waiting out the rest
+        of the interval lets the events of that interval arrive as one batch; after a quiet
+        spell the projection reacts at once.
+        """
+        remaining = stepped + self.step_interval - time.monotonic()
+        if remaining > 0 and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), remaining)
 
     async def _target_generation(
         self, conn: Connection, projection: Projection, *, create: bool = True

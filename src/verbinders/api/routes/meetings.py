@@ -406,6 +406,8 @@ class MeetingsController(Controller):
         return Response(view, headers={"ETag": etag(view.version)})
 
     # -- commands -----------------------------------------------------------------------------
+    # Each reads what it needs, then saves the meeting once: `one_write`, one statement each
+    # (a transaction only to claim an Idempotency-Key).
 
     @post(
         "/",
@@ -435,6 +437,7 @@ class MeetingsController(Controller):
             command,
             status_code=HTTP_201_CREATED,
             headers=lambda r: {"Location": f"/meetings/{r.id}", "ETag": etag(r.version)},
+            one_write=True,
         )
 
     @post(
@@ -462,7 +465,7 @@ class MeetingsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     @post(
         "/{meeting_id:uuid}/agenda",
@@ -481,7 +484,7 @@ class MeetingsController(Controller):
                 ctx, meeting_id, _agenda(data.agenda), check=lambda v: check_if_match(request, v)
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     @post(
         "/{meeting_id:uuid}/cancel",
@@ -500,7 +503,7 @@ class MeetingsController(Controller):
                 ctx, meeting_id, reason=data.reason, check=lambda v: check_if_match(request, v)
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     @post(
         "/{meeting_id:uuid}/attendance",
@@ -524,7 +527,7 @@ class MeetingsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     @post(
         "/{meeting_id:uuid}/decisions",
@@ -551,7 +554,7 @@ class MeetingsController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await resource_command(request, runtime, command, HTTP_201_CREATED)
+        return await resource_command(request, runtime, command, HTTP_201_CREATED, one_write=True)
 
     @post(
         "/{meeting_id:uuid}/minutes",
@@ -570,7 +573,7 @@ class MeetingsController(Controller):
                 ctx, meeting_id, data.minutes, check=lambda v: check_if_match(request, v)
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
 
 # -- the attendance report --------------------------------------------------------------------
