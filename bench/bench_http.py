@@ -3,15 +3,17 @@
     ./dev setup && .venv/bin/python bench/bench_http.py [--quick] [--database-url URL]
 
 In one run, on one database, with the same settings, it serves in turn
-  (a) a bare Litestar app with one POST endpoint that inserts one row with asyncpg into
-      `bare_events`, a table shaped like `events` (same columns, types and indexes), through
-      one pool opened like the real app's (verbinders.database.open_pool: same size, codecs,
-      connection settings and reset): the limit;
+  (a) a bare Litestar app with one POST endpoint that decodes the same body as (b) into a
+      msgspec Struct of the same fields and inserts one row with asyncpg into `bare_events`, a
+      table shaped like `events` (same columns, types and indexes), through one pool opened
+      like the real app's (verbinders.database.open_pool: same size, codecs, connection
+      settings and reset): the limit;
   (b) the real Verbinders app (create_app, as `verbinders serve` builds it: projections
       in-process, write_rate_per_minute raised to its maximum) and its cheapest create
       command, POST /tokens ({"roles": ["analyst"], "label": "bench"} with a coordinator's
-      bearer token): an AccessToken's event appended and its `access_tokens` row written in
-      one transaction (api/idempotency.py run_command);
+      bearer token): an AccessToken's event and its `access_tokens` row written in one
+      autocommit statement (api/idempotency.py run_command, `one_write`); POST /meetings,
+      one event but with more to decode, validate and project, costs more (b_meetings);
 each in a uvicorn process of its own (one worker, the same uvicorn settings for both, started
 afresh per measurement; (b) only after its projections have caught up), loaded by wrk (Debian's
 package, installed with apt-get when missing) with the same connections, threads, Lua script
@@ -27,13 +29,13 @@ folder with default durability (fsync and synchronous_commit on). With --databas
 a database `verbinders_bench_<random>` on that server and drops it afterwards.
 
 --diagnose adds contenders that split (b)'s cost, under the same load:
-  a_tx      (a) as BEGIN, its INSERT, an INSERT into a table shaped like `access_tokens`,
-            COMMIT: (b)'s four round trips to PostgreSQL with (a)'s code;
-  b_noproj  (b) without its in-process projections;
-  b_core    (b)'s command (issue_token in EventStore.transaction, as run_command runs it)
-            behind a bare Litestar handler: no guard, no run_command, no projections;
-  b_one     b_core's token, event and row written by ONE autocommit statement (append_events
-            and the INSERT in one CTE): one round trip instead of four;
+  b_noproj    (b) without its in-process projections;
+  b_meetings  POST /meetings, an online meeting: one Meeting event, projected into two read
+              models (meetings, activity);
+  a_tx        (a) as BEGIN, its INSERT, an INSERT into a table shaped like `access_tokens`,
+              COMMIT: the round trips (b) made before it became one statement;
+  b_core      (b)'s command (issue_token, one statement) behind a bare Litestar handler: no
+              guard, no run_command, no projections;
 and then the same apps once more in this process, straight through their ASGI callables (no
 HTTP server, no sockets, one request at a time): CPU per request, and per call the CPU of the
 pure-Python steps of POST /tokens.
@@ -77,7 +79,14 @@ import msgspec
 from verbinders.config import Settings
 from verbinders.database import EmbeddedPostgres
 
+# (a) and (b): the body of POST /tokens.
 BODY = '{"roles": ["analyst"], "label": "bench"}'
+# --diagnose: the body of POST /meetings, an online meeting.
+MEETING_BODY = (
+    '{"title": "Bench meeting", "starts_at": "2027-01-15T19:00:00+01:00",'
+    ' "ends_at": "2027-01-15T21:00:00+01:00", "mode": "online",'
+    ' "online_link": "https://meet.example.nl/bench"}'
+)
 TENANT = "bench"
 WRITE_RATE = 1_000_000  # the largest VERBINDERS_WRITE_RATE_PER_MINUTE accepted
 TARGET_RATE = 0.7
@@ -128,20 +137,6 @@ BARE_TOKEN_INSERT = (
     " issued_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 )
 
-# --diagnose: the command's two writes (the event through append_events, with its locks and
-# version check; the `access_tokens` row) in one autocommit statement: one round trip.
-ONE_STATEMENT_SQL = """
-WITH appended AS MATERIALIZED (
-    SELECT position FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9) AS position
-), token AS (
-    INSERT INTO access_tokens (token_id, tenant, party, roles, label, secret_hash, expires_at,
-                               issued_by)
-    SELECT $4[1], $1, $10, $11, $12, $13, $14, $15 FROM appended
-    RETURNING 1
-)
-SELECT position FROM appended, token
-"""
-
 
 @dataclass(frozen=True)
 class Contender:
@@ -153,12 +148,14 @@ class Contender:
     diagnostic: bool = False
     projections: bool = False
     """Runs the projections: measured only once they have caught up with earlier runs."""
+    body: str = BODY
+    stream_type: str = "AccessToken"
+    """Whose events the real app's answers must match in number (the bare app: its rows)."""
 
 
 CONTENDERS = {
     "a": Contender("(a) bare Litestar + asyncpg INSERT", "bare", "/things"),
     "b": Contender("(b) Verbinders POST /tokens", "real", "/tokens", projections=True),
-    "a_tx": Contender("    a as BEGIN, 2 INSERTs, COMMIT", "bare", "/things-tx", diagnostic=True),
     "b_noproj": Contender(
         "    b without projections",
         "real",
@@ -166,10 +163,17 @@ CONTENDERS = {
         (("VERBINDERS_RUN_PROJECTIONS", "false"),),
         diagnostic=True,
     ),
-    "b_core": Contender(
-        "    b's command without the API layer", "command", "/tokens", diagnostic=True
+    "b_meetings": Contender(
+        "    POST /meetings (a new meeting)",
+        "real",
+        "/meetings",
+        projections=True,
+        diagnostic=True,
+        body=MEETING_BODY,
+        stream_type="Meeting",
     ),
-    "b_one": Contender("    b_core in ONE statement", "command", "/tokens-one", diagnostic=True),
+    "a_tx": Contender("    a as BEGIN, 2 INSERTs, COMMIT", "bare", "/things-tx", diagnostic=True),
+    "b_core": Contender("    b's command, no API layer", "command", "/tokens", diagnostic=True),
 }
 
 # wrk: the request, and a count of answers by status (every one must be 201). A response()
@@ -310,10 +314,10 @@ def bare_app(settings: Settings) -> Any:
 
 
 def command_app(settings: Settings) -> Any:
-    """--diagnose: the real command (issue_token in one store transaction, as run_command runs
-    it) behind a bare Litestar handler: no guard, no idempotency/correlation handling, no
-    controller, no projections; the actor is the coordinator's token, looked up once."""
-    from datetime import UTC, datetime
+    """--diagnose: the real command (issue_token as run_command runs it without an
+    Idempotency-Key: no transaction, one statement) behind a bare Litestar handler: no guard,
+    no idempotency/correlation handling, no controller, no projections; the actor is the
+    coordinator's token, looked up once."""
 
     from litestar import Litestar, get, post
     from litestar.datastructures import State
@@ -322,17 +326,10 @@ def command_app(settings: Settings) -> Any:
     from verbinders.application.access import (
         Authenticator,
         IssuedToken,
-        hash_secret,
         issue_token,
-        new_secret,
     )
     from verbinders.application.context import CommandContext
-    from verbinders.domain.access import AccessToken
     from verbinders.runtime import open_runtime
-    from verbinders.store.events import Metadata
-    from verbinders.store.mapping import encode_event, stream_type_of
-
-    encode = msgspec.json.Encoder().encode
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> Any:
@@ -350,80 +347,14 @@ def command_app(settings: Settings) -> Any:
     )
     async def issue(state: State, data: IssueBody) -> IssuedToken:
         runtime = state.runtime
-        async with runtime.store.transaction() as conn:
-            ctx = CommandContext(repository=runtime.repository, connection=conn, actor=state.actor)
-            return await issue_token(ctx, roles=data.roles, label=data.label)
-
-    @post(
-        "/tokens-one",
-        status_code=HTTP_201_CREATED,
-        signature_namespace={"IssuedToken": IssuedToken},
-    )
-    async def issue_in_one_statement(state: State, data: IssueBody) -> IssuedToken:
-        """The same token, event and `access_tokens` row as `issue`, written by one
-        autocommit statement (ONE_STATEMENT_SQL) instead of BEGIN, two statements, COMMIT."""
-        runtime, actor = state.runtime, state.actor
-        secret = new_secret()
-        token = AccessToken.issue(
-            token_id=uuid.uuid4(),
-            tenant=actor.tenant,
-            party=None,
-            roles=data.roles,
-            label=data.label,
-            secret_hash=hash_secret(secret),
-            expires_at=None,
-            issued_by=actor.name,
-            reason="issued",
-            now=datetime.now(UTC),
-        )
-        [event] = token.collect_events()
-        topic, payload = encode_event(event, {})
-        metadata = Metadata(
-            tenant=actor.tenant,
-            actor=actor.name,
-            roles=actor.roles,
-            token_id=str(actor.token_id),
-            correlation_id=str(uuid.uuid4()),
-        )
-        async with runtime.pool.acquire() as conn:
-            position = await conn.fetchval(
-                ONE_STATEMENT_SQL,
-                actor.tenant,
-                [token.id],
-                [0],
-                [token.id],
-                [stream_type_of(AccessToken)],
-                [event.originator_version],
-                [topic],
-                [payload],
-                encode(metadata),
-                token.party,
-                list(token.roles),
-                token.label,
-                token.secret_hash,
-                token.expires_at,
-                token.issued_by,
-            )
-        if position is None:
-            raise RuntimeError("the one-statement append wrote nothing")
-        runtime.store._announce(position)
-        return IssuedToken(
-            id=token.id,
-            token=secret,
-            roles=token.roles,
-            party=token.party,
-            label=token.label,
-            expires_at=token.expires_at,
-            position=position,
-        )
+        ctx = CommandContext(repository=runtime.repository, connection=None, actor=state.actor)
+        return await issue_token(ctx, roles=data.roles, label=data.label)
 
     @get("/health/ready")
     async def ready() -> dict[str, Any]:
         return {"status": "ready", "projections": []}
 
-    return Litestar(
-        route_handlers=[issue, issue_in_one_statement, ready], lifespan=[lifespan], debug=False
-    )
+    return Litestar(route_handlers=[issue, ready], lifespan=[lifespan], debug=False)
 
 
 def serve(app_name: str, port: int) -> None:
@@ -699,13 +630,13 @@ class Bench:
             await self.conn.fetchval(
                 "SELECT count(*) FROM events WHERE tenant = $1 AND stream_type = $2",
                 TENANT,
-                "AccessToken",
+                CONTENDERS[kind].stream_type,
             )
         )
 
-    async def wrk_run(self, server: Server, path: str, seconds: float) -> WrkRun:
+    async def wrk_run(self, server: Server, path: str, body: str, seconds: float) -> WrkRun:
         script = self.workdir / "post.lua"
-        script.write_text(WRK_SCRIPT.format(body=json.dumps(BODY), token=self.token))
+        script.write_text(WRK_SCRIPT.format(body=json.dumps(body), token=self.token))
         command = [
             self.wrk,
             f"-t{self.args.threads}",
@@ -735,14 +666,15 @@ class Bench:
                 self.args.ready_timeout,
                 caught_up=CONTENDERS[kind].projections,
             )
-            warm = await self.wrk_run(server, path, self.args.warmup)
+            body = CONTENDERS[kind].body
+            warm = await self.wrk_run(server, path, body, self.args.warmup)
             await asyncio.sleep(0.5)  # let the warm-up's stragglers finish
             spy = self._start_py_spy(kind, server) if profile else None
             cpu = _process_cpu(server.process.pid)
             pg = _server_cpu(self.postmaster)
             wrk_cpu = _children_cpu()
             machine = _machine_cpu()
-            run = await self.wrk_run(server, path, self.args.seconds)
+            run = await self.wrk_run(server, path, body, self.args.seconds)
             after = _process_cpu(server.process.pid)
             user, system = after[0] - cpu[0], after[1] - cpu[1]
             pg_after = _server_cpu(self.postmaster)
@@ -839,16 +771,16 @@ async def asgi_post(app: Any, path: str, headers: list[tuple[bytes, bytes]], bod
     return status
 
 
-async def asgi_cpu(app: Any, path: str, token: str, n: int) -> tuple[float, float]:
-    """(CPU us, wall us) per request of `n` sequential POSTs through the app in this process;
-    every answer must be 201."""
+async def asgi_cpu(app: Any, path: str, text: str, token: str, n: int) -> tuple[float, float]:
+    """(CPU us, wall us) per request of `n` sequential POSTs of `text` through the app in this
+    process; every answer must be 201."""
+    body = text.encode()
     headers = [
         (b"host", b"127.0.0.1:8000"),
         (b"content-type", b"application/json"),
-        (b"content-length", str(len(BODY)).encode()),
+        (b"content-length", str(len(body)).encode()),
         (b"authorization", f"Bearer {token}".encode()),
     ]
-    body = BODY.encode()
     async with app.lifespan():
         for _ in range(max(50, n // 10)):  # warm-up
             await asgi_post(app, path, headers, body)
@@ -971,12 +903,32 @@ async def in_process_diagnosis(settings: Settings, token: str, n: int, rounds: i
 
     os.environ["BENCH_HTTP_TOKEN"] = token
     no_projections = dataclasses.replace(settings, run_projections=False)
-    variants: list[tuple[str, Any, str]] = [
-        ("(a) bare: one INSERT                 1", lambda: bare_app(settings), "/things"),
-        ("    bare: BEGIN, 2 INSERTs, COMMIT   4", lambda: bare_app(settings), "/things-tx"),
-        ("    b's command in ONE statement     1", lambda: command_app(settings), "/tokens-one"),
-        ("    b's command, no API layer        4", lambda: command_app(settings), "/tokens"),
-        ("(b) create_app, no projections       4", lambda: create_app(no_projections), "/tokens"),
+    variants: list[tuple[str, Any, str, str]] = [
+        ("(a) bare: one INSERT                 1", lambda: bare_app(settings), "/things", BODY),
+        (
+            "    bare: BEGIN, 2 INSERTs, COMMIT   4",
+            lambda: bare_app(settings),
+            "/things-tx",
+            BODY,
+        ),
+        (
+            "    b's command, no API layer        1",
+            lambda: command_app(settings),
+            "/tokens",
+            BODY,
+        ),
+        (
+            "(b) POST /tokens, no projections     1",
+            lambda: create_app(no_projections),
+            "/tokens",
+            BODY,
+        ),
+        (
+            "    POST /meetings, no projections   1",
+            lambda: create_app(no_projections),
+            "/meetings",
+            MEETING_BODY,
+        ),
     ]
     print(
         f"\nIn this process, straight through each app's ASGI callable (no HTTP server, no"
@@ -984,14 +936,15 @@ async def in_process_diagnosis(settings: Settings, token: str, n: int, rounds: i
         f" {rounds} rounds:"
     )
     print(f"{'':36}round trips {'CPU us/req':>10} {'wall us/req':>11}")
-    cpu: dict[str, list[float]] = {label: [] for label, _, _ in variants}
-    wall: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+    cpu: dict[str, list[float]] = {label: [] for label, *_ in variants}
+    wall: dict[str, list[float]] = {label: [] for label, *_ in variants}
     for r in range(rounds):
-        for label, make, path in variants[r % len(variants) :] + variants[: r % len(variants)]:
-            c, w = await asgi_cpu(make(), path, token, n)
+        rotated = variants[r % len(variants) :] + variants[: r % len(variants)]
+        for label, make, path, body in rotated:
+            c, w = await asgi_cpu(make(), path, body, token, n)
             cpu[label].append(c)
             wall[label].append(w)
-    for label, _, _ in variants:
+    for label, *_ in variants:
         print(
             f"  {label:44} {statistics.median(cpu[label]):10.0f}"
             f" {statistics.median(wall[label]):11.0f}"
