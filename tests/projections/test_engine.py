@@ -315,3 +315,61 @@ async def test_replay_for_one_tenant_builds_its_history_beside(
     finally:
         await conn.close()
     assert await total(pool) == 13
+
+
+async def test_prepare_gives_every_projection_its_read_model_before_it_runs(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    await append_some(store, 3)
+    signal = FeedSignal(database, poll_interval=0.2)
+    runner = ProjectionRunner(
+        store, signal, [ActivityProjection()], lambda: asyncpg.connect(database)
+    )
+    await runner.prepare()
+    await runner.prepare()  # idempotent: still one generation
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity.daily_events") == 0
+        generations = await conn.fetch(
+            "SELECT state FROM projection_generations WHERE name = 'activity'"
+        )
+    assert [row["state"] for row in generations] == ["active"]
+    [status] = await runner.status()
+    assert status.lag == 3  # behind, and says so, until it runs
+
+
+class CountingActivity(ActivityProjection):
+    def __init__(self) -> None:
+        self.batches = 0
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        self.batches += 1
+        await super().handle_batch(conn, events)
+
+
+async def test_a_caught_up_projection_takes_a_stream_of_appends_in_paced_batches(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    signal = FeedSignal(database, poll_interval=0.2)
+    store.local_listeners.append(signal.poke)
+    projection = CountingActivity()
+    runner = ProjectionRunner(
+        store, signal, [projection], lambda: asyncpg.connect(database), step_interval=0.1
+    )
+    stop = asyncio.Event()
+    async with signal:
+        await runner.prepare()
+        task = asyncio.create_task(runner.run(stop))
+        started = asyncio.get_running_loop().time()
+        last: list[int] = []
+        appends = 0
+        while asyncio.get_running_loop().time() - started < 0.6:
+            last = await append_some(store, 1)
+            appends += 1
+            await asyncio.sleep(0.002)
+        assert await runner.wait_for("activity", last[-1], timeout=10)
+        stop.set()
+        await task
+    assert await total(pool) == appends
+    # One batch per 0.1 s at most (plus the first, at once), not one per append.
+    assert appends > 40
+    assert projection.batches <= 9, (projection.batches, appends)
