@@ -47,7 +47,7 @@ def _encode_json(value: Any) -> bytes:
     return bytes(value) if isinstance(value, bytes | bytearray) else _json_encode(value)
 
 
-async def init_connection(connection: asyncpg.Connection) -> None:
+async def init_connection(connection: Connection) -> None:
     """Codecs every pooled connection shares: json/jsonb through msgspec, binary format."""
     await connection.set_type_codec(
         "jsonb",

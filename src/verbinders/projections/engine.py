@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, ClassVar
 import asyncpg
 import msgspec
 
+from verbinders.database import init_connection
 from verbinders.errors import NotFound
 from verbinders.store.events import RecordedEvent
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS, register_migrations
@@ -321,11 +322,13 @@ async def read_feed_below(
     *,
     tenant: str | None = None,
     topics: Sequence[str] | None = None,
+    connection: Connection | None = None,
 ) -> list[RecordedEvent]:
     """Events after `after` up to `horizon` (a horizon fixed before this call), at most `limit`.
 
     The statement's snapshot is taken after the horizon was computed, so it sees every
-    transaction that had finished by then: nothing at or below `horizon` is missing.
+    transaction that had finished by then: nothing at or below `horizon` is missing. With
+    `connection` (outside a transaction) it reads there, else through the store's pool.
     """
     conditions = ["position > $1", "position <= $2"]
     args: list[object] = [after, horizon]
@@ -340,8 +343,11 @@ async def read_feed_below(
         f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)}"
         f" ORDER BY position LIMIT ${len(args)}"
     )
-    async with store.pool.acquire() as conn:
-        rows = await conn.fetch(sql, *args)
+    if connection is not None:
+        rows = await connection.fetch(sql, *args)
+    else:
+        async with store.pool.acquire() as conn:
+            rows = await conn.fetch(sql, *args)
     return [
         RecordedEvent(
             position=row[0],
@@ -368,14 +374,20 @@ async def step(
 ) -> tuple[int, int, int]:
     """Process one batch: returns (events applied, checkpoint now, horizon seen).
 
+    `conn` (outside a transaction, with `init_connection`'s codecs) reads the batch and writes
+    it with the checkpoint.
+
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
     """
-    try:
-        checkpoint = await checkpoint_of(conn, generation.schema_name)
-    except NotFound as error:
-        raise LostLeadership(f"{generation.schema_name} is no longer in use") from error
-    horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+    row = await conn.fetchrow(
+        "SELECT (SELECT position FROM checkpoints WHERE name = $1), feed_horizon()",
+        generation.schema_name,
+    )
+    assert row is not None
+    if row[0] is None:
+        raise LostLeadership(f"{generation.schema_name} is no longer in use")
+    checkpoint, horizon = int(row[0]), int(row[1])
     if generation.until_position is not None:
         horizon = min(horizon, generation.until_position)
     if checkpoint >= horizon:
@@ -389,6 +401,7 @@ async def step(
         batch_size,
         tenant=generation.tenant,
         topics=projection.topics,
+        connection=conn,
     )
     # A short batch means everything up to the horizon was read.
     new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
@@ -453,6 +466,7 @@ async def build_generation(
 
     The caller holds the generation's lock (see `try_lead`).
     """
+    await init_connection(conn)  # the batches are read on it: json/jsonb through msgspec
     while True:
         applied, checkpoint, horizon = await step(
             conn, store, projection, generation, batch_size=batch_size
@@ -553,6 +567,7 @@ class ProjectionRunner:
     async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
         conn = await self.connect()
         try:
+            await init_connection(conn)  # the batches are read on it: json/jsonb via msgspec
             generation = await self._target_generation(conn, projection)
             if generation is None or not await try_lead(conn, generation):
                 # Another process works on it (or this code is outdated); stand by.
