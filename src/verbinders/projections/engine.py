@@ -481,6 +481,8 @@ Connect = Callable[[], Awaitable["asyncpg.Connection"]]
 
 STEP_INTERVAL = 0.02
 """Shortest time between two batches of a caught-up projection (see `ProjectionRunner._pace`)."""
+IDLE_STEP_INTERVAL = 0.1
+"""The same after a batch with none of the projection's topics in it."""
 
 
 class ProjectionRunner:
@@ -496,6 +498,7 @@ class ProjectionRunner:
         batch_size: int = 1000,
         standby_interval: float = 2.0,
         step_interval: float = STEP_INTERVAL,
+        idle_step_interval: float = IDLE_STEP_INTERVAL,
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -507,6 +510,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.standby_interval = standby_interval
         self.step_interval = step_interval
+        self.idle_step_interval = max(step_interval, idle_step_interval)
         self.leading: dict[str, str] = {}
         """Projection name -> the schema of the generation this process works on now."""
         self._failures: dict[str, int] = {}
@@ -605,7 +609,8 @@ class ProjectionRunner:
                         return  # swapped by someone else: re-elect
                 if caught_up:
                     await self._wait(stop, pokes)
-                    await self._pace(stop, stepped)
+                    interval = self.step_interval if applied else self.idle_step_interval
+                    await self._pace(stop, stepped + interval)
         finally:
             self.leading.pop(projection.name, None)
             await _close(conn)
@@ -625,15 +630,17 @@ class ProjectionRunner:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def _pace(self, stop: asyncio.Event, stepped: float) -> None:
+    async def _pace(self, stop: asyncio.Event, until: float) -> None:
         """Under a steady stream of appends, step at most once per `step_interval`.
 
         Woken by every append, a caught-up projection would otherwise take one batch (and one
         commit) per event, competing with the appends for the database. Waiting out the rest
         of the interval lets the events of that interval arrive as one batch; after a quiet
-        spell the projection reacts at once.
+        spell the projection reacts at once. A projection whose last batch held none of its
+        topics (appends it does not read) waits `idle_step_interval`: it only moves its
+        checkpoint, and an event it does read reaches it that much later under such load.
         """
-        remaining = stepped + self.step_interval - time.monotonic()
+        remaining = until - time.monotonic()
         if remaining > 0 and not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), remaining)
