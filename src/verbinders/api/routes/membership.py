@@ -109,7 +109,7 @@ class MembershipController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     @post(
         MEMBERSHIP + "/withdraw",
@@ -132,7 +132,7 @@ class MembershipController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     @post(
         MEMBERSHIP + "/leave",
@@ -155,7 +155,7 @@ class MembershipController(Controller):
                 check=lambda v: check_if_match(request, v),
             )
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     async def _decide(
         self,
@@ -175,7 +175,7 @@ class MembershipController(Controller):
             )
             return result
 
-        return await resource_command(request, runtime, command)
+        return await resource_command(request, runtime, command, one_write=True)
 
     @post(
         MEMBERSHIP + "/admit",
