@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -753,3 +754,31 @@ async def test_scheduling_a_meeting_id_twice_is_a_conflict(
                 with pytest.raises(Conflict) as raised:
                     await again(ctx)
                 assert raised.value.details["state"] == "exists"
+
+
+async def test_racing_changes_to_one_meeting_each_land_whole_or_get_409(
+    client: httpx.AsyncClient, platform: Platform, runtime: Runtime
+) -> None:
+    """Meeting commands run without a transaction (one statement each): of 12 agenda changes
+    sent at once from the same version, every one that is answered 200 is in the history,
+    the rest get 409 naming the conflict, and the meeting's versions stay gapless."""
+    meeting = await schedule(client, platform, NOW + timedelta(days=20))
+    mid = meeting["id"]
+    answers = await asyncio.gather(
+        *(
+            command(client, platform, mid, "agenda", {"agenda": [{"title": f"Punt {i}"}]})
+            for i in range(12)
+        )
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) <= {200, 409}, [a.text for a in answers]
+    assert statuses.count(200) >= 1
+    for answer in answers:
+        if answer.status_code == 409:
+            problem = answer.json()
+            assert problem["type"].endswith("/concurrency-conflict"), answer.text
+            assert problem["stream_id"] == mid
+            assert problem["actual_version"] > problem["expected_version"]
+    events = await runtime.store.read_stream(uuid.UUID(mid))
+    assert [e.version for e in events] == list(range(1, len(events) + 1))
+    assert len(events) == 1 + statuses.count(200)
