@@ -11,6 +11,7 @@ redacted once their subject is forgotten, on the way out.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import typing
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,8 @@ __all__ = [
     "decode_event",
     "encode_event",
     "encode_snapshot",
+    "event_subjects",
+    "may_hold_personal_data",
     "personal_subjects",
     "sealed_subjects",
     "stream_type_of",
@@ -65,6 +68,45 @@ def personal_subjects(values: Iterable[Any]) -> set[UUID]:
     for value in values:
         visit(value)
     return found
+
+
+def event_subjects(event: Any) -> set[UUID]:
+    """`personal_subjects` of a domain event's values, skipping the scan for an event class
+    whose declared fields cannot hold personal data (most events: ids, names, dates)."""
+    if not may_hold_personal_data(event.__class__):
+        return set()
+    return personal_subjects(vars(event).values())
+
+
+@functools.cache
+def may_hold_personal_data(cls: type) -> bool:
+    """Whether any declared field of event class `cls` can hold `PersonalData`, as far as its
+    type hints tell; unclear hints (`Any`, bare containers, unresolvable names) count as yes."""
+    try:
+        hints = _field_types(cls)
+    except Exception:  # annotations that do not resolve: scan the values
+        return True
+    return any(_hint_may_hold(hint) for hint in hints.values())
+
+
+def _hint_may_hold(hint: Any) -> bool:
+    if hint is Any or hint is object:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is None:
+        if not isinstance(hint, type):
+            return True  # a TypeVar, a forward reference, ...
+        if issubclass(hint, PersonalData):
+            return True
+        if issubclass(hint, str | bytes):
+            return False
+        # A container without its item type could hold anything.
+        return issubclass(hint, collections.abc.Iterable | collections.abc.Mapping)
+    if origin is typing.Literal:
+        return False
+    if origin is typing.Annotated:
+        return _hint_may_hold(typing.get_args(hint)[0])
+    return any(_hint_may_hold(arg) for arg in typing.get_args(hint) if arg is not Ellipsis)
 
 
 def _seal_values(value: Any, keys: Mapping[UUID, bytes]) -> Any:
@@ -123,7 +165,7 @@ def encode_event(event: Any, keys: Mapping[UUID, bytes]) -> tuple[str, bytes]:
     class_version = getattr(type(event), "class_version", 1)
     if class_version > 1:
         state["class_version"] = class_version
-    if personal_subjects(state.values()):
+    if may_hold_personal_data(event.__class__) and personal_subjects(state.values()):
         state = {name: _seal_values(value, keys) for name, value in state.items()}
     return get_topic(type(event)), _encoder.encode(state)
 

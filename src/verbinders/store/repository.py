@@ -16,6 +16,7 @@ from verbinders.store.mapping import (
     decode_event,
     encode_event,
     encode_snapshot,
+    event_subjects,
     personal_subjects,
     sealed_subjects,
     stream_type_of,
@@ -136,9 +137,10 @@ class Repository:
             if also is not None:
                 raise ValueError("a companion write needs events to go with")
             return []
-        subjects = personal_subjects(
-            value for _, events in pending for event in events for value in vars(event).values()
-        )
+        subjects: set[UUID] = set()
+        for _, events in pending:
+            for event in events:
+                subjects |= event_subjects(event)
         keys = (
             await self.keyring.keys_for(subjects, tenant=metadata.tenant, create=True)
             if subjects
