@@ -10,7 +10,7 @@ handed a fresh copy of the route handler on every request, which cost more than 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -31,6 +31,8 @@ ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 READERS: tuple[str, ...] = ALL_ROLES
 PUBLIC = "public"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ACTOR_KEY = "verbinders.actor"
+"""Where `authorize` leaves the request's `Actor` in the ASGI scope (`get_actor` reads it)."""
 
 
 def _problem(status: int, kind: str, title: str, detail: str, **members: Any) -> ResponseSpec:
@@ -129,11 +131,12 @@ async def authorize(request: Request[Any, Any, Any]) -> None:
                 f"this token may send {state.limiter.per_minute} commands a minute",
                 retry_after=max(1, math.ceil(wait)),
             )
-    request.state.actor = actor
+    # In the ASGI scope itself: `request.state` builds a new `State` wrapper on every access.
+    cast("dict[str, Any]", request.scope)[ACTOR_KEY] = actor
 
 
 def get_actor(request: Request[Any, Any, Any]) -> Actor:
-    actor = request.state.get("actor")
+    actor = cast("dict[str, Any]", request.scope).get(ACTOR_KEY)
     if not isinstance(actor, Actor):  # a route without `roles(...)`: a programming error
         raise Unauthorized("this route has no authorisation configured")
     return actor
