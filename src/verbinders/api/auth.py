@@ -103,7 +103,7 @@ def roles(*names: str, command: bool = False) -> dict[str, Any]:
 
 
 async def authorize(request: Request[Any, Any, Any]) -> None:
-    """Admit the request or raise 401/403/429; leaves its `Actor` in `request.state`."""
+    """Admit the request or raise 401/403/429; leaves its `Actor` for `get_actor`."""
     admitted: tuple[str, ...] = request.route_handler.opt.get("roles", ())
     if admitted == (PUBLIC,):
         return
