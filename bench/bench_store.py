@@ -61,9 +61,8 @@ import msgspec
 from verbinders.config import Settings
 from verbinders.database import (
     EmbeddedPostgres,
-    init_connection,
+    connect,
     open_pool,
-    server_settings,
 )
 from verbinders.projections.activity import ActivityProjection
 from verbinders.projections.engine import replay
@@ -365,9 +364,7 @@ class Bench:
     datastore: Any = None
 
     async def connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(self.dsn, server_settings=server_settings(Settings()))
-        await init_connection(conn)
-        return conn
+        return await connect(self.dsn, Settings())
 
     async def open(self, diagnose: bool) -> None:
         self.conns = [await self.connect() for _ in range(self.writers)]

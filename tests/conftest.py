@@ -23,7 +23,8 @@ import asyncpg
 import pytest
 
 from verbinders.config import Settings
-from verbinders.database import EmbeddedPostgres, init_connection, open_pool, server_settings
+from verbinders.database import EmbeddedPostgres, open_pool
+from verbinders.database import connect as connect_to
 from verbinders.store.eventstore import EventStore
 from verbinders.store.personal import Keyring
 from verbinders.store.repository import Repository
@@ -126,9 +127,7 @@ async def store(
     and with every append through the pool."""
 
     async def connect() -> asyncpg.Connection:
-        conn = await asyncpg.connect(database, server_settings=server_settings(settings))
-        await init_connection(conn)
-        return conn
+        return await connect_to(database, settings)
 
     if request.param == "lane":
         store = EventStore(pool, connect=connect, append_connections=8)

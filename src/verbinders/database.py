@@ -116,6 +116,13 @@ async def reset_connection(connection: asyncpg.Connection) -> None:
         await connection.execute("ROLLBACK")
 
 
+async def connect(dsn: str, settings: Settings) -> asyncpg.Connection:
+    """A connection of its own (not from a pool), with the pool's codecs and settings."""
+    conn = await asyncpg.connect(dsn, server_settings=server_settings(settings))
+    await init_connection(conn)
+    return conn
+
+
 async def open_pool(
     dsn: str, settings: Settings, *, min_size: int | None = None, max_size: int | None = None
 ) -> asyncpg.Pool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from verbinders.config import Settings
-from verbinders.database import Database, init_connection, open_database, server_settings
+from verbinders.database import Database, connect, open_database
 from verbinders.projections import ProjectionRunner, all_projections
 from verbinders.store.eventstore import EventStore
 from verbinders.store.personal import Keyring
@@ -45,11 +45,7 @@ class Runtime:
 
     async def connect(self) -> asyncpg.Connection:
         """A connection of its own (not from the pool), with the pool's codecs and settings."""
-        conn = await asyncpg.connect(
-            self.database.dsn, server_settings=server_settings(self.settings)
-        )
-        await init_connection(conn)
-        return conn
+        return await connect(self.database.dsn, self.settings)
 
 
 @contextlib.asynccontextmanager
@@ -60,20 +56,22 @@ async def runtime_on(
     projections: Sequence[Projection] | None = None,
 ) -> AsyncIterator[Runtime]:
     """A runtime over an open database (the tests open theirs)."""
-    runtime_ref: list[Runtime] = []
 
-    async def connect() -> asyncpg.Connection:
-        return await runtime_ref[0].connect()
+    async def open_connection() -> asyncpg.Connection:
+        return await connect(database.dsn, settings)
 
     store = EventStore(
-        database.pool, connect=connect, append_connections=settings.append_connections
+        database.pool, connect=open_connection, append_connections=settings.append_connections
     )
     keyring = Keyring(database.pool)
     signal = FeedSignal(database.dsn)
     store.local_listeners.append(signal.poke)
 
     runner = ProjectionRunner(
-        store, signal, list(all_projections() if projections is None else projections), connect
+        store,
+        signal,
+        list(all_projections() if projections is None else projections),
+        open_connection,
     )
     runtime = Runtime(
         settings=settings,
@@ -84,7 +82,6 @@ async def runtime_on(
         signal=signal,
         runner=runner,
     )
-    runtime_ref.append(runtime)
     await signal.start()
     try:
         yield runtime

@@ -51,8 +51,8 @@ import asyncpg
 import msgspec
 
 from verbinders.database import init_connection
-from verbinders.errors import NotFound
 from verbinders.store.events import RecordedEvent
+from verbinders.store.eventstore import EVENT_COLUMNS, row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS, register_migrations
 
 if TYPE_CHECKING:
@@ -302,18 +302,6 @@ async def discard_generation(conn: Connection, generation: Generation) -> None:
             await conn.execute("DELETE FROM checkpoints WHERE name = $1", generation.schema_name)
 
 
-async def checkpoint_of(conn: Connection, schema: str) -> int:
-    value = await conn.fetchval("SELECT position FROM checkpoints WHERE name = $1", schema)
-    if value is None:
-        raise NotFound(f"no checkpoint for {schema}")
-    return int(value)
-
-
-_EVENT_COLUMNS = (
-    "position, tenant, stream_id, stream_type, version, topic, payload, metadata, recorded_at"
-)
-
-
 async def read_feed_below(
     store: EventStore,
     after: int,
@@ -340,7 +328,7 @@ async def read_feed_below(
         conditions.append(f"topic = any(${len(args)}::text[])")
     args.append(limit)
     sql = (
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)}"
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)}"
         f" ORDER BY position LIMIT ${len(args)}"
     )
     if connection is not None:
@@ -348,20 +336,7 @@ async def read_feed_below(
     else:
         async with store.pool.acquire() as conn:
             rows = await conn.fetch(sql, *args)
-    return [
-        RecordedEvent(
-            position=row[0],
-            tenant=row[1],
-            stream_id=row[2],
-            stream_type=row[3],
-            version=row[4],
-            topic=row[5],
-            payload=row[6],
-            metadata=row[7],
-            recorded_at=row[8],
-        )
-        for row in rows
-    ]
+    return [row_to_event(row) for row in rows]
 
 
 async def step(

@@ -28,6 +28,7 @@ from verbinders.store.schema import (
     APPEND_MANY,
     APPEND_ONE,
     APPEND_STREAMS,
+    CALL_APPEND_EVENTS,
     HORIZON_CTE,
     INSERT_MANY,
     INSERT_ONE,
@@ -38,19 +39,19 @@ if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.snapshots import SnapshotRow
 
-__all__ = ["NOTIFY_CHANNEL", "AppendLane", "EventStore"]
+__all__ = ["EVENT_COLUMNS", "NOTIFY_CHANNEL", "AppendLane", "EventStore", "row_to_event"]
 
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "verbinders_events"
 NOTIFY_INTERVAL = 0.02
 
-_COLUMNS = (
+EVENT_COLUMNS = (  # in the order `row_to_event` reads them
     "position, tenant, stream_id, stream_type, version, topic, payload, metadata, recorded_at"
 )
 
 
-def _row_to_event(row: asyncpg.Record) -> RecordedEvent:
+def row_to_event(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(
         position=row[0],
         tenant=row[1],
@@ -259,13 +260,7 @@ class EventStore:
             )
         if also is not None:
             args += also.args
-        if connection is not None:
-            rows = await connection.fetch(sql, *args)
-        elif self._lane is not None:
-            rows = await self._lane.fetch(sql, *args)
-        else:
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(sql, *args)
+        rows = await self._append_rows(sql, args, connection)
         if not rows:
             # The expected version is not (or not yet visibly) the stream's latest.
             if connection is not None:
@@ -300,12 +295,27 @@ class EventStore:
         if also is not None:
             sql = _with_companion("streams", also.sql)
             args += also.args
-        if connection is not None:
-            rows = await connection.fetch(sql, *args)
-        else:
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(sql, *args)
+        rows = await self._append_rows(sql, args, connection)
         return [row[0] for row in rows]
+
+    async def _append_rows(
+        self, sql: str, args: Sequence[object], connection: Connection | None
+    ) -> list[asyncpg.Record]:
+        """An append statement: in the caller's transaction, else on the lane (or the pool)."""
+        if connection is not None:
+            return await connection.fetch(sql, *args)
+        if self._lane is not None:
+            return await self._lane.fetch(sql, *args)
+        return await self._rows(sql, args, None)
+
+    async def _rows(
+        self, sql: str, args: Sequence[object], connection: Connection | None
+    ) -> list[asyncpg.Record]:
+        """A statement on `connection`, else on a connection from the pool."""
+        if connection is not None:
+            return await connection.fetch(sql, *args)
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(sql, *args)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -380,19 +390,14 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """A stream's events in version order: whole, after/up to a version, or as of a time."""
         sql = (
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2"
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2"
             " AND ($3::integer IS NULL OR version <= $3)"
             " AND ($4::timestamptz IS NULL OR recorded_at <= $4)"
             " AND ($5::text IS NULL OR tenant = $5)"
             " ORDER BY version"
         )
         args = (stream_id, after_version, to_version, as_of, tenant)
-        if connection is not None:
-            rows = await connection.fetch(sql, *args)
-        else:
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(sql, *args)
-        return [_row_to_event(row) for row in rows]
+        return [row_to_event(row) for row in await self._rows(sql, args, connection)]
 
     # -- reading the feed ------------------------------------------------------------------
 
@@ -411,14 +416,9 @@ class EventStore:
         Never returns an event while an earlier position may still commit, so reading
         batch after batch from the last position seen misses nothing.
         """
-        sql = f"SELECT {_COLUMNS} FROM read_feed($1, $2, $3, $4, $5)"
+        sql = f"SELECT {EVENT_COLUMNS} FROM read_feed($1, $2, $3, $4, $5)"
         args = (after, limit, tenant, list(topics) if topics is not None else None, until_position)
-        if connection is not None:
-            rows = await connection.fetch(sql, *args)
-        else:
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(sql, *args)
-        return [_row_to_event(row) for row in rows]
+        return [row_to_event(row) for row in await self._rows(sql, args, connection)]
 
     async def iter_feed(
         self,
@@ -526,11 +526,7 @@ _encode_metadata = msgspec.json.Encoder().encode
 _APPENDS = {
     "one": (f"{HORIZON_CTE}, appended AS ({INSERT_ONE})", 7),
     "many": (f"{HORIZON_CTE}, appended AS ({INSERT_MANY})", 7),
-    "streams": (
-        "appended AS (SELECT p AS position"
-        " FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9) AS p)",
-        9,
-    ),
+    "streams": (f"appended AS (SELECT p AS position FROM {CALL_APPEND_EVENTS} AS p)", 9),
 }
 
 

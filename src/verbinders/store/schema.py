@@ -69,6 +69,7 @@ __all__ = [
     "APPEND_MANY",
     "APPEND_ONE",
     "APPEND_STREAMS",
+    "CALL_APPEND_EVENTS",
     "HORIZON_CTE",
     "INSERT_MANY",
     "INSERT_ONE",
@@ -113,7 +114,8 @@ APPEND_ONE = f"WITH {HORIZON_CTE}\n{INSERT_ONE}"
 APPEND_MANY = f"WITH {HORIZON_CTE}\n{INSERT_MANY}"
 
 # Streams of several aggregates at once ($2 streams, $3 their expected versions).
-APPEND_STREAMS = "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+CALL_APPEND_EVENTS = "append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+APPEND_STREAMS = f"SELECT * FROM {CALL_APPEND_EVENTS}"
 
 STREAM_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
 
