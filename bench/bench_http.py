@@ -11,8 +11,9 @@ In one run, on one database, with the same settings, it serves in turn
   (b) the real Verbinders app (create_app, as `verbinders serve` builds it: projections
       in-process, write_rate_per_minute raised to its maximum) and its cheapest create
       command, POST /tokens ({"roles": ["analyst"], "label": "bench"} with a coordinator's
-      bearer token): an AccessToken's event and its `access_tokens` row written in one
-      autocommit statement (api/idempotency.py run_command, `one_write`); POST /meetings,
+      bearer token): an AccessToken's event appended in one autocommit statement
+      (api/idempotency.py run_command, `one_write`), listed later by the `tokens` read
+      model, which the in-process projections keep; POST /meetings,
       one event but with more to decode, validate and project, costs more (b_meetings);
 each in a uvicorn process of its own (one worker, the same uvicorn settings for both, started
 afresh per measurement; (b) only after its projections have caught up), loaded by wrk (Debian's
@@ -32,8 +33,9 @@ a database `verbinders_bench_<random>` on that server and drops it afterwards.
   b_noproj    (b) without its in-process projections;
   b_meetings  POST /meetings, an online meeting: one Meeting event, projected into two read
               models (meetings, activity);
-  a_tx        (a) as BEGIN, its INSERT, an INSERT into a table shaped like `access_tokens`,
-              COMMIT: the round trips (b) made before it became one statement;
+  a_tx        (a) as BEGIN, its INSERT, an INSERT into a table shaped like the token table
+              (b) once wrote beside its event, COMMIT: how (b) wrote before it became one
+              statement and the token's row a read model;
   b_core      (b)'s command (issue_token, one statement) behind a bare Litestar handler: no
               guard, no run_command, no projections;
 and then the same apps once more in this process, straight through their ASGI callables (no
@@ -50,6 +52,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -114,8 +117,8 @@ BARE_INSERT = (
     "INSERT INTO bare_events (tenant, stream_id, stream_type, version, topic, payload, metadata)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING position"
 )
-# --diagnose: a second row per request, into a table shaped like `access_tokens` (without its
-# foreign key), to give the bare endpoint the real command's conversation with PostgreSQL.
+# --diagnose: a second row per request, into a table shaped like the token table (b) once wrote
+# beside its event (without its foreign key): (b)'s conversation with PostgreSQL before.
 BARE_TOKENS_DDL = """
 CREATE TABLE IF NOT EXISTS bare_tokens (
     token_id    uuid        PRIMARY KEY,
@@ -335,7 +338,7 @@ def command_app(settings: Settings) -> Any:
     async def lifespan(app: Litestar) -> Any:
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
-            app.state.actor = await Authenticator(runtime.pool).authenticate(
+            app.state.actor = await Authenticator(runtime.repository).authenticate(
                 os.environ["BENCH_HTTP_TOKEN"]
             )
             yield
@@ -863,7 +866,7 @@ def python_pieces(token_actor: Any) -> list[tuple[str, float]]:
         return encoder.encode(
             IssuedToken(
                 id=uuid.uuid4(),
-                token=new_secret(),
+                token=new_secret(uuid.uuid4()),
                 roles=("analyst",),
                 party=None,
                 label="bench",
@@ -873,8 +876,9 @@ def python_pieces(token_actor: Any) -> list[tuple[str, float]]:
         )
 
     authenticator = Authenticator(None, ttl=3600)  # type: ignore[arg-type]
-    secret = new_secret()
-    authenticator._cache[hash_secret(secret)] = (time.monotonic(), token_actor, None)
+    secret = new_secret(uuid.uuid4())
+    key = hashlib.sha256(secret.encode()).digest()
+    authenticator._cache[key] = (time.monotonic(), token_actor, None)
 
     async def cached_auth() -> None:
         await authenticator.authenticate(secret)
@@ -885,7 +889,10 @@ def python_pieces(token_actor: Any) -> list[tuple[str, float]]:
             coroutine.send(None)
 
     return [
-        ("new_secret() + hash_secret()", per_call_us(lambda: hash_secret(new_secret()))),
+        (
+            "new_secret() + hash_secret()",
+            per_call_us(lambda: hash_secret(new_secret(uuid.uuid4()))),
+        ),
         ("AccessToken.issue (eventsourcing aggregate)", per_call_us(issue)),
         ("collect, personal_subjects x2, encode", per_call_us(collect_and_encode)),
         ("event metadata (2 uuid4 + encode)", per_call_us(metadata)),
@@ -950,7 +957,7 @@ async def in_process_diagnosis(settings: Settings, token: str, n: int, rounds: i
             f" {statistics.median(wall[label]):11.0f}"
         )
     async with open_runtime(settings, min_size=1, max_size=1) as runtime:
-        actor = await Authenticator(runtime.pool).authenticate(token)
+        actor = await Authenticator(runtime.repository).authenticate(token)
     print("Pure-Python steps of POST /tokens (no database), CPU per call:")
     for label, us in python_pieces(actor):
         print(f"  {label:44} {us:6.1f} us")

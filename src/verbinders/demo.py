@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate
 
 from verbinders.application import organisations as org_service
-from verbinders.application.access import create_platform, issue_token, revoke_token
+from verbinders.application.access import create_platform, issue_token, list_tokens, revoke_token
 from verbinders.application.context import Actor, CommandContext
 from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, Meeting, MeetingMode, Votes
@@ -272,17 +272,17 @@ class _Loader:
 
     async def token(self) -> str:
         """A fresh coordinator token for this run; earlier demo tokens are revoked."""
-        async with self.runtime.pool.acquire() as conn:
-            earlier = await conn.fetch(
-                "SELECT token_id FROM access_tokens WHERE tenant = $1 AND revoked_at IS NULL"
-                " AND label LIKE 'demo coordinator%'",
-                DEMO_TENANT,
-            )
+        await self.runtime.runner.catch_up("tokens")
+        earlier = [
+            t.id
+            for t in await list_tokens(self.runtime.pool, DEMO_TENANT)
+            if t.revoked_at is None and t.label.startswith("demo coordinator")
+        ]
         secret: list[str] = []
 
         async def issue(ctx: CommandContext) -> None:
-            for row in earlier:
-                await revoke_token(ctx, row["token_id"], reason="a newer demo token was issued")
+            for token_id in earlier:
+                await revoke_token(ctx, token_id, reason="a newer demo token was issued")
             issued = await issue_token(
                 ctx, roles=("coordinator",), label="demo coordinator", reason="demo loaded"
             )

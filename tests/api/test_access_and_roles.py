@@ -87,7 +87,10 @@ async def test_no_token_reads_or_touches_another_platform(
     theirs = await client.get("/events", headers=other_platform.auth("analyst"))
     assert {e["tenant"] for e in mine.json()["events"]} == {"haarlem"}
     assert {e["tenant"] for e in theirs.json()["events"]} == {"zaanstad"}
-    haarlem_token = (await client.get("/tokens", headers=platform.auth("coordinator"))).json()[0]
+    last = max(e["position"] for e in mine.json()["events"])
+    haarlem_token = (
+        await client.get(f"/tokens?wait_for={last}", headers=platform.auth("coordinator"))
+    ).json()[0]
     attempt = await client.post(
         f"/tokens/{haarlem_token['id']}/revoke",
         json={"reason": "not yours"},

@@ -96,6 +96,7 @@ async def test_a_stale_if_match_changes_nothing(
 
 async def test_writes_are_limited_per_token(runtime: Runtime, platform: Platform) -> None:
     settings = Settings(write_rate_per_minute=3)
+    await runtime.runner.prepare()
     app = create_app(settings, runtime=runtime)
     app.state.verbinders = app_state(runtime, settings)
     transport = httpx.ASGITransport(app=app)

@@ -27,12 +27,13 @@ async def test_such_a_command_may_save_once_and_has_no_transaction_to_write_thro
         _ = ctx.transaction
     async with pool.acquire() as conn:
         labels = await conn.fetch(
-            "SELECT label FROM access_tokens WHERE tenant = $1 AND label IN ('first', 'second')",
+            "SELECT payload->>'label' AS label FROM events WHERE tenant = $1"
+            " AND stream_type = 'AccessToken' AND payload->>'label' IN ('first', 'second')",
             platform.slug,
         )
     assert [row["label"] for row in labels] == ["first"]
     assert ctx.positions == [issued.position]
-    actor = await Authenticator(runtime.pool).authenticate(issued.token)
+    actor = await Authenticator(runtime.repository).authenticate(issued.token)
     assert actor.roles == ("analyst",)
 
 

@@ -66,7 +66,7 @@ def app_state(
     """What the routes reach through `app.state.verbinders`."""
     return AppState(
         runtime=runtime,
-        authenticator=Authenticator(runtime.pool),
+        authenticator=Authenticator(runtime.repository),
         limiter=RateLimiter(settings.write_rate_per_minute),
         stopping=stopping or asyncio.Event(),
     )

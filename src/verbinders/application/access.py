@@ -1,12 +1,20 @@
-"""Platforms (tenants) and access tokens, with the tables that authenticate requests.
+"""Platforms (tenants) and access tokens, and how a request's bearer token is authenticated.
 
-`platforms` and `access_tokens` are read models kept in the same transaction as the events
-that change them, so a new token works, and a revoked one stops working, at once.
+A token's secret names its token: `vb_<id>.<random>`, the id in base64url. A request finds the
+token's events by that id and checks the secret against the SHA-256 hash its `Issued` event
+recorded, so a new token works, and a revoked one stops working, the moment its event is
+stored (the `Authenticator` caches an answer for at most a second). The event store is the
+only record written: the listing of tokens is a read model (`projections/tokens.py`).
+Tokens issued before secrets carried their id are found by their hash in
+`legacy_token_secrets`, which never grows.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import secrets
 import time
 import uuid
@@ -21,13 +29,13 @@ from verbinders.domain.access import AccessToken, Role
 from verbinders.domain.platform import Platform, platform_id, tenant_slug
 from verbinders.domain.vocabulary import Term
 from verbinders.errors import Conflict, NotFound, StreamConflict, Unauthorized
-from verbinders.store.events import Companion
 from verbinders.store.schema import register_migrations
 
 if TYPE_CHECKING:
     import asyncpg
 
     from verbinders.runtime import Runtime
+    from verbinders.store.repository import Repository
 
 __all__ = [
     "Authenticator",
@@ -38,7 +46,9 @@ __all__ = [
     "hash_secret",
     "issue_token",
     "list_tokens",
+    "new_secret",
     "revoke_token",
+    "token_id_of",
 ]
 
 register_migrations(
@@ -81,14 +91,46 @@ CREATE INDEX access_tokens_tenant ON access_tokens (tenant, issued_at);
             # platforms are never deleted.
             "ALTER TABLE access_tokens DROP CONSTRAINT IF EXISTS access_tokens_tenant_fkey",
         ),
+        (
+            3,
+            "access tokens from their events; the hashes of id-less secrets kept for lookup",
+            # A token is now authenticated from its own events, found by the id its secret
+            # carries, and listed from the `tokens` read model: issuing one writes its event
+            # only (a second row with three indexes had been a third of the command's cost in
+            # PostgreSQL). Secrets issued before carry no id: their hashes stay here, to find
+            # their tokens' streams. Nothing is ever added.
+            """
+CREATE TABLE legacy_token_secrets (
+    secret_hash text PRIMARY KEY,
+    token_id    uuid NOT NULL
+);
+INSERT INTO legacy_token_secrets (secret_hash, token_id)
+    SELECT secret_hash, token_id FROM access_tokens;
+DROP TABLE access_tokens;
+""",
+        ),
     ],
 )
 
 SECRET_PREFIX = "vb_"  # noqa: S105 - a prefix, not a secret
+_ID_CHARACTERS = 22  # a UUID's 16 bytes in unpadded base64url
 
 
-def new_secret() -> str:
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+def new_secret(token_id: uuid.UUID) -> str:
+    """`vb_<token id>.<256 random bits>`: the id is public, the random part is the secret."""
+    ident = base64.urlsafe_b64encode(token_id.bytes).rstrip(b"=").decode()
+    return f"{SECRET_PREFIX}{ident}.{secrets.token_urlsafe(32)}"
+
+
+def token_id_of(secret: str) -> uuid.UUID | None:
+    """The token id a secret carries; None for a malformed or an id-less (older) secret."""
+    ident, dot, random_part = secret.removeprefix(SECRET_PREFIX).partition(".")
+    if not dot or len(ident) != _ID_CHARACTERS or not random_part:
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(ident + "=="))
+    except (ValueError, binascii.Error):
+        return None
 
 
 def hash_secret(secret: str) -> str:
@@ -129,25 +171,6 @@ class PlatformView(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
-def _token_row(token: AccessToken) -> Companion:
-    """The token's row, written in the statement that appends its event (it works at once)."""
-    return Companion(
-        "INSERT INTO access_tokens (token_id, tenant, party, roles, label, secret_hash,"
-        " expires_at, issued_by)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT FROM appended)",
-        (
-            token.id,
-            token.tenant,
-            token.party,
-            list(token.roles),
-            token.label,
-            token.secret_hash,
-            token.expires_at,
-            token.issued_by,
-        ),
-    )
-
-
 async def issue_token(
     ctx: CommandContext,
     *,
@@ -157,9 +180,10 @@ async def issue_token(
     expires_at: datetime | None = None,
     reason: str = "",
 ) -> IssuedToken:
-    secret = new_secret()
+    token_id = uuid.uuid4()
+    secret = new_secret(token_id)
     token = AccessToken.issue(
-        token_id=uuid.uuid4(),
+        token_id=token_id,
         tenant=ctx.actor.tenant,
         party=party,
         roles=roles,
@@ -170,7 +194,7 @@ async def issue_token(
         reason=reason or "issued",
         now=ctx.now(),
     )
-    [position] = await ctx.save(token, reason=reason or None, also=_token_row(token))
+    [position] = await ctx.save(token, reason=reason or None)
     return IssuedToken(
         id=token.id,
         token=secret,
@@ -194,23 +218,17 @@ async def revoke_token(
     if check is not None:
         check(token.version)
     token.revoke(revoked_by=ctx.actor.name, reason=reason)
-    [position] = await ctx.save(
-        token,
-        reason=reason,
-        also=Companion(
-            "UPDATE access_tokens SET revoked_at = now(), revoked_by = $2"
-            " WHERE token_id = $1 AND EXISTS (SELECT FROM appended)",
-            (token_id, ctx.actor.name),
-        ),
-    )
+    [position] = await ctx.save(token, reason=reason)
     return CommandResult(id=str(token_id), version=token.version, position=position)
 
 
 async def list_tokens(pool: asyncpg.Pool, tenant: str) -> list[TokenView]:
+    """The platform's tokens, from the `tokens` read model (as far as it has come)."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT token_id, party, roles, label, issued_at, issued_by, expires_at,"
-            " revoked_at, revoked_by FROM access_tokens WHERE tenant = $1 ORDER BY issued_at",
+            " revoked_at, revoked_by FROM tokens.tokens WHERE tenant = $1"
+            " ORDER BY issued_at, token_id",
             tenant,
         )
     return [
@@ -288,25 +306,28 @@ async def get_platform(runtime: Runtime, tenant: str) -> PlatformView:
 
 
 class Authenticator:
-    """Bearer secret -> Actor. Answers from the `access_tokens` table, cached at most
-    `ttl` seconds, so a revocation takes effect within that bound (1 s by default)."""
+    """Bearer secret -> Actor, from the token's own events (see the module's notes).
 
-    def __init__(self, pool: asyncpg.Pool, *, ttl: float = 1.0) -> None:
-        self.pool = pool
+    Answers are cached for at most `ttl` seconds, so a revocation takes effect within that
+    bound (1 s by default); the cache is keyed by the secret's hash, not the secret.
+    """
+
+    def __init__(self, repository: Repository, *, ttl: float = 1.0) -> None:
+        self.repository = repository
         self.ttl = ttl
-        self._cache: dict[str, tuple[float, Actor | None, datetime | None]] = {}
+        self._cache: dict[bytes, tuple[float, Actor | None, datetime | None]] = {}
 
     async def authenticate(self, secret: str) -> Actor:
         if not secret.startswith(SECRET_PREFIX):
             raise Unauthorized("the bearer token is malformed")
-        digest = hash_secret(secret)
+        key = hashlib.sha256(secret.encode()).digest()
         now = time.monotonic()
-        cached = self._cache.get(digest)
+        cached = self._cache.get(key)
         if cached is None or now - cached[0] > self.ttl:
-            actor, expires_at = await self._lookup(digest)
+            actor, expires_at = await self._lookup(secret, key.hex())
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now, actor, expires_at)
+            self._cache[key] = (now, actor, expires_at)
         else:
             _, actor, expires_at = cached
         if actor is None:
@@ -315,23 +336,34 @@ class Authenticator:
             raise Unauthorized("the token has expired")
         return actor
 
-    async def _lookup(self, digest: str) -> tuple[Actor | None, datetime | None]:
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT token_id, tenant, party, roles, label, expires_at FROM access_tokens"
-                " WHERE secret_hash = $1 AND revoked_at IS NULL",
-                digest,
+    async def _lookup(self, secret: str, digest: str) -> tuple[Actor | None, datetime | None]:
+        token_id = token_id_of(secret)
+        async with self.repository.store.pool.acquire() as conn:
+            if token_id is None:
+                token_id = await conn.fetchval(
+                    "SELECT token_id FROM legacy_token_secrets WHERE secret_hash = $1", digest
+                )
+                if token_id is None:
+                    return None, None
+            tenant = await conn.fetchval(
+                "SELECT tenant FROM events WHERE stream_id = $1 AND version = 1"
+                " AND stream_type = $2",
+                token_id,
+                AccessToken.STREAM_TYPE,
             )
-        if row is None:
+        if tenant is None:
+            return None, None
+        token = await self.repository.find(AccessToken, token_id, tenant=tenant)
+        if token is None or token.revoked or not hmac.compare_digest(token.secret_hash, digest):
             return None, None
         actor = Actor(
-            tenant=row["tenant"],
-            roles=tuple(row["roles"]),
-            party=row["party"],
-            token_id=row["token_id"],
-            label=row["label"],
+            tenant=token.tenant,
+            roles=token.roles,
+            party=token.party,
+            token_id=token.id,
+            label=token.label,
         )
-        return actor, row["expires_at"]
+        return actor, token.expires_at
 
 
 async def ensure_platform_exists(pool: asyncpg.Pool, tenant: str) -> None:

@@ -144,6 +144,7 @@ def token_list(tenant: str) -> None:
     async def body() -> None:
         async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
             await ensure_platform_exists(runtime.pool, tenant)
+            await runtime.runner.catch_up("tokens")
             tokens = await list_tokens(runtime.pool, tenant)
         for t in tokens:
             state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"

@@ -18,10 +18,12 @@ def all_projections() -> Sequence[Projection]:
     from verbinders.projections.directory import DirectoryProjection
     from verbinders.projections.meetings import MeetingsProjection
     from verbinders.projections.membership import MembershipProjection
+    from verbinders.projections.tokens import TokensProjection
 
     return [
         ActivityProjection(),
         DirectoryProjection(),
         MembershipProjection(),
         MeetingsProjection(),
+        TokensProjection(),
     ]

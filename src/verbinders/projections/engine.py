@@ -51,6 +51,7 @@ import asyncpg
 import msgspec
 
 from verbinders.database import init_connection
+from verbinders.errors import Unavailable
 from verbinders.store.events import RecordedEvent
 from verbinders.store.eventstore import EVENT_COLUMNS, row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS, register_migrations
@@ -683,6 +684,37 @@ class ProjectionRunner:
             )
             for row in rows
         ]
+
+    async def catch_up(self, name: str, timeout: float = 10.0) -> None:
+        """Bring projection `name` up to the feed as it stands now, before reading it.
+
+        For readers in processes that may run no projections (the command line): if no
+        process works on the projection, this one feeds it up to the current horizon itself,
+        under the same lock a worker would take; if one does, this waits for it (raising
+        `Unavailable` after `timeout` seconds).
+        """
+        projection = self.projections[name]
+        conn = await self.connect()
+        try:
+            await init_connection(conn)
+            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+            generation = await self._target_generation(conn, projection)
+            if generation is not None and await try_lead(conn, generation):
+                await build_generation(
+                    conn, self.store, projection, generation, batch_size=self.batch_size
+                )
+                if generation.state == "building":
+                    await activate(conn, projection, generation)
+                return
+        finally:
+            await _close(conn)  # and with it the generation's lock
+        if not await self.wait_for(name, horizon, timeout):
+            raise Unavailable(
+                f"the {name} read model has not reached position {horizon} within"
+                f" {timeout:g} s; retry later",
+                projection=name,
+                position=horizon,
+            )
 
     async def wait_for(self, name: str, position: int, timeout: float) -> bool:
         """Wait until projection `name`'s active generation has processed `position`."""

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
 from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, resource_command
+from verbinders.api.routes.common import check_if_match, resource_command, wait_for_position
 from verbinders.application.access import (
     IssuedToken,
     TokenView,
@@ -73,8 +74,21 @@ class TokensController(Controller):
             one_write=True,
         )
 
-    @get("/", **roles("coordinator"), summary="List the platform's tokens (no secrets)")
-    async def list(self, request: Request[Any, Any, Any], runtime: Runtime) -> list[TokenView]:
+    @get(
+        "/",
+        **roles("coordinator"),
+        summary="List the platform's tokens (no secrets; `wait_for` a command's position)",
+    )
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        wait_for: Annotated[
+            int | None, Parameter(ge=1, description="Wait until this position is included")
+        ] = None,
+        timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
+    ) -> list[TokenView]:
+        await wait_for_position(runtime, "tokens", wait_for, timeout)
         return await list_tokens(runtime.pool, get_actor(request).tenant)
 
     @post("/{token_id:uuid}/revoke", **roles("coordinator", command=True), summary="Revoke a token")
