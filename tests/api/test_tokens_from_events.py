@@ -168,3 +168,39 @@ async def test_the_list_over_http_can_wait_for_the_token_just_issued(
     assert listed.status_code == 200, listed.text
     assert issued.json()["id"] in {t["id"] for t in listed.json()}
     assert all("token" not in t and "secret_hash" not in t for t in listed.json())
+
+
+async def test_requests_that_find_a_token_s_answer_expired_together_share_one_lookup(
+    runtime: Runtime, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issued = await issue_token(context(runtime, platform), roles=("analyst",), label="busy")
+    authenticator = Authenticator(runtime.repository, ttl=60)
+    lookups = 0
+    lookup = authenticator._lookup
+
+    async def counted(secret: str, digest: str) -> tuple[Actor | None, datetime | None]:
+        nonlocal lookups
+        lookups += 1
+        await asyncio.sleep(0.05)
+        return await lookup(secret, digest)
+
+    monkeypatch.setattr(authenticator, "_lookup", counted)
+    actors = await asyncio.gather(*(authenticator.authenticate(issued.token) for _ in range(20)))
+    assert lookups == 1
+    assert {a.token_id for a in actors} == {issued.id}
+
+    async def failing(secret: str, digest: str) -> tuple[Actor | None, datetime | None]:
+        nonlocal lookups
+        lookups += 1
+        await asyncio.sleep(0.05)
+        raise OSError("the database went away")
+
+    other = await issue_token(context(runtime, platform), roles=("analyst",), label="other")
+    monkeypatch.setattr(authenticator, "_lookup", failing)
+    results = await asyncio.gather(
+        *(authenticator.authenticate(other.token) for _ in range(5)), return_exceptions=True
+    )
+    assert lookups == 2
+    assert all(isinstance(r, OSError) for r in results)
+    monkeypatch.setattr(authenticator, "_lookup", lookup)  # a failure is not remembered
+    assert (await authenticator.authenticate(other.token)).token_id == other.id

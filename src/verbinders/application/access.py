@@ -11,6 +11,7 @@ Tokens issued before secrets carried their id are found by their hash in
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -316,18 +317,15 @@ class Authenticator:
         self.repository = repository
         self.ttl = ttl
         self._cache: dict[bytes, tuple[float, Actor | None, datetime | None]] = {}
+        self._pending: dict[bytes, asyncio.Future[tuple[Actor | None, datetime | None]]] = {}
 
     async def authenticate(self, secret: str) -> Actor:
         if not secret.startswith(SECRET_PREFIX):
             raise Unauthorized("the bearer token is malformed")
         key = hashlib.sha256(secret.encode()).digest()
-        now = time.monotonic()
         cached = self._cache.get(key)
-        if cached is None or now - cached[0] > self.ttl:
-            actor, expires_at = await self._lookup(secret, key.hex())
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now, actor, expires_at)
+        if cached is None or time.monotonic() - cached[0] > self.ttl:
+            actor, expires_at = await self._refresh(key, secret)
         else:
             _, actor, expires_at = cached
         if actor is None:
@@ -335,6 +333,26 @@ class Authenticator:
         if expires_at is not None and expires_at <= datetime.now(UTC):
             raise Unauthorized("the token has expired")
         return actor
+
+    async def _refresh(self, key: bytes, secret: str) -> tuple[Actor | None, datetime | None]:
+        """One lookup per token at a time: the requests that find the answer expired together
+        (every second, under load, all of a busy token's requests in flight) share it."""
+        pending = self._pending.get(key)
+        if pending is None:
+            started = time.monotonic()
+            pending = asyncio.ensure_future(self._lookup(secret, key.hex()))
+            self._pending[key] = pending
+
+            def done(future: asyncio.Future[tuple[Actor | None, datetime | None]]) -> None:
+                self._pending.pop(key, None)
+                if not future.cancelled() and future.exception() is None:
+                    if len(self._cache) > 10_000:
+                        self._cache.clear()
+                    self._cache[key] = (started, *future.result())
+
+            pending.add_done_callback(done)
+        # Shielded: a request that goes away does not cancel the lookup the others wait for.
+        return await asyncio.shield(pending)
 
     async def _lookup(self, secret: str, digest: str) -> tuple[Actor | None, datetime | None]:
         token_id = token_id_of(secret)
