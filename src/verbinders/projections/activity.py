@@ -24,6 +24,8 @@ class ActivityProjection(Projection):
     name = "activity"
     version = 1
     tables = ("daily_events",)
+    reads_payload = False
+    reads_metadata = False
 
     def ddl(self) -> str:
         return """

@@ -62,6 +62,7 @@ class DirectoryProjection(Projection):
         + [MEMBERSHIP + e for e in STATUS_AFTER]
     )
     tables = ("organisations", "strengths")
+    reads_metadata = False
 
     def ddl(self) -> str:
         return """

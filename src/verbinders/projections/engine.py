@@ -117,6 +117,9 @@ class Projection(ABC):
     """Event topics handled (None: every event)."""
     tables: ClassVar[tuple[str, ...]] = ()
     """Tables exposed to readers through views."""
+    reads_payload: ClassVar[bool] = True
+    reads_metadata: ClassVar[bool] = True
+    """False: the events come with an empty payload (metadata), neither read nor decoded."""
 
     @abstractmethod
     def ddl(self) -> str:
@@ -312,12 +315,15 @@ async def read_feed_below(
     tenant: str | None = None,
     topics: Sequence[str] | None = None,
     connection: Connection | None = None,
+    payload: bool = True,
+    metadata: bool = True,
 ) -> list[RecordedEvent]:
     """Events after `after` up to `horizon` (a horizon fixed before this call), at most `limit`.
 
     The statement's snapshot is taken after the horizon was computed, so it sees every
     transaction that had finished by then: nothing at or below `horizon` is missing. With
     `connection` (outside a transaction) it reads there, else through the store's pool.
+    Without `payload` (`metadata`) the events carry an empty one instead.
     """
     conditions = ["position > $1", "position <= $2"]
     args: list[object] = [after, horizon]
@@ -328,8 +334,13 @@ async def read_feed_below(
         args.append(list(topics))
         conditions.append(f"topic = any(${len(args)}::text[])")
     args.append(limit)
+    columns = EVENT_COLUMNS
+    if not payload:
+        columns = columns.replace("payload", "'{}'::jsonb")
+    if not metadata:
+        columns = columns.replace("metadata", "'{}'::jsonb")
     sql = (
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)}"
+        f"SELECT {columns} FROM events WHERE {' AND '.join(conditions)}"
         f" ORDER BY position LIMIT ${len(args)}"
     )
     if connection is not None:
@@ -378,6 +389,8 @@ async def step(
         tenant=generation.tenant,
         topics=projection.topics,
         connection=conn,
+        payload=projection.reads_payload,
+        metadata=projection.reads_metadata,
     )
     # A short batch means everything up to the horizon was read.
     new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
@@ -386,10 +399,17 @@ async def step(
         await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
         return 0, new_checkpoint, horizon
     try:
-        async with conn.transaction():
-            await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
+        # BEGIN and the search path in one round trip (the simple query protocol).
+        await conn.execute(f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public')
+        try:
             await projection.handle_batch(conn, batch)
             await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
+        except BaseException:
+            if not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as error:
         # A replay that swapped the views drops the old generation's schema, also under a
         # batch waiting for its tables. Then this is no failure, only the end of the generation.

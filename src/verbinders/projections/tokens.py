@@ -32,6 +32,7 @@ class TokensProjection(Projection):
     version = 1
     topics = (ISSUED, REVOKED)
     tables = ("tokens",)
+    reads_metadata = False
 
     def ddl(self) -> str:
         return """
