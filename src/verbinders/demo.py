@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate
 from verbinders.application import organisations as org_service
 from verbinders.application.access import create_platform, issue_token, list_tokens, revoke_token
 from verbinders.application.context import Actor, CommandContext
-from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org
+from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org, StrengthRow
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, Meeting, MeetingMode, Votes
 from verbinders.domain.membership import Membership, membership_id
 from verbinders.domain.organisations import Organisation
@@ -56,6 +56,32 @@ def _pick(key: str, modulo: int) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % modulo
 
 
+def strengths_of(org: Org) -> tuple[StrengthRow, ...]:
+    """An organisation's strengths as written in the demo data, or else what an organisation
+    of its kind can always offer: self-organisations their reach into their community, formal
+    organisations, the municipality and funds their expertise."""
+    if org.strengths:
+        return org.strengths
+    if org.kind == "self-organisation":
+        community = org.communities[0] if org.communities else "hun achterban"
+        size = f"ruim {org.constituency} mensen" if org.constituency else "hun achterban"
+        return (
+            (
+                "reach",
+                f"Bereik onder {community}",
+                f"Via bijeenkomsten en eigen netwerken contact met {size}.",
+                org.constituency,
+                org.languages,
+                org.districts,
+            ),
+        )
+    subject = {
+        "municipality": "Subsidies, vergunningen en wijkcontacten",
+        "fund": "Advies bij projectaanvragen en verantwoording",
+    }.get(org.kind, f"Professionele kennis: {', '.join(org.target_groups) or org.name}")
+    return (("expertise", subject, org.description, None, (), org.districts),)
+
+
 def _evening(day: date, hour: int = 19) -> datetime:
     return datetime.combine(day, time(hour, 30), tzinfo=AMSTERDAM)
 
@@ -82,13 +108,13 @@ class _Loader:
         found = await self.runtime.repository.find(cls, stream_id, tenant=DEMO_TENANT)
         return found is not None
 
-    async def run(self, at: datetime | None, command: object) -> None:
+    async def run(self, at: datetime | None, command: object, key: str) -> None:
         async with self.runtime.store.transaction() as conn:
             ctx = CommandContext(
                 repository=self.runtime.repository,
                 connection=conn,
                 actor=self.actor,
-                correlation_id=f"demo-{uuid.uuid4()}",
+                correlation_id=f"demo-{key}",
                 clock=at,
             )
             await command(ctx)  # type: ignore[operator]
@@ -130,7 +156,9 @@ class _Loader:
                     active_volunteers=org.volunteers,
                 ),
             )
-            for n, (kind, title, text, capacity, languages, districts) in enumerate(org.strengths):
+            for n, (kind, title, text, capacity, languages, districts) in enumerate(
+                strengths_of(org)
+            ):
                 await org_service.add_strength(
                     ctx,
                     org_id,
@@ -148,10 +176,15 @@ class _Loader:
                 name, role = CONTACT_NAMES[index]
                 slug = name.split()[0].lower()
                 await org_service.add_contact(
-                    ctx, org_id, name=name, role=role, email=f"{slug}@voorbeeld.nl"
+                    ctx,
+                    org_id,
+                    name=name,
+                    role=role,
+                    email=f"{slug}@voorbeeld.nl",
+                    person_id=demo_id("contact", f"{org.name}/{name}"),
                 )
 
-        await self.run(REGISTERED + timedelta(minutes=index), register)
+        await self.run(REGISTERED + timedelta(minutes=index), register, f"register/{org_id}")
         self.created["organisations"] += 1
 
     async def membership(self, org: Org) -> None:
@@ -193,7 +226,7 @@ class _Loader:
         async def save(ctx: CommandContext) -> None:
             await ctx.save(membership)
 
-        await self.run(None, save)
+        await self.run(None, save, f"membership/{org_id}")
         self.created["memberships"] += 1
 
     async def meeting(self, day: date, title: str, mode: str) -> None:
@@ -248,7 +281,7 @@ class _Loader:
         async def save(ctx: CommandContext) -> None:
             await ctx.save(meeting, reason="agreed in the platform meeting, see its minutes")
 
-        await self.run(None, save)
+        await self.run(None, save, f"meeting/{meeting_id}")
         self.created["meetings"] += 1
 
     async def point_of_contact(self) -> None:
@@ -268,7 +301,7 @@ class _Loader:
         async def save(ctx: CommandContext) -> None:
             await ctx.save(platform)
 
-        await self.run(None, save)
+        await self.run(None, save, "point-of-contact")
 
     async def token(self) -> str:
         """A fresh coordinator token for this run; earlier demo tokens are revoked."""
@@ -288,7 +321,7 @@ class _Loader:
             )
             secret.append(issued.token)
 
-        await self.run(None, issue)
+        await self.run(None, issue, f"token/{uuid.uuid4()}")  # a new token each run
         return secret[0]
 
 

@@ -57,6 +57,24 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
             " AND payload->>'mode' = 'online' AND payload->>'starts_at' < '2021-07-01'",
             DEMO_TENANT,
         )
+        with_strengths = await conn.fetchval(
+            "SELECT count(DISTINCT stream_id) FROM events WHERE tenant = $1"
+            " AND topic LIKE '%Organisation.StrengthAdded'",
+            DEMO_TENANT,
+        )
+        attended = await conn.fetchval(
+            "SELECT count(DISTINCT stream_id) FROM events WHERE tenant = $1"
+            " AND topic LIKE '%Meeting.AttendanceRecorded'",
+            DEMO_TENANT,
+        )
+        first_admitted = await conn.fetchval(
+            "SELECT min(payload->>'at') FROM events WHERE tenant = $1"
+            " AND topic LIKE '%Membership.Admitted'",
+            DEMO_TENANT,
+        )
+        people = await conn.fetch(
+            "SELECT subject FROM personal_keys WHERE tenant = $1", DEMO_TENANT
+        )
     assert {r["kind"] for r in kinds} == {
         "self-organisation",
         "formal-organisation",
@@ -64,5 +82,11 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
         "fund",
     }
     assert online >= 6
+    assert with_strengths == 30  # every organisation offers something
+    assert attended >= 15  # every meeting held so far has its attendance
+    assert first_admitted.startswith("2019-12")
+    # Fixed ids everywhere, also for the contact persons: a second machine loads the same demo.
+    assert len(people) == 5
+    assert all(row["subject"].version == 5 for row in people)  # uuid5: from the demo's names
     active = [t for t in tokens if t.revoked_at is None and t.label == "demo coordinator"]
     assert len(active) == 1

@@ -294,9 +294,11 @@ async def add_contact(
     email: str | None = None,
     phone: str | None = None,
     check: Check = None,
+    person_id: uuid.UUID | None = None,
 ) -> CommandResult:
+    """A contact person, under a new id (or `person_id`, for data loaded with fixed ids)."""
     organisation = await _organisation(ctx, organisation_id, check)
-    person_id = uuid.uuid4()
+    person_id = person_id or uuid.uuid4()
     organisation.add_contact(
         ContactPerson(subject=person_id, name=name, role=role, email=email, phone=phone),
         at=ctx.now(),
