@@ -35,7 +35,7 @@ def cases(platform: Platform, revocable: str) -> list[RouteCase]:
         RouteCase(
             "POST", f"/tokens/{revocable}/revoke", ("coordinator",), {"reason": "matrix test"}
         ),
-        RouteCase("GET", "/events", ("analyst", "auditor")),
+        RouteCase("GET", "/events", ("coordinator", "analyst", "auditor")),
         RouteCase("GET", "/reports/activity", ("coordinator", "analyst", "auditor")),
     ]
 
@@ -70,12 +70,12 @@ async def test_every_route_admits_exactly_its_roles(
                 assert response.json()["type"].endswith("/forbidden")
 
 
-async def test_the_live_feed_admits_only_analysts_and_auditors(
+async def test_the_live_feed_admits_only_the_coordinator_analysts_and_auditors(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
     assert (await client.get("/events/stream")).status_code == 401
     for role in ALL:
-        if role not in ("analyst", "auditor"):
+        if role not in ("coordinator", "analyst", "auditor"):
             response = await client.get("/events/stream", headers=platform.auth(role))
             assert response.status_code == 403, role
 

@@ -34,7 +34,7 @@ class EventsController(Controller):
     path = "/events"
     tags = ["events"]
 
-    @get("/", **roles("analyst", "auditor"), summary="The platform's events, paged by position")
+    @get("/", **roles("coordinator", "analyst", "auditor"), summary="The platform's events, paged by position")
     async def page(
         self,
         request: Request[Any, Any, Any],
@@ -77,7 +77,7 @@ class EventsController(Controller):
 
     @get(
         "/stream",
-        **roles("analyst", "auditor"),
+        **roles("coordinator", "analyst", "auditor"),
         summary="The platform's events as they are recorded (server-sent events)",
     )
     async def stream(
