@@ -111,7 +111,7 @@ def cases(platform: Platform) -> list[RouteCase]:
         RouteCase("POST", path(own, "suspend"), ("coordinator",), decision),
         RouteCase("POST", path(own, "reinstate"), ("coordinator",), decision),
         RouteCase("POST", path(own, "leave"), ("coordinator", "organisation"), {}),
-        RouteCase("GET", path(own), tuple(ALL)),
+        RouteCase("GET", path(own), ("coordinator", "organisation", "auditor", "analyst")),
         RouteCase("GET", "/membership?wait_for=1&timeout=10", tuple(ALL)),
         RouteCase("GET", "/reports/membership-growth?wait_for=1&timeout=10", GROWTH),
     ]
@@ -605,3 +605,21 @@ async def test_as_of_answers_with_what_was_recorded_by_then(
     assert (await show(client, platform, b, f"?as_of={stamp}"))["status"] == "none"
     earlier = await show(client, platform, b, "?effective_at=2020-02-01T00:00:00Z")
     assert (earlier["status"], earlier["version"], len(earlier["history"])) == ("applied", 1, 1)
+
+
+async def test_an_organisation_reads_only_its_own_membership_record(
+    client: httpx.AsyncClient, platform: Platform, runtime: Runtime
+) -> None:
+    """The record holds the reasons of decisions: the organisation itself reads it, not
+    another one (nor the municipality or a fund, as the role matrix shows)."""
+    await with_organisations(runtime, platform)
+    own = await client.get(path(platform.party), headers=platform.auth("organisation"))
+    assert own.status_code == 200, own.text
+    other = await client.get(
+        path(platform.other_party),
+        headers={"Authorization": f"Bearer {platform.other_org_token}"},
+    )
+    assert other.status_code == 200, other.text
+    denied = await client.get(path(platform.other_party), headers=platform.auth("organisation"))
+    assert denied.status_code == 403
+    assert denied.json()["type"].endswith("/forbidden")

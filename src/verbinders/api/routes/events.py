@@ -34,7 +34,11 @@ class EventsController(Controller):
     path = "/events"
     tags = ["events"]
 
-    @get("/", **roles("coordinator", "analyst", "auditor"), summary="The platform's events, paged by position")
+    @get(
+        "/",
+        **roles("coordinator", "analyst", "auditor"),
+        summary="The platform's events, paged by position",
+    )
     async def page(
         self,
         request: Request[Any, Any, Any],

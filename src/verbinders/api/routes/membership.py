@@ -27,6 +27,7 @@ from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.routes.common import check_if_match, etag, resource_command, wait_for_position
 from verbinders.application import membership as service
 from verbinders.application.context import CommandContext, CommandResult
+from verbinders.application.organisations import authorize_organisation
 from verbinders.domain import rules
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
@@ -37,6 +38,10 @@ from verbinders.runtime import Runtime
 __all__ = ["MembershipController"]
 
 OWN = ("coordinator", "organisation")
+RECORD_READERS = ("coordinator", "organisation", "auditor", "analyst")
+"""Who reads a membership's record with its decisions and their reasons: the coordinator,
+the organisation itself, and those who trace decisions (municipality and funds read the
+directory and the register, not the reasons an organisation was rejected or suspended)."""
 GROWTH_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
 PROJECTION = "membership"
 MEMBERSHIP = "/organisations/{organisation_id:uuid}/membership"
@@ -239,7 +244,7 @@ class MembershipController(Controller):
 
     @get(
         MEMBERSHIP,
-        **roles(*READERS),
+        **roles(*RECORD_READERS),
         summary="An organisation's membership: status, member since, periods, decisions",
     )
     async def show(
@@ -252,9 +257,12 @@ class MembershipController(Controller):
     ) -> Response[service.MembershipView]:
         """Read from the membership's own events, so always current: its `ETag` is what
         `If-Match` on the membership commands compares with (`"0"` before any application)."""
+        actor = get_actor(request)
+        if not actor.has_any("coordinator", "auditor", "analyst"):
+            authorize_organisation(actor, organisation_id)  # an organisation: its own only
         view = await service.membership_of(
             runtime,
-            get_actor(request).tenant,
+            actor.tenant,
             organisation_id,
             as_of=_moment(as_of, "as_of"),
             effective_at=_moment(effective_at, "effective_at"),
