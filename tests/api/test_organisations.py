@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -372,3 +373,31 @@ async def test_the_coordinator_reassigns_the_point_of_contact_and_vocabularies(
     )
     assert refused.status_code == 422
     assert refused.json()["field"] == "districts"
+
+
+async def test_the_platform_can_be_read_as_it_stood_before_a_change(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    before = await client.get("/platform", headers=platform.auth("analyst"))
+    await asyncio.sleep(0.01)
+    moment = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    renamed = await client.patch(
+        "/platform",
+        json={"name": "Verbinders Haarlem e.o."},
+        headers={**platform.auth("coordinator"), "If-Match": before.headers["etag"]},
+    )
+    assert renamed.status_code == 200, renamed.text
+    now = await client.get("/platform", headers=platform.auth("analyst"))
+    then = await client.get(
+        "/platform", params={"as_of": moment.isoformat()}, headers=platform.auth("analyst")
+    )
+    assert now.json()["name"] == "Verbinders Haarlem e.o."
+    assert then.json() == before.json()
+    naive = await client.get(
+        "/platform",
+        params={"as_of": moment.replace(tzinfo=None).isoformat()},
+        headers=platform.auth("analyst"),
+    )
+    assert naive.status_code == 422
+    assert "as_of" in naive.text

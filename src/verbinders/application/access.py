@@ -292,8 +292,13 @@ async def create_platform(
     return platform, token
 
 
-async def get_platform(runtime: Runtime, tenant: str) -> PlatformView:
-    platform = await runtime.repository.get(Platform, platform_id(tenant), tenant=tenant)
+async def get_platform(
+    runtime: Runtime, tenant: str, *, as_of: datetime | None = None
+) -> PlatformView:
+    """The platform now, or as it stood at `as_of` (what had been recorded by then)."""
+    platform = await runtime.repository.get(
+        Platform, platform_id(tenant), tenant=tenant, as_of=as_of
+    )
     return PlatformView(
         slug=platform.tenant,
         name=platform.name,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from litestar.params import Parameter
 
 from verbinders.api.auth import get_actor
 from verbinders.api.idempotency import run_command
@@ -15,7 +18,16 @@ if TYPE_CHECKING:
     from verbinders.application.context import CommandContext, CommandResult
     from verbinders.runtime import Runtime
 
-__all__ = ["check_if_match", "etag", "resource_command", "wait_for_position"]
+AsOf = Annotated[
+    datetime | None,
+    Parameter(
+        description="Answer as the platform stood then: only what had been recorded by this"
+        " moment (a date-time with time zone)"
+    ),
+]
+"""The `as_of` query parameter of every query that can answer from history."""
+
+__all__ = ["AsOf", "check_if_match", "etag", "resource_command", "wait_for_position"]
 
 MAX_WAIT_SECONDS = 30.0
 

@@ -22,7 +22,13 @@ from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, etag, resource_command, wait_for_position
+from verbinders.api.routes.common import (
+    AsOf,
+    check_if_match,
+    etag,
+    resource_command,
+    wait_for_position,
+)
 from verbinders.application import meetings as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.domain import rules
@@ -36,10 +42,6 @@ __all__ = ["AttendanceReportController", "MeetingsController"]
 
 REPORT_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
 
-AsOf = Annotated[
-    datetime | None,
-    Parameter(description="Answer as the platform stood then (a date-time with time zone)"),
-]
 WaitFor = Annotated[int | None, Parameter(ge=1, description="Wait until this position is included")]
 Timeout = Annotated[float, Parameter(gt=0, le=30)]
 

@@ -24,7 +24,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from verbinders.api.auth import READERS, get_actor, roles
-from verbinders.api.routes.common import check_if_match, etag, resource_command, wait_for_position
+from verbinders.api.routes.common import (
+    AsOf,
+    check_if_match,
+    etag,
+    resource_command,
+    wait_for_position,
+)
 from verbinders.application import membership as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.application.organisations import authorize_organisation
@@ -46,13 +52,6 @@ GROWTH_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
 PROJECTION = "membership"
 MEMBERSHIP = "/organisations/{organisation_id:uuid}/membership"
 
-AsOf = Annotated[
-    datetime | None,
-    Parameter(
-        description="Answer as the platform stood then: only what had been recorded by this"
-        " moment (a date-time with time zone)"
-    ),
-]
 EffectiveAt = Annotated[
     datetime | None,
     Parameter(
