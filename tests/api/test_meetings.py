@@ -177,7 +177,7 @@ async def test_a_retried_schedule_records_one_meeting(
         ({"online_link": "https://meet.example.nl/x"}, "online_link", "not-allowed"),
         ({"mode": "hybrid", "online_link": "zoom please"}, "online_link", "url"),
         ({"agenda": [{"title": ""}]}, "agenda", "required"),
-        ({"agenda": [{"title": "x", "minutes": 5}]}, "minutes", "unknown-field"),
+        ({"agenda": [{"title": "x", "minutes": 5}]}, "agenda[0].minutes", "unknown-field"),
     ],
 )
 async def test_invalid_meetings_name_the_field_and_rule(

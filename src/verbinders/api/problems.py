@@ -162,7 +162,7 @@ def _validation_error(
             )
     first = errors[0] if errors else {}
     message = str(first.get("message") or error.detail)
-    field = _field_of(message) or first.get("field")
+    field = _field_of(message, first.get("field"))
     return problem_response(
         request,
         kind="invalid-request",
@@ -179,10 +179,20 @@ _PATH = re.compile(r"at `\$\.([^`]+)`")
 _NAMED = re.compile(r"field `([^`]+)`")
 
 
-def _field_of(message: str) -> str | None:
-    """The field a msgspec message is about: `at $.roles[0]` or `unknown field colour`."""
-    found = _PATH.search(message) or _NAMED.search(message)
-    return found.group(1) if found else None
+def _field_of(message: str, key: str | None = None) -> str | None:
+    """The field a msgspec message is about, with its path: `at $.roles[0]`, or a field named
+    in the message (`unknown field colour`) inside the object at `key` (`districts[0].label`)."""
+    path = _PATH.search(message)
+    if path:
+        return path.group(1)
+    if key == "data":  # Litestar's name for the request body itself
+        key = None
+    named = _NAMED.search(message)
+    if named is None:
+        return key or None
+    if key and key != named.group(1):
+        return f"{key}.{named.group(1)}"
+    return named.group(1)
 
 
 def _rule_of(message: str) -> str:

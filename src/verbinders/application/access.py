@@ -409,7 +409,9 @@ async def change_platform(
     if check is not None:
         check(platform.version)
     at = ctx.now()
-    details: dict[str, Any] = {k: v for k, v in {"name": name, "city": city}.items() if v}
+    details: dict[str, Any] = {
+        k: v for k, v in {"name": name, "city": city}.items() if v is not None
+    }
     if details:
         platform.change_details(at=at, **details)
     if districts is not None:
