@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import asyncpg
 import msgspec
@@ -373,3 +373,47 @@ async def test_a_caught_up_projection_takes_a_stream_of_appends_in_paced_batches
     # One batch per 0.1 s at most (plus the first, at once), not one per append.
     assert appends > 40
     assert projection.batches <= 9, (projection.batches, appends)
+
+
+class Seen(ActivityProjection):
+    """Notes what each batch brought, reading only what its class attributes ask for."""
+
+    name = "seen"
+    reads_payload = True
+    reads_metadata = True
+    batches: ClassVar[list[list[tuple[dict[str, object], dict[str, object]]]]] = []
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        self.batches.append([(e.payload, e.metadata) for e in events])
+
+
+class SeenWithoutMetadata(Seen):
+    name = "seen_payload"
+    reads_metadata = False
+    batches: ClassVar[list[list[tuple[dict[str, object], dict[str, object]]]]] = []
+
+
+class SeenWithoutEither(Seen):
+    name = "seen_nothing"
+    reads_payload = False
+    reads_metadata = False
+    batches: ClassVar[list[list[tuple[dict[str, object], dict[str, object]]]]] = []
+
+
+async def test_a_projection_reads_only_the_parts_of_events_it_asks_for(
+    store: EventStore, database: str
+) -> None:
+    await append_some(store, 3)
+    conn = await asyncpg.connect(database)
+    try:
+        for projection in (Seen(), SeenWithoutMetadata(), SeenWithoutEither()):
+            projection.batches.clear()
+            await replay(conn, store, projection)
+    finally:
+        await conn.close()
+    [[full, *_]] = Seen.batches
+    assert full[0] == {"i": 0} and full[1]["tenant"] == "haarlem"
+    [[no_metadata, *_]] = SeenWithoutMetadata.batches
+    assert no_metadata == ({"i": 0}, {})
+    [[neither, *_]] = SeenWithoutEither.batches
+    assert neither == ({}, {})
