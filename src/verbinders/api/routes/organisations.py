@@ -14,15 +14,23 @@ from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, etag, resource_command, wait_for_position
+from verbinders.api.routes.common import (
+    AsOf,
+    check_if_match,
+    etag,
+    resource_command,
+    wait_for_position,
+)
 from verbinders.application import organisations as service
 from verbinders.application.context import CommandContext, CommandResult
+from verbinders.domain import rules
 from verbinders.domain.contacts import ContactChanges
-from verbinders.domain.membership import Membership, membership_id
+from verbinders.domain.membership import Membership, MembershipStatus, membership_id
 from verbinders.domain.organisations import Organisation
 from verbinders.domain.profile import Profile, ProfileChanges
 from verbinders.domain.strengths import Strength, StrengthChanges, StrengthKind
-from verbinders.domain.vocabulary import OrganisationKind
+from verbinders.domain.vocabulary import OrganisationKind, language_codes
+from verbinders.errors import InvalidCommand
 from verbinders.projections.history import schema_as_of
 from verbinders.projections.text import fold
 from verbinders.runtime import Runtime
@@ -195,6 +203,20 @@ def _view(organisation: Organisation, membership: Membership | None) -> Organisa
     )
 
 
+def _moment(as_of: datetime | None) -> datetime | None:
+    """`as_of` with a time zone (422 without: a naive moment is ambiguous)."""
+    return None if as_of is None else rules.aware(as_of, field="as_of")
+
+
+def _language(code: str | None) -> str | None:
+    """A language filter as profiles store it: a known ISO 639 code, lower case (422 else)."""
+    return language_codes((code,), field="language")[0] if code else None
+
+
+MEMBERSHIP_FILTER = ("none", *(status.value for status in MembershipStatus))
+"""Membership statuses the directory filters on (`none`: never applied)."""
+
+
 SORTS = {
     "name": "lower(o.name), o.id",
     "-name": "lower(o.name) DESC, o.id",
@@ -248,13 +270,19 @@ class OrganisationsController(Controller):
         sort: Literal["name", "-name", "registered", "-registered"] = "name",
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-        as_of: Annotated[
-            datetime | None, Parameter(description="Answer as the platform stood then")
-        ] = None,
+        as_of: AsOf = None,
         wait_for: Annotated[int | None, Parameter(ge=1)] = None,
         timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
     ) -> Page:
         tenant = get_actor(request).tenant
+        as_of = _moment(as_of)
+        language = _language(language)
+        if membership and membership not in MEMBERSHIP_FILTER:
+            raise InvalidCommand(
+                f"membership must be one of {', '.join(MEMBERSHIP_FILTER)}, got {membership!r}",
+                field="membership",
+                rule="choice",
+            )
         await wait_for_position(runtime, "directory", wait_for, timeout)
         schema = await schema_as_of(runtime, "directory", tenant, as_of)
         where = ["o.tenant = $1"]
@@ -320,9 +348,10 @@ class OrganisationsController(Controller):
         request: Request[Any, Any, Any],
         runtime: Runtime,
         organisation_id: uuid.UUID,
-        as_of: datetime | None = None,
+        as_of: AsOf = None,
     ) -> Response[OrganisationView]:
         tenant = get_actor(request).tenant
+        as_of = _moment(as_of)
         organisation = await runtime.repository.get(
             Organisation, organisation_id, tenant=tenant, as_of=as_of
         )
@@ -557,11 +586,13 @@ class StrengthsController(Controller):
         organisation_kind: OrganisationKind | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-        as_of: datetime | None = None,
+        as_of: AsOf = None,
         wait_for: Annotated[int | None, Parameter(ge=1)] = None,
         timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
     ) -> Page:
         tenant = get_actor(request).tenant
+        as_of = _moment(as_of)
+        language = _language(language)
         await wait_for_position(runtime, "directory", wait_for, timeout)
         schema = await schema_as_of(runtime, "directory", tenant, as_of)
         where = ["s.tenant = $1", "s.withdrawn_at IS NULL", "o.dissolved_at IS NULL"]
@@ -593,7 +624,7 @@ class StrengthsController(Controller):
             total = await conn.fetchval(f"SELECT count(*) {sql_from}", *args)
             rows = await conn.fetch(
                 f"SELECT s.*, o.name AS organisation_name, o.kind AS organisation_kind {sql_from}"
-                f" ORDER BY {rank} DESC, s.title LIMIT {arg(limit)} OFFSET {arg(offset)}",
+                f" ORDER BY {rank} DESC, s.title, s.id LIMIT {arg(limit)} OFFSET {arg(offset)}",
                 *args,
             )
         items = [
