@@ -132,7 +132,7 @@ def create_app(
             tags=[
                 Tag(name="system", description="Health, identity, the platform"),
                 Tag(name="access", description="Access tokens"),
-                Tag(name="events", description="The event feed for analysts and auditors"),
+                Tag(name="events", description="The event feed: coordinator, analysts, auditors"),
                 Tag(name="reports", description="Reports from the read models"),
                 Tag(name="organisations", description="The directory, profiles, strengths"),
                 Tag(name="membership", description="Membership of the platform, the register"),

@@ -1,4 +1,4 @@
-"""The platform's event feed for analysts and auditors: paged, and live over SSE."""
+"""The platform's event feed (coordinator, analysts, auditors): paged, and live over SSE."""
 
 from __future__ import annotations
 
