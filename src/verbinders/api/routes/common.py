@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from verbinders.api.auth import get_actor
 from verbinders.api.idempotency import run_command
+from verbinders.domain import rules
 from verbinders.errors import InvalidCommand, PreconditionFailed, Unavailable
 
 if TYPE_CHECKING:
@@ -26,6 +27,16 @@ AsOf = Annotated[
     ),
 ]
 """The `as_of` query parameter of every query that can answer from history."""
+WaitFor = Annotated[int | None, Parameter(ge=1, description="Wait until this position is included")]
+"""Read-your-writes: a command's `Verbinders-Position` (see `wait_for_position`)."""
+Timeout = Annotated[float, Parameter(gt=0, le=30)]
+"""How long `wait_for` waits, in seconds."""
+
+
+def moment(value: datetime | None, field: str = "as_of") -> datetime | None:
+    """A query's moment with its time zone (422 without: a naive moment is ambiguous)."""
+    return None if value is None else rules.aware(value, field=field)
+
 
 __all__ = ["AsOf", "check_if_match", "etag", "resource_command", "wait_for_position"]
 

@@ -24,6 +24,8 @@ from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.idempotency import run_command
 from verbinders.api.routes.common import (
     AsOf,
+    Timeout,
+    WaitFor,
     check_if_match,
     etag,
     resource_command,
@@ -41,9 +43,6 @@ from verbinders.runtime import Runtime
 __all__ = ["AttendanceReportController", "MeetingsController"]
 
 REPORT_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
-
-WaitFor = Annotated[int | None, Parameter(ge=1, description="Wait until this position is included")]
-Timeout = Annotated[float, Parameter(gt=0, le=30)]
 
 
 # -- request bodies ------------------------------------------------------------------------------

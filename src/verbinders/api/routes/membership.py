@@ -26,15 +26,17 @@ from litestar.params import Parameter
 from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.routes.common import (
     AsOf,
+    Timeout,
+    WaitFor,
     check_if_match,
     etag,
+    moment,
     resource_command,
     wait_for_position,
 )
 from verbinders.application import membership as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.application.organisations import authorize_organisation
-from verbinders.domain import rules
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.projections.history import schema_as_of
@@ -59,8 +61,6 @@ EffectiveAt = Annotated[
         " effect rather than when they were recorded (a date-time with time zone)"
     ),
 ]
-WaitFor = Annotated[int | None, Parameter(ge=1, description="Wait until this position is included")]
-Timeout = Annotated[float, Parameter(gt=0, le=30)]
 
 
 class Apply(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -82,10 +82,6 @@ class RegisterPage(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     limit: int
     offset: int
-
-
-def _moment(value: datetime | None, field: str) -> datetime | None:
-    return None if value is None else rules.aware(value, field=field)
 
 
 class MembershipController(Controller):
@@ -263,8 +259,8 @@ class MembershipController(Controller):
             runtime,
             actor.tenant,
             organisation_id,
-            as_of=_moment(as_of, "as_of"),
-            effective_at=_moment(effective_at, "effective_at"),
+            as_of=moment(as_of, "as_of"),
+            effective_at=moment(effective_at, "effective_at"),
         )
         return Response(view, headers={"ETag": etag(view.version)})
 
@@ -290,8 +286,8 @@ class MembershipController(Controller):
     ) -> RegisterPage:
         """Every organisation that ever applied, with its status, sorted by name."""
         tenant = get_actor(request).tenant
-        known = _moment(as_of, "as_of")
-        at = _moment(effective_at, "effective_at")
+        known = moment(as_of, "as_of")
+        at = moment(effective_at, "effective_at")
         await wait_for_position(runtime, PROJECTION, wait_for, timeout)
         schema = await schema_as_of(runtime, PROJECTION, tenant, known)
         async with runtime.pool.acquire() as conn:
@@ -327,8 +323,8 @@ class MembershipController(Controller):
         organisation is still a member; a readmission counts as a join again. Counted by when
         things took effect; the months run to `effective_at`, else `as_of`, else now."""
         tenant = get_actor(request).tenant
-        known = _moment(as_of, "as_of")
-        at = _moment(effective_at, "effective_at") or known
+        known = moment(as_of, "as_of")
+        at = moment(effective_at, "effective_at") or known
         await wait_for_position(runtime, PROJECTION, wait_for, timeout)
         schema = await schema_as_of(runtime, PROJECTION, tenant, known)
         async with runtime.pool.acquire() as conn:

@@ -16,14 +16,16 @@ from verbinders.api.auth import READERS, get_actor, roles
 from verbinders.api.idempotency import run_command
 from verbinders.api.routes.common import (
     AsOf,
+    Timeout,
+    WaitFor,
     check_if_match,
     etag,
+    moment,
     resource_command,
     wait_for_position,
 )
 from verbinders.application import organisations as service
 from verbinders.application.context import CommandContext, CommandResult
-from verbinders.domain import rules
 from verbinders.domain.contacts import ContactChanges
 from verbinders.domain.membership import Membership, MembershipStatus, membership_id
 from verbinders.domain.organisations import Organisation
@@ -203,11 +205,6 @@ def _view(organisation: Organisation, membership: Membership | None) -> Organisa
     )
 
 
-def _moment(as_of: datetime | None) -> datetime | None:
-    """`as_of` with a time zone (422 without: a naive moment is ambiguous)."""
-    return None if as_of is None else rules.aware(as_of, field="as_of")
-
-
 def _language(code: str | None) -> str | None:
     """A language filter as profiles store it: a known ISO 639 code, lower case (422 else)."""
     return language_codes((code,), field="language")[0] if code else None
@@ -271,11 +268,11 @@ class OrganisationsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
         as_of: AsOf = None,
-        wait_for: Annotated[int | None, Parameter(ge=1)] = None,
-        timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
     ) -> Page:
         tenant = get_actor(request).tenant
-        as_of = _moment(as_of)
+        as_of = moment(as_of)
         language = _language(language)
         if membership and membership not in MEMBERSHIP_FILTER:
             raise InvalidCommand(
@@ -351,7 +348,7 @@ class OrganisationsController(Controller):
         as_of: AsOf = None,
     ) -> Response[OrganisationView]:
         tenant = get_actor(request).tenant
-        as_of = _moment(as_of)
+        as_of = moment(as_of)
         organisation = await runtime.repository.get(
             Organisation, organisation_id, tenant=tenant, as_of=as_of
         )
@@ -587,11 +584,11 @@ class StrengthsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
         as_of: AsOf = None,
-        wait_for: Annotated[int | None, Parameter(ge=1)] = None,
-        timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
     ) -> Page:
         tenant = get_actor(request).tenant
-        as_of = _moment(as_of)
+        as_of = moment(as_of)
         language = _language(language)
         await wait_for_position(runtime, "directory", wait_for, timeout)
         schema = await schema_as_of(runtime, "directory", tenant, as_of)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import Parameter
 
 from verbinders.api.auth import get_actor, roles
-from verbinders.api.routes.common import wait_for_position
+from verbinders.api.routes.common import Timeout, WaitFor, wait_for_position
 from verbinders.errors import InvalidCommand
 from verbinders.runtime import Runtime
 
@@ -38,10 +37,8 @@ class ReportsController(Controller):
         runtime: Runtime,
         since: date | None = None,
         until: date | None = None,
-        wait_for: Annotated[
-            int | None, Parameter(ge=1, description="Wait until this position is included")
-        ] = None,
-        timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
     ) -> list[ActivityRow]:
         if since is not None and until is not None and since > until:
             raise InvalidCommand("since must not be after until", field="since", rule="order")

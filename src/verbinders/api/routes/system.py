@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, patch, put
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
-from verbinders.api.routes.common import AsOf, check_if_match, resource_command
+from verbinders.api.routes.common import AsOf, check_if_match, moment, resource_command
 from verbinders.application.access import (
     PlatformView,
     change_platform,
@@ -19,7 +19,6 @@ from verbinders.application.access import (
     reassign_point_of_contact,
 )
 from verbinders.application.context import Actor, CommandContext, CommandResult
-from verbinders.domain import rules
 from verbinders.domain.vocabulary import Term
 from verbinders.projections.engine import ProjectionStatus
 from verbinders.runtime import Runtime
@@ -103,9 +102,7 @@ class SystemController(Controller):
     async def platform(
         self, request: Request[Any, Any, Any], runtime: Runtime, as_of: AsOf = None
     ) -> Response[PlatformView]:
-        if as_of is not None:
-            rules.aware(as_of, field="as_of")
-        view = await get_platform(runtime, get_actor(request).tenant, as_of=as_of)
+        view = await get_platform(runtime, get_actor(request).tenant, as_of=moment(as_of))
         return Response(view, headers={"ETag": f'"{view.version}"'})
 
     @patch(

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
 from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import check_if_match, resource_command, wait_for_position
+from verbinders.api.routes.common import (
+    Timeout,
+    WaitFor,
+    check_if_match,
+    resource_command,
+    wait_for_position,
+)
 from verbinders.application.access import (
     IssuedToken,
     TokenView,
@@ -83,10 +88,8 @@ class TokensController(Controller):
         self,
         request: Request[Any, Any, Any],
         runtime: Runtime,
-        wait_for: Annotated[
-            int | None, Parameter(ge=1, description="Wait until this position is included")
-        ] = None,
-        timeout: Annotated[float, Parameter(gt=0, le=30)] = 5.0,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
     ) -> list[TokenView]:
         await wait_for_position(runtime, "tokens", wait_for, timeout)
         return await list_tokens(runtime.pool, get_actor(request).tenant)
