@@ -24,6 +24,16 @@ could return fewer events than H covers and the checkpoint would pass events nev
 `step` therefore fixes H once and reads with a statement that starts after it, so it sees every
 transaction that had finished when H was computed.
 
+Durability
+----------
+A projection's transactions commit without waiting for their WAL to reach the disk
+(`synchronous_commit = off` on the worker's connection): its rows and its checkpoint are
+derived from events that were durable before it could read them, and PostgreSQL loses only a
+suffix of such commits in a crash, each one whole. After a crash a read model is as it was a
+moment earlier, rows and checkpoint together, and its worker applies the lost batches again.
+The appends keep their durable commits; the read models stop competing with them for the
+disk's flushes.
+
 Leadership and generations
 --------------------------
 Each runner picks the generation its code should feed (`_target_generation`, under a lock so
@@ -399,8 +409,12 @@ async def step(
         await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
         return 0, new_checkpoint, horizon
     try:
-        # BEGIN and the search path in one round trip (the simple query protocol).
-        await conn.execute(f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public')
+        # BEGIN, the search path and the commit's durability (see "Durability" in the
+        # module's notes) in one round trip (the simple query protocol).
+        await conn.execute(
+            f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public;'
+            " SET LOCAL synchronous_commit = off"
+        )
         try:
             await projection.handle_batch(conn, batch)
             await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
@@ -568,6 +582,8 @@ class ProjectionRunner:
         conn = await self.connect()
         try:
             await init_connection(conn)  # the batches are read on it: json/jsonb via msgspec
+            # Read models are derived: see "Durability" in the module's notes.
+            await conn.execute("SET synchronous_commit = off")
             generation = await self._target_generation(conn, projection)
             if generation is None or not await try_lead(conn, generation):
                 # Another process works on it (or this code is outdated); stand by.
