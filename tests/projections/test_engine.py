@@ -10,7 +10,7 @@ import pytest
 
 from tests.projections.ledger import Appender, LedgerProjection
 from verbinders.projections.activity import ActivityProjection
-from verbinders.projections.engine import ProjectionRunner, replay, wait_for_projection
+from verbinders.projections.engine import Projection, ProjectionRunner, replay, wait_for_projection
 from verbinders.store.events import Metadata, NewEvent
 from verbinders.store.subscription import FeedSignal
 
@@ -417,3 +417,46 @@ async def test_a_projection_reads_only_the_parts_of_events_it_asks_for(
     assert no_metadata == ({"i": 0}, {})
     [[neither, *_]] = SeenWithoutEither.batches
     assert neither == ({}, {})
+
+
+class DurabilitySeen(Projection):
+    """Records the durability its batches commit with."""
+
+    name = "durability_seen"
+    settings: ClassVar[list[str]] = []
+
+    def ddl(self) -> str:
+        return "CREATE TABLE nothing (id integer)"
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        self.settings.append(await conn.fetchval("SELECT current_setting('synchronous_commit')"))
+
+
+async def test_read_models_commit_without_waiting_for_the_disk_and_appends_still_do(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    """Projection batches are derived and re-appliable (see "Durability" in the engine)."""
+    await append_some(store, 2)
+    conn = await asyncpg.connect(database)
+    try:
+        await replay(conn, store, DurabilitySeen())  # the command line's replay and catch-up
+    finally:
+        await conn.close()
+    assert DurabilitySeen.settings == ["off"]
+    runner = ProjectionRunner(
+        store,
+        FeedSignal(None, poll_interval=0.05),
+        [DurabilitySeen()],
+        lambda: asyncpg.connect(database),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        [position] = await append_some(store, 1)
+        assert await runner.wait_for("durability_seen", position, timeout=10)
+    finally:
+        stop.set()
+        await task
+    assert DurabilitySeen.settings[1:] == ["off"]
+    async with pool.acquire() as other:
+        assert await other.fetchval("SELECT current_setting('synchronous_commit')") == "on"
