@@ -489,7 +489,7 @@ async def build_generation(
 
 Connect = Callable[[], Awaitable["asyncpg.Connection"]]
 
-STEP_INTERVAL = 0.02
+STEP_INTERVAL = 0.05
 """Shortest time between two batches of a caught-up projection (see `ProjectionRunner._pace`)."""
 IDLE_STEP_INTERVAL = 0.1
 """The same after a batch with none of the projection's topics in it."""
