@@ -692,8 +692,11 @@ async def catch_up(bench: Bench, conn: asyncpg.Connection, batch: int) -> CatchU
     store = TimedStore(bench.pool)
     projection = TimedActivity()
     # The engine reads either through EventStore.read_feed or through a reader of its own
-    # (`read_feed_below`, where it has one): time whichever it calls.
-    below = getattr(engine, "read_feed_below", None)
+    # (`read_batch`, where it has one; `read_feed_below` before): time whichever it calls.
+    reader = next(
+        (name for name in ("read_batch", "read_feed_below") if hasattr(engine, name)), None
+    )
+    below = getattr(engine, reader) if reader else None
 
     async def timed_below(*args: Any, **kwargs: Any) -> list[RecordedEvent]:
         started = time.perf_counter()
@@ -702,15 +705,15 @@ async def catch_up(bench: Bench, conn: asyncpg.Connection, batch: int) -> CatchU
         finally:
             store.read_seconds += time.perf_counter() - started
 
-    if below is not None:
-        engine.read_feed_below = timed_below  # type: ignore[attr-defined]
+    if reader is not None:
+        setattr(engine, reader, timed_below)
     try:
         started = time.perf_counter()
         generation = await replay(conn, store, projection, batch_size=batch)
         seconds = time.perf_counter() - started
     finally:
-        if below is not None:
-            engine.read_feed_below = below  # type: ignore[attr-defined]
+        if reader is not None:
+            setattr(engine, reader, below)
     total = await conn.fetchval(f'SELECT sum(events) FROM "{generation.schema_name}".daily_events')
     await store.close()
     return CatchUp(int(total), seconds, store.read_seconds, projection.handle_seconds)

@@ -9,13 +9,23 @@ import msgspec
 import pytest
 
 from tests.projections.ledger import Appender, LedgerProjection
+from verbinders.database import init_connection
 from verbinders.projections.activity import ActivityProjection
-from verbinders.projections.engine import Projection, ProjectionRunner, replay, wait_for_projection
+from verbinders.projections.engine import (
+    LostLeadership,
+    Projection,
+    ProjectionRunner,
+    create_generation,
+    replay,
+    step,
+    try_lead,
+    wait_for_projection,
+)
 from verbinders.store.events import Metadata, NewEvent
 from verbinders.store.subscription import FeedSignal
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from verbinders.database import Connection
     from verbinders.store.events import RecordedEvent
@@ -459,3 +469,65 @@ async def test_read_models_commit_without_waiting_for_the_disk(
         stop.set()
         await task
     assert DurabilitySeen.settings[1:] == ["off"]
+
+
+class Rows(Projection):
+    """Writes a row per event; `meddle` runs inside the batch (another leader, say)."""
+
+    name = "rows_seen"
+    tables = ("seen",)
+    meddle: ClassVar[Callable[[], Awaitable[None]] | None] = None
+
+    def ddl(self) -> str:
+        return "CREATE TABLE seen (position bigint PRIMARY KEY)"
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        await conn.executemany("INSERT INTO seen VALUES ($1)", [(e.position,) for e in events])
+        meddle = type(self).meddle  # a plain function, not a method
+        if meddle is not None:
+            await meddle()
+
+
+async def test_a_leader_whose_checkpoint_moved_meanwhile_keeps_nothing_of_its_batch(
+    store: EventStore, database: str
+) -> None:
+    """The checkpoint moves with the COMMIT, on condition that it is where the leader read it."""
+    await append_some(store, 3)
+    conn = await asyncpg.connect(database)
+    other = await asyncpg.connect(database)
+    try:
+        await init_connection(conn)
+        generation = await create_generation(conn, Rows(), state="active")
+        assert await try_lead(conn, generation)
+
+        async def another_leader_moves_it() -> None:
+            await other.execute(
+                "UPDATE checkpoints SET position = position + 1 WHERE name = $1",
+                generation.schema_name,
+            )
+
+        Rows.meddle = another_leader_moves_it
+        with pytest.raises(LostLeadership, match="moved elsewhere"):
+            await step(conn, store, Rows(), generation)
+        assert not conn.is_in_transaction()
+        assert await conn.fetchval(f'SELECT count(*) FROM "{generation.schema_name}".seen') == 0
+        assert await checkpoint_of(conn, generation.schema_name) == 1
+        # Left alone, the next batch applies what the other leader left (from its checkpoint).
+        Rows.meddle = None
+        applied, checkpoint, horizon = await step(conn, store, Rows(), generation)
+        assert (applied, checkpoint) == (2, horizon)
+        seen = await conn.fetch(f'SELECT position FROM "{generation.schema_name}".seen')
+        assert len(seen) == 2
+        # A dropped generation: no checkpoint, no batch.
+        await other.execute("DELETE FROM checkpoints WHERE name = $1", generation.schema_name)
+        with pytest.raises(LostLeadership, match="no longer in use"):
+            await step(conn, store, Rows(), generation)
+    finally:
+        Rows.meddle = None
+        await other.close()
+        await conn.close()
+
+
+async def checkpoint_of(conn: asyncpg.Connection, name: str) -> int:
+    position = await conn.fetchval("SELECT position FROM checkpoints WHERE name = $1", name)
+    return int(position)

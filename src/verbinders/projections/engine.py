@@ -22,7 +22,13 @@ its lock on L an instant later, and may pull the horizon back below positions ot
 already committed), so reading with `EventStore.read_feed`, which fixes a horizon of its own,
 could return fewer events than H covers and the checkpoint would pass events never applied.
 `step` therefore fixes H once and reads with a statement that starts after it, so it sees every
-transaction that had finished when H was computed.
+transaction that had finished when H was computed: both inside one call of the function
+`projection_batch` (a volatile PL/pgSQL function, whose every statement takes a new snapshot),
+which also reads the checkpoint, so that a batch costs one round trip to read. The checkpoint
+moves with the COMMIT, in the same round trip, through `move_checkpoint`, which fails unless
+the checkpoint is still where the leader read it. A batch is thus four round trips: read,
+BEGIN, the projection's statement(s), checkpoint and COMMIT; a step with nothing of the
+projection's topics, two.
 
 Durability
 ----------
@@ -63,7 +69,7 @@ import msgspec
 from verbinders.database import init_connection
 from verbinders.errors import Unavailable
 from verbinders.store.events import RecordedEvent
-from verbinders.store.eventstore import EVENT_COLUMNS, row_to_event
+from verbinders.store.eventstore import row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS, register_migrations
 
 if TYPE_CHECKING:
@@ -111,9 +117,77 @@ CREATE TABLE projection_generations (
 CREATE UNIQUE INDEX projection_generations_one_active
     ON projection_generations (name) WHERE state = 'active';
 """,
-        )
+        ),
+        (
+            2,
+            "a batch's checkpoint, horizon and events in one round trip",
+            """
+-- The checkpoint of generation p_name, the feed's horizon (at most p_until), and the events
+-- after the checkpoint up to that horizon (at most p_limit, of p_topics and p_tenant where
+-- given). The events' columns come first, in the order of `row_to_event`; without events,
+-- one row with the checkpoint and the horizon only; no row at all if the generation has no
+-- checkpoint (it was dropped).
+CREATE FUNCTION projection_batch(
+    p_name text, p_limit integer, p_topics text[], p_tenant text, p_until bigint,
+    p_payload boolean, p_metadata boolean
+) RETURNS TABLE (
+    ev_position bigint, ev_tenant text, ev_stream_id uuid, ev_stream_type text,
+    ev_version integer, ev_topic text, ev_payload jsonb, ev_metadata jsonb,
+    ev_recorded_at timestamptz, ev_checkpoint bigint, ev_horizon bigint
+) LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    cp bigint;
+    h bigint;
+BEGIN
+    SELECT c.position INTO cp FROM checkpoints c WHERE c.name = p_name;
+    IF cp IS NULL THEN
+        RETURN;
+    END IF;
+    h := feed_horizon();
+    IF p_until IS NOT NULL THEN
+        h := least(h, p_until);
+    END IF;
+    IF cp < h THEN
+        -- A statement of its own in a volatile function: its snapshot is taken after the
+        -- horizon was computed, so it sees every event at or below it (see the engine).
+        RETURN QUERY
+        SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
+               CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
+               CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
+               e.recorded_at, cp, h
+          FROM events e
+         WHERE e.position > cp AND e.position <= h
+           AND (p_topics IS NULL OR e.topic = any(p_topics))
+           AND (p_tenant IS NULL OR e.tenant = p_tenant)
+         ORDER BY e.position
+         LIMIT p_limit;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+    ev_checkpoint := cp;
+    ev_horizon := h;
+    RETURN NEXT;
+END $$;
+
+-- Move generation p_name's checkpoint from p_from (as its leader read it) to p_to, or fail
+-- with SQLSTATE VB001 if it is elsewhere (another leader moved it, or it was dropped).
+CREATE FUNCTION move_checkpoint(p_name text, p_from bigint, p_to bigint)
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    UPDATE checkpoints SET position = p_to, updated_at = now()
+     WHERE name = p_name AND position = p_from;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the checkpoint of % moved elsewhere', p_name USING ERRCODE = 'VB001';
+    END IF;
+END $$;
+""",
+        ),
     ],
 )
+
+CHECKPOINT_MOVED = "VB001"
+"""SQLSTATE of `move_checkpoint` when the checkpoint is not where its leader left it."""
 
 
 class Projection(ABC):
@@ -316,49 +390,32 @@ async def discard_generation(conn: Connection, generation: Generation) -> None:
             await conn.execute("DELETE FROM checkpoints WHERE name = $1", generation.schema_name)
 
 
-async def read_feed_below(
-    store: EventStore,
-    after: int,
-    horizon: int,
-    limit: int,
-    *,
-    tenant: str | None = None,
-    topics: Sequence[str] | None = None,
-    connection: Connection | None = None,
-    payload: bool = True,
-    metadata: bool = True,
-) -> list[RecordedEvent]:
-    """Events after `after` up to `horizon` (a horizon fixed before this call), at most `limit`.
+async def read_batch(
+    conn: Connection, projection: Projection, generation: Generation, batch_size: int
+) -> tuple[int, int, list[RecordedEvent]]:
+    """The generation's checkpoint, the feed's horizon fixed before the events are read, and
+    the projection's events after the checkpoint up to that horizon (at most `batch_size`),
+    in one round trip (`projection_batch`, see the module's notes). Not `store.read_feed`,
+    whose own horizon may be lower than this one.
 
-    The statement's snapshot is taken after the horizon was computed, so it sees every
-    transaction that had finished by then: nothing at or below `horizon` is missing. With
-    `connection` (outside a transaction) it reads there, else through the store's pool.
-    Without `payload` (`metadata`) the events carry an empty one instead.
+    `LostLeadership` if the generation has no checkpoint (it was dropped by a replay).
     """
-    conditions = ["position > $1", "position <= $2"]
-    args: list[object] = [after, horizon]
-    if tenant is not None:
-        args.append(tenant)
-        conditions.append(f"tenant = ${len(args)}")
-    if topics is not None:
-        args.append(list(topics))
-        conditions.append(f"topic = any(${len(args)}::text[])")
-    args.append(limit)
-    columns = EVENT_COLUMNS
-    if not payload:
-        columns = columns.replace("payload", "'{}'::jsonb")
-    if not metadata:
-        columns = columns.replace("metadata", "'{}'::jsonb")
-    sql = (
-        f"SELECT {columns} FROM events WHERE {' AND '.join(conditions)}"
-        f" ORDER BY position LIMIT ${len(args)}"
+    rows = await conn.fetch(
+        "SELECT * FROM projection_batch($1, $2, $3, $4, $5, $6, $7)",
+        generation.schema_name,
+        batch_size,
+        list(projection.topics) if projection.topics is not None else None,
+        generation.tenant,
+        generation.until_position,
+        projection.reads_payload,
+        projection.reads_metadata,
     )
-    if connection is not None:
-        rows = await connection.fetch(sql, *args)
-    else:
-        async with store.pool.acquire() as conn:
-            rows = await conn.fetch(sql, *args)
-    return [row_to_event(row) for row in rows]
+    if not rows:
+        raise LostLeadership(f"{generation.schema_name} is no longer in use")
+    checkpoint, horizon = int(rows[0][9]), int(rows[0][10])
+    if rows[0][0] is None:
+        return checkpoint, horizon, []
+    return checkpoint, horizon, [row_to_event(row) for row in rows]
 
 
 async def step(
@@ -377,31 +434,9 @@ async def step(
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
     """
-    row = await conn.fetchrow(
-        "SELECT (SELECT position FROM checkpoints WHERE name = $1), feed_horizon()",
-        generation.schema_name,
-    )
-    assert row is not None
-    if row[0] is None:
-        raise LostLeadership(f"{generation.schema_name} is no longer in use")
-    checkpoint, horizon = int(row[0]), int(row[1])
-    if generation.until_position is not None:
-        horizon = min(horizon, generation.until_position)
+    checkpoint, horizon, batch = await read_batch(conn, projection, generation, batch_size)
     if checkpoint >= horizon:
         return 0, checkpoint, horizon
-    # Below this very horizon (see the module's notes): not `store.read_feed`, whose own
-    # horizon may be lower than this one.
-    batch = await read_feed_below(
-        store,
-        checkpoint,
-        horizon,
-        batch_size,
-        tenant=generation.tenant,
-        topics=projection.topics,
-        connection=conn,
-        payload=projection.reads_payload,
-        metadata=projection.reads_metadata,
-    )
     # A short batch means everything up to the horizon was read.
     new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
     if not batch:
@@ -410,21 +445,31 @@ async def step(
         return 0, new_checkpoint, horizon
     try:
         # BEGIN, the search path and the commit's durability (see "Durability" in the
-        # module's notes) in one round trip (the simple query protocol).
+        # module's notes) in one round trip (the simple query protocol); and so the
+        # checkpoint's move with the COMMIT (the values are integers and the schema's name
+        # an identifier checked by `create_generation`).
         await conn.execute(
             f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public;'
             " SET LOCAL synchronous_commit = off"
         )
         try:
             await projection.handle_batch(conn, batch)
-            await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
+            await conn.execute(
+                f"SELECT move_checkpoint('{generation.schema_name}', {int(checkpoint)},"
+                f" {int(new_checkpoint)}); COMMIT"
+            )
         except BaseException:
-            if not conn.is_closed():
+            if not conn.is_closed() and conn.is_in_transaction():
                 with contextlib.suppress(Exception):
                     await conn.execute("ROLLBACK")
             raise
-        await conn.execute("COMMIT")
-    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as error:
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == CHECKPOINT_MOVED:
+            raise LostLeadership(
+                f"the checkpoint of {generation.schema_name} moved elsewhere"
+            ) from error
+        if not isinstance(error, asyncpg.UndefinedTableError | asyncpg.InvalidSchemaNameError):
+            raise
         # A replay that swapped the views drops the old generation's schema, also under a
         # batch waiting for its tables. Then this is no failure, only the end of the generation.
         if (
