@@ -709,7 +709,7 @@ async def catch_up(bench: Bench, conn: asyncpg.Connection, batch: int) -> CatchU
         setattr(engine, reader, timed_below)
     try:
         started = time.perf_counter()
-        generation = await replay(conn, store, projection, batch_size=batch)
+        generation = await replay(conn, projection, batch_size=batch)
         seconds = time.perf_counter() - started
     finally:
         if reader is not None:

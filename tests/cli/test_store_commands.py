@@ -248,7 +248,7 @@ async def test_replay_with_older_code_than_the_active_version_is_refused_readabl
 
     await append(store, "haarlem", 3)
     async with pool.acquire() as conn:
-        newer = await replay(conn, store, ActivityV2())
+        newer = await replay(conn, ActivityV2())
     code, out, err = await run("replay", "activity")
     assert code == 1
     assert "cannot replay activity: version 2 of activity is active" in err

@@ -106,7 +106,7 @@ async def test_a_worker_killed_mid_batch_again_and_again_ends_equal_to_a_rebuild
     conn = await asyncpg.connect(database)
     try:
         live = await read_model(conn, await active_schema(conn, "ledger"))
-        rebuilt = await replay(conn, store, LedgerProjection(), until_position=last)
+        rebuilt = await replay(conn, LedgerProjection(), until_position=last)
         assert rebuilt.state == "historical"
         assert live == await read_model(conn, rebuilt.schema_name)
         positions = [r[0] for r in await conn.fetch("SELECT position FROM events ORDER BY 1")]

@@ -55,9 +55,7 @@ class Feed:
                 actor=Actor(tenant=tenant, roles=("coordinator",), party=None, label="tests"),
             )
             result = await step(ctx)
-        await build_generation(
-            self.conn, self.store, DirectoryProjection(), self.live, batch_size=3
-        )
+        await build_generation(self.conn, DirectoryProjection(), self.live, batch_size=3)
         return result
 
 
@@ -208,7 +206,7 @@ async def test_the_live_directory_equals_a_rebuild_from_scratch(
 
     until = await store.last_position()
     for batch_size in (5000, 1):
-        rebuilt = await replay(conn, store, projection, until_position=until, batch_size=batch_size)
+        rebuilt = await replay(conn, projection, until_position=until, batch_size=batch_size)
         assert rebuilt.state == "historical"
         assert await snapshot(conn, rebuilt.schema_name, INTERNAL) == live_rows
 
@@ -274,9 +272,9 @@ async def test_a_tenants_rebuild_holds_only_that_tenants_rows(
     await history(feed, "haarlem")
     halfway = await store.last_position()
     await history(feed, "zaanstad")
-    before = await replay(conn, store, projection, until_position=halfway, tenant="zaanstad")
+    before = await replay(conn, projection, until_position=halfway, tenant="zaanstad")
     assert await conn.fetchval(f'SELECT count(*) FROM "{before.schema_name}".organisations') == 0
-    theirs = await replay(conn, store, projection, tenant="zaanstad")
+    theirs = await replay(conn, projection, tenant="zaanstad")
     rebuilt = await snapshot(conn, theirs.schema_name, INTERNAL)
     assert rebuilt == {
         table: [row for row in live_rows if '"tenant":"zaanstad"' in row]

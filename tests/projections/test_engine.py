@@ -85,7 +85,7 @@ async def test_version_change_rebuilds_beside_and_swaps(
     await append_some(store, 12)
     conn = await asyncpg.connect(database)
     try:
-        first = await replay(conn, store, ActivityProjection())
+        first = await replay(conn, ActivityProjection())
         assert first.state == "active"
         assert await total(pool) == 12
 
@@ -122,11 +122,10 @@ async def test_replay_until_position_builds_history_beside(
     await append_some(store, 7)
     conn = await asyncpg.connect(database)
     try:
-        await replay(conn, store, ActivityProjection())
+        await replay(conn, ActivityProjection())
         seen: list[tuple[int, int]] = []
         past = await replay(
             conn,
-            store,
             ActivityProjection(),
             until_position=first[-1],
             progress=lambda done, goal: seen.append((done, goal)),
@@ -157,7 +156,7 @@ async def test_readers_keep_reading_the_old_model_while_the_new_version_builds(
     await append_some(store, 40)
     await append_some(store, 20, tenant="zaanstad")
     async with pool.acquire() as conn:
-        first = await replay(conn, store, ActivityProjection())
+        first = await replay(conn, ActivityProjection())
     errors: list[BaseException] = []
     seen: list[list[tuple[int, bool]]] = [[] for _ in range(3)]
     swapped = asyncio.Event()
@@ -277,11 +276,11 @@ async def test_a_failed_replay_leaves_nothing_behind_and_the_live_model_untouche
     await append_some(store, 10)
     conn = await asyncpg.connect(database)
     try:
-        live = await replay(conn, store, ActivityProjection())
+        live = await replay(conn, ActivityProjection())
         with pytest.raises(RuntimeError, match="a bug in the new code"):
-            await replay(conn, store, Broken(), batch_size=2)
+            await replay(conn, Broken(), batch_size=2)
         with pytest.raises(RuntimeError, match="a bug in the new code"):
-            await replay(conn, store, Broken(), until_position=8, batch_size=2)
+            await replay(conn, Broken(), until_position=8, batch_size=2)
         generations = await conn.fetch("SELECT schema_name, state FROM projection_generations")
         assert [tuple(g) for g in generations] == [(live.schema_name, "active")]
         schemas = await conn.fetch(
@@ -291,7 +290,7 @@ async def test_a_failed_replay_leaves_nothing_behind_and_the_live_model_untouche
         assert [s[0] for s in schemas] == [live.schema_name]
         assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 1
         # The connection is still good for the next replay.
-        again = await replay(conn, store, ActivityProjection())
+        again = await replay(conn, ActivityProjection())
         assert again.state == "active"
     finally:
         await conn.close()
@@ -306,10 +305,8 @@ async def test_replay_for_one_tenant_builds_its_history_beside(
     await append_some(store, 3, tenant="zaanstad")
     conn = await asyncpg.connect(database)
     try:
-        await replay(conn, store, ActivityProjection())
-        past = await replay(
-            conn, store, ActivityProjection(), tenant="zaanstad", until_position=upto[-1]
-        )
+        await replay(conn, ActivityProjection())
+        past = await replay(conn, ActivityProjection(), tenant="zaanstad", until_position=upto[-1])
         assert past.state == "historical"
         assert (past.tenant, past.until_position) == ("zaanstad", upto[-1])
         rows = await conn.fetch(
@@ -418,7 +415,7 @@ async def test_a_projection_reads_only_the_parts_of_events_it_asks_for(
     try:
         for projection in (Seen(), SeenWithoutMetadata(), SeenWithoutEither()):
             projection.batches.clear()
-            await replay(conn, store, projection)
+            await replay(conn, projection)
     finally:
         await conn.close()
     [[full, *_]] = Seen.batches
@@ -450,7 +447,7 @@ async def test_read_models_commit_without_waiting_for_the_disk(
     await append_some(store, 2)
     conn = await asyncpg.connect(database)
     try:
-        await replay(conn, store, DurabilitySeen())  # the command line's replay and catch-up
+        await replay(conn, DurabilitySeen())  # the command line's replay and catch-up
     finally:
         await conn.close()
     assert DurabilitySeen.settings == ["off"]
@@ -508,20 +505,20 @@ async def test_a_leader_whose_checkpoint_moved_meanwhile_keeps_nothing_of_its_ba
 
         Rows.meddle = another_leader_moves_it
         with pytest.raises(LostLeadership, match="moved elsewhere"):
-            await step(conn, store, Rows(), generation)
+            await step(conn, Rows(), generation)
         assert not conn.is_in_transaction()
         assert await conn.fetchval(f'SELECT count(*) FROM "{generation.schema_name}".seen') == 0
         assert await checkpoint_of(conn, generation.schema_name) == 1
         # Left alone, the next batch applies what the other leader left (from its checkpoint).
         Rows.meddle = None
-        applied, checkpoint, horizon = await step(conn, store, Rows(), generation)
+        applied, checkpoint, horizon = await step(conn, Rows(), generation)
         assert (applied, checkpoint) == (2, horizon)
         seen = await conn.fetch(f'SELECT position FROM "{generation.schema_name}".seen')
         assert len(seen) == 2
         # A dropped generation: no checkpoint, no batch.
         await other.execute("DELETE FROM checkpoints WHERE name = $1", generation.schema_name)
         with pytest.raises(LostLeadership, match="no longer in use"):
-            await step(conn, store, Rows(), generation)
+            await step(conn, Rows(), generation)
     finally:
         Rows.meddle = None
         await other.close()

@@ -54,7 +54,7 @@ class Feed:
                 actor=Actor(tenant=tenant, roles=("coordinator",), party=None, label="tests"),
             )
             result = await step(ctx)
-        await build_generation(self.conn, self.store, MeetingsProjection(), self.live, batch_size=2)
+        await build_generation(self.conn, MeetingsProjection(), self.live, batch_size=2)
         return result
 
 
@@ -227,7 +227,7 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
 
     until = await store.last_position()
     for batch_size in (5000, 1):
-        rebuilt = await replay(conn, store, projection, until_position=until, batch_size=batch_size)
+        rebuilt = await replay(conn, projection, until_position=until, batch_size=batch_size)
         assert rebuilt.state == "historical"
         assert await snapshot(conn, rebuilt.schema_name) == live_rows
 
@@ -303,9 +303,9 @@ async def test_a_tenants_history_holds_only_that_tenants_rows(
     await history(feed, "haarlem")
     halfway = await store.last_position()
     await history(feed, "zaanstad")
-    mine = await replay(conn, store, projection, until_position=halfway, tenant="zaanstad")
+    mine = await replay(conn, projection, until_position=halfway, tenant="zaanstad")
     assert await conn.fetchval(f'SELECT count(*) FROM "{mine.schema_name}".meetings') == 0
-    theirs = await replay(conn, store, projection, tenant="zaanstad")
+    theirs = await replay(conn, projection, tenant="zaanstad")
     rebuilt = await snapshot(conn, theirs.schema_name)
     assert rebuilt == {
         table: [row for row in live_rows if '"tenant":"zaanstad"' in row]

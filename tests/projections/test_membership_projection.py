@@ -216,7 +216,7 @@ async def test_tables_follow_every_transition(
     await hand_made_history(history)
     conn = await asyncpg.connect(database)
     try:
-        await replay(conn, store, MembershipProjection())
+        await replay(conn, MembershipProjection())
         a = history.ids["A"]
         steps = await conn.fetch(
             "SELECT event, status, valid_from, valid_until, decided_by, reason"
@@ -272,7 +272,7 @@ async def test_growth_of_the_hand_made_history(
     await hand_made_history(history)
     conn = await asyncpg.connect(database)
     try:
-        await replay(conn, store, MembershipProjection())
+        await replay(conn, MembershipProjection())
         report = await growth(conn, "membership", "haarlem")
         assert report.started_on == date(2019, 12, 1)
         assert report.months[0].month == date(2019, 12, 1)
@@ -353,7 +353,7 @@ async def test_the_register_now_and_as_it_stood(
     await hand_made_history(history)
     conn = await asyncpg.connect(database)
     try:
-        await replay(conn, store, MembershipProjection())
+        await replay(conn, MembershipProjection())
         total, now = await register_page(conn, "membership", "haarlem")
         assert total == 8
         status = {e.name[-1]: e.status for e in now}
@@ -433,12 +433,10 @@ async def test_replay_equals_the_live_read_model_and_history_as_recorded(
             await task
         assert end < other.last_position
         assert len(live["transitions"]) == 25
-        past = await replay(
-            conn, store, MembershipProjection(), until_position=halfway, tenant="haarlem"
-        )
+        past = await replay(conn, MembershipProjection(), until_position=halfway, tenant="haarlem")
         assert past.state == "historical"
         assert await dump(conn, past.schema_name) == live_then
-        rebuilt = await replay(conn, store, MembershipProjection())
+        rebuilt = await replay(conn, MembershipProjection())
         assert rebuilt.state == "active"
         assert await dump(conn, rebuilt.schema_name) == live
         # The report from the history as recorded halfway equals the live one asked then.
@@ -463,7 +461,7 @@ async def test_same_moment_transitions_keep_the_latest(
     await history.leave("Q", moment)
     conn = await asyncpg.connect(database)
     try:
-        await replay(conn, store, MembershipProjection())
+        await replay(conn, MembershipProjection())
         _, at_moment = await register_page(conn, "membership", "haarlem", at=moment)
         assert [(e.status, e.member_since) for e in at_moment] == [("left", None)]
         report = await growth(conn, "membership", "haarlem")

@@ -48,14 +48,14 @@ async def test_rows_say_what_the_events_say_fed_batch_by_batch_or_rebuilt(
             await issue_token(context(repository, "zaanstad"), roles=("auditor",), label="elders"),
         ]
         # Fed in batches of two: the revocation lands in a later batch than its issue.
-        await build_generation(conn, store, TokensProjection(), live, batch_size=2)
+        await build_generation(conn, TokensProjection(), live, batch_size=2)
         await revoke_token(context(repository, "haarlem"), issued[0].id, reason="left")
         # Issued and revoked between two batches: both in the next one.
         late = await issue_token(context(repository, "haarlem"), roles=("auditor",), label="kort")
         await revoke_token(context(repository, "haarlem"), late.id, reason="done")
-        await build_generation(conn, store, TokensProjection(), live, batch_size=100)
+        await build_generation(conn, TokensProjection(), live, batch_size=100)
         fed = await conn.fetch(f'SELECT {COLUMNS} FROM "{live.schema_name}".tokens ORDER BY label')
-        rebuilt = await replay(conn, store, TokensProjection())
+        rebuilt = await replay(conn, TokensProjection())
         again = await conn.fetch(
             f'SELECT {COLUMNS} FROM "{rebuilt.schema_name}".tokens ORDER BY label'
         )

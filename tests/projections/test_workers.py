@@ -158,7 +158,7 @@ async def test_workers_starting_together_on_a_new_version_build_one_generation(
     appender = Appender(store, seed=4)
     await appender.append(50)
     async with pool.acquire() as conn:
-        first = await replay(conn, store, LedgerProjection())
+        first = await replay(conn, LedgerProjection())
     overlap = Overlap()
     async with Workers(store, database, [LedgerV2(0.0005, overlap)], 3) as workers:
         for _ in range(400):
@@ -191,7 +191,7 @@ async def test_an_outdated_worker_stands_by_instead_of_rebuilding_its_old_versio
     appender = Appender(store, seed=5)
     await appender.append(10)
     async with pool.acquire() as conn:
-        current = await replay(conn, store, LedgerV2())
+        current = await replay(conn, LedgerV2())
     # During a rolling deploy a worker still running the old code meets the new version.
     async with Workers(store, database, [LedgerProjection()], 1) as workers:
         await asyncio.sleep(0.4)
@@ -200,7 +200,7 @@ async def test_an_outdated_worker_stands_by_instead_of_rebuilding_its_old_versio
     async with pool.acquire() as conn:
         # Nor does a replay with the old code swap its version in over the new one.
         with pytest.raises(LostLeadership, match="version 2 of ledger is active"):
-            await replay(conn, store, LedgerProjection())
+            await replay(conn, LedgerProjection())
         assert await active_schema(conn, "ledger") == current.schema_name
         assert await conn.fetchval("SELECT count(*) FROM projection_generations") == 1
         assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 1
@@ -219,7 +219,7 @@ async def test_a_replay_swapping_the_model_under_running_workers_does_not_stop_t
         conn = await asyncpg.connect(database)
         try:
             # While the leader idles: its next batch finds its generation gone.
-            rebuilt = await replay(conn, store, LedgerProjection())
+            rebuilt = await replay(conn, LedgerProjection())
             last = await appender.append(5)
             assert await wait_for_projection(pool, "ledger", last, timeout=20)
             assert workers.alive()
@@ -228,7 +228,7 @@ async def test_a_replay_swapping_the_model_under_running_workers_does_not_stop_t
             # While the leader is busy: the swap drops the tables under its batch.
             appending = asyncio.create_task(appender.append(30, pause=0.005))
             for _ in range(2):
-                rebuilt = await replay(conn, store, LedgerProjection())
+                rebuilt = await replay(conn, LedgerProjection())
                 assert await active_schema(conn, "ledger") == rebuilt.schema_name
             await appending
         finally:

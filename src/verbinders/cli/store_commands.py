@@ -133,7 +133,6 @@ async def _replay_with_progress(
             try:
                 generation = await replay_projection(
                     conn,
-                    runtime.store,
                     projection,
                     until_position=until_position,
                     tenant=tenant,

@@ -420,7 +420,6 @@ async def read_batch(
 
 async def step(
     conn: Connection,
-    store: EventStore,
     projection: Projection,
     generation: Generation,
     *,
@@ -510,7 +509,6 @@ async def try_lead(conn: Connection, generation: Generation) -> bool:
 
 async def build_generation(
     conn: Connection,
-    store: EventStore,
     projection: Projection,
     generation: Generation,
     *,
@@ -524,7 +522,7 @@ async def build_generation(
     await init_connection(conn)  # the batches are read on it: json/jsonb through msgspec
     while True:
         applied, checkpoint, horizon = await step(
-            conn, store, projection, generation, batch_size=batch_size
+            conn, projection, generation, batch_size=batch_size
         )
         if progress is not None:
             progress(checkpoint, horizon)
@@ -644,7 +642,7 @@ class ProjectionRunner:
                 pokes = self.signal.pokes
                 stepped = time.monotonic()
                 applied, checkpoint, horizon = await step(
-                    conn, self.store, projection, generation, batch_size=self.batch_size
+                    conn, projection, generation, batch_size=self.batch_size
                 )
                 self._failures[projection.name] = 0
                 caught_up = checkpoint >= horizon and applied < self.batch_size
@@ -781,9 +779,7 @@ class ProjectionRunner:
             horizon = int(await conn.fetchval("SELECT feed_horizon()"))
             generation = await self._target_generation(conn, projection)
             if generation is not None and await try_lead(conn, generation):
-                await build_generation(
-                    conn, self.store, projection, generation, batch_size=self.batch_size
-                )
+                await build_generation(conn, projection, generation, batch_size=self.batch_size)
                 if generation.state == "building":
                     await activate(conn, projection, generation)
                 return
@@ -833,7 +829,6 @@ async def wait_for_projection(pool: asyncpg.Pool, name: str, position: int, time
 
 async def replay(
     conn: Connection,
-    store: EventStore,
     projection: Projection,
     *,
     until_position: int | None = None,
@@ -859,7 +854,7 @@ async def replay(
         raise LostLeadership(generation.schema_name)
     try:
         await build_generation(
-            conn, store, projection, generation, batch_size=batch_size, progress=progress
+            conn, projection, generation, batch_size=batch_size, progress=progress
         )
         if not historical:
             await activate(conn, projection, generation)

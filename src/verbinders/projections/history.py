@@ -52,9 +52,7 @@ async def schema_as_of(
             )
             if found is not None:
                 return str(found)
-            generation = await replay(
-                conn, runtime.store, projection, until_position=position, tenant=tenant
-            )
+            generation = await replay(conn, projection, until_position=position, tenant=tenant)
             await _drop_oldest(conn, projection_name)
             return generation.schema_name
         finally:
