@@ -9,8 +9,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from litestar import Litestar
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
@@ -42,11 +40,6 @@ the municipality and funds. Every change is an event in an append-only store.
   your own writes.
 * Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `type`.
 """
-
-
-def _get_runtime(state: State) -> Runtime:
-    app_state: AppState = state.verbinders
-    return app_state.runtime
 
 
 async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -113,7 +106,6 @@ def create_app(
     return Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
-        dependencies={"runtime": Provide(_get_runtime, sync_to_thread=False)},
         exception_handlers=exception_handlers(),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

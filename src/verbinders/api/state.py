@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from litestar.connection import ASGIConnection
+
     from verbinders.application.access import Authenticator
     from verbinders.runtime import Runtime
 
-__all__ = ["AppState", "RateLimiter"]
+__all__ = ["AppState", "RateLimiter", "runtime_of"]
 
 
 @dataclass
@@ -42,3 +46,13 @@ class AppState:
     limiter: RateLimiter
     stopping: asyncio.Event
     """Set when the server begins to stop: live streams end."""
+
+
+def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
+    """The app's runtime, for a route handler (from the request: `runtime_of(request)`).
+
+    Read from the app's state rather than injected as a Litestar dependency: resolving one
+    cost each request about 9 µs of CPU, a third of what a bare handler costs Litestar.
+    """
+    state: AppState = connection.app.state.verbinders
+    return state.runtime

@@ -14,8 +14,8 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from verbinders.api.auth import get_actor, roles
+from verbinders.api.state import runtime_of
 from verbinders.errors import InvalidCommand
-from verbinders.runtime import Runtime
 from verbinders.store.events import RecordedEvent
 
 __all__ = ["EventsController"]
@@ -42,7 +42,6 @@ class EventsController(Controller):
     async def page(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         after: Annotated[int, Parameter(ge=0, description="Position to start after")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         stream: uuid.UUID | None = None,
@@ -50,6 +49,7 @@ class EventsController(Controller):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> EventPage:
+        runtime = runtime_of(request)
         if since is not None and until is not None and since > until:
             raise InvalidCommand("since must not be after until", field="since", rule="order")
         tenant = get_actor(request).tenant
@@ -87,9 +87,9 @@ class EventsController(Controller):
     async def stream(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         after: Annotated[int | None, Parameter(ge=0)] = None,
     ) -> ServerSentEvent:
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         last_event_id = request.headers.get("last-event-id")
         start = after

@@ -31,6 +31,7 @@ from verbinders.api.routes.common import (
     resource_command,
     wait_for_position,
 )
+from verbinders.api.state import runtime_of
 from verbinders.application import meetings as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.domain import rules
@@ -38,7 +39,6 @@ from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode
 from verbinders.errors import InvalidCommand, NotFound
 from verbinders.projections.history import schema_as_of
 from verbinders.projections.meetings import HELD, MEETING_STATE
-from verbinders.runtime import Runtime
 
 __all__ = ["AttendanceReportController", "MeetingsController"]
 
@@ -250,7 +250,6 @@ class MeetingsController(Controller):
     async def list(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         when: Annotated[
             Literal["upcoming", "past"] | None,
             Parameter(
@@ -264,6 +263,7 @@ class MeetingsController(Controller):
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> MeetingPage:
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         at = _moment(as_of)
         await wait_for_position(runtime, "meetings", wait_for, timeout)
@@ -316,12 +316,12 @@ class MeetingsController(Controller):
     async def show(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         meeting_id: uuid.UUID,
         as_of: AsOf = None,
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> Response[MeetingView]:
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         at = _moment(as_of)
         await wait_for_position(runtime, "meetings", wait_for, timeout)
@@ -417,8 +417,10 @@ class MeetingsController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def schedule(
-        self, request: Request[Any, Any, Any], runtime: Runtime, data: ScheduleMeeting
+        self, request: Request[Any, Any, Any], data: ScheduleMeeting
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.schedule_meeting(
                 ctx,
@@ -449,10 +451,11 @@ class MeetingsController(Controller):
     async def reschedule(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         meeting_id: uuid.UUID,
         data: RescheduleMeeting,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.reschedule_meeting(
                 ctx,
@@ -476,10 +479,11 @@ class MeetingsController(Controller):
     async def agenda(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         meeting_id: uuid.UUID,
         data: ChangeAgenda,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.change_agenda(
                 ctx, meeting_id, _agenda(data.agenda), check=lambda v: check_if_match(request, v)
@@ -495,10 +499,11 @@ class MeetingsController(Controller):
     async def cancel(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         meeting_id: uuid.UUID,
         data: CancelMeeting,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.cancel_meeting(
                 ctx, meeting_id, reason=data.reason, check=lambda v: check_if_match(request, v)
@@ -514,10 +519,11 @@ class MeetingsController(Controller):
     async def attendance(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         meeting_id: uuid.UUID,
         data: RecordAttendance,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.record_attendance(
                 ctx,
@@ -539,10 +545,10 @@ class MeetingsController(Controller):
     async def decide(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         meeting_id: uuid.UUID,
         data: RecordDecision,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         votes = None if data.votes is None else Votes(**msgspec.structs.asdict(data.votes))
 
         async def command(ctx: CommandContext) -> CommandResult:
@@ -565,10 +571,11 @@ class MeetingsController(Controller):
     async def minutes(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         meeting_id: uuid.UUID,
         data: PublishMinutes,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.publish_minutes(
                 ctx, meeting_id, data.minutes, check=lambda v: check_if_match(request, v)
@@ -628,7 +635,6 @@ class AttendanceReportController(Controller):
     async def attendance(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         since: Annotated[
             date | None, Parameter(description="Only meetings starting on or after (UTC)")
         ] = None,
@@ -643,6 +649,7 @@ class AttendanceReportController(Controller):
         (from admission until it left; a suspension does not interrupt membership). A meeting
         counts as held when it was not cancelled, has started, and something shows it took
         place: presence, absence without notice, a decision or minutes."""
+        runtime = runtime_of(request)
         if since is not None and until is not None and since > until:
             raise InvalidCommand("since must not be after until", field="since", rule="order")
         tenant = get_actor(request).tenant

@@ -34,6 +34,7 @@ from verbinders.api.routes.common import (
     resource_command,
     wait_for_position,
 )
+from verbinders.api.state import runtime_of
 from verbinders.application import membership as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.application.organisations import authorize_organisation
@@ -97,10 +98,11 @@ class MembershipController(Controller):
     async def apply(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: Apply,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.apply(
                 ctx,
@@ -120,10 +122,11 @@ class MembershipController(Controller):
     async def withdraw(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: OptionalReason,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.withdraw(
                 ctx,
@@ -143,10 +146,11 @@ class MembershipController(Controller):
     async def leave(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: OptionalReason,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.leave(
                 ctx,
@@ -186,10 +190,10 @@ class MembershipController(Controller):
     async def admit(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: Decision,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         return await self._decide(request, runtime, organisation_id, data, service.admit)
 
     @post(
@@ -201,10 +205,10 @@ class MembershipController(Controller):
     async def reject(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: Decision,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         return await self._decide(request, runtime, organisation_id, data, service.reject)
 
     @post(
@@ -216,10 +220,10 @@ class MembershipController(Controller):
     async def suspend(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: Decision,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         return await self._decide(request, runtime, organisation_id, data, service.suspend)
 
     @post(
@@ -231,10 +235,10 @@ class MembershipController(Controller):
     async def reinstate(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: Decision,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         return await self._decide(request, runtime, organisation_id, data, service.reinstate)
 
     @get(
@@ -245,13 +249,13 @@ class MembershipController(Controller):
     async def show(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         as_of: AsOf = None,
         effective_at: EffectiveAt = None,
     ) -> Response[service.MembershipView]:
         """Read from the membership's own events, so always current: its `ETag` is what
         `If-Match` on the membership commands compares with (`"0"` before any application)."""
+        runtime = runtime_of(request)
         actor = get_actor(request)
         if not actor.has_any("coordinator", "auditor", "analyst"):
             authorize_organisation(actor, organisation_id)  # an organisation: its own only
@@ -268,7 +272,6 @@ class MembershipController(Controller):
     async def register(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         status: Annotated[
             list[MembershipStatus] | None,
             Parameter(description="Only these statuses (repeat the parameter for several)"),
@@ -285,6 +288,7 @@ class MembershipController(Controller):
         timeout: Timeout = 5.0,
     ) -> RegisterPage:
         """Every organisation that ever applied, with its status, sorted by name."""
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         known = moment(as_of, "as_of")
         at = moment(effective_at, "effective_at")
@@ -312,7 +316,6 @@ class MembershipController(Controller):
     async def growth(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         as_of: AsOf = None,
         effective_at: EffectiveAt = None,
         wait_for: WaitFor = None,
@@ -322,6 +325,7 @@ class MembershipController(Controller):
         and joins (admissions) and leaves per year, each by kind of organisation. A suspended
         organisation is still a member; a readmission counts as a join again. Counted by when
         things took effect; the months run to `effective_at`, else `as_of`, else now."""
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         known = moment(as_of, "as_of")
         at = moment(effective_at, "effective_at") or known

@@ -24,6 +24,7 @@ from verbinders.api.routes.common import (
     resource_command,
     wait_for_position,
 )
+from verbinders.api.state import runtime_of
 from verbinders.application import organisations as service
 from verbinders.application.context import CommandContext, CommandResult
 from verbinders.domain.contacts import ContactChanges
@@ -35,7 +36,6 @@ from verbinders.domain.vocabulary import OrganisationKind, language_codes
 from verbinders.errors import InvalidCommand
 from verbinders.projections.history import schema_as_of
 from verbinders.projections.text import fold
-from verbinders.runtime import Runtime
 
 __all__ = ["OrganisationsController", "StrengthsController"]
 
@@ -233,8 +233,9 @@ class OrganisationsController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def register(
-        self, request: Request[Any, Any, Any], runtime: Runtime, data: RegisterOrganisation
+        self, request: Request[Any, Any, Any], data: RegisterOrganisation
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         fields = msgspec.structs.asdict(data)
         kind, name, kvk = fields.pop("kind"), fields.pop("name"), fields.pop("kvk_number")
 
@@ -256,7 +257,6 @@ class OrganisationsController(Controller):
     async def directory(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         q: Annotated[str | None, Parameter(description="Dutch full-text search")] = None,
         kind: OrganisationKind | None = None,
         theme: str | None = None,
@@ -271,6 +271,7 @@ class OrganisationsController(Controller):
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> Page:
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         as_of = moment(as_of)
         language = _language(language)
@@ -343,10 +344,10 @@ class OrganisationsController(Controller):
     async def show(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         as_of: AsOf = None,
     ) -> Response[OrganisationView]:
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         as_of = moment(as_of)
         organisation = await runtime.repository.get(
@@ -367,10 +368,11 @@ class OrganisationsController(Controller):
     async def update(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: UpdateOrganisation,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.update_organisation(
                 ctx, organisation_id, _changes(data), lambda v: check_if_match(request, v)
@@ -386,10 +388,11 @@ class OrganisationsController(Controller):
     async def dissolve(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: Reason,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.dissolve_organisation(
                 ctx,
@@ -409,10 +412,10 @@ class OrganisationsController(Controller):
     async def add_strength(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: AddStrength,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         strength = Strength(**msgspec.structs.asdict(data))
 
         async def command(ctx: CommandContext) -> CommandResult:
@@ -430,11 +433,11 @@ class OrganisationsController(Controller):
     async def change_strength(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         strength_id: uuid.UUID,
         data: ChangeStrength,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         changes = StrengthChanges(**msgspec.structs.asdict(data))
 
         async def command(ctx: CommandContext) -> CommandResult:
@@ -452,11 +455,12 @@ class OrganisationsController(Controller):
     async def withdraw_strength(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         strength_id: uuid.UUID,
         data: OptionalReason,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.withdraw_strength(
                 ctx,
@@ -474,8 +478,9 @@ class OrganisationsController(Controller):
         summary="Contact persons (personal data: the coordinator and the organisation only)",
     )
     async def contacts(
-        self, request: Request[Any, Any, Any], runtime: Runtime, organisation_id: uuid.UUID
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID
     ) -> Response[list[service.ContactView]]:
+        runtime = runtime_of(request)
         views, version = await service.contacts_of(runtime, get_actor(request), organisation_id)
         return Response(views, headers={"ETag": etag(version)})
 
@@ -488,10 +493,11 @@ class OrganisationsController(Controller):
     async def add_contact(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         data: AddContact,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.add_contact(
                 ctx,
@@ -513,11 +519,11 @@ class OrganisationsController(Controller):
     async def change_contact(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         person_id: uuid.UUID,
         data: ChangeContact,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
         changes = ContactChanges(**msgspec.structs.asdict(data))
 
         async def command(ctx: CommandContext) -> CommandResult:
@@ -536,10 +542,11 @@ class OrganisationsController(Controller):
     async def remove_contact(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         person_id: uuid.UUID,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.remove_contact(
                 ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
@@ -555,10 +562,11 @@ class OrganisationsController(Controller):
     async def forget_contact(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         organisation_id: uuid.UUID,
         person_id: uuid.UUID,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await service.forget_contact(
                 ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
@@ -575,7 +583,6 @@ class StrengthsController(Controller):
     async def search(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         q: Annotated[str | None, Parameter(description="Dutch full-text search")] = None,
         kind: StrengthKind | None = None,
         language: str | None = None,
@@ -587,6 +594,7 @@ class StrengthsController(Controller):
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> Page:
+        runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         as_of = moment(as_of)
         language = _language(language)

@@ -10,8 +10,8 @@ from litestar import Controller, Request, get
 
 from verbinders.api.auth import get_actor, roles
 from verbinders.api.routes.common import Timeout, WaitFor, wait_for_position
+from verbinders.api.state import runtime_of
 from verbinders.errors import InvalidCommand
-from verbinders.runtime import Runtime
 
 __all__ = ["ReportsController"]
 
@@ -34,12 +34,12 @@ class ReportsController(Controller):
     async def activity(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         since: date | None = None,
         until: date | None = None,
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> list[ActivityRow]:
+        runtime = runtime_of(request)
         if since is not None and until is not None and since > until:
             raise InvalidCommand("since must not be after until", field="since", rule="order")
         await wait_for_position(runtime, "activity", wait_for, timeout)

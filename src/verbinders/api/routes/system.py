@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
 from verbinders.api.routes.common import AsOf, check_if_match, moment, resource_command
+from verbinders.api.state import runtime_of
 from verbinders.application.access import (
     PlatformView,
     change_platform,
@@ -21,7 +22,6 @@ from verbinders.application.access import (
 from verbinders.application.context import Actor, CommandContext, CommandResult
 from verbinders.domain.vocabulary import Term
 from verbinders.projections.engine import ProjectionStatus
-from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
 
 __all__ = ["SystemController"]
@@ -67,7 +67,8 @@ class SystemController(Controller):
         return {"status": "ok"}
 
     @get("/health/ready", **roles(PUBLIC), summary="The database answers; projection lag")
-    async def ready(self, runtime: Runtime) -> Response[Readiness]:
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[Readiness]:
+        runtime = runtime_of(request)
         try:
             async with runtime.pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
@@ -100,8 +101,9 @@ class SystemController(Controller):
 
     @get("/platform", **roles(*READERS), summary="The platform: districts, themes, contact")
     async def platform(
-        self, request: Request[Any, Any, Any], runtime: Runtime, as_of: AsOf = None
+        self, request: Request[Any, Any, Any], as_of: AsOf = None
     ) -> Response[PlatformView]:
+        runtime = runtime_of(request)
         view = await get_platform(runtime, get_actor(request).tenant, as_of=moment(as_of))
         return Response(view, headers={"ETag": f'"{view.version}"'})
 
@@ -111,8 +113,10 @@ class SystemController(Controller):
         summary="Rename the platform or change its districts and themes",
     )
     async def change_platform(
-        self, request: Request[Any, Any, Any], runtime: Runtime, data: ChangePlatform
+        self, request: Request[Any, Any, Any], data: ChangePlatform
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await change_platform(
                 ctx,
@@ -131,8 +135,10 @@ class SystemController(Controller):
         summary="Reassign the platform's single point of contact (aanspreekpunt)",
     )
     async def point_of_contact(
-        self, request: Request[Any, Any, Any], runtime: Runtime, data: PointOfContact
+        self, request: Request[Any, Any, Any], data: PointOfContact
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await reassign_point_of_contact(
                 ctx,

@@ -19,6 +19,7 @@ from verbinders.api.routes.common import (
     resource_command,
     wait_for_position,
 )
+from verbinders.api.state import runtime_of
 from verbinders.application.access import (
     IssuedToken,
     TokenView,
@@ -27,7 +28,6 @@ from verbinders.application.access import (
     revoke_token,
 )
 from verbinders.application.context import CommandContext, CommandResult
-from verbinders.runtime import Runtime
 
 __all__ = ["TokensController"]
 
@@ -55,8 +55,9 @@ class TokensController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def issue(
-        self, request: Request[Any, Any, Any], runtime: Runtime, data: IssueToken
+        self, request: Request[Any, Any, Any], data: IssueToken
     ) -> Response[IssuedToken]:
+        runtime = runtime_of(request)
         actor = get_actor(request)
 
         async def command(ctx: CommandContext) -> IssuedToken:
@@ -87,10 +88,10 @@ class TokensController(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> list[TokenView]:
+        runtime = runtime_of(request)
         await wait_for_position(runtime, "tokens", wait_for, timeout)
         return await list_tokens(runtime.pool, get_actor(request).tenant)
 
@@ -98,10 +99,11 @@ class TokensController(Controller):
     async def revoke(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
         token_id: uuid.UUID,
         data: RevokeToken,
     ) -> Response[CommandResult]:
+        runtime = runtime_of(request)
+
         async def command(ctx: CommandContext) -> CommandResult:
             return await revoke_token(
                 ctx,
