@@ -76,11 +76,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
 
+from scratch import with_database
 from verbinders.config import Settings
 from verbinders.database import EmbeddedPostgres
 
@@ -225,10 +225,6 @@ function done(summary, latency, requests)
         latency:percentile(99), latency:percentile(50)))
 end
 """
-
-
-def with_database(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
 
 
 # -- the servers (run in their own processes: bench_http.py --serve bare|real) --------------

@@ -27,21 +27,18 @@ import argparse
 import asyncio
 import os
 import resource
-import shutil
 import statistics
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from scratch import scratch_database
 from verbinders.application.access import issue_token
 from verbinders.application.context import Actor, CommandContext
 from verbinders.config import Settings
-from verbinders.database import EmbeddedPostgres, connect
+from verbinders.database import connect
 from verbinders.projections import ProjectionRunner, all_projections
 from verbinders.projections.engine import STEP_INTERVAL
 from verbinders.runtime import open_runtime
@@ -173,34 +170,15 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
 
 async def main() -> None:
     args = parse_args()
-    embedded: EmbeddedPostgres | None = None
-    folder: Path | None = None
-    if args.database_url:
-        admin_dsn = args.database_url
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="verbinders-bench-"))
-        embedded = EmbeddedPostgres(folder)
-        admin_dsn = await asyncio.to_thread(embedded.start)
-    name = f"verbinders_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = urlunsplit(urlsplit(admin_dsn)._replace(path="/" + name))
-        version = await admin.fetchval("SHOW server_version")
-        where = "embedded" if embedded else "server"
+    async with scratch_database(args.database_url) as scratch:
+        version = await scratch.admin.fetchval("SHOW server_version")
         print(
-            f"PostgreSQL {version} ({where}); {args.writers} writers issuing tokens,"
-            f" {args.seconds:g} s per configuration, {args.rounds} rounds",
+            f"PostgreSQL {version} ({'embedded' if scratch.embedded else 'server'});"
+            f" {args.writers} writers issuing tokens, {args.seconds:g} s per configuration,"
+            f" {args.rounds} rounds",
             flush=True,
         )
-        await run(args, dsn)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        await run(args, scratch.dsn)
 
 
 if __name__ == "__main__":

@@ -40,12 +40,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -53,14 +50,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 import msgspec
 
+from scratch import scratch_database
 from verbinders.config import Settings
 from verbinders.database import (
-    EmbeddedPostgres,
     connect,
     open_pool,
 )
@@ -189,10 +186,6 @@ SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + 1, $5, $6, $7, c
  WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
 RETURNING position
 """
-
-
-def with_database(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -963,24 +956,16 @@ async def bench_catchup(bench: Bench, args: argparse.Namespace) -> None:
 
 async def main() -> None:
     args = parse_args()
-    embedded: EmbeddedPostgres | None = None
-    folder: Path | None = None
-    if args.database_url:
-        admin_dsn = args.database_url
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="verbinders-bench-"))
-        embedded = EmbeddedPostgres(folder)
-        admin_dsn = await asyncio.to_thread(embedded.start)
-    name = f"verbinders_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_dsn)
+    async with scratch_database(
+        args.database_url, settings={"synchronous_commit": args.synchronous_commit}
+    ) as scratch:
+        await run(args, scratch.dsn, "embedded" if scratch.embedded else args.database_url)
+
+
+async def run(args: argparse.Namespace, dsn: str, where: str) -> None:
     bench: Bench | None = None
     pool: asyncpg.Pool | None = None
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.execute(
-            f'ALTER DATABASE "{name}" SET synchronous_commit = {args.synchronous_commit}'
-        )
-        dsn = with_database(admin_dsn, name)
         pool = await open_pool(dsn, Settings(), min_size=args.writers, max_size=args.writers + 1)
         async with pool.acquire() as conn:
             await install_schema(conn)
@@ -1003,8 +988,7 @@ async def main() -> None:
         )
         await bench.open(args.diagnose)
         print(
-            f"PostgreSQL {settings['server_version']}"
-            f" ({'embedded' if embedded else args.database_url}), fsync={settings['fsync']},"
+            f"PostgreSQL {settings['server_version']} ({where}), fsync={settings['fsync']},"
             f" synchronous_commit={settings['synchronous_commit']},"
             f" wal_sync_method={settings['wal_sync_method']},"
             f" shared_buffers={settings['shared_buffers']}; {os.cpu_count()} CPUs;"
@@ -1026,13 +1010,6 @@ async def main() -> None:
             await bench.close()
         if pool is not None:
             await pool.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
-        if folder is not None:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(folder)
 
 
 if __name__ == "__main__":
