@@ -148,20 +148,33 @@ BEGIN
         h := least(h, p_until);
     END IF;
     IF cp < h THEN
-        -- A statement of its own in a volatile function: its snapshot is taken after the
-        -- horizon was computed, so it sees every event at or below it (see the engine).
-        RETURN QUERY
-        SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
-               CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
-               CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
-               e.recorded_at, cp, h
-          FROM events e
-         WHERE e.position > cp AND e.position <= h
-           AND (p_topics IS NULL OR e.topic = any(p_topics))
-           AND (p_tenant IS NULL OR e.tenant = p_tenant)
-         ORDER BY e.position
-         LIMIT p_limit;
-        IF FOUND THEN
+        -- Each RETURN QUERY is a statement of its own in a volatile function: its snapshot is
+        -- taken after the horizon was computed, so it sees every event at or below it (see
+        -- the engine). One tenant's events are found through the (tenant, position) index.
+        IF p_tenant IS NULL THEN
+            RETURN QUERY
+            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
+                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
+                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
+                   e.recorded_at, cp, h
+              FROM events e
+             WHERE e.position > cp AND e.position <= h
+               AND (p_topics IS NULL OR e.topic = any(p_topics))
+             ORDER BY e.position
+             LIMIT p_limit;
+        ELSE
+            RETURN QUERY
+            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
+                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
+                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
+                   e.recorded_at, cp, h
+              FROM events e
+             WHERE e.tenant = p_tenant AND e.position > cp AND e.position <= h
+               AND (p_topics IS NULL OR e.topic = any(p_topics))
+             ORDER BY e.tenant, e.position
+             LIMIT p_limit;
+        END IF;
+        IF FOUND THEN  -- set by the RETURN QUERY just run
             RETURN;
         END IF;
     END IF;
