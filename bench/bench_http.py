@@ -80,7 +80,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from scratch import with_database
+from common import CLOCK_TICKS, proc_fields, proc_stat, with_database
 from verbinders.config import Settings
 from verbinders.database import EmbeddedPostgres
 
@@ -387,31 +387,13 @@ def serve(app_name: str, port: int) -> None:
 
 # -- measuring -------------------------------------------------------------------------------
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_fields(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
-def _proc_stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds used by all its threads) of a process, from /proc."""
-    fields = _proc_fields(pid)
-    if fields is None:
-        return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
 
 def _process_cpu(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds of a process, all its threads."""
-    fields = _proc_fields(pid)
+    fields = proc_fields(pid)
     if fields is None:
         return 0.0, 0.0
-    return int(fields[11]) / _CLOCK_TICKS, int(fields[12]) / _CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
 def _server_cpu(postmaster: int | None) -> float | None:
@@ -421,7 +403,7 @@ def _server_cpu(postmaster: int | None) -> float | None:
     total = 0.0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            stat = _proc_stat(int(entry.name))
+            stat = proc_stat(int(entry.name))
             if stat is not None and (stat[0] == postmaster or int(entry.name) == postmaster):
                 total += stat[1]
     return total
@@ -448,7 +430,7 @@ def _machine_cpu() -> tuple[float, float]:
 
 async def find_postmaster(conn: asyncpg.Connection) -> int | None:
     """The server's postmaster pid, if the server runs on this machine and /proc shows it."""
-    stat = _proc_stat(await conn.fetchval("SELECT pg_backend_pid()"))
+    stat = proc_stat(await conn.fetchval("SELECT pg_backend_pid()"))
     if stat is None:
         return None
     comm = _proc_comm(stat[0])

@@ -25,16 +25,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import statistics
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import asyncpg
 
-from scratch import scratch_database
+from common import proc_stat, scratch_database
 from verbinders.application.access import issue_token
 from verbinders.application.context import Actor, CommandContext
 from verbinders.config import Settings
@@ -47,17 +45,11 @@ if TYPE_CHECKING:
     from verbinders.projections.engine import Projection
     from verbinders.runtime import Runtime
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
 
 def backend_cpu(pid: int) -> float:
     """CPU seconds a database backend has used so far (0 once it is gone)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    stat = proc_stat(pid)
+    return stat[1] if stat is not None else 0.0
 
 
 def own_cpu() -> float:

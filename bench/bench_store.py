@@ -55,7 +55,7 @@ from urllib.parse import parse_qsl, urlsplit
 import asyncpg
 import msgspec
 
-from scratch import scratch_database
+from common import proc_stat, scratch_database
 from verbinders.config import Settings
 from verbinders.database import (
     connect,
@@ -190,24 +190,12 @@ RETURNING position
 
 # -- measuring -------------------------------------------------------------------------------
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds used) of a process, from /proc."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
 
 def _cpu_of(pids: Sequence[int]) -> dict[int, float]:
     """CPU seconds used so far by each of these processes (those still alive)."""
     usage = {}
     for pid in pids:
-        stat = _proc_stat(pid)
+        stat = proc_stat(pid)
         if stat is not None:
             usage[pid] = stat[1]
     return usage
@@ -641,19 +629,6 @@ async def paged_scan(conn: asyncpg.Connection, page: int) -> int:
         last = rows[-1][0]
 
 
-class TimedStore(EventStore):
-    """The store with its feed reads timed (to split the replay's time)."""
-
-    read_seconds = 0.0
-
-    async def read_feed(self, *args: Any, **kwargs: Any) -> list[RecordedEvent]:
-        started = time.perf_counter()
-        try:
-            return await super().read_feed(*args, **kwargs)
-        finally:
-            self.read_seconds += time.perf_counter() - started
-
-
 class TimedActivity(ActivityProjection):
     """ActivityProjection with handle_batch timed, reading whole events like the plain scan
     (the product's activity counts leave the payload and metadata unread: this measures the
@@ -679,37 +654,31 @@ class CatchUp:
     handle_seconds: float
 
 
-async def catch_up(bench: Bench, conn: asyncpg.Connection, batch: int) -> CatchUp:
+async def catch_up(conn: asyncpg.Connection, batch: int) -> CatchUp:
     from verbinders.projections import engine
 
-    store = TimedStore(bench.pool)
     projection = TimedActivity()
-    # The engine reads either through EventStore.read_feed or through a reader of its own
-    # (`read_batch`, where it has one; `read_feed_below` before): time whichever it calls.
-    reader = next(
-        (name for name in ("read_batch", "read_feed_below") if hasattr(engine, name)), None
-    )
-    below = getattr(engine, reader) if reader else None
+    read_seconds = 0.0
+    read_batch = engine.read_batch
 
-    async def timed_below(*args: Any, **kwargs: Any) -> list[RecordedEvent]:
+    async def timed_read_batch(*args: Any, **kwargs: Any) -> Any:
+        """The engine's one read per batch (checkpoint, horizon and events), timed."""
+        nonlocal read_seconds
         started = time.perf_counter()
         try:
-            return await below(*args, **kwargs)  # type: ignore[misc]
+            return await read_batch(*args, **kwargs)
         finally:
-            store.read_seconds += time.perf_counter() - started
+            read_seconds += time.perf_counter() - started
 
-    if reader is not None:
-        setattr(engine, reader, timed_below)
+    engine.read_batch = timed_read_batch  # type: ignore[assignment]
     try:
         started = time.perf_counter()
         generation = await replay(conn, projection, batch_size=batch)
         seconds = time.perf_counter() - started
     finally:
-        if reader is not None:
-            setattr(engine, reader, below)
+        engine.read_batch = read_batch  # type: ignore[assignment]
     total = await conn.fetchval(f'SELECT sum(events) FROM "{generation.schema_name}".daily_events')
-    await store.close()
-    return CatchUp(int(total), seconds, store.read_seconds, projection.handle_seconds)
+    return CatchUp(int(total), seconds, read_seconds, projection.handle_seconds)
 
 
 async def feed_reads(conn: asyncpg.Connection, page: int) -> tuple[float, float]:
@@ -921,16 +890,15 @@ async def bench_catchup(bench: Bench, args: argparse.Namespace) -> None:
         for _ in range(args.catchup_rounds):
             scan, count = await bench.probe.measure(args.events, paged_scan(conn, args.batch))
             assert count == args.events, (count, args.events)
-            replayed, last = await bench.probe.measure(
-                args.events, catch_up(bench, conn, args.batch)
-            )
+            replayed, last = await bench.probe.measure(args.events, catch_up(conn, args.batch))
             assert last.events == args.events, (last.events, args.events)
             results["scan"].append(scan)
             results["replay"].append(replayed)
             print(
                 f"  scan {scan.rate:,.0f} events/s; replay {replayed.rate:,.0f} events/s"
-                f" ({last.seconds:.1f} s: reading the feed {last.read_seconds:.1f} s,"
-                f" handle_batch {last.handle_seconds:.1f} s, checkpoints/horizon/commits"
+                f" ({last.seconds:.1f} s: reading checkpoint, horizon and events"
+                f" {last.read_seconds:.1f} s, handle_batch {last.handle_seconds:.1f} s,"
+                " BEGIN, checkpoint moves and commits"
                 f" {last.seconds - last.read_seconds - last.handle_seconds:.1f} s)",
                 flush=True,
             )

@@ -477,9 +477,7 @@ async def step(
             raise
     except asyncpg.PostgresError as error:
         if error.sqlstate == CHECKPOINT_MOVED:
-            raise LostLeadership(
-                f"the checkpoint of {generation.schema_name} moved elsewhere"
-            ) from error
+            raise _moved(generation) from error
         if not isinstance(error, asyncpg.UndefinedTableError | asyncpg.InvalidSchemaNameError):
             raise
         # A replay that swapped the views drops the old generation's schema, also under a
@@ -499,15 +497,22 @@ async def _move_checkpoint(
     conn: Connection, generation: Generation, checkpoint: int, new_checkpoint: int
 ) -> None:
     """From `checkpoint` (read by this leader) to `new_checkpoint`, or `LostLeadership`."""
-    status = await conn.execute(
-        "UPDATE checkpoints SET position = $3, updated_at = now()"
-        " WHERE name = $1 AND position = $2",
-        generation.schema_name,
-        checkpoint,
-        new_checkpoint,
-    )
-    if status != "UPDATE 1":
-        raise LostLeadership(f"the checkpoint of {generation.schema_name} moved elsewhere")
+    try:
+        await conn.execute(
+            "SELECT move_checkpoint($1, $2, $3)",
+            generation.schema_name,
+            checkpoint,
+            new_checkpoint,
+        )
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == CHECKPOINT_MOVED:
+            raise _moved(generation) from error
+        raise
+
+
+def _moved(generation: Generation) -> LostLeadership:
+    """`move_checkpoint`'s refusal: another leader moved the checkpoint, or it was dropped."""
+    return LostLeadership(f"the checkpoint of {generation.schema_name} moved elsewhere")
 
 
 async def try_lead(conn: Connection, generation: Generation) -> bool:

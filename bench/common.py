@@ -1,13 +1,15 @@
-"""The benchmarks' scratch database: created for one run and dropped after it.
+"""What the benchmarks share: their scratch database, and CPU times read from /proc.
 
-On the PostgreSQL server at `--database-url` a database `verbinders_bench_<random>`; without a
-URL, the same on an embedded PostgreSQL 18 in a temporary folder, which goes too.
+The scratch database is created for one run and dropped after it: on the PostgreSQL server at
+`--database-url` a database `verbinders_bench_<random>`; without a URL, the same on an embedded
+PostgreSQL 18 in a temporary folder, which goes too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 import uuid
@@ -22,6 +24,26 @@ from verbinders.database import EmbeddedPostgres
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name, or None if the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used by all its threads) of a process, from /proc."""
+    fields = proc_fields(pid)
+    if fields is None:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def with_database(dsn: str, name: str) -> str:
