@@ -163,7 +163,7 @@ async def test_expired_tokens_are_refused(client: httpx.AsyncClient, platform: P
         ({"roles": ["analyst"], "colour": "red"}, "colour", "unknown-field"),
         ({"label": "no roles"}, "roles", "required"),
         ({"roles": "analyst"}, "roles", "type"),
-        ({"roles": ["wizard"]}, "roles", "enum"),
+        ({"roles": ["wizard"]}, "roles[0]", "enum"),
         ({"roles": ["organisation"]}, "party", "required"),
     ],
 )

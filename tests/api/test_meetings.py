@@ -176,7 +176,7 @@ async def test_a_retried_schedule_records_one_meeting(
         ({"mode": "hybrid"}, "online_link", "required"),
         ({"online_link": "https://meet.example.nl/x"}, "online_link", "not-allowed"),
         ({"mode": "hybrid", "online_link": "zoom please"}, "online_link", "url"),
-        ({"agenda": [{"title": ""}]}, "agenda", "required"),
+        ({"agenda": [{"title": ""}]}, "agenda[0].title", "required"),
         ({"agenda": [{"title": "x", "minutes": 5}]}, "agenda[0].minutes", "unknown-field"),
     ],
 )

@@ -381,12 +381,15 @@ async def test_a_stale_if_match_leaves_the_platform_as_it_was(
         ({"name": "x" * 121}, "name"),
         ({"name": 42}, "name"),
         ({"districts": []}, "districts"),
-        ({"districts": [{"code": "Haarlem Noord", "label": "Haarlem-Noord"}]}, "districts"),
-        ({"districts": [{"code": "noord", "label": ""}]}, "districts"),
+        (
+            {"districts": [{"code": "Haarlem Noord", "label": "Haarlem-Noord"}]},
+            "districts[0].code",
+        ),
+        ({"districts": [{"code": "noord", "label": ""}]}, "districts[0].label"),
         ({"themes": [{"code": 5, "label": "Vijf"}]}, "themes[0].code"),
         (
             {"themes": [{"code": "sport", "label": "Sport"}, {"code": "sport", "label": "Ook"}]},
-            "themes",
+            "themes[1].code",
         ),
         ({"colour": "oranje"}, "colour"),
         # Atomic: the valid new name is not kept when the districts are refused.

@@ -15,7 +15,7 @@ from verbinders.domain.indexes import (
 )
 from verbinders.errors import Conflict, InvalidCommand
 
-from .support import T0, TENANT, at, new_events
+from .support import T0, TENANT, at, new_events, organisation
 
 
 def name_index(owner: object = None, name: str = "Stichting Al Amal") -> UniqueIndex:
@@ -39,6 +39,31 @@ def name_index(owner: object = None, name: str = "Stichting Al Amal") -> UniqueI
 )
 def test_names_compare_without_case_accents_or_extra_spaces(variant: str) -> None:
     assert normalise_name(variant) == "stichting cafe unal"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Stichting\u200b Al Amal",  # zero-width space
+        "Stichting Al\u00ad Amal",  # soft hyphen
+        "\ufeffStichting Al Amal\u2060",  # byte order mark, word joiner
+        "Stichting Al\u200d Amal\ufe0f",  # zero-width joiner, variation selector
+        "Stichting\u3000Al\u00a0Amal",  # ideographic and no-break spaces
+    ],
+)
+def test_invisible_characters_do_not_make_a_name_new(variant: str) -> None:
+    assert normalise_name(variant) == normalise_name("Stichting Al Amal")
+    assert organisation_name_index_id(TENANT, variant) == organisation_name_index_id(
+        TENANT, "stichting al amal"
+    )
+
+
+def test_a_registered_name_with_a_zero_width_space_claims_the_same_index() -> None:
+    org = organisation(name="Stichting\u200b Al Amal")
+    assert org.name_key == "stichting al amal"
+    holder = name_index(name="Stichting Al Amal")
+    with pytest.raises(Conflict):
+        holder.claim(org.id, at=at(1))
 
 
 def test_compatibility_characters_are_folded() -> None:

@@ -91,7 +91,7 @@ def test_meetings_may_be_scheduled_in_the_past_to_enter_history() -> None:
             "url",
         ),
         ({"venue": " "}, "venue", "required"),
-        ({"agenda": [AgendaItem(title="")]}, "agenda", "required"),
+        ({"agenda": [AgendaItem(title="")]}, "agenda[0].title", "required"),
         ({"agenda": [AgendaItem(title="punt")] * 51}, "agenda", "max-items"),
     ],
 )
@@ -321,7 +321,7 @@ def test_a_record_can_be_corrected_and_the_same_record_changes_nothing() -> None
     ("status", "people", "field", "rule"),
     [
         (AttendanceStatus.PRESENT, None, "people", "required"),
-        (AttendanceStatus.PRESENT, 0, "people", "minimum"),
+        (AttendanceStatus.PRESENT, 0, "people", "range"),
         (AttendanceStatus.ABSENT_WITH_NOTICE, 2, "people", "not-allowed"),
         (AttendanceStatus.ABSENT_WITHOUT_NOTICE, 1, "people", "not-allowed"),
         ("late", None, "status", "choice"),
@@ -381,8 +381,8 @@ def test_a_decision_is_recorded_once() -> None:
     ("text", "votes", "field", "rule"),
     [
         (" ", None, "text", "required"),
-        ("Besluit", Votes(in_favour=-1), "votes.in_favour", "minimum"),
-        ("Besluit", Votes(against=-2), "votes.against", "minimum"),
+        ("Besluit", Votes(in_favour=-1), "votes.in_favour", "range"),
+        ("Besluit", Votes(against=-2), "votes.against", "range"),
         ("Besluit", Votes(), "votes", "required"),
     ],
 )

@@ -80,9 +80,9 @@ def test_registering_with_just_a_kind_and_a_name_gives_an_empty_profile() -> Non
         ({"profile": Profile(themes=("gardening",))}, "themes", "vocabulary"),
         ({"profile": Profile(districts=("west",))}, "districts", "vocabulary"),
         ({"profile": Profile(website="www.alamal.nl")}, "website", "url"),
-        ({"profile": Profile(constituency_size=-1)}, "constituency_size", "minimum"),
-        ({"profile": Profile(active_volunteers=-3)}, "active_volunteers", "minimum"),
-        ({"profile": Profile(communities=("",))}, "communities", "required"),
+        ({"profile": Profile(constituency_size=-1)}, "constituency_size", "range"),
+        ({"profile": Profile(active_volunteers=-3)}, "active_volunteers", "range"),
+        ({"profile": Profile(communities=("",))}, "communities[0]", "required"),
         (
             {"profile": Profile(target_groups=tuple(f"g{i}" for i in range(31)))},
             "target_groups",

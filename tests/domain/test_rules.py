@@ -88,12 +88,12 @@ def test_other_web_addresses_are_refused(url: str) -> None:
     assert (caught.value.field, caught.value.rule) == ("website", "url")
 
 
-def test_counts_have_a_minimum_and_none_passes() -> None:
+def test_counts_have_a_range_and_none_passes() -> None:
     assert rules.count(None, field="n") is None
     assert rules.count(0, field="n") == 0
     with pytest.raises(InvalidCommand) as caught:
         rules.count(-1, field="n")
-    assert caught.value.rule == "minimum"
+    assert caught.value.rule == "range"
     with pytest.raises(InvalidCommand):
         rules.count(0, field="n", minimum=1)
     with pytest.raises(InvalidCommand):

@@ -68,7 +68,7 @@ def test_interpreters_need_at_least_one_language() -> None:
     [
         (Strength(kind="boat", title="Boot"), "kind", "choice"),  # type: ignore[arg-type]
         (Strength(kind=StrengthKind.VENUE, title=""), "title", "required"),
-        (Strength(kind=StrengthKind.VENUE, title="Zaal", capacity=0), "capacity", "minimum"),
+        (Strength(kind=StrengthKind.VENUE, title="Zaal", capacity=0), "capacity", "range"),
         (
             Strength(kind=StrengthKind.REACH, title="Bereik", districts=("west",)),
             "districts",

@@ -95,18 +95,23 @@ def test_terms_are_cleaned() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "rule"),
+    ("values", "field", "rule"),
     [
-        ([], "required"),
-        ([Term(code="noord", label="Noord"), Term(code="NOORD", label="N")], "unique"),
-        ([Term(code="noord oost", label="Noord-Oost")], "code"),
-        ([Term(code="noord_", label="Noord")], "code"),
-        ([Term(code="x" * 41, label="Lang")], "code"),
-        ([Term(code="noord", label="  ")], "required"),
+        ([], "districts", "required"),
+        (
+            [Term(code="noord", label="Noord"), Term(code="NOORD", label="N")],
+            "districts[1].code",
+            "unique",
+        ),
+        ([Term(code="noord oost", label="Noord-Oost")], "districts[0].code", "code"),
+        ([Term(code="noord_", label="Noord")], "districts[0].code", "code"),
+        ([Term(code="x" * 41, label="Lang")], "districts[0].code", "code"),
+        ([Term(code="noord", label="  ")], "districts[0].label", "required"),
     ],
 )
-def test_invalid_vocabularies_are_refused(values: list[Term], rule: str) -> None:
+def test_invalid_vocabularies_are_refused_naming_the_entry(
+    values: list[Term], field: str, rule: str
+) -> None:
     with pytest.raises(InvalidCommand) as caught:
         terms(values, field="districts")
-    assert caught.value.rule == rule
-    assert caught.value.field == "districts"
+    assert (caught.value.field, caught.value.rule) == (field, rule)

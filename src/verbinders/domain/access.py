@@ -12,6 +12,7 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
+from verbinders.domain import limits, rules, text
 from verbinders.errors import Conflict, InvalidCommand
 
 __all__ = ["AccessToken", "Role"]
@@ -32,6 +33,36 @@ class Role(enum.StrEnum):
 
 PARTY_ROLES = frozenset({Role.ORGANISATION, Role.MUNICIPALITY, Role.FUND})
 """Roles that act for an organisation of the platform, and so need a party."""
+
+
+def _roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+    """Known roles, each once, in the order given."""
+    known = {r.value for r in Role}
+    for index, role in enumerate(roles):
+        if role not in known:
+            raise InvalidCommand(
+                f"unknown role {text.shown(role)}; roles are {', '.join(sorted(known))}",
+                field=f"roles[{index}]",
+                rule="enum",
+            )
+    unique = tuple(dict.fromkeys(roles))
+    if not unique:
+        raise InvalidCommand("a token needs at least one role", field="roles", rule="required")
+    return unique
+
+
+def _expiry(expires_at: datetime, now: datetime) -> datetime:
+    """In the future, and at most `limits.TOKEN_LIFETIME_MAX` ahead."""
+    rules.moment(expires_at, field="expires_at")
+    if expires_at <= now:
+        raise InvalidCommand("expires_at must lie in the future", field="expires_at", rule="future")
+    if expires_at > now + limits.TOKEN_LIFETIME_MAX:
+        raise InvalidCommand(
+            f"expires_at must lie at most {limits.TOKEN_LIFETIME_MAX.days} days ahead",
+            field="expires_at",
+            rule="range",
+        )
+    return expires_at
 
 
 class AccessToken(Aggregate):
@@ -61,39 +92,25 @@ class AccessToken(Aggregate):
         reason: str,
         now: datetime,
     ) -> AccessToken:
-        if not roles:
-            raise InvalidCommand("a token needs at least one role", field="roles", rule="non-empty")
-        known = {r.value for r in Role}
-        for role in roles:
-            if role not in known:
-                raise InvalidCommand(
-                    f"unknown role {role!r}; roles are {', '.join(sorted(known))}",
-                    field="roles",
-                    rule="enum",
-                )
-        if party is None and PARTY_ROLES.intersection(roles):
+        rules.aware(now, field="now")
+        checked_roles = _roles(roles)
+        if party is None and PARTY_ROLES.intersection(checked_roles):
             raise InvalidCommand(
                 "roles organisation, municipality and fund act for a party: give its id",
                 field="party",
                 rule="required",
             )
-        if expires_at is not None and expires_at <= now:
-            raise InvalidCommand(
-                "expires_at must lie in the future", field="expires_at", rule="future"
-            )
-        if not label.strip():
-            raise InvalidCommand("label must not be empty", field="label", rule="non-empty")
         return cls._create(
             cls.Issued,
             id=token_id,
             tenant=tenant,
             party=party,
-            roles=tuple(dict.fromkeys(roles)),
-            label=label.strip(),
+            roles=checked_roles,
+            label=rules.single_line(label, field="label", max_length=limits.TOKEN_LABEL_MAX),
             secret_hash=secret_hash,
-            expires_at=expires_at,
-            issued_by=issued_by,
-            reason=reason,
+            expires_at=None if expires_at is None else _expiry(expires_at, now),
+            issued_by=rules.party(issued_by, field="issued_by"),
+            reason=rules.optional_reason(reason),
         )
 
     class Issued(Aggregate.Created):
@@ -129,9 +146,7 @@ class AccessToken(Aggregate):
     def revoke(self, *, revoked_by: str, reason: str) -> None:
         if self.revoked:
             raise Conflict(f"token {self.id} is already revoked", state="revoked")
-        if not reason.strip():
-            raise InvalidCommand("a reason is required", field="reason", rule="non-empty")
-        self._revoked(revoked_by, reason.strip())
+        self._revoked(rules.party(revoked_by, field="revoked_by"), rules.reason(reason))
 
     @event("Revoked")
     def _revoked(self, revoked_by: str, reason: str) -> None:

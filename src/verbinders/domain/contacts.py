@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from verbinders.domain import rules
+from verbinders.domain import limits, rules, text
 from verbinders.domain.personal import REDACTED, PersonalData
 from verbinders.errors import InvalidCommand
 
@@ -48,10 +48,10 @@ class ContactChanges(msgspec.Struct, frozen=True, kw_only=True):
 def _email(value: str | None) -> str | None:
     if value is None:
         return None
-    email = value.strip()
-    if not _EMAIL.fullmatch(email) or len(email) > 254:
+    email = text.clean(value, field="email", multi_line=False).strip()
+    if len(email) > limits.EMAIL_MAX or not _EMAIL.fullmatch(email):
         raise InvalidCommand(
-            f"email {value!r} is not an e-mail address", field="email", rule="email"
+            f"email {text.shown(value)} is not an e-mail address", field="email", rule="email"
         )
     return email
 
@@ -61,9 +61,10 @@ def _phone(value: str | None) -> str | None:
         return None
     phone = " ".join(value.split())
     digits = sum(c.isdigit() for c in phone)
-    if not _PHONE.fullmatch(phone) or not 6 <= digits <= 15:
+    if len(phone) > limits.PHONE_MAX or not _PHONE.fullmatch(phone) or not 6 <= digits <= 15:
         raise InvalidCommand(
-            f"phone {value!r} must be 6 to 15 digits, optionally with +, spaces, hyphens, brackets",
+            f"phone {text.shown(value)} must be 6 to 15 digits, optionally with +, spaces,"
+            " hyphens, brackets",
             field="phone",
             rule="phone",
         )
@@ -71,8 +72,10 @@ def _phone(value: str | None) -> str | None:
 
 
 CONTACT_VALIDATORS: dict[str, Callable[[Any], Any]] = {
-    "name": partial(rules.single_line, field="name", max_length=120),
-    "role": partial(rules.single_line, field="role", max_length=120, min_length=0),
+    "name": partial(rules.single_line, field="name", max_length=limits.CONTACT_NAME_MAX),
+    "role": partial(
+        rules.single_line, field="role", max_length=limits.CONTACT_ROLE_MAX, min_length=0
+    ),
     "email": _email,
     "phone": _phone,
 }

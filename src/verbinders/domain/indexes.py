@@ -10,14 +10,13 @@ second either sees the index taken (`Conflict`) or loses the race on the index s
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from verbinders.domain import rules
+from verbinders.domain import rules, text
 from verbinders.domain.ids import stable_id
 from verbinders.errors import Conflict
 
@@ -41,13 +40,14 @@ _WHAT = {IndexScope.ORGANISATION_NAME: "name", IndexScope.KVK_NUMBER: "KvK numbe
 
 
 def normalise_name(name: str) -> str:
-    """The form in which names are compared: NFKD, accents stripped, casefolded, spaces collapsed.
+    """The form in which names are compared (`text.fold`): NFKD, accents and invisible
+    characters dropped, casefolded, spaces collapsed.
 
-    'Stichting  Café Ünal' and 'stichting cafe unal' are the same name.
+    'Stichting  Café Ünal', 'stichting cafe unal' and 'Stichting Caf\u200be Unal' are the same
+    name. Names that held invisible characters before they were dropped here keep the index key
+    they were registered under until they are renamed.
     """
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.casefold().split())
+    return text.fold(name)
 
 
 def index_id(scope: IndexScope, tenant: str, key: str) -> UUID:

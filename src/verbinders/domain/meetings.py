@@ -10,7 +10,8 @@ Life of a meeting, judged against the `at` each command passes in (never a clock
 - publishing the minutes (only after its end) closes the record: nothing changes afterwards;
 - a cancelled meeting accepts nothing any more.
 
-Scheduling a meeting in the past is allowed, so that earlier meetings can be entered.
+Scheduling a meeting in the past is allowed, so that earlier meetings can be entered; its
+times lie between `limits.MEETING_EARLIEST` and `limits.MEETING_LATEST`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import msgspec
 from eventsourcing.domain import Aggregate, event
 from msgspec import UNSET, UnsetType
 
-from verbinders.domain import rules
+from verbinders.domain import limits, rules
 from verbinders.errors import Conflict, InvalidCommand
 
 __all__ = [
@@ -76,14 +77,30 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _agenda(items: Sequence[AgendaItem]) -> tuple[AgendaItem, ...]:
-    if len(items) > 50:
-        raise InvalidCommand("agenda may hold at most 50 items", field="agenda", rule="max-items")
+    if len(items) > limits.AGENDA_ITEMS_MAX:
+        raise InvalidCommand(
+            f"agenda may hold at most {limits.AGENDA_ITEMS_MAX} items",
+            field="agenda",
+            rule="max-items",
+        )
     return tuple(
         AgendaItem(
-            title=rules.single_line(item.title, field="agenda", max_length=200),
-            description=rules.multi_line(item.description, field="agenda", max_length=2000),
+            title=rules.single_line(
+                item.title, field=f"agenda[{index}].title", max_length=limits.AGENDA_TITLE_MAX
+            ),
+            description=rules.multi_line(
+                item.description,
+                field=f"agenda[{index}].description",
+                max_length=limits.AGENDA_DESCRIPTION_MAX,
+            ),
         )
-        for item in items
+        for index, item in enumerate(items)
+    )
+
+
+def _when(value: datetime, field: str) -> datetime:
+    return rules.moment(
+        value, field=field, earliest=limits.MEETING_EARLIEST, latest=limits.MEETING_LATEST
     )
 
 
@@ -103,8 +120,8 @@ def _plan(
     online_link: str | None,
 ) -> _Plan:
     """When and where, checked: end after start, the place the mode needs and nothing else."""
-    rules.aware(starts_at, field="starts_at")
-    rules.aware(ends_at, field="ends_at")
+    _when(starts_at, "starts_at")
+    _when(ends_at, "ends_at")
     if ends_at <= starts_at:
         raise InvalidCommand(
             "ends_at must lie after starts_at", field="ends_at", rule="after-start"
@@ -131,7 +148,7 @@ def _plan(
             "an in-person meeting has no online link", field="online_link", rule="not-allowed"
         )
     if venue is not None:
-        venue = rules.single_line(venue, field="venue", max_length=200)
+        venue = rules.single_line(venue, field="venue", max_length=limits.VENUE_MAX)
     if online_link is not None:
         online_link = rules.web_url(online_link, field="online_link")
     return _Plan(
@@ -178,7 +195,7 @@ class Meeting(Aggregate):
         return cls(
             id=meeting_id,
             tenant=tenant,
-            title=rules.single_line(title, field="title", max_length=200),
+            title=rules.single_line(title, field="title", max_length=limits.TITLE_MAX),
             starts_at=plan.starts_at,
             ends_at=plan.ends_at,
             mode=plan.mode,
@@ -291,7 +308,7 @@ class Meeting(Aggregate):
             mode=plan.mode,
             venue=plan.venue,
             online_link=plan.online_link,
-            reason=rules.multi_line(reason, field="reason", max_length=2000),
+            reason=rules.optional_reason(reason),
             dropped_notices=dropped,
             at=at,
         )
@@ -368,7 +385,7 @@ class Meeting(Aggregate):
                     field="people",
                     rule="required",
                 )
-            rules.count(people, field="people", minimum=1)
+            rules.count(people, field="people", minimum=1, maximum=limits.ATTENDANCE_PEOPLE_MAX)
         attendance = Attendance(status=status, people=people)
         if self.attendance.get(organisation_id) != attendance:
             self._attendance_recorded(organisation_id=organisation_id, attendance=attendance, at=at)
@@ -388,7 +405,7 @@ class Meeting(Aggregate):
             raise Conflict(f"decision {decision_id} is already recorded", state="exists")
         if votes is not None:
             for name in Votes.__struct_fields__:
-                rules.count(getattr(votes, name), field=f"votes.{name}")
+                rules.count(getattr(votes, name), field=f"votes.{name}", maximum=limits.VOTES_MAX)
             if votes.in_favour + votes.against + votes.abstained == 0:
                 raise InvalidCommand(
                     "votes, when given, need at least one vote cast", field="votes", rule="required"
@@ -396,7 +413,9 @@ class Meeting(Aggregate):
         self._decision_recorded(
             decision_id=decision_id,
             decision=Decision(
-                text=rules.multi_line(text, field="text", max_length=4000, required=True),
+                text=rules.multi_line(
+                    text, field="text", max_length=limits.DECISION_TEXT_MAX, required=True
+                ),
                 votes=votes,
             ),
             at=at,
@@ -410,7 +429,9 @@ class Meeting(Aggregate):
         """Publish the minutes once the meeting has ended; this closes the record."""
         self._require(at, "publish minutes", "ended")
         self._minutes_published(
-            minutes=rules.multi_line(minutes, field="minutes", max_length=100_000, required=True),
+            minutes=rules.multi_line(
+                minutes, field="minutes", max_length=limits.MINUTES_MAX, required=True
+            ),
             at=at,
         )
 

@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
-from verbinders.domain import rules
+from verbinders.domain import limits, rules
 from verbinders.domain.ids import stable_id
 from verbinders.errors import Conflict
 
@@ -50,7 +50,9 @@ def membership_id(tenant: str, organisation_id: UUID) -> UUID:
 
 
 def _motivation(value: str) -> str:
-    return rules.multi_line(value, field="motivation", max_length=4000, required=True)
+    return rules.multi_line(
+        value, field="motivation", max_length=limits.MOTIVATION_MAX, required=True
+    )
 
 
 def _close(periods: list[Period], at: datetime) -> None:
@@ -157,9 +159,7 @@ class Membership(Aggregate):
 
     def withdraw_application(self, *, at: datetime, reason: str = "") -> None:
         self._transition("withdraw", at, MembershipStatus.APPLIED)
-        self._application_withdrawn(
-            reason=rules.multi_line(reason, field="reason", max_length=2000), at=at
-        )
+        self._application_withdrawn(reason=rules.optional_reason(reason), at=at)
 
     @event("ApplicationWithdrawn")
     def _application_withdrawn(self, reason: str, at: datetime) -> None:
@@ -169,7 +169,7 @@ class Membership(Aggregate):
     def leave(self, *, at: datetime, reason: str = "") -> None:
         """The organisation ends its membership (also what to record when it is dissolved)."""
         self._transition("leave", at, MembershipStatus.MEMBER, MembershipStatus.SUSPENDED)
-        self._left(reason=rules.multi_line(reason, field="reason", max_length=2000), at=at)
+        self._left(reason=rules.optional_reason(reason), at=at)
 
     @event("Left")
     def _left(self, reason: str, at: datetime) -> None:

@@ -235,7 +235,7 @@ class Organisation(Aggregate):
         self._strength(strength_id)
         self._strength_withdrawn(
             strength_id=strength_id,
-            reason=rules.multi_line(reason, field="reason", max_length=2000),
+            reason=rules.optional_reason(reason),
             at=at,
         )
 

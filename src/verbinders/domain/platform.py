@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 from msgspec import UNSET, UnsetType
 
-from verbinders.domain import rules
+from verbinders.domain import limits, rules, text
 from verbinders.domain.ids import stable_id
 from verbinders.domain.vocabulary import DEFAULT_DISTRICTS, DEFAULT_THEMES, Term, Vocabulary, terms
 from verbinders.errors import Conflict, InvalidCommand
@@ -22,13 +22,28 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 def tenant_slug(value: str) -> str:
     """A tenant's slug: lower-case letters, digits and hyphens, at most 63 characters."""
-    if not _SLUG.fullmatch(value) or len(value) > 63:
+    if len(value) > 63 or not _SLUG.fullmatch(value):
         raise InvalidCommand(
-            f"tenant {value!r} must be lower-case letters, digits and hyphens (at most 63)",
+            f"tenant {text.shown(value)} must be lower-case letters, digits and hyphens"
+            " (at most 63)",
             field="tenant",
             rule="slug",
         )
     return value
+
+
+def _name(value: str) -> str:
+    return rules.single_line(value, field="name", max_length=limits.PLATFORM_NAME_MAX)
+
+
+def _city(value: str) -> str:
+    return rules.single_line(value, field="city", max_length=limits.CITY_MAX)
+
+
+def _started_on(value: date, at: datetime) -> date:
+    """From 1900 to a year after the platform is created."""
+    latest = min((at + limits.PLATFORM_STARTS_WITHIN).date(), limits.DATE_LATEST)
+    return rules.day(value, field="started_on", latest=latest)
 
 
 def platform_id(tenant: str) -> UUID:
@@ -66,9 +81,9 @@ class Platform(Aggregate):
         return cls(
             id=platform_id(tenant_slug(tenant)),
             tenant=tenant,
-            name=rules.single_line(name, field="name", max_length=120),
-            city=rules.single_line(city, field="city", max_length=80),
-            started_on=started_on,
+            name=_name(name),
+            city=_city(city),
+            started_on=_started_on(started_on, at),
             districts=terms(districts, field="districts"),
             themes=terms(themes, field="themes"),
             point_of_contact=point_of_contact,
@@ -106,12 +121,8 @@ class Platform(Aggregate):
     ) -> None:
         """Rename the platform or move it to another city; unchanged values record nothing."""
         rules.aware(at)
-        new_name = (
-            self.name if name is UNSET else rules.single_line(name, field="name", max_length=120)
-        )
-        new_city = (
-            self.city if city is UNSET else rules.single_line(city, field="city", max_length=80)
-        )
+        new_name = self.name if name is UNSET else _name(name)
+        new_city = self.city if city is UNSET else _city(city)
         if (new_name, new_city) != (self.name, self.city):
             self._details_changed(name=new_name, city=new_city, at=at)
 

@@ -11,7 +11,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from verbinders.domain import rules
+from verbinders.domain import limits, rules, text
+from verbinders.domain.limits import EARLIEST_FOUNDING_YEAR
 from verbinders.domain.vocabulary import Vocabulary, language_codes
 from verbinders.errors import InvalidCommand
 
@@ -25,9 +26,7 @@ __all__ = [
     "validate_profile",
 ]
 
-EARLIEST_FOUNDING_YEAR = 1600
-
-_KVK = re.compile(r"^\d{8}$")
+_KVK = re.compile(r"^[0-9]{8}$")
 
 
 class Profile(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +65,10 @@ class ProfileChanges(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def organisation_name(value: str) -> str:
-    return rules.single_line(value, field="name", max_length=120, min_length=2)
+    """An organisation's name: one line of 2 to 120 characters, no bidirectional controls."""
+    return rules.single_line(
+        value, field="name", max_length=limits.NAME_MAX, min_length=limits.NAME_MIN
+    )
 
 
 def kvk_number(value: str | None) -> str | None:
@@ -76,7 +78,7 @@ def kvk_number(value: str | None) -> str | None:
     digits = value.replace(" ", "").replace(".", "")
     if not _KVK.fullmatch(digits):
         raise InvalidCommand(
-            f"kvk_number must be 8 digits, got {value!r}", field="kvk_number", rule="kvk"
+            f"kvk_number must be 8 digits, got {text.shown(value)}", field="kvk_number", rule="kvk"
         )
     return digits
 
@@ -84,7 +86,9 @@ def kvk_number(value: str | None) -> str | None:
 def _founding_year(value: int | None, *, at: datetime) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not EARLIEST_FOUNDING_YEAR <= value <= at.year:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidCommand("founding_year must be a year", field="founding_year", rule="type")
+    if not EARLIEST_FOUNDING_YEAR <= value <= at.year:
         raise InvalidCommand(
             f"founding_year must lie between {EARLIEST_FOUNDING_YEAR} and {at.year}",
             field="founding_year",
@@ -100,16 +104,32 @@ def _website(value: str | None) -> str | None:
 def profile_validators(vocabulary: Vocabulary, at: datetime) -> dict[str, Callable[[Any], Any]]:
     """One validator per profile field, checking against the platform's vocabulary."""
     return {
-        "description": partial(rules.multi_line, field="description", max_length=4000),
+        "description": partial(
+            rules.multi_line, field="description", max_length=limits.DESCRIPTION_MAX
+        ),
         "founding_year": partial(_founding_year, at=at),
-        "communities": partial(rules.labels, field="communities", max_items=30, max_length=80),
+        "communities": partial(
+            rules.labels,
+            field="communities",
+            max_items=limits.LABELS_MAX,
+            max_length=limits.LABEL_MAX,
+        ),
         "languages": partial(language_codes, field="languages"),
         "themes": partial(rules.codes, allowed=vocabulary.theme_codes, field="themes"),
         "districts": partial(rules.codes, allowed=vocabulary.district_codes, field="districts"),
-        "target_groups": partial(rules.labels, field="target_groups", max_items=30, max_length=80),
+        "target_groups": partial(
+            rules.labels,
+            field="target_groups",
+            max_items=limits.LABELS_MAX,
+            max_length=limits.LABEL_MAX,
+        ),
         "website": _website,
-        "constituency_size": partial(rules.count, field="constituency_size"),
-        "active_volunteers": partial(rules.count, field="active_volunteers"),
+        "constituency_size": partial(
+            rules.count, field="constituency_size", maximum=limits.CONSTITUENCY_SIZE_MAX
+        ),
+        "active_volunteers": partial(
+            rules.count, field="active_volunteers", maximum=limits.ACTIVE_VOLUNTEERS_MAX
+        ),
     }
 
 

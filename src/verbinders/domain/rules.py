@@ -1,20 +1,23 @@
 """Small validators the aggregates share: each returns the cleaned value or raises.
 
-Every failure is an `InvalidCommand` naming the field and the rule, so the HTTP layer can point
-at the offending input.
+Every failure is an `InvalidCommand` naming the field (with its path, `agenda[2].title`) and the
+rule (`required`, `min-length`, `max-length`, `max-items`, `range`, `characters`, `timezone`,
+...), so the HTTP layer can point at the offending input. The bounds live in `limits`; what a
+text may contain in `text`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
 
+from verbinders.domain import limits, text
 from verbinders.errors import InvalidCommand
 
 __all__ = [
@@ -23,8 +26,12 @@ __all__ = [
     "choice",
     "codes",
     "count",
+    "day",
     "labels",
+    "moment",
     "multi_line",
+    "not_before",
+    "optional_reason",
     "party",
     "reason",
     "single_line",
@@ -39,9 +46,57 @@ _WHITESPACE = re.compile(r"\s+")
 
 def aware(at: datetime, *, field: str = "at") -> datetime:
     """A moment with a time zone: naive datetimes cannot be compared or ordered safely."""
+    if not isinstance(at, datetime):
+        raise InvalidCommand(f"{field} must be a date-time", field=field, rule="type")
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidCommand(f"{field} must carry a time zone", field=field, rule="timezone")
     return at
+
+
+def moment(
+    at: datetime,
+    *,
+    field: str,
+    earliest: datetime = limits.MOMENT_EARLIEST,
+    latest: datetime = limits.MOMENT_LATEST,
+) -> datetime:
+    """A moment with a time zone, on or after `earliest` and before `latest` (in UTC).
+
+    Checked without converting `at` to UTC first: near year 1 or 9999 that conversion itself
+    overflows (`9999-12-31T20:00:00-14:00` is in year 10000 in UTC). `at` keeps its offset.
+    """
+    offset = aware(at, field=field).utcoffset() or timedelta()
+    try:
+        utc = at.replace(tzinfo=None) - offset
+    except OverflowError:
+        utc = None
+    low, high = earliest.replace(tzinfo=None), latest.replace(tzinfo=None)
+    if utc is None or not low <= utc < high:
+        raise InvalidCommand(
+            f"{field} must lie between {earliest.isoformat()} and {latest.isoformat()}",
+            field=field,
+            rule="range",
+        )
+    return at
+
+
+def day(
+    value: date,
+    *,
+    field: str,
+    earliest: date = limits.DATE_EARLIEST,
+    latest: date = limits.DATE_LATEST,
+) -> date:
+    """A calendar date from `earliest` to `latest` (both included)."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidCommand(f"{field} must be a date", field=field, rule="type")
+    if not earliest <= value <= latest:
+        raise InvalidCommand(
+            f"{field} must lie between {earliest.isoformat()} and {latest.isoformat()}",
+            field=field,
+            rule="range",
+        )
+    return value
 
 
 def choice(options: type[E], value: str, *, field: str) -> E:
@@ -51,16 +106,36 @@ def choice(options: type[E], value: str, *, field: str) -> E:
     except ValueError:
         raise InvalidCommand(
             f"{field} must be one of {', '.join(option.value for option in options)},"
-            f" got {value!r}",
+            f" got {text.shown(value)}",
             field=field,
             rule="choice",
         ) from None
 
 
 def single_line(value: str, *, field: str, max_length: int, min_length: int = 1) -> str:
-    """Text on one line: stripped, inner whitespace collapsed to single spaces."""
-    cleaned = _WHITESPACE.sub(" ", value).strip()
-    if len(cleaned) < min_length:
+    """Text on one line: NFC, checked characters (`text.clean`), whitespace and invisible
+    characters stripped at both ends, inner whitespace (line breaks, tabs) collapsed to single
+    spaces. `min_length` counts the characters that show."""
+    checked = text.clean(value, field=field, multi_line=False)
+    cleaned = _WHITESPACE.sub(" ", text.strip_edges(checked))
+    _length(cleaned, field=field, max_length=max_length, min_length=min_length)
+    return cleaned
+
+
+def multi_line(value: str, *, field: str, max_length: int, required: bool = False) -> str:
+    """Free text that may span lines: NFC, checked characters, line ends as `\\n`, whitespace
+    and invisible characters stripped at both ends."""
+    cleaned = text.strip_edges(text.clean(value, field=field, multi_line=True))
+    _length(cleaned, field=field, max_length=max_length, min_length=1 if required else 0)
+    return cleaned
+
+
+def _length(value: str, *, field: str, max_length: int, min_length: int) -> None:
+    if len(value) > max_length:
+        raise InvalidCommand(
+            f"{field} must be at most {max_length} characters long", field=field, rule="max-length"
+        )
+    if min_length and text.visible_length(value) < min_length:
         if min_length == 1:
             raise InvalidCommand(f"{field} must not be empty", field=field, rule="required")
         raise InvalidCommand(
@@ -68,42 +143,34 @@ def single_line(value: str, *, field: str, max_length: int, min_length: int = 1)
             field=field,
             rule="min-length",
         )
-    if len(cleaned) > max_length:
-        raise InvalidCommand(
-            f"{field} must be at most {max_length} characters long", field=field, rule="max-length"
-        )
-    return cleaned
-
-
-def multi_line(value: str, *, field: str, max_length: int, required: bool = False) -> str:
-    """Free text that may span lines: only stripped at both ends."""
-    cleaned = value.strip()
-    if required and not cleaned:
-        raise InvalidCommand(f"{field} must not be empty", field=field, rule="required")
-    if len(cleaned) > max_length:
-        raise InvalidCommand(
-            f"{field} must be at most {max_length} characters long", field=field, rule="max-length"
-        )
-    return cleaned
 
 
 def reason(value: str, *, field: str = "reason") -> str:
     """The grounds of a decision: required, so that auditors can read why."""
-    return multi_line(value, field=field, max_length=2000, required=True)
+    return multi_line(value, field=field, max_length=limits.REASON_MAX, required=True)
+
+
+def optional_reason(value: str, *, field: str = "reason") -> str:
+    """Why, where saying so is optional (withdrawing, leaving, rescheduling)."""
+    return multi_line(value, field=field, max_length=limits.REASON_MAX)
 
 
 def party(value: str, *, field: str = "decided_by") -> str:
     """The party (an organisation id, or `platform` for platform-wide roles) who decided."""
-    return single_line(value, field=field, max_length=200)
+    return single_line(value, field=field, max_length=limits.PARTY_MAX)
 
 
-def count(value: int | None, *, field: str, minimum: int = 0) -> int | None:
-    """An optional whole number of at least `minimum`."""
+def count(
+    value: int | None, *, field: str, minimum: int = 0, maximum: int = limits.INT32_MAX
+) -> int | None:
+    """An optional whole number from `minimum` to `maximum` (never past PostgreSQL's int32)."""
     if value is None:
         return None
-    if isinstance(value, bool) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise InvalidCommand(
-            f"{field} must be a whole number of at least {minimum}", field=field, rule="minimum"
+            f"{field} must be a whole number from {minimum} to {maximum}",
+            field=field,
+            rule="range",
         )
     return value
 
@@ -114,45 +181,61 @@ def labels(
     """Free-text labels (communities, target groups), cleaned; duplicates (any case) dropped."""
     seen: set[str] = set()
     result: list[str] = []
-    for value in values:
-        label = single_line(value, field=field, max_length=max_length)
+    for index, value in enumerate(values):
+        label = single_line(value, field=f"{field}[{index}]", max_length=max_length)
         if label.casefold() not in seen:
             seen.add(label.casefold())
             result.append(label)
-    if len(result) > max_items:
-        raise InvalidCommand(
-            f"{field} may hold at most {max_items} entries", field=field, rule="max-items"
-        )
+        if len(result) > max_items:
+            raise InvalidCommand(
+                f"{field} may hold at most {max_items} entries", field=field, rule="max-items"
+            )
     return tuple(result)
 
 
-def codes(values: Iterable[str], *, allowed: Collection[str], field: str) -> tuple[str, ...]:
+def codes(
+    values: Iterable[str],
+    *,
+    allowed: Collection[str],
+    field: str,
+    max_items: int = limits.CODES_MAX,
+) -> tuple[str, ...]:
     """Codes from a closed list (themes, districts): order kept, duplicates dropped."""
     result = tuple(dict.fromkeys(value.strip().lower() for value in values))
     unknown = [code for code in result if code not in allowed]
     if unknown:
+        shown = ", ".join(text.shown(code, 40) for code in unknown[:5])
         raise InvalidCommand(
-            f"{field}: unknown {', '.join(map(repr, unknown))};"
+            f"{field}: unknown {shown};"
             f" choose from {', '.join(sorted(allowed)) or 'nothing (the list is empty)'}",
             field=field,
             rule="vocabulary",
+        )
+    if len(result) > max_items:
+        raise InvalidCommand(
+            f"{field} may hold at most {max_items} entries", field=field, rule="max-items"
         )
     return result
 
 
 def web_url(value: str, *, field: str) -> str:
-    """An absolute http(s) address with a host name, at most 2,048 characters."""
-    url = value.strip()
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    """An absolute http(s) address with a host name, at most `limits.URL_MAX` characters."""
+    url = text.clean(value, field=field, multi_line=False).strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a malformed port or IPv6 literal
+        host = ""
+        parts = urlsplit("")
     if (
         parts.scheme not in ("http", "https")
         or "." not in host
-        or any(c.isspace() for c in url)
-        or len(url) > 2048
+        or any(c.isspace() or text.is_invisible(c) for c in url)
+        or len(url) > limits.URL_MAX
     ):
         raise InvalidCommand(
-            f"{field} must be a web address starting with https:// (or http://), got {value!r}",
+            f"{field} must be a web address starting with https:// (or http://),"
+            f" got {text.shown(value)}",
             field=field,
             rule="url",
         )

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from verbinders.domain import rules
+from verbinders.domain import limits, rules
 from verbinders.domain.vocabulary import Vocabulary, language_codes
 from verbinders.errors import InvalidCommand
 
@@ -51,9 +51,11 @@ class StrengthChanges(msgspec.Struct, frozen=True, kw_only=True):
 def strength_validators(vocabulary: Vocabulary) -> dict[str, Callable[[Any], Any]]:
     return {
         "kind": partial(rules.choice, StrengthKind, field="kind"),
-        "title": partial(rules.single_line, field="title", max_length=120),
-        "description": partial(rules.multi_line, field="description", max_length=2000),
-        "capacity": partial(rules.count, field="capacity", minimum=1),
+        "title": partial(rules.single_line, field="title", max_length=limits.STRENGTH_TITLE_MAX),
+        "description": partial(
+            rules.multi_line, field="description", max_length=limits.STRENGTH_DESCRIPTION_MAX
+        ),
+        "capacity": partial(rules.count, field="capacity", minimum=1, maximum=limits.CAPACITY_MAX),
         "languages": partial(language_codes, field="languages"),
         "districts": partial(rules.codes, allowed=vocabulary.district_codes, field="districts"),
     }

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import msgspec
 
-from verbinders.domain import rules
+from verbinders.domain import limits, rules, text
 from verbinders.errors import InvalidCommand
 
 __all__ = [
@@ -117,30 +117,38 @@ DEFAULT_THEMES = _defaults(
 _CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-def terms(values: Iterable[Term], *, field: str, max_items: int = 100) -> tuple[Term, ...]:
+def terms(
+    values: Iterable[Term], *, field: str, max_items: int = limits.TERMS_MAX
+) -> tuple[Term, ...]:
     """A vocabulary checked: at least one term, codes lower-case slugs and unique, labels set."""
     result: list[Term] = []
     seen: set[str] = set()
-    for term in values:
-        code = term.code.strip().lower()
-        if not _CODE.fullmatch(code) or len(code) > 40:
+    for index, term in enumerate(values):
+        if index == max_items:
             raise InvalidCommand(
-                f"{field}: code {term.code!r} must be lower-case letters, digits and hyphens"
-                " (at most 40)",
-                field=field,
+                f"{field} may hold at most {max_items} entries", field=field, rule="max-items"
+            )
+        code = term.code.strip().lower()
+        if not _CODE.fullmatch(code) or len(code) > limits.CODE_MAX:
+            raise InvalidCommand(
+                f"{field}[{index}].code: {text.shown(term.code)} must be lower-case letters,"
+                f" digits and hyphens (at most {limits.CODE_MAX})",
+                field=f"{field}[{index}].code",
                 rule="code",
             )
         if code in seen:
-            raise InvalidCommand(f"{field}: code {code!r} occurs twice", field=field, rule="unique")
+            raise InvalidCommand(
+                f"{field}[{index}].code: {code!r} occurs twice",
+                field=f"{field}[{index}].code",
+                rule="unique",
+            )
         seen.add(code)
-        label = rules.single_line(term.label, field=field, max_length=80)
+        label = rules.single_line(
+            term.label, field=f"{field}[{index}].label", max_length=limits.TERM_LABEL_MAX
+        )
         result.append(Term(code=code, label=label))
     if not result:
         raise InvalidCommand(f"{field} needs at least one entry", field=field, rule="required")
-    if len(result) > max_items:
-        raise InvalidCommand(
-            f"{field} may hold at most {max_items} entries", field=field, rule="max-items"
-        )
     return tuple(result)
 
 
@@ -241,16 +249,23 @@ LANGUAGES = MappingProxyType(
 """Accepted ISO 639 codes and their Dutch names."""
 
 
-def language_codes(values: Iterable[str], *, field: str = "languages") -> tuple[str, ...]:
+def language_codes(
+    values: Iterable[str], *, field: str = "languages", max_items: int = limits.LANGUAGES_MAX
+) -> tuple[str, ...]:
     """ISO 639 codes from `LANGUAGES`, lower-cased, order kept, duplicates dropped."""
     result = tuple(dict.fromkeys(value.strip().lower() for value in values))
     unknown = [code for code in result if code not in LANGUAGES]
     if unknown:
+        shown = ", ".join(text.shown(code, 40) for code in unknown[:5])
         raise InvalidCommand(
-            f"{field}: {', '.join(map(repr, unknown))} is not a known ISO 639 language code"
+            f"{field}: {shown} is not a known ISO 639 language code"
             " (use two-letter ISO 639-1 codes such as 'nl', 'ar', 'tr', or three-letter codes"
             " such as 'ber', 'prs', 'pap' for languages without one)",
             field=field,
             rule="iso-639",
+        )
+    if len(result) > max_items:
+        raise InvalidCommand(
+            f"{field} may hold at most {max_items} entries", field=field, rule="max-items"
         )
     return result
