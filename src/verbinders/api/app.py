@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from verbinders import __version__
+from verbinders.api.hygiene import RequestHygiene
 from verbinders.api.idempotency import forget_old_keys
 from verbinders.api.problems import exception_handlers
 from verbinders.api.routes import ROUTES
@@ -38,6 +39,9 @@ the municipality and funds. Every change is an event in an append-only store.
   resources, `If-Match` with the resource's `ETag` (a stale one gets 412).
 * Command answers carry `Verbinders-Position`; queries accept `wait_for=<position>` to read
   your own writes.
+* Commands take JSON bodies (`Content-Type: application/json`, or none); other media types get
+  415. Every value has bounds (lengths, ranges, moments between 1900 and 2200); see the
+  "Limits" section of the project's docs/api.md.
 * Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `type`.
 """
 
@@ -107,6 +111,7 @@ def create_app(
         route_handlers=ROUTES,
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
+        middleware=[RequestHygiene()],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Verbinders",

@@ -1,4 +1,11 @@
-"""Every error as an RFC 9457 problem document, mapped in this one place."""
+"""Every error as an RFC 9457 problem document, mapped in this one place.
+
+Besides the product's own errors (`verbinders.errors`) and Litestar's, this maps what hostile
+input can still provoke below the request's checks (`hygiene`) and the domain's bounds, so that
+it never surfaces as a 500: JSON nested deeper than the decoder recurses (400), and values the
+database refuses to hold, such as a NUL character or a number past 64 bits (422; logged as a
+warning, since a bound upstream should have caught them first).
+"""
 
 from __future__ import annotations
 
@@ -26,12 +33,14 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_412_PRECONDITION_FAILED,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from verbinders.domain.limits import NO_CONTROLS_PATTERN
 from verbinders.errors import (
     Conflict,
     Forbidden,
@@ -46,7 +55,16 @@ from verbinders.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["PROBLEM_BASE", "Problem", "RateLimited", "exception_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_BASE",
+    "InvalidRequest",
+    "MalformedRequest",
+    "Problem",
+    "RateLimited",
+    "UnsupportedMediaType",
+    "exception_handlers",
+    "problem_response",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +99,31 @@ class TooLarge(VerbindersError):
     title = "Request body too large"
 
 
+class InvalidRequest(InvalidCommand):
+    """A request's query string, path or headers hold what no route accepts (422)."""
+
+    kind = "invalid-request"
+    title = "Invalid request"
+
+
+class MalformedRequest(VerbindersError):
+    """The request cannot be read at all (its JSON is malformed or nested too deeply)."""
+
+    kind = "malformed-request"
+    title = "Malformed request"
+
+
+class UnsupportedMediaType(VerbindersError):
+    """A command's body is not JSON (or is encoded); `method` picks the `Accept-*` header."""
+
+    kind = "unsupported-media-type"
+    title = "Unsupported media type"
+
+    def __init__(self, message: str, *, method: str) -> None:
+        super().__init__(message, accepted="application/json")
+        self.method = method
+
+
 STATUS: dict[type[VerbindersError], int] = {
     InvalidCommand: HTTP_422_UNPROCESSABLE_ENTITY,
     NotFound: HTTP_404_NOT_FOUND,
@@ -90,6 +133,8 @@ STATUS: dict[type[VerbindersError], int] = {
     Forbidden: HTTP_403_FORBIDDEN,
     RateLimited: HTTP_429_TOO_MANY_REQUESTS,
     TooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    MalformedRequest: HTTP_400_BAD_REQUEST,
+    UnsupportedMediaType: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }
 
@@ -135,6 +180,8 @@ def _product_error(
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, Unavailable):
         headers["Retry-After"] = "1"
+    if isinstance(error, UnsupportedMediaType) and error.method in ("POST", "PATCH"):
+        headers[f"Accept-{error.method.capitalize()}"] = "application/json"
     details = dict(error.details)
     return problem_response(
         request,
@@ -195,13 +242,28 @@ def _field_of(message: str, key: str | None = None) -> str | None:
     return named.group(1)
 
 
+_SIZED = re.compile(r"expected `(\w+)` of length ([<>]=?)")
+
+
 def _rule_of(message: str) -> str:
+    """The rule a msgspec (or Litestar) message reports, named as the domain names its rules."""
     lowered = message.lower()
+    sized = _SIZED.search(lowered)
+    if sized:
+        kind, operator = sized.groups()
+        if kind == "array":
+            return "max-items" if operator.startswith("<") else "min-items"
+        return "max-length" if operator.startswith("<") else "min-length"
+    if "matching regex" in lowered:
+        return "characters" if NO_CONTROLS_PATTERN.lower() in lowered else "format"
+    if "timezone" in lowered:
+        return "timezone"
     if any(op in lowered for op in (">=", "<=", "` >", "` <")):
         return "range"
     for needle, rule in (
         ("unknown field", "unknown-field"),
         ("missing required", "required"),
+        ("invalid enum value", "choice"),
         ("expected", "type"),
         ("length", "length"),
         ("must be", "range"),
@@ -225,6 +287,8 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         HTTP_429_TOO_MANY_REQUESTS: ("rate-limited", "Too many requests"),
     }
     kind, title = kinds.get(status, ("http-error", "HTTP error"))
+    if status == HTTP_400_BAD_REQUEST:
+        kind, title = MalformedRequest.kind, MalformedRequest.title
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         return _internal_error(request, error)
     return problem_response(
@@ -262,8 +326,36 @@ def _read_model_missing(
     )
 
 
+def _too_deep(request: Request[Any, Any, Any], error: RecursionError) -> Response[dict[str, Any]]:
+    """The JSON decoder recursed past Python's limit: a body nested absurdly deep."""
+    if "deserializ" not in str(error):
+        return _internal_error(request, error)
+    return _product_error(request, MalformedRequest("the JSON body is nested too deeply"))
+
+
+_UNSTORABLE_TEXT = (asyncpg.UntranslatableCharacterError, asyncpg.CharacterNotInRepertoireError)
+_OUT_OF_RANGE = (asyncpg.NumericValueOutOfRangeError, asyncpg.DatetimeFieldOverflowError)
+
+
+def _unstorable(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    """A value the database cannot hold reached it: refused (422), and logged, because a bound
+    in the domain or in `hygiene` should have refused it first. Other data errors (an argument
+    of the wrong type: a bug of ours) stay 500s."""
+    if isinstance(error, _UNSTORABLE_TEXT):
+        message, rule = "a text holds a character the database cannot store (NUL)", "characters"
+    elif isinstance(error, _OUT_OF_RANGE) or isinstance(error.__cause__, OverflowError):
+        message, rule = "a number or date lies outside what the database can hold", "range"
+    else:
+        return _internal_error(request, error)
+    log.warning("unstorable value on %s %s: %s", request.method, request.url.path, error)
+    return _product_error(request, InvalidRequest(message, rule=rule))
+
+
 def exception_handlers() -> dict[type[Exception] | int, Callable[..., Response[Any]]]:
     return {
+        RecursionError: _too_deep,
+        asyncpg.DataError: _unstorable,  # PostgreSQL's class 22, and bad query arguments
+        asyncpg.exceptions._base.DataError: _unstorable,
         asyncpg.UndefinedTableError: _read_model_missing,
         VerbindersError: _product_error,
         HTTPException: _http_error,

@@ -23,7 +23,7 @@ AsOf = Annotated[
     datetime | None,
     Parameter(
         description="Answer as the platform stood then: only what had been recorded by this"
-        " moment (a date-time with time zone)"
+        " moment (a date-time with time zone, from 1900-01-01 to before 2200-01-01 in UTC)"
     ),
 ]
 """The `as_of` query parameter of every query that can answer from history."""
@@ -34,8 +34,10 @@ Timeout = Annotated[float, Parameter(gt=0, le=30)]
 
 
 def moment(value: datetime | None, field: str = "as_of") -> datetime | None:
-    """A query's moment with its time zone (422 without: a naive moment is ambiguous)."""
-    return None if value is None else rules.aware(value, field=field)
+    """A query's moment with its time zone (422 without: a naive moment is ambiguous), inside
+    `limits.MOMENT_EARLIEST`..`MOMENT_LATEST` (422 outside; `hygiene` checks this for every
+    route before the handler runs, this again where a handler is called directly)."""
+    return None if value is None else rules.moment(value, field=field)
 
 
 __all__ = ["AsOf", "check_if_match", "etag", "resource_command", "wait_for_position"]
