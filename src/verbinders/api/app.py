@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from verbinders import __version__
+from verbinders.api.docs import SwaggerPage
 from verbinders.api.hygiene import RequestHygiene
 from verbinders.api.idempotency import forget_old_keys
 from verbinders.api.problems import exception_handlers
@@ -118,7 +118,7 @@ def create_app(
             version=__version__,
             description=DESCRIPTION,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[SwaggerPage()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(
