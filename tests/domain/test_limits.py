@@ -607,6 +607,34 @@ def test_a_token_expires_in_the_future_and_within_ten_years() -> None:
     )
 
 
+# -- contact details and registration numbers --------------------------------------------------
+
+
+def _added(person: Any) -> Any:
+    org = new_organisation()
+    org.add_contact(person, at=at(1))
+    return org.contacts[person.subject]
+
+
+def test_an_email_address_at_its_length_is_kept_and_one_past_it_refused() -> None:
+    local = "f" * 64
+    domain = "d" * (limits.EMAIL_MAX - len(local) - len("@.nl")) + ".nl"
+    assert _added(contact(email=f"{local}@{domain}")).email == f"{local}@{domain}"
+    assert refused(lambda: _added(contact(email=f"{local}x@{domain}"))) == ("email", "email")
+    assert refused(lambda: _added(contact(email="f\x00@alamal.nl"))) == ("email", "characters")
+
+
+def test_a_phone_number_has_6_to_15_digits_in_at_most_40_characters() -> None:
+    assert _added(contact(phone="+31 6 1234 5678")).phone == "+31 6 1234 5678"
+    assert refused(lambda: _added(contact(phone="1 " * 20 + "1"))) == ("phone", "phone")
+    assert refused(lambda: _added(contact(phone="+31\x006 1234 5678"))) == ("phone", "phone")
+
+
+@pytest.mark.parametrize("kvk", ["１２３４５６７８", "١٢٣٤٥٦٧٨", "1234567\x008", "123456789"])
+def test_a_kvk_number_is_eight_ascii_digits(kvk: str) -> None:
+    assert refused(lambda: new_organisation(kvk_number=kvk)) == ("kvk_number", "kvk")
+
+
 # -- access tokens -----------------------------------------------------------------------------
 
 

@@ -108,3 +108,20 @@ def test_the_limit_types_state_their_bounds_in_json_schema() -> None:
     assert schema["name"]["minLength"] == limits.NAME_MIN
     assert "pattern" in schema["name"]
     assert schema["volunteers"]["maximum"] == limits.ACTIVE_VOLUNTEERS_MAX
+
+
+class Lists(msgspec.Struct):
+    communities: limits.Labels = ()
+    roles: limits.Roles = ("analyst",)
+
+
+def test_the_list_types_bound_their_length() -> None:
+    too_many = msgspec.json.encode({"communities": ["a"] * (limits.LABELS_MAX + 1)})
+    with pytest.raises(msgspec.ValidationError, match=r"length <= 30.*\$\.communities"):
+        msgspec.json.decode(too_many, type=Lists)
+    with pytest.raises(msgspec.ValidationError, match=r"length >= 1.*\$\.roles"):
+        msgspec.json.decode(b'{"roles": []}', type=Lists)
+    assert msgspec.json.decode(b'{"roles": ["analyst", "auditor"]}', type=Lists).roles == (
+        "analyst",
+        "auditor",
+    )

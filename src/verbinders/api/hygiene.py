@@ -18,7 +18,10 @@ own parsing, refuses what no route can use and what the database cannot hold:
   (415). A body without a `Content-Type` is read as JSON.
 
 The route's types come from its signature, read once per route. Everything else (the values'
-own types, the routes' own bounds) the routes' parsing checks as before.
+own types, the routes' own bounds) the routes' parsing checks as before. The query string is
+parsed with Litestar's own (cached) parser, so the values checked are the values the route
+gets, and parsing them costs nothing more; a query string that passed is remembered for its
+route, so a repeated one costs a look-up (about 1 µs a request, against 20 µs to check one).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
 import msgspec
+from litestar._parsers import parse_query_string
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
@@ -96,7 +100,7 @@ def _plan(handler: Any) -> _Plan:
 
 def _text(value: str, field: str, kind: Kind | None = None) -> None:
     """No control characters; then the value as its route's type (`kind`); then its length."""
-    refused = REFUSED_IN_QUERIES.search(value)
+    refused = None if value.isascii() and value.isprintable() else REFUSED_IN_QUERIES.search(value)
     if refused is not None:
         raise InvalidRequest(
             f"{field} contains a character that is not allowed"
@@ -141,26 +145,31 @@ def _typed(value: str, kind: Kind, field: str) -> None:
         rules.day(parsed, field=field)
 
 
-def _query(raw: bytes, plan: _Plan, path_params: dict[str, Any]) -> None:
+def _utf8(raw: bytes) -> None:
+    """Litestar decodes what is not UTF-8 as U+FFFD: whether the client sent that, or not UTF-8."""
     try:
-        pairs = parse_qsl(
-            raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict"
-        )
+        parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
         raise InvalidRequest(
             "the query string is not UTF-8 (percent-encode its text as UTF-8)",
             field="query",
             rule="encoding",
         ) from None
-    for name, value in pairs:
+
+
+def _query(raw: bytes, plan: _Plan, path_params: dict[str, Any]) -> None:
+    for name, value in parse_query_string(raw):
+        if "\ufffd" in name or "\ufffd" in value:
+            _utf8(raw)
         _text(name, "query")
         _text(value, name, None if name in path_params else plan.query.get(name))
 
 
+_HEADER_TOKEN = re.compile(rb"[\x20-\x7e]{1,%d}" % limits.HEADER_TOKEN_MAX)
+
+
 def _header_token(value: bytes, field: str) -> None:
-    if not 0 < len(value) <= limits.HEADER_TOKEN_MAX or not all(
-        0x20 <= byte <= 0x7E for byte in value
-    ):
+    if _HEADER_TOKEN.fullmatch(value) is None:
         raise InvalidRequest(
             f"{field} must be 1 to {limits.HEADER_TOKEN_MAX} printable ASCII characters",
             field=field,
@@ -210,8 +219,14 @@ class RequestHygiene(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
+    REMEMBERED = 4096
+    """Query strings that passed, remembered per route (forgotten all at once when full)."""
+    REMEMBERED_LENGTH = 512
+    """Longer query strings are checked every time (the memory stays under 2.5 MB)."""
+
     def __init__(self) -> None:
         self._plans: dict[int, _Plan] = {}
+        self._passed: set[tuple[int, bytes]] = set()
 
     def plan_for(self, handler: Any) -> _Plan:
         plan = self._plans.get(id(handler))
@@ -236,8 +251,13 @@ class RequestHygiene(ASGIMiddleware):
         for name, param in path_params.items():
             if isinstance(param, str):
                 _text(param, name)
-        if scope["query_string"]:
-            _query(scope["query_string"], plan, path_params)
+        query: bytes = scope["query_string"]
+        if query and (id(plan), query) not in self._passed:
+            _query(query, plan, path_params)
+            if len(query) <= self.REMEMBERED_LENGTH:
+                if len(self._passed) >= self.REMEMBERED:
+                    self._passed.clear()
+                self._passed.add((id(plan), query))
         method = str(scope.get("method", ""))
         if plan.takes_body and method in _WRITES:
             _content(content_type, content_encoding, method)

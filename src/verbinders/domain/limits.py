@@ -76,6 +76,7 @@ __all__ = [
     "Capacity",
     "City",
     "Code",
+    "Codes",
     "ConstituencySize",
     "ContactName",
     "ContactRole",
@@ -84,7 +85,9 @@ __all__ = [
     "Email",
     "FoundingYear",
     "Label",
+    "Labels",
     "LanguageCode",
+    "Languages",
     "Minutes",
     "Moment",
     "Motivation",
@@ -93,6 +96,7 @@ __all__ = [
     "Phone",
     "PlatformName",
     "Reason",
+    "Roles",
     "StrengthDescription",
     "StrengthTitle",
     "TermLabel",
@@ -263,6 +267,17 @@ FoundingYear = Annotated[
         ge=EARLIEST_FOUNDING_YEAR, le=DATE_LATEST.year, description="No later than this year"
     ),
 ]
+Labels = Annotated[tuple[Label, ...], msgspec.Meta(max_length=LABELS_MAX)]
+"""Communities or target groups of a profile."""
+Languages = Annotated[tuple[LanguageCode, ...], msgspec.Meta(max_length=LANGUAGES_MAX)]
+Codes = Annotated[tuple[Code, ...], msgspec.Meta(max_length=CODES_MAX)]
+"""Themes or districts chosen by a profile or a strength."""
+Roles = Annotated[
+    tuple[Annotated[str, msgspec.Meta(max_length=20)], ...],
+    msgspec.Meta(min_length=1, max_length=ROLES_MAX),
+]
+"""A token's roles (each at most once; `domain.access.Role` names them)."""
+
 Moment = Annotated[
     datetime,
     msgspec.Meta(
