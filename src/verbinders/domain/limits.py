@@ -20,6 +20,8 @@ from typing import Annotated
 import msgspec
 
 __all__ = [
+    "ACTIVITY_EARLIEST",
+    "ACTIVITY_LATEST",
     "ACTIVE_VOLUNTEERS_MAX",
     "AGENDA_DESCRIPTION_MAX",
     "AGENDA_ITEMS_MAX",
@@ -38,6 +40,23 @@ __all__ = [
     "DESCRIPTION_MAX",
     "EARLIEST_FOUNDING_YEAR",
     "EMAIL_MAX",
+    "EVERY_WEEKS_MAX",
+    "EXCEPTION_DATES_MAX",
+    "HOURS_EARLIEST",
+    "HOURS_ENTRY_MAX",
+    "HOURS_QUANTUM",
+    "NOTE_MAX",
+    "OCCURRENCES_MAX",
+    "OCCURRENCE_DURATION_MAX",
+    "ONE_OFF_DURATION_MAX",
+    "PARTICIPANTS_MAX",
+    "PARTNERS_MAX",
+    "PARTNER_ROLE_MAX",
+    "PLEDGED_HOURS_MAX",
+    "RESOURCES_MAX",
+    "RESOURCE_MAX",
+    "RESULT_MAX",
+    "SCHEDULE_SPAN_MAX",
     "HEADER_TOKEN_MAX",
     "INT32_MAX",
     "INT64_MAX",
@@ -83,6 +102,7 @@ __all__ = [
     "DecisionText",
     "Description",
     "Email",
+    "Hours",
     "FoundingYear",
     "Label",
     "Labels",
@@ -92,6 +112,7 @@ __all__ = [
     "Moment",
     "Motivation",
     "OrganisationName",
+    "Participants",
     "People",
     "Phone",
     "PlatformName",
@@ -145,6 +166,48 @@ TOKEN_LIFETIME_MAX = timedelta(days=3653)
 """A token's `expires_at` lies in the future and at most ten years ahead."""
 PLATFORM_STARTS_WITHIN = timedelta(days=366)
 """A platform's `started_on` lies at most a year after it is created (and not before 1900)."""
+ACTIVITY_EARLIEST = MEETING_EARLIEST
+"""Activities take place on or after this (history before the platform may be entered)."""
+ACTIVITY_LATEST = MOMENT_LATEST
+HOURS_EARLIEST = date(1990, 1, 1)
+"""The earliest day volunteer hours may be logged for."""
+
+# -- activities, schedules and volunteer hours ----------------------------------------------------
+
+SCHEDULE_SPAN_MAX = timedelta(days=731)
+"""A recurring schedule runs at most two years (from its first to its last day); planning
+further ahead means updating the schedule later."""
+OCCURRENCES_MAX = 500
+"""Occurrences of one schedule (every weekday for two years is too many: 522)."""
+OCCURRENCE_DURATION_MAX = timedelta(hours=24)
+"""One occurrence of a recurring schedule lasts less than a day (it may cross midnight)."""
+ONE_OFF_DURATION_MAX = timedelta(days=7)
+"""A one-off period lasts at most a week (a festival weekend, a camp); longer series are
+recurring schedules, so that their time is not one block that coincides with everything."""
+EVERY_WEEKS_MAX = 4
+"""A recurring schedule repeats every week, every other week, ... up to every fourth week."""
+EXCEPTION_DATES_MAX = 100
+"""Dates left out of one recurring schedule (holidays, Ramadan, ...)."""
+PARTICIPANTS_MAX = 1_000_000
+"""People expected at, or who took part in, one activity (Haarlem's largest festivals draw
+~100,000)."""
+PARTNERS_MAX = 50
+"""Organisations invited to one activity (over its whole life, declined ones included)."""
+PARTNER_ROLE_MAX = 120
+"""A partner's role in an activity ("locatie", "tolken", "mede-organisator")."""
+RESOURCES_MAX = 20
+RESOURCE_MAX = 120
+"""One resource a partner contributes ("zaal voor 60 personen", "catering")."""
+PLEDGED_HOURS_MAX = 100_000.0
+"""Volunteer hours a partner pledges to one activity."""
+HOURS_QUANTUM = 0.25
+"""Hours are given in quarters of an hour (exact in binary floating point, so sums are exact)."""
+HOURS_ENTRY_MAX = 2_400_000.0
+"""Hours of one log entry: at most 24 per volunteer (so at most 24 × the volunteers)."""
+RESULT_MAX = 4000
+"""What an activity achieved, in short."""
+NOTE_MAX = 2000
+"""A note with logged hours or an answer to an overlap case."""
 
 # -- texts (lengths in characters, after NFC normalisation and trimming) -----------------------
 
@@ -277,6 +340,12 @@ Roles = Annotated[
     msgspec.Meta(min_length=1, max_length=ROLES_MAX),
 ]
 """A token's roles (each at most once; `domain.access.Role` names them)."""
+
+Participants = Annotated[int, msgspec.Meta(ge=0, le=PARTICIPANTS_MAX)]
+Hours = Annotated[
+    float,
+    msgspec.Meta(ge=0, le=HOURS_ENTRY_MAX, multiple_of=HOURS_QUANTUM, description="Quarter hours"),
+]
 
 Moment = Annotated[
     datetime,

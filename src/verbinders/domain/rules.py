@@ -27,6 +27,7 @@ __all__ = [
     "codes",
     "count",
     "day",
+    "hours",
     "labels",
     "moment",
     "multi_line",
@@ -173,6 +174,25 @@ def count(
             rule="range",
         )
     return value
+
+
+def hours(value: float, *, field: str, maximum: float, minimum: float = 0.0) -> float:
+    """Hours in quarters of an hour (`limits.HOURS_QUANTUM`) from `minimum` to `maximum`, as a
+    float: quarters are exact in binary floating point, so sums of them are exact too."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidCommand(f"{field} must be a number of hours", field=field, rule="type")
+    if not minimum <= value <= maximum:  # also refuses NaN
+        raise InvalidCommand(
+            f"{field} must lie between {minimum:g} and {maximum:g} hours", field=field, rule="range"
+        )
+    quarters = value / limits.HOURS_QUANTUM
+    if quarters != int(quarters):
+        raise InvalidCommand(
+            f"{field} must be whole quarters of an hour (0.25, 0.5, 0.75, ...)",
+            field=field,
+            rule="quarter-hours",
+        )
+    return float(value)
 
 
 def labels(
