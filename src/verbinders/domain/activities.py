@@ -271,13 +271,17 @@ class Activity(Aggregate):
         )
         self.changed_at = at
 
-    def _answer(self, partner_id: UUID, status: PartnershipStatus, at: datetime, **kw: object) -> None:
+    def _answer(
+        self, partner_id: UUID, status: PartnershipStatus, at: datetime, **kw: object
+    ) -> None:
         self.partners[partner_id] = msgspec.structs.replace(
             self.partners[partner_id], status=status, answered_at=at, **kw
         )
         self.changed_at = at
 
-    def accept_invitation(self, partner_id: UUID, contribution: Contribution, *, at: datetime) -> None:
+    def accept_invitation(
+        self, partner_id: UUID, contribution: Contribution, *, at: datetime
+    ) -> None:
         """The invited organisation takes part, with what it brings."""
         self._require(at, "take answers from partners", *_OPEN)
         self._require_partner(partner_id, "accept", PartnershipStatus.INVITED)
@@ -286,7 +290,9 @@ class Activity(Aggregate):
         )
 
     @event("InvitationAccepted")
-    def _invitation_accepted(self, partner_id: UUID, contribution: Contribution, at: datetime) -> None:
+    def _invitation_accepted(
+        self, partner_id: UUID, contribution: Contribution, at: datetime
+    ) -> None:
         self._answer(partner_id, PartnershipStatus.ACCEPTED, at, contribution=contribution)
 
     def decline_invitation(self, partner_id: UUID, *, at: datetime, reason: str = "") -> None:
@@ -344,18 +350,17 @@ class Activity(Aggregate):
     def complete(self, *, actual_participants: int, result: str, at: datetime) -> None:
         """A running activity ends: how many took part (0 or more) and what it achieved."""
         self._require(at, "be completed", ActivityStatus.RUNNING)
-        if actual_participants is None:
+        participants = rules.count(
+            actual_participants, field="actual_participants", maximum=limits.PARTICIPANTS_MAX
+        )
+        if participants is None:
             raise InvalidCommand(
                 "actual_participants is required (0 if nobody came)",
                 field="actual_participants",
                 rule="required",
             )
         self._completed(
-            actual_participants=rules.count(
-                actual_participants,
-                field="actual_participants",
-                maximum=limits.PARTICIPANTS_MAX,
-            ),
+            actual_participants=participants,
             result=rules.multi_line(
                 result, field="result", max_length=limits.RESULT_MAX, required=True
             ),

@@ -35,7 +35,7 @@ class ActivityDetails(msgspec.Struct, frozen=True, kw_only=True):
     themes: tuple[str, ...] = ()
     """Codes from the platform's themes."""
     target_groups: tuple[str, ...] = ()
-    """Whom it is for, in the organisation's words (`overlap.group_keys` reads them)."""
+    """Whom it is for, in the organisation's words (`target_groups.group_keys` reads them)."""
     districts: tuple[str, ...] = ()
     """Codes from the platform's districts; none: city-wide or online."""
     languages: tuple[str, ...] = ()
@@ -100,7 +100,10 @@ def validate_details(details: ActivityDetails, vocabulary: Vocabulary) -> Activi
     """Every field checked and cleaned."""
     validators = details_validators(vocabulary)
     return ActivityDetails(
-        **{name: validators[name](getattr(details, name)) for name in ActivityDetails.__struct_fields__}
+        **{
+            name: validators[name](getattr(details, name))
+            for name in ActivityDetails.__struct_fields__
+        }
     )
 
 

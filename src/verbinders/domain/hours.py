@@ -175,9 +175,7 @@ class HoursEntry(Aggregate):
         }
         corrected = check_figure(msgspec.structs.replace(self.figure, **given), at=at)
         if corrected == self.figure:
-            raise InvalidCommand(
-                "the correction changes nothing", field="hours", rule="no-change"
-            )
+            raise InvalidCommand("the correction changes nothing", field="hours", rule="no-change")
         self._corrected(
             figure=corrected,
             previous=self.figure,

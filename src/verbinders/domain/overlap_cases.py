@@ -48,8 +48,8 @@ __all__ = [
     "Invitation",
     "JoinForces",
     "NotAnOverlap",
-    "OverlapCase",
     "Outcome",
+    "OverlapCase",
     "overlap_case_id",
 ]
 
@@ -149,7 +149,9 @@ class OverlapCase(Aggregate):
                 rule="distinct",
             )
         if not 0.0 <= threshold <= 1.0:
-            raise InvalidCommand("threshold must lie between 0 and 1", field="threshold", rule="range")
+            raise InvalidCommand(
+                "threshold must lie between 0 and 1", field="threshold", rule="range"
+            )
         first, second = sorted((activity, other), key=lambda pair: str(pair[0]))
         return cls(
             id=overlap_case_id(tenant, first[0], second[0]),

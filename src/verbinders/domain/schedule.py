@@ -133,7 +133,9 @@ def _check_one_off(schedule: OneOff, field: str) -> OneOff:
     ends_at = _moment(schedule.ends_at, f"{field}.ends_at")
     if ends_at <= starts_at:
         raise InvalidCommand(
-            f"{field}.ends_at must lie after starts_at", field=f"{field}.ends_at", rule="after-start"
+            f"{field}.ends_at must lie after starts_at",
+            field=f"{field}.ends_at",
+            rule="after-start",
         )
     if ends_at - starts_at > limits.ONE_OFF_DURATION_MAX:
         raise InvalidCommand(
@@ -250,7 +252,9 @@ def check_schedule(schedule: Schedule, *, field: str = "schedule") -> Schedule:
         return _check_one_off(schedule, field)
     if isinstance(schedule, Weekly):
         return _check_weekly(schedule, field)
-    raise InvalidCommand(f"{field} must be a one-off or a weekly schedule", field=field, rule="type")
+    raise InvalidCommand(
+        f"{field} must be a one-off or a weekly schedule", field=field, rule="type"
+    )
 
 
 # -- expansion ----------------------------------------------------------------------------------
