@@ -15,16 +15,28 @@ from uuid import uuid4
 import pytest
 from eventsourcing.domain import Aggregate
 
+from verbinders.domain.activities import Activity
+from verbinders.domain.activity_details import ActivityChanges, Contribution
 from verbinders.domain.contacts import ContactChanges
+from verbinders.domain.hours import HoursEntry
 from verbinders.domain.indexes import IndexScope, UniqueIndex
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, Meeting, MeetingMode, Votes
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
+from verbinders.domain.overlap_cases import (
+    ClosedBecause,
+    Coordinate,
+    JoinForces,
+    NotAnOverlap,
+    OverlapCase,
+)
 from verbinders.domain.platform import Platform
 from verbinders.domain.profile import Profile, ProfileChanges
+from verbinders.domain.schedule import OneOff
 from verbinders.domain.strengths import Strength, StrengthChanges, StrengthKind
 from verbinders.domain.vocabulary import DEFAULT_DISTRICTS, DEFAULT_THEMES, Term
 
+from .activity_support import PARTNER, activity, hours_entry
 from .support import (
     COORDINATOR,
     T0,
@@ -147,7 +159,69 @@ def meeting_story() -> list[Aggregate]:
     return [held, cancelled]
 
 
+def activity_story() -> list[Aggregate]:
+    done = activity()
+    done.update(
+        ActivityChanges(title="Taalcafé Molenwijk", languages=("nl", "tr")),
+        vocabulary=VOCABULARY,
+        at=at(1),
+    )
+    done.update(
+        ActivityChanges(schedule=OneOff(starts_at=at(20), ends_at=at(20, 3))),
+        vocabulary=VOCABULARY,
+        at=at(1),
+    )
+    done.invite_partner(PARTNER, invited_by=COORDINATOR, message="Samen?", at=at(2))
+    done.accept_invitation(
+        PARTNER, Contribution(role="locatie", pledged_hours=6.5, resources=("zaal",)), at=at(3)
+    )
+    done.change_contribution(
+        PARTNER, Contribution(role="locatie en koffie", pledged_hours=8), at=at(4)
+    )
+    done.withdraw_partner(PARTNER, reason="Verbouwing", at=at(5))
+    other = uuid4()
+    done.invite_partner(other, invited_by=COORDINATOR, at=at(5))
+    done.decline_invitation(other, reason="Geen tijd", at=at(6))
+    done.start(at=at(20))
+    done.complete(actual_participants=31, result="Veel nieuwe gezichten", at=at(21))
+    cancelled = activity()
+    cancelled.cancel(reason="Lockdown", decided_by=COORDINATOR, at=at(1))
+    return [done, cancelled]
+
+
+def hours_story() -> list[Aggregate]:
+    entry = hours_entry()
+    entry.correct(
+        hours=10, activity_id=uuid4(), reason="Telfout", corrected_by=COORDINATOR, at=at(1)
+    )
+    entry.retract(reason="Dubbel ingevoerd", decided_by=COORDINATOR, at=at(2))
+    return [entry]
+
+
+def overlap_case_story() -> list[Aggregate]:
+    from .test_overlap_cases import ORG_A, ORG_B, case
+
+    joined = case()
+    joined.answer(ORG_A, NotAnOverlap(reason="Ander publiek"), answered_by="a", at=at(2))
+    joined.answer(
+        ORG_A,
+        JoinForces(host_activity_id=joined.activities[1], note="Samen"),
+        answered_by="a",
+        at=at(3),
+    )
+    joined.answer(
+        ORG_B, JoinForces(host_activity_id=joined.activities[1]), answered_by="b", at=at(4)
+    )
+    lapsed = case()
+    lapsed.answer(ORG_B, Coordinate(note="Wij kiezen de donderdag"), answered_by="b", at=at(2))
+    lapsed.close(activity_id=lapsed.activities[0], because=ClosedBecause.CANCELLED, at=at(3))
+    return [joined, lapsed]
+
+
 STORIES: dict[str, tuple[type[Aggregate], Callable[[], list[Aggregate]]]] = {
+    "Activity": (Activity, activity_story),
+    "HoursEntry": (HoursEntry, hours_story),
+    "OverlapCase": (OverlapCase, overlap_case_story),
     "Platform": (Platform, platform_story),
     "UniqueIndex": (UniqueIndex, index_story),
     "Organisation": (Organisation, organisation_story),

@@ -101,8 +101,11 @@ _MIN_COMPOUND = 7
 
 @functools.cache
 def split_compound(word: str) -> tuple[str, ...]:
-    """The base forms of the parts `word` splits into completely (at least two), or ()."""
+    """The base forms of the parts `word` splits into completely (at least two), or () (also
+    for a word that is a part itself: `huiswerk` stays whole)."""
     best: tuple[str, ...] = ()
+    if word in PARTS:
+        return best
     for cut in range(3, len(word) - 2):
         head, rest = word[:cut], word[cut:]
         if head not in PARTS:

@@ -11,7 +11,8 @@ people, in the same place, at the same time. The score follows that reading:
   words counting `GENERIC_WEIGHT`, concept words `CONCEPT_WEIGHT`) + `AIM_THEMES` × the
   Jaccard similarity of their themes;
 - **people**: target groups (`target_groups.group_keys`: other ages, genders or communities
-  lower it) × languages (no language in common: `NO_COMMON_LANGUAGE`; only Dutch in common: a little);
+  lower it) × languages (no language in common: `NO_COMMON_LANGUAGE`; only Dutch in common:
+  a little);
 - **place**: the same venue or a common district 1, other districts `OTHER_DISTRICT`, one of
   them city-wide or online (no districts) `CITY_WIDE`;
 - **time**: 0 when no occurrence coincides (another day is no overlap, whatever else
