@@ -285,7 +285,9 @@ class OverlapCase(Aggregate):
 
     def close(self, *, activity_id: UUID, because: ClosedBecause, at: datetime) -> None:
         """One of the activities was cancelled or completed: an open case lapses; a case that
-        already ended records nothing (the policy may call this more than once)."""
+        already ended records nothing (the policy may call this more than once). An `at`
+        before the opening (an activity that ended while its case was being opened) is taken
+        as the opening's, so the case's history stays ordered."""
         rules.aware(at)
         if activity_id not in self.activities:
             raise InvalidCommand(
