@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -22,24 +22,37 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from verbinders.errors import InvalidCommand, StreamConflict
+from verbinders.errors import FeedRefused, InvalidCommand, StreamConflict
 from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
+from verbinders.store.feed_guards import FEED_REFUSALS
+from verbinders.store.lane import AppendLane
 from verbinders.store.schema import (
     APPEND_MANY,
+    APPEND_MANY_IN_TRANSACTION,
     APPEND_ONE,
+    APPEND_ONE_IN_TRANSACTION,
     APPEND_STREAMS,
     CALL_APPEND_EVENTS,
     HORIZON_CTE,
+    HORIZON_CTE_IN_TRANSACTION,
     INSERT_MANY,
     INSERT_ONE,
     STREAM_VERSION,
 )
+from verbinders.store.watchdog import AppendWatchdog
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.snapshots import SnapshotRow
 
-__all__ = ["EVENT_COLUMNS", "NOTIFY_CHANNEL", "AppendLane", "EventStore", "row_to_event"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "NOTIFY_CHANNEL",
+    "AppendLane",
+    "EventStore",
+    "feed_refusal",
+    "row_to_event",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,66 +95,18 @@ def _check_batch(events: Sequence[NewEvent], expected: Mapping[UUID, int]) -> No
         next_version[event.stream_id] = want + 1
 
 
-class AppendLane:
-    """A few connections of the store's own for single-statement appends, handed out LIFO.
-
-    An append outside a transaction is one autocommit statement, which leaves nothing on
-    the connection to clean up; checking out from asyncpg's pool costs more than the
-    statement's own client work (a queue, a connection proxy, a shielded release task).
-    Here a checkout is a semaphore and a list. Connections open on first use, the most
-    recently used is reused first (so a quiet lane keeps its hot ones), and one whose
-    statement ended in anything but a PostgreSQL error (lost connection, cancellation) is
-    closed and replaced.
-    """
-
-    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], size: int) -> None:
-        self._connect = connect
-        self._slots = asyncio.Semaphore(size)
-        self._idle: list[asyncpg.Connection] = []
-        self._closed = False
-
-    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        """Run one autocommit statement on a connection of the lane."""
-        if self._closed:
-            raise asyncpg.InterfaceError("the event store is closed")
-        await self._slots.acquire()
-        try:
-            conn = self._idle.pop() if self._idle else await self._connect()
-            try:
-                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-            except asyncpg.PostgresError:
-                if not conn.is_closed():  # the statement failed, the connection is fine
-                    self._put_back(conn)
-                raise
-            except BaseException:
-                conn.terminate()  # lost, or cancelled mid-statement: its state is unknown
-                raise
-            self._put_back(conn)
-            return rows
-        finally:
-            self._slots.release()
-
-    def _put_back(self, conn: asyncpg.Connection) -> None:
-        if self._closed:  # closed while this append ran
-            conn.terminate()
-        else:
-            self._idle.append(conn)
-
-    async def close(self) -> None:
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            try:
-                await asyncio.wait_for(conn.close(), 5)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.terminate()
-
-
 class EventStore:
     """Appends and reads events. Safe to share between tasks.
 
     Holds the pool and, with `connect` and `append_connections`, an `AppendLane` of its own
-    connections for appends that are a single statement.
+    connections for appends that are a single statement. An append that waits on the lane for
+    a rival (an uncommitted append to the same stream) longer than the lane's lock timeout
+    gives its lane connection back and waits on a pooled connection instead, so that the lane
+    keeps serving other streams; at most half the pool waits so (`_waiting`), the rest of the
+    pool stays free for everything else.
+
+    `start()` runs the `AppendWatchdog` (with `append_timeout`, seconds), which ends
+    transactions that hold the feed back for longer; `close()` stops it.
     """
 
     def __init__(
@@ -150,6 +115,7 @@ class EventStore:
         *,
         connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
         append_connections: int = 0,
+        append_timeout: float | None = None,
     ) -> None:
         self.pool = pool
         self._lane = (
@@ -157,6 +123,8 @@ class EventStore:
             if connect is not None and append_connections > 0
             else None
         )
+        self._waiting = asyncio.Semaphore(max(1, pool.get_max_size() // 2))
+        self.watchdog = AppendWatchdog(pool, append_timeout) if append_timeout is not None else None
         self._notify_wanted = asyncio.Event()
         self._notifier: asyncio.Task[None] | None = None
         self._last_position = 0
@@ -236,8 +204,11 @@ class EventStore:
         """One statement (`APPEND_ONE` or `APPEND_MANY` of schema.py), no stream lock."""
         first = events[0]
         version = expected[first.stream_id]
+        kind = "one" if len(events) == 1 else "many"
+        if connection is not None:
+            kind += " in transaction"
+        sql = _PLAIN_APPENDS[kind] if also is None else _with_companion(kind, also.sql)
         if len(events) == 1:
-            sql = APPEND_ONE if also is None else _with_companion("one", also.sql)
             args: tuple[object, ...] = (
                 tenant,
                 first.stream_id,
@@ -248,7 +219,6 @@ class EventStore:
                 metadata,
             )
         else:
-            sql = APPEND_MANY if also is None else _with_companion("many", also.sql)
             args = (
                 tenant,
                 first.stream_id,
@@ -305,7 +275,12 @@ class EventStore:
         if connection is not None:
             return await connection.fetch(sql, *args)
         if self._lane is not None:
-            return await self._lane.fetch(sql, *args)
+            try:
+                return await self._lane.fetch(sql, *args)
+            except asyncpg.LockNotAvailableError:
+                # A rival holds the stream: wait for it off the lane (nothing was written).
+                async with self._waiting:
+                    return await self._rows(sql, args, None)
         return await self._rows(sql, args, None)
 
     async def _rows(
@@ -360,8 +335,16 @@ class EventStore:
             # for readers in other processes (readers in this process are woken directly).
             await asyncio.sleep(NOTIFY_INTERVAL)
 
+    async def start(self) -> None:
+        """Start the watchdog (if the store has an `append_timeout`)."""
+        if self.watchdog is not None:
+            self.watchdog.start()
+
     async def close(self) -> None:
-        """Close the append lane, send the last pending notification, stop the notifier."""
+        """Stop the watchdog, close the append lane, send the last pending notification, stop
+        the notifier."""
+        if self.watchdog is not None:
+            await self.watchdog.stop()
         if self._lane is not None:
             await self._lane.close()
         if self._notifier is not None and not self._notifier.done():
@@ -418,7 +401,9 @@ class EventStore:
         """
         sql = f"SELECT {EVENT_COLUMNS} FROM read_feed($1, $2, $3, $4, $5)"
         args = (after, limit, tenant, list(topics) if topics is not None else None, until_position)
-        return [row_to_event(row) for row in await self._rows(sql, args, connection)]
+        with feed_refusal():
+            rows = await self._rows(sql, args, connection)
+        return [row_to_event(row) for row in rows]
 
     async def iter_feed(
         self,
@@ -450,27 +435,39 @@ class EventStore:
                 yield batch
 
     async def feed_status(self) -> FeedStatus:
+        """How far the feed can be read, what holds it back and since when, and whether it
+        can be read here at all (`unsafe`). Never refuses: it reports."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow("SELECT * FROM feed_status()")
-        assert row is not None
+        if row is None:  # pragma: no cover - a function with OUT parameters returns a row
+            raise RuntimeError("feed_status() returned no row")
         return FeedStatus(
             horizon=row["horizon"],
             allocated=row["allocated"],
+            withheld=row["allocated"] - row["horizon"],
             held_by_pid=row["held_by_pid"],
+            held_by_gid=row["held_by_gid"],
+            held_by_application=row["held_by_application"],
+            held_by_client=row["held_by_client"],
+            held_by_state=row["held_by_state"],
             held_since=row["held_since"],
+            held_for_s=row["held_for_s"],
+            holders=row["holders"],
+            unsafe=row["unsafe"],
         )
 
     async def last_position(self, *, tenant: str | None = None) -> int:
         """The highest position readable now (the horizon, or the tenant's last below it)."""
         async with self.pool.acquire() as conn:
-            if tenant is None:
-                value = await conn.fetchval("SELECT feed_horizon()")
-            else:
-                value = await conn.fetchval(
-                    "SELECT coalesce(max(position), 0) FROM events"
-                    " WHERE tenant = $1 AND position <= feed_horizon()",
-                    tenant,
-                )
+            with feed_refusal():
+                if tenant is None:
+                    value = await conn.fetchval("SELECT feed_horizon()")
+                else:
+                    value = await conn.fetchval(
+                        "SELECT coalesce(max(position), 0) FROM events"
+                        " WHERE tenant = $1 AND position <= feed_horizon()",
+                        tenant,
+                    )
         return int(value or 0)
 
     async def position_at(self, moment: datetime) -> int:
@@ -523,11 +520,36 @@ class EventStore:
 
 _encode_metadata = msgspec.json.Encoder().encode
 
+# Single-stream appends: on the store's own autocommit connections, or in a caller's
+# transaction (which takes the horizon's lock once, see `feed_enter` in feed_guards.py).
+_PLAIN_APPENDS = {
+    "one": APPEND_ONE,
+    "many": APPEND_MANY,
+    "one in transaction": APPEND_ONE_IN_TRANSACTION,
+    "many in transaction": APPEND_MANY_IN_TRANSACTION,
+}
+
 _APPENDS = {
     "one": (f"{HORIZON_CTE}, appended AS ({INSERT_ONE})", 7),
     "many": (f"{HORIZON_CTE}, appended AS ({INSERT_MANY})", 7),
+    "one in transaction": (f"{HORIZON_CTE_IN_TRANSACTION}, appended AS ({INSERT_ONE})", 7),
+    "many in transaction": (f"{HORIZON_CTE_IN_TRANSACTION}, appended AS ({INSERT_MANY})", 7),
     "streams": (f"appended AS (SELECT p AS position FROM {CALL_APPEND_EVENTS} AS p)", 9),
 }
+
+
+@contextlib.contextmanager
+def feed_refusal() -> Iterator[None]:
+    """`FeedRefused` for the feed's guards (`feed_guards.py`): what is wrong and the fix."""
+    try:
+        yield
+    except asyncpg.PostgresError as error:
+        reason = FEED_REFUSALS.get(error.sqlstate or "")
+        if reason is None:
+            raise
+        hint = getattr(error, "hint", None)
+        message = str(getattr(error, "message", None) or error)
+        raise FeedRefused(f"{message} ({hint})" if hint else message, reason=reason) from error
 
 
 @functools.lru_cache(maxsize=64)
