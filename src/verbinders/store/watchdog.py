@@ -103,7 +103,6 @@ class AppendWatchdog:
                 if now - first >= self.bound and await self._terminate(conn, row):
                     ended.append(row["pid"])
             self._first_seen = seen
-        self.terminated.extend(ended)
         return ended
 
     async def _terminate(self, conn: Connection, row: asyncpg.Record) -> bool:
@@ -119,6 +118,7 @@ class AppendWatchdog:
             )
             return False
         if done:
+            self.terminated.append(row["pid"])
             log.warning(
                 "ended backend %s (application %s, %s): its transaction held the event feed"
                 " for more than %g s (VERBINDERS_APPEND_TRANSACTION_TIMEOUT_S)",
