@@ -22,8 +22,11 @@ from verbinders.application.access import (
 )
 from verbinders.application.context import Actor, CommandContext, CommandResult
 from verbinders.domain.vocabulary import Term
+from verbinders.errors import FeedRefused
 from verbinders.projections.engine import ProjectionStatus
+from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
+from verbinders.store.eventstore import feed_refusal
 from verbinders.store.health import feed_problems, lag_behind
 
 __all__ = ["SystemController"]
@@ -63,6 +66,17 @@ class PointOfContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     reason: str
 
 
+async def _projections(runtime: Runtime, feed: FeedStatus) -> list[ProjectionStatus]:
+    """Each projection, its lag counted from the last allocated position (none when the feed
+    cannot be read here: `feed.unsafe` says why)."""
+    try:
+        with feed_refusal():
+            projections = await runtime.runner.status()
+    except FeedRefused:
+        return []
+    return [msgspec.structs.replace(p, lag=lag_behind(feed, p.position)) for p in projections]
+
+
 _READY = roles(PUBLIC)
 _READY["description"] += (
     " 200 when ready. 503, as a problem document (`not-ready`) whose `problems` name each"
@@ -91,10 +105,7 @@ class SystemController(Controller):
             async with runtime.pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
             feed = await runtime.store.feed_status()
-            projections = [
-                msgspec.structs.replace(p, lag=lag_behind(feed, p.position))
-                for p in await runtime.runner.status()
-            ]
+            projections = await _projections(runtime, feed)
         except Exception as error:  # any failure here means: not ready
             log.warning("not ready: %r", error)
             return problem_response(
