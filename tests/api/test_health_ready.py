@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.api.conftest import Platform
 from verbinders.config import Settings
 from verbinders.runtime import Runtime
 from verbinders.store.events import Metadata, NewEvent
@@ -86,8 +87,8 @@ async def test_ready_degrades_naming_the_holder_and_the_lag_while_a_transaction_
     assert all(p["lag"] == 0 for p in after.json()["projections"])
 
 
-async def test_ready_degrades_when_the_feed_cannot_be_read(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
+async def test_ready_and_the_feed_refuse_loudly_when_the_feed_cannot_be_read(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, platform: Platform
 ) -> None:
     async with pool.acquire() as conn:
         await conn.execute("ALTER SEQUENCE event_position_seq CACHE 10")
@@ -97,6 +98,14 @@ async def test_ready_degrades_when_the_feed_cannot_be_read(
     assert problem.startswith(
         "the event feed cannot be read: event_position_seq has INCREMENT 1, CACHE 10, NO CYCLE"
     )
+    events = await client.get("/events", headers=platform.auth("coordinator"))
+    assert events.status_code == 503
+    body = events.json()
+    assert (body["type"], body["reason"]) == (
+        "https://verbinders.nl/problems/feed-refused",
+        "sequence",
+    )
+    assert "ALTER SEQUENCE event_position_seq INCREMENT 1 CACHE 1 NO CYCLE" in body["detail"]
     async with pool.acquire() as conn:
         await conn.execute("ALTER SEQUENCE event_position_seq CACHE 1")
     assert (await ready_within(client, 10)).status_code == 200

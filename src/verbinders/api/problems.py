@@ -42,6 +42,8 @@ from verbinders.errors import (
     Unavailable,
     VerbindersError,
 )
+from verbinders.store.eventstore import feed_refusal
+from verbinders.store.feed_guards import FEED_REFUSALS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -262,9 +264,23 @@ def _read_model_missing(
     )
 
 
+def _database_error(
+    request: Request[Any, Any, Any], error: asyncpg.PostgresError
+) -> Response[dict[str, Any]]:
+    """The event feed's refusals (store/feed_guards.py) are 503s naming the fix; the rest 500."""
+    if (error.sqlstate or "") in FEED_REFUSALS:
+        try:
+            with feed_refusal():
+                raise error
+        except VerbindersError as refused:
+            return _product_error(request, refused)
+    return _internal_error(request, error)
+
+
 def exception_handlers() -> dict[type[Exception] | int, Callable[..., Response[Any]]]:
     return {
         asyncpg.UndefinedTableError: _read_model_missing,
+        asyncpg.PostgresError: _database_error,
         VerbindersError: _product_error,
         HTTPException: _http_error,
         NotAuthorizedException: _http_error,
