@@ -18,8 +18,10 @@ Upgrading a running system: processes still running the code from before this mi
 append with their own SQL text, which locks the old key L (below 2^62). The new
 `feed_horizon()` therefore also counts shared one-key locks below 2^62 held by a backend whose
 `application_name` is `verbinders` (every connection the product opens is named so), and only
-looks those backends up when such a lock exists at all. A rolling deploy stays correct while
-old and new processes append side by side; advisory locks of other applications are ignored.
+looks those backends up when such a lock exists at all (so a shared one-key lock that another
+application keeps below 2^62 makes each horizon a little slower, never wrong). A rolling deploy
+stays correct while old and new processes append side by side; advisory locks of other
+applications are ignored.
 (A prepared transaction of the old code, which the old code never makes, would not be seen.)
 A later migration can drop this once no deployment predates migration 2.
 
