@@ -196,7 +196,7 @@ async def check_feed_setup(connection: Connection, *, before_schema: bool = Fals
     store/feed_guards.py): the isolation, the sequence's settings, the server's role.
     """
     from verbinders.errors import FeedRefused
-    from verbinders.store.eventstore import feed_refusal
+    from verbinders.store.feed_guards import feed_refusal
 
     if before_schema:
         if await connection.fetchval("SELECT pg_is_in_recovery()"):

@@ -42,8 +42,7 @@ from verbinders.errors import (
     Unavailable,
     VerbindersError,
 )
-from verbinders.store.eventstore import feed_refusal
-from verbinders.store.feed_guards import FEED_REFUSALS
+from verbinders.store.feed_guards import FEED_REFUSALS, feed_refusal
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -22,23 +20,18 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from verbinders.errors import FeedRefused, InvalidCommand, StreamConflict
-from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
-from verbinders.store.feed_guards import FEED_REFUSALS
-from verbinders.store.lane import AppendLane
-from verbinders.store.schema import (
-    APPEND_MANY,
-    APPEND_MANY_IN_TRANSACTION,
-    APPEND_ONE,
-    APPEND_ONE_IN_TRANSACTION,
-    APPEND_STREAMS,
-    CALL_APPEND_EVENTS,
-    HORIZON_CTE,
-    HORIZON_CTE_IN_TRANSACTION,
-    INSERT_MANY,
-    INSERT_ONE,
-    STREAM_VERSION,
+from verbinders.errors import StreamConflict
+from verbinders.store.appending import (
+    append_statement,
+    check_batch,
+    companion_statement,
+    conflicting_stream,
 )
+from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
+from verbinders.store.feed_guards import feed_refusal
+from verbinders.store.lane import AppendLane
+from verbinders.store.notifier import NOTIFY_CHANNEL, Notifier
+from verbinders.store.schema import APPEND_STREAMS, STREAM_VERSION
 from verbinders.store.watchdog import AppendWatchdog
 
 if TYPE_CHECKING:
@@ -55,9 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-NOTIFY_CHANNEL = "verbinders_events"
-NOTIFY_INTERVAL = 0.02
 
 EVENT_COLUMNS = (  # in the order `row_to_event` reads them
     "position, tenant, stream_id, stream_type, version, topic, payload, metadata, recorded_at"
@@ -76,23 +66,6 @@ def row_to_event(row: asyncpg.Record) -> RecordedEvent:
         metadata=row[7],
         recorded_at=row[8],
     )
-
-
-def _check_batch(events: Sequence[NewEvent], expected: Mapping[UUID, int]) -> None:
-    """Every stream's new versions must follow its expected version without gaps."""
-    next_version = {stream: version + 1 for stream, version in expected.items()}
-    for event in events:
-        want = next_version.get(event.stream_id)
-        if want is None:
-            raise InvalidCommand(
-                f"no expected version given for stream {event.stream_id}", field="expected"
-            )
-        if event.version != want:
-            raise InvalidCommand(
-                f"event for stream {event.stream_id} has version {event.version}, expected {want}",
-                field="version",
-            )
-        next_version[event.stream_id] = want + 1
 
 
 class EventStore:
@@ -125,9 +98,7 @@ class EventStore:
         )
         self._waiting = asyncio.Semaphore(max(1, pool.get_max_size() // 2))
         self.watchdog = AppendWatchdog(pool, append_timeout) if append_timeout is not None else None
-        self._notify_wanted = asyncio.Event()
-        self._notifier: asyncio.Task[None] | None = None
-        self._last_position = 0
+        self._notifier = Notifier(pool)
         self.local_listeners: list[Callable[[], None]] = []
         """Called after every append in this process (e.g. `FeedSignal.poke`)."""
 
@@ -157,9 +128,9 @@ class EventStore:
             event = events[0]
             version = expected.get(event.stream_id)
             if version is None or version + 1 != event.version:
-                _check_batch(events, expected)  # raises, naming what is wrong
+                check_batch(events, expected)  # raises, naming what is wrong
         else:
-            _check_batch(events, expected)
+            check_batch(events, expected)
         encoded = _encode_metadata(metadata)
         try:
             if len(expected) == 1:
@@ -177,7 +148,7 @@ class EventStore:
             # REPEATABLE READ transaction), or two callers' transactions that each appended
             # to a stream the other then wants (a deadlock). The actual version is read on
             # another connection: a caller's transaction is aborted by now.
-            stream_id = _stream_from_unique_violation(error, events)
+            stream_id = conflicting_stream(error, events)
             actual = await self.stream_version(stream_id)
             raise StreamConflict(stream_id, expected[stream_id], actual) from error
         except asyncpg.PostgresError as error:
@@ -207,7 +178,7 @@ class EventStore:
         kind = "one" if len(events) == 1 else "many"
         if connection is not None:
             kind += " in transaction"
-        sql = _PLAIN_APPENDS[kind] if also is None else _with_companion(kind, also.sql)
+        sql = append_statement(kind) if also is None else companion_statement(kind, also.sql)
         if len(events) == 1:
             args: tuple[object, ...] = (
                 tenant,
@@ -263,7 +234,7 @@ class EventStore:
         )
         sql = APPEND_STREAMS
         if also is not None:
-            sql = _with_companion("streams", also.sql)
+            sql = companion_statement("streams", also.sql)
             args += also.args
         rows = await self._append_rows(sql, args, connection)
         return [row[0] for row in rows]
@@ -300,40 +271,10 @@ class EventStore:
         self._announce(None)
 
     def _announce(self, position: int | None) -> None:
-        """Wake subscribers soon, coalescing notifications under load.
-
-        NOTIFY inside the append would serialise commits on PostgreSQL's notify queue lock, so
-        a background task sends one notification for however many appends happened meanwhile.
-        Subscribers also poll, so a lost notification only delays them.
-        """
-        if position is not None:
-            self._last_position = max(self._last_position, position)
+        """Wake subscribers: those of this process now, those of others soon (`Notifier`)."""
         for listener in self.local_listeners:
             listener()
-        self._notify_wanted.set()
-        if self._notifier is None or self._notifier.done():
-            with contextlib.suppress(RuntimeError):
-                self._notifier = asyncio.get_running_loop().create_task(self._notify_loop())
-
-    async def _notify_loop(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._notify_wanted.wait(), timeout=5.0)
-            except TimeoutError:
-                return
-            self._notify_wanted.clear()
-            try:
-                async with self.pool.acquire() as conn:
-                    await conn.execute(
-                        "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(self._last_position)
-                    )
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
-                log.warning("could not notify subscribers (they will poll): %s", error)
-                return
-            # A NOTIFY commits (and flushes WAL) like any transaction: at most one per interval
-            # keeps its cost off the appends under load, at the price of a few ms of latency
-            # for readers in other processes (readers in this process are woken directly).
-            await asyncio.sleep(NOTIFY_INTERVAL)
+        self._notifier.announce(position)
 
     async def start(self) -> None:
         """Start the watchdog (if the store has an `append_timeout`)."""
@@ -347,12 +288,7 @@ class EventStore:
             await self.watchdog.stop()
         if self._lane is not None:
             await self._lane.close()
-        if self._notifier is not None and not self._notifier.done():
-            if self._notify_wanted.is_set():
-                await asyncio.sleep(0)
-            self._notifier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._notifier
+        await self._notifier.close()
 
     # -- reading streams -------------------------------------------------------------------
 
@@ -519,50 +455,3 @@ class EventStore:
 
 
 _encode_metadata = msgspec.json.Encoder().encode
-
-# Single-stream appends: on the store's own autocommit connections, or in a caller's
-# transaction (which takes the horizon's lock once, see `feed_enter` in feed_guards.py).
-_PLAIN_APPENDS = {
-    "one": APPEND_ONE,
-    "many": APPEND_MANY,
-    "one in transaction": APPEND_ONE_IN_TRANSACTION,
-    "many in transaction": APPEND_MANY_IN_TRANSACTION,
-}
-
-_APPENDS = {
-    "one": (f"{HORIZON_CTE}, appended AS ({INSERT_ONE})", 7),
-    "many": (f"{HORIZON_CTE}, appended AS ({INSERT_MANY})", 7),
-    "one in transaction": (f"{HORIZON_CTE_IN_TRANSACTION}, appended AS ({INSERT_ONE})", 7),
-    "many in transaction": (f"{HORIZON_CTE_IN_TRANSACTION}, appended AS ({INSERT_MANY})", 7),
-    "streams": (f"appended AS (SELECT p AS position FROM {CALL_APPEND_EVENTS} AS p)", 9),
-}
-
-
-@contextlib.contextmanager
-def feed_refusal() -> Iterator[None]:
-    """`FeedRefused` for the feed's guards (`feed_guards.py`): what is wrong and the fix."""
-    try:
-        yield
-    except asyncpg.PostgresError as error:
-        reason = FEED_REFUSALS.get(error.sqlstate or "")
-        if reason is None:
-            raise
-        hint = getattr(error, "hint", None)
-        message = str(getattr(error, "message", None) or error)
-        raise FeedRefused(f"{message} ({hint})" if hint else message, reason=reason) from error
-
-
-@functools.lru_cache(maxsize=64)
-def _with_companion(kind: str, companion: str) -> str:
-    """An append of `kind` and a companion write (its parameters renumbered) as one statement."""
-    ctes, count = _APPENDS[kind]
-    shifted = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + count}", companion)
-    return f"WITH {ctes}, also AS ({shifted}) SELECT position FROM appended ORDER BY position"
-
-
-def _stream_from_unique_violation(error: asyncpg.PostgresError, events: Sequence[NewEvent]) -> UUID:
-    detail = error.detail or ""
-    for event in events:
-        if str(event.stream_id) in detail:
-            return event.stream_id
-    return events[0].stream_id

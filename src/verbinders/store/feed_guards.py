@@ -59,13 +59,35 @@ The same check runs when a process opens the database, and `feed_status()` repor
 
 from __future__ import annotations
 
-__all__ = ["FEED_LOCK_BASE", "FEED_REFUSALS", "MIGRATION"]
+import contextlib
+from collections.abc import Iterator
+
+import asyncpg
+
+from verbinders.errors import FeedRefused
+
+__all__ = ["FEED_LOCK_BASE", "FEED_REFUSALS", "MIGRATION", "feed_refusal"]
 
 FEED_LOCK_BASE = 1 << 62
 """The first key of the horizon's reserved one-key advisory lock space."""
 
 FEED_REFUSALS = {"VB010": "isolation", "VB011": "sequence", "VB012": "standby"}
 """SQLSTATEs of `feed_check()`: the feed cannot be read here, and why."""
+
+
+@contextlib.contextmanager
+def feed_refusal() -> Iterator[None]:
+    """`FeedRefused` for the feed's guards (`feed_guards.py`): what is wrong and the fix."""
+    try:
+        yield
+    except asyncpg.PostgresError as error:
+        reason = FEED_REFUSALS.get(error.sqlstate or "")
+        if reason is None:
+            raise
+        hint = getattr(error, "hint", None)
+        message = str(getattr(error, "message", None) or error)
+        raise FeedRefused(f"{message} ({hint})" if hint else message, reason=reason) from error
+
 
 MIGRATION = r"""
 CREATE FUNCTION feed_enter() RETURNS timestamptz LANGUAGE plpgsql VOLATILE AS $$

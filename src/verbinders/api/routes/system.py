@@ -26,7 +26,7 @@ from verbinders.errors import FeedRefused
 from verbinders.projections.engine import ProjectionStatus
 from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
-from verbinders.store.eventstore import feed_refusal
+from verbinders.store.feed_guards import feed_refusal
 from verbinders.store.health import feed_problems, lag_behind
 
 __all__ = ["SystemController"]
