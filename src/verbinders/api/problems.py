@@ -249,6 +249,19 @@ def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Respon
     )
 
 
+def _database_error(
+    request: Request[Any, Any, Any], error: asyncpg.PostgresError
+) -> Response[dict[str, Any]]:
+    """The event feed's refusals (store/feed_guards.py) are 503s naming the fix; the rest 500."""
+    if (error.sqlstate or "") in FEED_REFUSALS:
+        try:
+            with feed_refusal():
+                raise error
+        except VerbindersError as refused:
+            return _product_error(request, refused)
+    return _internal_error(request, error)
+
+
 def _read_model_missing(
     request: Request[Any, Any, Any], error: asyncpg.UndefinedTableError
 ) -> Response[dict[str, Any]]:
@@ -261,19 +274,6 @@ def _read_model_missing(
         detail="This read model is not built yet; the projections build it at start. Retry soon.",
         headers={"Retry-After": "5"},
     )
-
-
-def _database_error(
-    request: Request[Any, Any, Any], error: asyncpg.PostgresError
-) -> Response[dict[str, Any]]:
-    """The event feed's refusals (store/feed_guards.py) are 503s naming the fix; the rest 500."""
-    if (error.sqlstate or "") in FEED_REFUSALS:
-        try:
-            with feed_refusal():
-                raise error
-        except VerbindersError as refused:
-            return _product_error(request, refused)
-    return _internal_error(request, error)
 
 
 def exception_handlers() -> dict[type[Exception] | int, Callable[..., Response[Any]]]:
