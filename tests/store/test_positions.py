@@ -30,6 +30,22 @@ CREATE TRIGGER test_pause BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION 
 """
 
 
+_SLEEPING = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event = 'PgSleep'"
+)
+
+
+async def _until(pool: asyncpg.Pool, query: str, value: int, timeout: float = 10.0) -> None:
+    """Until `query` answers `value` or more."""
+    for _ in range(int(timeout / 0.01)):
+        async with pool.acquire() as conn:
+            if await conn.fetchval(query) >= value:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{query!r} did not reach {value} within {timeout} s")
+
+
 @pytest.mark.server
 async def test_an_appends_positions_need_not_be_contiguous_and_the_feed_keeps_their_order(
     store: EventStore, pool: asyncpg.Pool
@@ -43,12 +59,12 @@ async def test_an_appends_positions_need_not_be_contiguous_and_the_feed_keeps_th
     a, b = uuid.uuid4(), uuid.uuid4()
     slow = asyncio.create_task(
         store.append(
-            [new_event(a, 1), new_event(a, 2, pause=0.4), new_event(a, 3)],
+            [new_event(a, 1), new_event(a, 2, pause=1.5), new_event(a, 3)],
             expected={a: 0},
             metadata=META,
         )
     )
-    await asyncio.sleep(0.2)
+    await _until(pool, _SLEEPING, 1)
     [between] = await store.append([new_event(b, 1)], expected={b: 0}, metadata=META)
     assert await store.read_feed(0, 10) == []  # the first append may still commit below it
     first = await slow
@@ -97,7 +113,10 @@ async def test_rollbacks_conflicts_and_lock_timeouts_leave_gaps_and_no_position_
             waiter = asyncio.create_task(
                 store.append([new_event(stream, 3)], expected={stream: 2}, metadata=META)
             )
-            await asyncio.sleep(0.4)
+            # Until the waiter's second attempt (on the pool) has taken its position too.
+            await _until(pool, "SELECT last_value FROM event_position_seq", rivals + 2)
+            await asyncio.sleep(0.05)
+            assert not waiter.done()
             await rival.execute("ROLLBACK")
         finally:
             await pool.release(rival)

@@ -79,7 +79,7 @@ async def test_the_server_bounds_an_append_transaction_from_its_first_append_or_
     which idle_in_transaction_session_timeout does not cover) longer than
     VERBINDERS_APPEND_TRANSACTION_TIMEOUT_S after its first append. Older servers have no
     such setting (the watchdog's test below covers them)."""
-    conn = await connect(database, Settings(append_transaction_timeout_s=0.5))
+    conn = await connect(database, Settings(append_transaction_timeout_s=1.0))
     try:
         version = int(await conn.fetchval("SHOW server_version_num"))
         if version < 170000:
@@ -87,7 +87,7 @@ async def test_the_server_bounds_an_append_transaction_from_its_first_append_or_
                 await conn.fetchval("SHOW transaction_timeout")
             return
         await conn.execute("BEGIN")
-        await conn.execute("SELECT pg_sleep(0.6)")  # before the first append: not counted
+        await conn.execute("SELECT pg_sleep(1.2)")  # before the first append: not counted
         stream = uuid.uuid4()
         await store.append(
             [new_event(stream, 1)], expected={stream: 0}, metadata=META, connection=conn
@@ -95,7 +95,7 @@ async def test_the_server_bounds_an_append_transaction_from_its_first_append_or_
         started = time.monotonic()
         with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
             await conn.execute("SELECT pg_sleep(5)")
-        assert 0.3 < time.monotonic() - started < 3.0
+        assert 0.6 < time.monotonic() - started < 4.0
         assert conn.is_closed()
     finally:
         conn.terminate()
@@ -125,7 +125,7 @@ async def test_the_watchdog_ends_a_transaction_that_holds_the_feed_longer_than_t
         started = time.monotonic()
         with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
             await holder.execute("SELECT pg_sleep(10)")
-        assert 0.5 < time.monotonic() - started < 5.0
+        assert 0.3 < time.monotonic() - started < 5.0
         for _ in range(100):  # its answer to pg_terminate_backend may come after ours
             if watchdog.terminated:
                 break
