@@ -56,6 +56,7 @@ import asyncpg
 import msgspec
 
 from common import proc_stat, scratch_database
+from feed_lag import measure as measure_lag
 from verbinders.config import Settings
 from verbinders.database import (
     connect,
@@ -806,8 +807,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only", help="comma-separated contenders to run, e.g. a,b (for profiling)"
     )
-    parser.add_argument("--skip-writes", action="store_true", help="only (d)")
-    parser.add_argument("--skip-catchup", action="store_true", help="only (a) (b) (c)")
+    parser.add_argument("--skip-writes", action="store_true", help="no (a) (b) (c)")
+    parser.add_argument("--skip-catchup", action="store_true", help="no (d)")
+    parser.add_argument("--skip-lag", action="store_true", help="no (e)")
+    parser.add_argument(
+        "--lag-rate",
+        type=float,
+        default=3400.0,
+        help="(e): appends per second (default: the HTTP bench's command rate)",
+    )
+    parser.add_argument("--lag-writers", type=int, default=16, help="(e): appending tasks")
+    parser.add_argument("--lag-seconds", type=float, default=20.0, help="(e): measured")
+    parser.add_argument("--lag-rounds", type=int, default=3, help="(e): rounds")
     parser.add_argument(
         "--diagnose",
         action="store_true",
@@ -822,6 +833,7 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.events, args.catchup_rounds = 2.0, 0.5, 100_000, 1
+        args.lag_seconds, args.lag_rounds = 5.0, 1
     return args
 
 
@@ -878,6 +890,38 @@ async def bench_writes(bench: Bench, args: argparse.Namespace) -> None:
         async with bench.pool.acquire() as conn:
             print("\nauto_explain of one append_events call (single connection, no load):")
             await explain_append(conn)
+
+
+async def bench_lag(dsn: str, args: argparse.Namespace) -> None:
+    print(
+        f"\n(e) commit-to-reader lag: {args.lag_writers} tasks appending at"
+        f" {args.lag_rate:,.0f} events/s in all, single appends or mixed (see feed_lag.py)"
+        f" ({args.warmup:g} s warm-up, {args.lag_seconds:g} s measured, {args.lag_rounds}"
+        f" rounds), the lane of {args.append_connections}"
+    )
+    print(
+        f"  {'subscriber':<28} {'events':>7} {'missing':>7} {'p50 ms':>8} {'p90 ms':>8}"
+        f" {'p99 ms':>8} {'max ms':>8}"
+    )
+    p99: dict[str, list[float]] = {}
+    for r in range(args.lag_rounds):
+        for mixed in (False, True):
+            reached, seen = await measure_lag(
+                dsn,
+                rate=args.lag_rate,
+                writers=args.lag_writers,
+                warmup=args.warmup,
+                seconds=args.lag_seconds,
+                lane=args.append_connections,
+                mixed=mixed,
+            )
+            load = "mixed" if mixed else "single appends"
+            print(f"  round {r + 1}, {load}: {reached:,.0f} events/s", flush=True)
+            for lag in seen:
+                print(lag.line(), flush=True)
+                p99.setdefault(f"{load}, {lag.where}", []).append(lag.p99)
+    for where, values in p99.items():
+        print(f"p99 {where}: median of rounds {statistics.median(values):.1f} ms (target < 250)")
 
 
 async def bench_catchup(bench: Bench, args: argparse.Namespace) -> None:
@@ -970,6 +1014,8 @@ async def run(args: argparse.Namespace, dsn: str, where: str) -> None:
         if not args.skip_writes:
             await bench_writes(bench, args)
         await bench.store.close()
+        if not args.skip_lag:
+            await bench_lag(dsn, args)
         if not args.skip_catchup:
             await bench_catchup(bench, args)
         await probe_conn.close()

@@ -93,6 +93,24 @@ class Settings:
         _float(0.1, 3600),
         "longest a connection may sit idle inside a transaction (bounds a stalled writer)",
     )
+    append_transaction_timeout_s: float = _setting(
+        10.0,
+        _float(0.1, 3600),
+        "longest a transaction may go on after its first append (it holds the event feed back"
+        " meanwhile): ended by the server (PostgreSQL 17+) or the store's watchdog",
+    )
+    ready_max_lag: int = _setting(
+        10_000,
+        _int(0, 1_000_000_000),
+        "`/health/ready` answers 503 when a projection is more positions than this behind the"
+        " last allocated position",
+    )
+    ready_max_held_s: float = _setting(
+        5.0,
+        _float(0.1, 3600),
+        "`/health/ready` answers 503 when one transaction has held the event feed back for"
+        " longer than this",
+    )
     run_projections: bool = _setting(
         True, _bool, "run the projection runner inside `verbinders serve`"
     )

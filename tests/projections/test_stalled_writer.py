@@ -86,7 +86,7 @@ async def test_an_append_left_open_holds_the_feed_is_named_and_is_ended_by_the_t
             monkeypatch.setenv("VERBINDERS_DATABASE_URL", database)
             result = await asyncio.to_thread(CliRunner().invoke, main, ["status"])
             assert result.exit_code == 0, result.output
-            assert f"held back by an open append in backend {stalled.get_server_pid()}" in (
+            assert f"held at position {status.horizon} by backend {stalled.get_server_pid()}" in (
                 result.stdout
             )
 

@@ -137,4 +137,5 @@ def create_app(
             ],
         ),
         debug=False,
+        logging_config=None,  # records go to the root logger: the command line's one format
     )

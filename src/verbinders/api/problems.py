@@ -51,6 +51,7 @@ from verbinders.errors import (
     Unavailable,
     VerbindersError,
 )
+from verbinders.store.feed_guards import FEED_REFUSALS, feed_refusal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -312,6 +313,19 @@ def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Respon
     )
 
 
+def _database_error(
+    request: Request[Any, Any, Any], error: asyncpg.PostgresError
+) -> Response[dict[str, Any]]:
+    """The event feed's refusals (store/feed_guards.py) are 503s naming the fix; the rest 500."""
+    if (error.sqlstate or "") in FEED_REFUSALS:
+        try:
+            with feed_refusal():
+                raise error
+        except VerbindersError as refused:
+            return _product_error(request, refused)
+    return _internal_error(request, error)
+
+
 def _read_model_missing(
     request: Request[Any, Any, Any], error: asyncpg.UndefinedTableError
 ) -> Response[dict[str, Any]]:
@@ -357,6 +371,7 @@ def exception_handlers() -> dict[type[Exception] | int, Callable[..., Response[A
         asyncpg.DataError: _unstorable,  # PostgreSQL's class 22, and bad query arguments
         asyncpg.exceptions._base.DataError: _unstorable,
         asyncpg.UndefinedTableError: _read_model_missing,
+        asyncpg.PostgresError: _database_error,
         VerbindersError: _product_error,
         HTTPException: _http_error,
         NotAuthorizedException: _http_error,

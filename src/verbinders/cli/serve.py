@@ -66,6 +66,7 @@ def serve_command(host: str | None, port: int | None, demo: bool) -> None:
         port=settings.port,
         lifespan="on",
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through the product's one log format
         timeout_graceful_shutdown=10,
         server_header=False,
     )

@@ -1,4 +1,4 @@
-"""`verbinders status`: the feed's horizon and every projection's lag."""
+"""`verbinders status`: how far the feed can be read, what holds it back, each projection's lag."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from verbinders.cli import load_settings, run_async
 from verbinders.runtime import open_runtime
+from verbinders.store.health import feed_problems, lag_behind
 
 __all__ = ["register"]
 
@@ -15,34 +16,59 @@ __all__ = ["register"]
 @click.command("status")
 @click.option(
     "--max-lag",
-    type=int,
+    type=click.IntRange(min=0),
     default=None,
-    help="Exit 1 if a projection lags more than this many positions (for health checks).",
+    help=(
+        "Exit 1 if an active projection lags more than this many positions behind the last"
+        " allocated one, or the feed cannot be read (for health checks)."
+    ),
 )
 def status_command(max_lag: int | None) -> None:
-    """Show how far the feed can be read and how far each projection has come."""
+    """Show how far the feed can be read, what holds it back, and each projection's lag.
+
+    A projection's lag counts from the last allocated position: events that a transaction in
+    flight keeps from every reader count as lag too.
+    """
 
     @run_async
     async def body() -> int:
-        async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
+        settings = load_settings()
+        async with open_runtime(settings, min_size=1, max_size=2) as runtime:
             feed = await runtime.store.feed_status()
             projections = await runtime.runner.status()
-        click.echo(f"feed: readable up to position {feed.horizon}, allocated {feed.allocated}")
-        if feed.held_by_pid is not None and feed.horizon < feed.allocated:
-            click.echo(
-                f"  held back by an open append in backend {feed.held_by_pid}"
-                f" since {feed.held_since}"
-            )
-        worst = 0
+        click.echo(
+            f"feed: readable up to position {feed.horizon}, allocated {feed.allocated}"
+            f" ({feed.withheld} withheld)"
+        )
+        if feed.unsafe is not None:
+            click.echo(f"  cannot be read here: {feed.unsafe}")
+        holder = feed.holder()
+        if holder is not None:
+            verb = "held at" if feed.held else "in flight from"
+            click.echo(f"  {verb} position {feed.horizon} by {holder}")
+            if feed.holders > 1:
+                click.echo(f"  ({feed.holders} transactions in flight hold the feed)")
+        positions: dict[str, int] = {}
         for p in projections:
+            lag = lag_behind(feed, p.position)
             click.echo(
                 f"projection {p.name} v{p.version} ({p.state}, {p.schema_name}):"
-                f" at {p.position}, lag {p.lag}"
+                f" at {p.position}, lag {lag}"
             )
-            worst = max(worst, p.lag)
+            if p.state == "active":
+                positions[p.name] = p.position
         if not projections:
             click.echo("no projection has run yet")
-        return 1 if max_lag is not None and worst > max_lag else 0
+        if max_lag is None:
+            return 0
+        problems = feed_problems(
+            feed, positions, max_lag=max_lag, max_held_s=settings.ready_max_held_s
+        )
+        if feed.withheld > max_lag:
+            problems.append(f"{feed.withheld} positions are withheld (more than {max_lag})")
+        for problem in problems:
+            click.echo(f"not healthy: {problem}", err=True)
+        return 1 if problems else 0
 
     sys.exit(body())
 

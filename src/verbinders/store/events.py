@@ -65,12 +65,52 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FeedStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """How far the feed can be read, and what holds it back."""
+    """How far the feed can be read, what holds it back and since when."""
 
     horizon: int
     """Every position up to here belongs to a finished transaction."""
     allocated: int
     """The last position handed out (committed or not)."""
+    withheld: int = 0
+    """Positions handed out above the horizon: not yet readable (allocated - horizon)."""
     held_by_pid: int | None = None
-    """The backend whose open append holds the horizon back, if any."""
+    """The backend of the transaction that holds the horizon back, if one does."""
+    held_by_gid: str | None = None
+    """Or the gid of the prepared transaction that holds it (no backend then)."""
+    held_by_application: str | None = None
+    held_by_client: str | None = None
+    held_by_state: str | None = None
+    """The holder's `pg_stat_activity` state: `active`, `idle in transaction`, ..."""
     held_since: datetime | None = None
+    """When the holder's transaction started (a prepared one: when it was prepared)."""
+    held_for_s: float | None = None
+    holders: int = 0
+    """Transactions in flight that hold the horizon (the first is named above)."""
+    unsafe: str | None = None
+    """Why the feed cannot be read here (isolation, sequence, standby) and the fix, if so."""
+
+    @property
+    def held(self) -> bool:
+        """A transaction in flight keeps positions that others committed from readers."""
+        return self.withheld > 0 and self.holders > 0
+
+    def holder(self) -> str | None:
+        """The holder in words, e.g. `backend 812 (verbinders, local socket, idle in
+        transaction) since 2026-12-01 10:00:00+00:00, 12.3 s`."""
+        if self.held_by_pid is None and self.held_by_gid is None:
+            return None
+        if self.held_by_gid is not None:
+            who = (
+                f"prepared transaction {self.held_by_gid!r} (finish it with COMMIT PREPARED"
+                f" or ROLLBACK PREPARED {self.held_by_gid!r})"
+            )
+        else:
+            about = ", ".join(
+                part
+                for part in (self.held_by_application, self.held_by_client, self.held_by_state)
+                if part
+            )
+            who = f"backend {self.held_by_pid}" + (f" ({about})" if about else "")
+        since = f" since {self.held_since}" if self.held_since is not None else ""
+        held_for = f", {self.held_for_s:.1f} s" if self.held_for_s is not None else ""
+        return who + since + held_for

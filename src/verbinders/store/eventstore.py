@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,29 +20,34 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from verbinders.errors import InvalidCommand, StreamConflict
-from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
-from verbinders.store.schema import (
-    APPEND_MANY,
-    APPEND_ONE,
-    APPEND_STREAMS,
-    CALL_APPEND_EVENTS,
-    HORIZON_CTE,
-    INSERT_MANY,
-    INSERT_ONE,
-    STREAM_VERSION,
+from verbinders.errors import StreamConflict
+from verbinders.store.appending import (
+    append_statement,
+    check_batch,
+    companion_statement,
+    conflicting_stream,
 )
+from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
+from verbinders.store.feed_guards import feed_refusal
+from verbinders.store.lane import AppendLane
+from verbinders.store.notifier import NOTIFY_CHANNEL, Notifier
+from verbinders.store.schema import APPEND_STREAMS, STREAM_VERSION
+from verbinders.store.watchdog import AppendWatchdog
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.snapshots import SnapshotRow
 
-__all__ = ["EVENT_COLUMNS", "NOTIFY_CHANNEL", "AppendLane", "EventStore", "row_to_event"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "NOTIFY_CHANNEL",
+    "AppendLane",
+    "EventStore",
+    "feed_refusal",
+    "row_to_event",
+]
 
 log = logging.getLogger(__name__)
-
-NOTIFY_CHANNEL = "verbinders_events"
-NOTIFY_INTERVAL = 0.02
 
 EVENT_COLUMNS = (  # in the order `row_to_event` reads them
     "position, tenant, stream_id, stream_type, version, topic, payload, metadata, recorded_at"
@@ -65,83 +68,18 @@ def row_to_event(row: asyncpg.Record) -> RecordedEvent:
     )
 
 
-def _check_batch(events: Sequence[NewEvent], expected: Mapping[UUID, int]) -> None:
-    """Every stream's new versions must follow its expected version without gaps."""
-    next_version = {stream: version + 1 for stream, version in expected.items()}
-    for event in events:
-        want = next_version.get(event.stream_id)
-        if want is None:
-            raise InvalidCommand(
-                f"no expected version given for stream {event.stream_id}", field="expected"
-            )
-        if event.version != want:
-            raise InvalidCommand(
-                f"event for stream {event.stream_id} has version {event.version}, expected {want}",
-                field="version",
-            )
-        next_version[event.stream_id] = want + 1
-
-
-class AppendLane:
-    """A few connections of the store's own for single-statement appends, handed out LIFO.
-
-    An append outside a transaction is one autocommit statement, which leaves nothing on
-    the connection to clean up; checking out from asyncpg's pool costs more than the
-    statement's own client work (a queue, a connection proxy, a shielded release task).
-    Here a checkout is a semaphore and a list. Connections open on first use, the most
-    recently used is reused first (so a quiet lane keeps its hot ones), and one whose
-    statement ended in anything but a PostgreSQL error (lost connection, cancellation) is
-    closed and replaced.
-    """
-
-    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], size: int) -> None:
-        self._connect = connect
-        self._slots = asyncio.Semaphore(size)
-        self._idle: list[asyncpg.Connection] = []
-        self._closed = False
-
-    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        """Run one autocommit statement on a connection of the lane."""
-        if self._closed:
-            raise asyncpg.InterfaceError("the event store is closed")
-        await self._slots.acquire()
-        try:
-            conn = self._idle.pop() if self._idle else await self._connect()
-            try:
-                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-            except asyncpg.PostgresError:
-                if not conn.is_closed():  # the statement failed, the connection is fine
-                    self._put_back(conn)
-                raise
-            except BaseException:
-                conn.terminate()  # lost, or cancelled mid-statement: its state is unknown
-                raise
-            self._put_back(conn)
-            return rows
-        finally:
-            self._slots.release()
-
-    def _put_back(self, conn: asyncpg.Connection) -> None:
-        if self._closed:  # closed while this append ran
-            conn.terminate()
-        else:
-            self._idle.append(conn)
-
-    async def close(self) -> None:
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            try:
-                await asyncio.wait_for(conn.close(), 5)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.terminate()
-
-
 class EventStore:
     """Appends and reads events. Safe to share between tasks.
 
     Holds the pool and, with `connect` and `append_connections`, an `AppendLane` of its own
-    connections for appends that are a single statement.
+    connections for appends that are a single statement. An append that waits on the lane for
+    a rival (an uncommitted append to the same stream) longer than the lane's lock timeout
+    gives its lane connection back and waits on a pooled connection instead, so that the lane
+    keeps serving other streams; at most half the pool waits so (`_waiting`), the rest of the
+    pool stays free for everything else.
+
+    `start()` runs the `AppendWatchdog` (with `append_timeout`, seconds), which ends
+    transactions that hold the feed back for longer; `close()` stops it.
     """
 
     def __init__(
@@ -150,6 +88,7 @@ class EventStore:
         *,
         connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
         append_connections: int = 0,
+        append_timeout: float | None = None,
     ) -> None:
         self.pool = pool
         self._lane = (
@@ -157,9 +96,9 @@ class EventStore:
             if connect is not None and append_connections > 0
             else None
         )
-        self._notify_wanted = asyncio.Event()
-        self._notifier: asyncio.Task[None] | None = None
-        self._last_position = 0
+        self._waiting = asyncio.Semaphore(max(1, pool.get_max_size() // 2))
+        self.watchdog = AppendWatchdog(pool, append_timeout) if append_timeout is not None else None
+        self._notifier = Notifier(pool)
         self.local_listeners: list[Callable[[], None]] = []
         """Called after every append in this process (e.g. `FeedSignal.poke`)."""
 
@@ -189,9 +128,9 @@ class EventStore:
             event = events[0]
             version = expected.get(event.stream_id)
             if version is None or version + 1 != event.version:
-                _check_batch(events, expected)  # raises, naming what is wrong
+                check_batch(events, expected)  # raises, naming what is wrong
         else:
-            _check_batch(events, expected)
+            check_batch(events, expected)
         encoded = _encode_metadata(metadata)
         try:
             if len(expected) == 1:
@@ -209,7 +148,7 @@ class EventStore:
             # REPEATABLE READ transaction), or two callers' transactions that each appended
             # to a stream the other then wants (a deadlock). The actual version is read on
             # another connection: a caller's transaction is aborted by now.
-            stream_id = _stream_from_unique_violation(error, events)
+            stream_id = conflicting_stream(error, events)
             actual = await self.stream_version(stream_id)
             raise StreamConflict(stream_id, expected[stream_id], actual) from error
         except asyncpg.PostgresError as error:
@@ -236,8 +175,11 @@ class EventStore:
         """One statement (`APPEND_ONE` or `APPEND_MANY` of schema.py), no stream lock."""
         first = events[0]
         version = expected[first.stream_id]
+        kind = "one" if len(events) == 1 else "many"
+        if connection is not None:
+            kind += " in transaction"
+        sql = append_statement(kind) if also is None else companion_statement(kind, also.sql)
         if len(events) == 1:
-            sql = APPEND_ONE if also is None else _with_companion("one", also.sql)
             args: tuple[object, ...] = (
                 tenant,
                 first.stream_id,
@@ -248,7 +190,6 @@ class EventStore:
                 metadata,
             )
         else:
-            sql = APPEND_MANY if also is None else _with_companion("many", also.sql)
             args = (
                 tenant,
                 first.stream_id,
@@ -293,7 +234,7 @@ class EventStore:
         )
         sql = APPEND_STREAMS
         if also is not None:
-            sql = _with_companion("streams", also.sql)
+            sql = companion_statement("streams", also.sql)
             args += also.args
         rows = await self._append_rows(sql, args, connection)
         return [row[0] for row in rows]
@@ -305,7 +246,12 @@ class EventStore:
         if connection is not None:
             return await connection.fetch(sql, *args)
         if self._lane is not None:
-            return await self._lane.fetch(sql, *args)
+            try:
+                return await self._lane.fetch(sql, *args)
+            except asyncpg.LockNotAvailableError:
+                # A rival holds the stream: wait for it off the lane (nothing was written).
+                async with self._waiting:
+                    return await self._rows(sql, args, None)
         return await self._rows(sql, args, None)
 
     async def _rows(
@@ -325,51 +271,24 @@ class EventStore:
         self._announce(None)
 
     def _announce(self, position: int | None) -> None:
-        """Wake subscribers soon, coalescing notifications under load.
-
-        NOTIFY inside the append would serialise commits on PostgreSQL's notify queue lock, so
-        a background task sends one notification for however many appends happened meanwhile.
-        Subscribers also poll, so a lost notification only delays them.
-        """
-        if position is not None:
-            self._last_position = max(self._last_position, position)
+        """Wake subscribers: those of this process now, those of others soon (`Notifier`)."""
         for listener in self.local_listeners:
             listener()
-        self._notify_wanted.set()
-        if self._notifier is None or self._notifier.done():
-            with contextlib.suppress(RuntimeError):
-                self._notifier = asyncio.get_running_loop().create_task(self._notify_loop())
+        self._notifier.announce(position)
 
-    async def _notify_loop(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._notify_wanted.wait(), timeout=5.0)
-            except TimeoutError:
-                return
-            self._notify_wanted.clear()
-            try:
-                async with self.pool.acquire() as conn:
-                    await conn.execute(
-                        "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(self._last_position)
-                    )
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
-                log.warning("could not notify subscribers (they will poll): %s", error)
-                return
-            # A NOTIFY commits (and flushes WAL) like any transaction: at most one per interval
-            # keeps its cost off the appends under load, at the price of a few ms of latency
-            # for readers in other processes (readers in this process are woken directly).
-            await asyncio.sleep(NOTIFY_INTERVAL)
+    async def start(self) -> None:
+        """Start the watchdog (if the store has an `append_timeout`)."""
+        if self.watchdog is not None:
+            self.watchdog.start()
 
     async def close(self) -> None:
-        """Close the append lane, send the last pending notification, stop the notifier."""
+        """Stop the watchdog, close the append lane, send the last pending notification, stop
+        the notifier."""
+        if self.watchdog is not None:
+            await self.watchdog.stop()
         if self._lane is not None:
             await self._lane.close()
-        if self._notifier is not None and not self._notifier.done():
-            if self._notify_wanted.is_set():
-                await asyncio.sleep(0)
-            self._notifier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._notifier
+        await self._notifier.close()
 
     # -- reading streams -------------------------------------------------------------------
 
@@ -418,7 +337,9 @@ class EventStore:
         """
         sql = f"SELECT {EVENT_COLUMNS} FROM read_feed($1, $2, $3, $4, $5)"
         args = (after, limit, tenant, list(topics) if topics is not None else None, until_position)
-        return [row_to_event(row) for row in await self._rows(sql, args, connection)]
+        with feed_refusal():
+            rows = await self._rows(sql, args, connection)
+        return [row_to_event(row) for row in rows]
 
     async def iter_feed(
         self,
@@ -450,27 +371,39 @@ class EventStore:
                 yield batch
 
     async def feed_status(self) -> FeedStatus:
+        """How far the feed can be read, what holds it back and since when, and whether it
+        can be read here at all (`unsafe`). Never refuses: it reports."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow("SELECT * FROM feed_status()")
-        assert row is not None
+        if row is None:  # pragma: no cover - a function with OUT parameters returns a row
+            raise RuntimeError("feed_status() returned no row")
         return FeedStatus(
             horizon=row["horizon"],
             allocated=row["allocated"],
+            withheld=row["allocated"] - row["horizon"],
             held_by_pid=row["held_by_pid"],
+            held_by_gid=row["held_by_gid"],
+            held_by_application=row["held_by_application"],
+            held_by_client=row["held_by_client"],
+            held_by_state=row["held_by_state"],
             held_since=row["held_since"],
+            held_for_s=row["held_for_s"],
+            holders=row["holders"],
+            unsafe=row["unsafe"],
         )
 
     async def last_position(self, *, tenant: str | None = None) -> int:
         """The highest position readable now (the horizon, or the tenant's last below it)."""
         async with self.pool.acquire() as conn:
-            if tenant is None:
-                value = await conn.fetchval("SELECT feed_horizon()")
-            else:
-                value = await conn.fetchval(
-                    "SELECT coalesce(max(position), 0) FROM events"
-                    " WHERE tenant = $1 AND position <= feed_horizon()",
-                    tenant,
-                )
+            with feed_refusal():
+                if tenant is None:
+                    value = await conn.fetchval("SELECT feed_horizon()")
+                else:
+                    value = await conn.fetchval(
+                        "SELECT coalesce(max(position), 0) FROM events"
+                        " WHERE tenant = $1 AND position <= feed_horizon()",
+                        tenant,
+                    )
         return int(value or 0)
 
     async def position_at(self, moment: datetime) -> int:
@@ -522,25 +455,3 @@ class EventStore:
 
 
 _encode_metadata = msgspec.json.Encoder().encode
-
-_APPENDS = {
-    "one": (f"{HORIZON_CTE}, appended AS ({INSERT_ONE})", 7),
-    "many": (f"{HORIZON_CTE}, appended AS ({INSERT_MANY})", 7),
-    "streams": (f"appended AS (SELECT p AS position FROM {CALL_APPEND_EVENTS} AS p)", 9),
-}
-
-
-@functools.lru_cache(maxsize=64)
-def _with_companion(kind: str, companion: str) -> str:
-    """An append of `kind` and a companion write (its parameters renumbered) as one statement."""
-    ctes, count = _APPENDS[kind]
-    shifted = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + count}", companion)
-    return f"WITH {ctes}, also AS ({shifted}) SELECT position FROM appended ORDER BY position"
-
-
-def _stream_from_unique_violation(error: asyncpg.PostgresError, events: Sequence[NewEvent]) -> UUID:
-    detail = error.detail or ""
-    for event in events:
-        if str(event.stream_id) in detail:
-            return event.stream_id
-    return events[0].stream_id

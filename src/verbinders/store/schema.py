@@ -11,23 +11,42 @@ out numbers in allocation order while transactions commit in any order: a reader
 follows `position > checkpoint` could pass position 11 (committed) while 10 is still in flight,
 and skip 10 for ever.
 
-`append_events` therefore, before it allocates positions, reads the sequence's last value L and
-takes a *shared* transaction-level advisory lock keyed on L. Every position it then allocates is
-above L, and the lock is released only when its transaction ends. `feed_horizon()` reads first
-the sequence's last value S, then the smallest such key among the locks held in this database;
+An append therefore, before it allocates positions, reads the sequence's last value L and
+takes a *shared* transaction-level advisory lock keyed on L, in a key space reserved for it
+(2^62 + L; `feed_enter`, see `feed_guards.py`, once per transaction: every position the
+transaction takes later is above the first L). Every position it then allocates is above L,
+and the lock is released only when its transaction ends. `feed_horizon()` reads first the
+sequence's last value S, then the smallest such key among the locks held in this database;
 every position up to min(S, smallest key) belongs to a finished transaction, so a reader that
 stays at or below the horizon never sees a later commit appear behind its checkpoint.
 Shared locks never wait for each other, so writers are not serialised; long-running readers
 (reports, backups) do not hold the horizon back, only an append still in flight does, and
-`feed_status()` names it. Each stream's versions are checked inside the same function, after
-earlier appends to the stream committed, so the feed keeps every stream's version order.
+`feed_status()` names it. Each stream's versions are checked inside the same statement or
+function, after earlier appends to the stream committed, so the feed keeps every stream's
+version order.
+
+The argument needs READ COMMITTED readers (a statement's snapshot taken after the horizon),
+a sequence without cache on the primary, and durable commits of appends: `feed_guards.py`
+enforces each.
+
+What a position means
+---------------------
+Positions increase along the feed in the order in which appends become visible to readers:
+a reader that has seen position p never later sees an event below p. They are not
+contiguous: two appends running at once take interleaved positions (one append's events are
+in its order, but others' may lie between them), and positions are skipped where an append
+rolled back, met a conflict or a lock timeout after allocating, and after a crash (PostgreSQL
+logs the sequence ahead of use, so it resumes up to 32 values further on). A position is never
+handed out twice. Consumers follow the feed by "the last position seen", never by counting.
 
 Single-stream appends: one statement, no stream lock
 ---------------------------------------------------
 Most appends name one stream (a command on one aggregate). They are one plain statement,
 `APPEND_ONE` (or `APPEND_MANY` for several events of the stream), not a function call:
 
-- a materialised CTE takes the horizon's shared lock (above) before the row's `nextval()`;
+- a materialised CTE takes the horizon's shared lock (above) before the row's `nextval()`
+  (`HORIZON_CTE` for an append that is a transaction of its own, `feed_enter()` inside a
+  caller's transaction);
 - the version check is "version `expected` is visible (or `expected` is 0)": the new rows
   are versions expected + 1, ..., and the unique index on (stream_id, version) refuses a
   stale expected version, waiting first for an uncommitted rival (the winner's commit makes
@@ -62,15 +81,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from verbinders.store import feed_guards
+
 if TYPE_CHECKING:
     from verbinders.database import Connection
 
 __all__ = [
     "APPEND_MANY",
+    "APPEND_MANY_IN_TRANSACTION",
     "APPEND_ONE",
+    "APPEND_ONE_IN_TRANSACTION",
     "APPEND_STREAMS",
     "CALL_APPEND_EVENTS",
     "HORIZON_CTE",
+    "HORIZON_CTE_IN_TRANSACTION",
     "INSERT_MANY",
     "INSERT_ONE",
     "MIGRATIONS",
@@ -79,18 +103,27 @@ __all__ = [
     "register_migrations",
 ]
 
-# Namespace (first key) of the two-key advisory locks the product takes; the one-key
-# (bigint) form is reserved for the feed horizon.
+# Namespace (first key) of the two-key advisory locks the product takes; one-key (bigint) locks
+# at and above 2^62 are the feed horizon's (`feed_guards.FEED_LOCK_BASE`).
 LOCK_NAMESPACE_MIGRATIONS = 7_100
 LOCK_NAMESPACE_PROJECTIONS = 7_101
 LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events
 
-# The horizon's shared lock (see the notes above) and the append's clock, as a CTE.
+# The horizon's shared lock in its reserved key space (see the notes above and
+# `feed_guards.py`), a durable commit, and the append's clock, as a CTE: for an append that is
+# a transaction of its own (an autocommit statement on the store's lane or pool, whose
+# statement_timeout bounds it), in plain SQL.
 HORIZON_CTE = """horizon AS MATERIALIZED (
-    SELECT pg_advisory_xact_lock_shared(CASE WHEN is_called THEN last_value ELSE 0 END),
+    SELECT pg_advisory_xact_lock_shared(
+               4611686018427387904 + CASE WHEN is_called THEN last_value ELSE 0 END),
+           set_config('synchronous_commit', 'on', true),
            clock_timestamp() AS recorded_at
       FROM event_position_seq
 )"""
+
+# The same for an append inside a caller's transaction: `feed_enter()` takes the lock once per
+# transaction and bounds the transaction from then on (PostgreSQL 17+).
+HORIZON_CTE_IN_TRANSACTION = """horizon AS MATERIALIZED (SELECT feed_enter() AS recorded_at)"""
 
 # One event appended to one stream ($4 = the stream's expected version); see the notes above.
 INSERT_ONE = """INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,
@@ -112,6 +145,8 @@ RETURNING position"""
 
 APPEND_ONE = f"WITH {HORIZON_CTE}\n{INSERT_ONE}"
 APPEND_MANY = f"WITH {HORIZON_CTE}\n{INSERT_MANY}"
+APPEND_ONE_IN_TRANSACTION = f"WITH {HORIZON_CTE_IN_TRANSACTION}\n{INSERT_ONE}"
+APPEND_MANY_IN_TRANSACTION = f"WITH {HORIZON_CTE_IN_TRANSACTION}\n{INSERT_MANY}"
 
 # Streams of several aggregates at once ($2 streams, $3 their expected versions).
 CALL_APPEND_EVENTS = "append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -300,6 +335,11 @@ BEGIN
      LIMIT 1;
 END $$;
 """,
+    ),
+    (
+        2,
+        "the feed's guards, reserved lock space and one lock per transaction",
+        feed_guards.MIGRATION,
     ),
 ]
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from verbinders.database import PINNED_SETTINGS
 from verbinders.store.eventstore import NOTIFY_CHANNEL
 
 if TYPE_CHECKING:
@@ -101,7 +102,9 @@ class FeedSignal:
             lost = asyncio.Event()
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(self.dsn, timeout=max(self.keepalive, 1.0))
+                connection = await asyncpg.connect(
+                    self.dsn, timeout=max(self.keepalive, 1.0), server_settings=PINNED_SETTINGS
+                )
                 connection.add_termination_listener(lambda _, lost=lost: lost.set())
                 await connection.add_listener(NOTIFY_CHANNEL, self._on_notification)
                 # Something may have been appended while we were not listening.

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, patch, put
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
+from verbinders.api.problems import problem_response
 from verbinders.api.routes.common import AsOf, check_if_match, moment, resource_command
 from verbinders.api.state import runtime_of
 from verbinders.application.access import (
@@ -21,8 +22,12 @@ from verbinders.application.access import (
 )
 from verbinders.application.context import Actor, CommandContext, CommandResult
 from verbinders.domain.vocabulary import Term
+from verbinders.errors import FeedRefused
 from verbinders.projections.engine import ProjectionStatus
+from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
+from verbinders.store.feed_guards import feed_refusal
+from verbinders.store.health import feed_problems, lag_behind
 
 __all__ = ["SystemController"]
 
@@ -31,11 +36,13 @@ log = logging.getLogger(__name__)
 
 class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     status: str
+    """`ready` (200); when not ready, a problem document (503) names why."""
     database: str
     feed: FeedStatus | None = None
     projections: list[ProjectionStatus] = []
+    """Each projection; its `lag` is counted from the last allocated position."""
     held_back: bool = False
-    """True when an open append holds the feed back (see feed.held_by_pid)."""
+    """True when a transaction in flight holds the feed back (see feed.held_by_pid/_gid)."""
 
 
 class Me(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +66,27 @@ class PointOfContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     reason: str
 
 
+async def _projections(runtime: Runtime, feed: FeedStatus) -> list[ProjectionStatus]:
+    """Each projection, its lag counted from the last allocated position (none when the feed
+    cannot be read here: `feed.unsafe` says why)."""
+    try:
+        with feed_refusal():
+            projections = await runtime.runner.status()
+    except FeedRefused:
+        return []
+    return [msgspec.structs.replace(p, lag=lag_behind(feed, p.position)) for p in projections]
+
+
+_READY = roles(PUBLIC)
+_READY["description"] += (
+    " 200 when ready. 503, as a problem document (`not-ready`) whose `problems` name each"
+    " cause, when the database does not answer, the event feed cannot be read here, one"
+    " transaction has held the feed back longer than VERBINDERS_READY_MAX_HELD_S, or an"
+    " active projection lags more than VERBINDERS_READY_MAX_LAG positions behind the last"
+    " allocated position."
+)
+
+
 class SystemController(Controller):
     tags = ["system"]
 
@@ -66,26 +94,57 @@ class SystemController(Controller):
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/health/ready", **roles(PUBLIC), summary="The database answers; projection lag")
-    async def ready(self, request: Request[Any, Any, Any]) -> Response[Readiness]:
+    @get(
+        "/health/ready",
+        **_READY,
+        summary="The database answers, the event feed flows, the projections keep up",
+    )
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[Any]:
         runtime = runtime_of(request)
         try:
             async with runtime.pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
             feed = await runtime.store.feed_status()
-            projections = await runtime.runner.status()
+            projections = await _projections(runtime, feed)
         except Exception as error:  # any failure here means: not ready
             log.warning("not ready: %r", error)
-            return Response(
-                Readiness(status="unavailable", database=f"error: {type(error).__name__}"),
-                status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            return problem_response(
+                request,
+                kind="not-ready",
+                title="Not ready",
+                status=HTTP_503_SERVICE_UNAVAILABLE,
+                detail=f"the database does not answer ({type(error).__name__})",
+                readiness="unavailable",
+                database=f"error: {type(error).__name__}",
+                problems=[f"the database does not answer ({type(error).__name__})"],
             )
-        held = feed.horizon < feed.allocated and feed.held_by_pid is not None
-        return Response(
-            Readiness(
-                status="ready", database="ok", feed=feed, projections=projections, held_back=held
-            ),
-            status_code=HTTP_200_OK,
+        readiness = Readiness(
+            status="ready",
+            database="ok",
+            feed=feed,
+            projections=projections,
+            held_back=feed.held,
+        )
+        settings = runtime.settings
+        problems = feed_problems(
+            feed,
+            {p.name: p.position for p in projections if p.state == "active"},
+            max_lag=settings.ready_max_lag,
+            max_held_s=settings.ready_max_held_s,
+        )
+        if not problems:
+            return Response(readiness, status_code=HTTP_200_OK)
+        body = msgspec.to_builtins(readiness)
+        del body["status"]
+        return problem_response(
+            request,
+            kind="not-ready",
+            title="Not ready",
+            status=HTTP_503_SERVICE_UNAVAILABLE,
+            detail="; ".join(problems),
+            readiness="degraded",
+            problems=problems,
+            **body,
         )
 
     @get("/me", **roles(*READERS), summary="Who the token acts for")
