@@ -12,7 +12,7 @@ In one run, on one database, with the same settings, it serves in turn
       in-process, write_rate_per_minute raised to its maximum) and its cheapest create
       command, POST /tokens ({"roles": ["analyst"], "label": "bench"} with a coordinator's
       bearer token): an AccessToken's event appended in one autocommit statement
-      (api/idempotency.py run_command, `one_write`), listed later by the `tokens` read
+      (the command pipeline, `writes_once`), listed later by the `tokens` read
       model, which the in-process projections keep; POST /meetings,
       one event but with more to decode, validate and project, costs more (b_meetings);
 each in a uvicorn process of its own (one worker, the same uvicorn settings for both, started
@@ -39,7 +39,7 @@ a database `verbinders_bench_<random>` on that server and drops it afterwards.
               (b) once wrote beside its event, COMMIT: how (b) wrote before it became one
               statement and the token's row a read model;
   b_core      (b)'s command (issue_token, one statement) behind a bare Litestar handler: no
-              guard, no run_command, no projections;
+              guard, no HTTP command layer, no projections;
 and then the same apps once more in this process, straight through their ASGI callables (no
 HTTP server, no sockets, one request at a time): CPU per request, and per call the CPU of the
 pure-Python steps of POST /tokens.
@@ -315,7 +315,7 @@ def bare_app(settings: Settings) -> Any:
 
 
 def command_app(settings: Settings) -> Any:
-    """--diagnose: the real command (issue_token as run_command runs it without an
+    """--diagnose: the real command (issue_token as the pipeline runs it without an
     Idempotency-Key: no transaction, one statement) behind a bare Litestar handler: no guard,
     no idempotency/correlation handling, no controller, no projections; the actor is the
     coordinator's token, looked up once."""
@@ -324,19 +324,15 @@ def command_app(settings: Settings) -> Any:
     from litestar.datastructures import State
     from litestar.status_codes import HTTP_201_CREATED
 
-    from verbinders.application.access import (
-        Authenticator,
-        IssuedToken,
-        issue_token,
-    )
-    from verbinders.application.context import CommandContext
+    from verbinders.application.authentication import Authenticator
+    from verbinders.application.tokens import IssuedToken, issue_token
     from verbinders.runtime import open_runtime
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> Any:
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
-            app.state.actor = await Authenticator(runtime.repository).authenticate(
+            app.state.actor = await Authenticator(runtime.pipeline).authenticate(
                 os.environ["BENCH_HTTP_TOKEN"]
             )
             yield
@@ -348,8 +344,9 @@ def command_app(settings: Settings) -> Any:
     )
     async def issue(state: State, data: IssueBody) -> IssuedToken:
         runtime = state.runtime
-        ctx = CommandContext(repository=runtime.repository, connection=None, actor=state.actor)
-        return await issue_token(ctx, roles=data.roles, label=data.label)
+        return await runtime.pipeline.run(
+            issue_token, state.actor, roles=data.roles, label=data.label
+        )
 
     @get("/health/ready")
     async def ready() -> dict[str, Any]:
@@ -789,12 +786,8 @@ def python_pieces(token_actor: Any) -> list[tuple[str, float]]:
     """CPU per call of the pure-Python steps of POST /tokens (no database, no HTTP)."""
     from datetime import UTC, datetime
 
-    from verbinders.application.access import (
-        Authenticator,
-        IssuedToken,
-        hash_secret,
-        new_secret,
-    )
+    from verbinders.application.authentication import Authenticator
+    from verbinders.application.tokens import IssuedToken, hash_secret, new_secret
     from verbinders.domain.access import AccessToken
     from verbinders.store.events import Metadata, NewEvent
     from verbinders.store.mapping import encode_event, personal_subjects
@@ -885,7 +878,7 @@ def python_pieces(token_actor: Any) -> list[tuple[str, float]]:
 async def in_process_diagnosis(settings: Settings, token: str, n: int, rounds: int) -> None:
     """CPU per request of the apps without an HTTP server, in rounds of rotating order."""
     from verbinders.api.app import create_app
-    from verbinders.application.access import Authenticator
+    from verbinders.application.authentication import Authenticator
     from verbinders.runtime import open_runtime
 
     os.environ["BENCH_HTTP_TOKEN"] = token
@@ -937,7 +930,7 @@ async def in_process_diagnosis(settings: Settings, token: str, n: int, rounds: i
             f" {statistics.median(wall[label]):11.0f}"
         )
     async with open_runtime(settings, min_size=1, max_size=1) as runtime:
-        actor = await Authenticator(runtime.repository).authenticate(token)
+        actor = await Authenticator(runtime.pipeline).authenticate(token)
     print("Pure-Python steps of POST /tokens (no database), CPU per call:")
     for label, us in python_pieces(actor):
         print(f"  {label:44} {us:6.1f} us")
@@ -1011,7 +1004,7 @@ PROFILE_LAYERS = (
         ("verbinders/application/", "verbinders/domain/", "verbinders/store/", "eventsourcing/"),
     ),
     (
-        "API: run_command, controller, bench handlers",
+        "API: commands, controller, bench handlers",
         ("verbinders/api/", "bare_app.<locals>", "command_app.<locals>"),
     ),
     ("Litestar: routing, body, kwargs, response", ("litestar/",)),
@@ -1119,21 +1112,23 @@ def parse_args() -> argparse.Namespace:
 
 async def prepare(settings: Settings) -> str:
     """The schema, the bare table, a platform and its coordinator's token (returned)."""
-    from verbinders.application.access import create_platform
+    from verbinders.application.context import Actor
+    from verbinders.application.platforms import create_platform
     from verbinders.runtime import open_runtime
 
     async with open_runtime(settings, min_size=1, max_size=2) as runtime:
         async with runtime.pool.acquire() as conn:
             await conn.execute(BARE_DDL)
             await conn.execute(BARE_TOKENS_DDL)
-        _, token = await create_platform(
-            runtime,
-            slug=TENANT,
+        created = await runtime.pipeline.run(
+            create_platform,
+            Actor.operator(TENANT, "bench"),
             name="Benchmarkse Verbinders",
             city="Haarlem",
             started_on=date(2019, 1, 1),
         )
-    return token.token
+    assert created.token.token is not None
+    return created.token.token
 
 
 async def run(args: argparse.Namespace, wrk: str, py_spy: str | None) -> None:

@@ -14,7 +14,6 @@ import pytest
 
 from tests.api.conftest import Platform
 from tests.projections.test_membership_projection import (
-    FORMAL,
     SELF,
     History,
     hand_made_history,
@@ -22,7 +21,6 @@ from tests.projections.test_membership_projection import (
 )
 from verbinders.domain.access import Role
 from verbinders.domain.meetings import Meeting, MeetingMode
-from verbinders.domain.organisations import Organisation
 from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.runtime import Runtime
 from verbinders.store.events import Metadata
@@ -39,11 +37,7 @@ async def with_organisations(runtime: Runtime, platform: Platform) -> History:
     """The two organisations the test tokens act for: `party` (a self-organisation with an
     `organisation` token) and `other_party`."""
     h = history(runtime, platform)
-    now = datetime.now(UTC) - timedelta(days=1)
-    await h.organisation("own", SELF, organisation_id=platform.party, name="De Verbinding", at=now)
-    await h.organisation(
-        "other", FORMAL, organisation_id=platform.other_party, name="Welzijn Haarlem", at=now
-    )
+    h.ids["own"], h.ids["other"] = platform.party, platform.other_party  # registered already
     return h
 
 
@@ -435,27 +429,36 @@ async def test_decisions_at_a_cancelled_meeting_are_refused(
     assert (refused.json()["field"], refused.json()["rule"]) == ("meeting_id", "cancelled")
 
 
-async def test_dissolved_organisations_cannot_apply_or_be_admitted_but_can_leave(
+async def test_dissolving_closes_the_membership_and_the_organisation_cannot_come_back(
     client: httpx.AsyncClient, platform: Platform, runtime: Runtime
 ) -> None:
+    """The `organisation_dissolved` policy closes the membership (see also
+    tests/policies); what stays possible after a dissolution is tested in tests/application."""
     await with_organisations(runtime, platform)
     coordinator = platform.auth("coordinator")
     await post(client, platform.party, "apply", coordinator, motivation="m")
     await post(client, platform.party, "admit", coordinator, reason="r")
     await post(client, platform.other_party, "apply", coordinator, motivation="m")
     for org_id in (platform.party, platform.other_party):
-        organisation = await runtime.repository.get(Organisation, org_id, tenant=platform.slug)
-        organisation.dissolve(reason="opgeheven", decided_by="tests", at=datetime.now(UTC))
-        await runtime.repository.save(organisation, metadata=_metadata(platform))
+        dissolved = await client.post(
+            f"/organisations/{org_id}/dissolve", json={"reason": "opgeheven"}, headers=coordinator
+        )
+        assert dissolved.status_code == 200, dissolved.text
+    await runtime.policies.catch_up(timeout=10)
+    member, applicant = (
+        await show(client, platform, platform.party),
+        await show(client, platform, platform.other_party),
+    )
+    assert (member["status"], applicant["status"]) == ("left", "withdrawn")
+    for record in (member, applicant):
+        closed = record["history"][-1]
+        assert closed["reason"] == "organisation dissolved: opgeheven"
+        assert closed["by"] == "policy:organisation_dissolved"
     refused = await post(client, platform.other_party, "admit", coordinator, reason="r")
     assert refused.status_code == 409
     assert refused.json()["state"] == "dissolved"
-    rejected = await post(client, platform.other_party, "reject", coordinator, reason="opgeheven")
-    assert rejected.status_code == 200
     again = await post(client, platform.other_party, "apply", coordinator, motivation="m")
     assert again.status_code == 409 and again.json()["state"] == "dissolved"
-    left = await post(client, platform.party, "leave", coordinator, reason="opgeheven")
-    assert left.status_code == 200, left.text
 
 
 # -- the register and growth ---------------------------------------------------------------------

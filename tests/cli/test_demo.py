@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from verbinders.application.access import Authenticator, list_tokens
+from verbinders.application.authentication import Authenticator
+from verbinders.application.tokens import list_tokens
 from verbinders.config import Settings
 from verbinders.database import Database
 from verbinders.demo import DEMO_TENANT, load_demo
@@ -37,7 +38,7 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
         after_second = await counts(pool)
         await runtime.runner.catch_up("tokens")
         tokens = await list_tokens(pool, DEMO_TENANT)
-        authenticator = Authenticator(runtime.repository)
+        authenticator = Authenticator(runtime.pipeline)
         assert (await authenticator.authenticate(second.token)).roles == ("coordinator",)
         with pytest.raises(Unauthorized):
             await authenticator.authenticate(first.token)

@@ -17,7 +17,7 @@ __all__ = ["register"]
     "--max-lag",
     type=int,
     default=None,
-    help="Exit 1 if a projection lags more than this many positions (for health checks).",
+    help="Exit 1 if a projection or policy lags more than this many positions (health checks).",
 )
 def status_command(max_lag: int | None) -> None:
     """Show how far the feed can be read and how far each projection has come."""
@@ -27,6 +27,7 @@ def status_command(max_lag: int | None) -> None:
         async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
             feed = await runtime.store.feed_status()
             projections = await runtime.runner.status()
+            policies = await runtime.policies.status()
         click.echo(f"feed: readable up to position {feed.horizon}, allocated {feed.allocated}")
         if feed.held_by_pid is not None and feed.horizon < feed.allocated:
             click.echo(
@@ -42,6 +43,9 @@ def status_command(max_lag: int | None) -> None:
             worst = max(worst, p.lag)
         if not projections:
             click.echo("no projection has run yet")
+        for q in policies:
+            click.echo(f"policy {q.name}: at {q.position}, lag {q.lag}")
+            worst = max(worst, q.lag)
         return 1 if max_lag is not None and worst > max_lag else 0
 
     sys.exit(body())

@@ -209,8 +209,17 @@ class EventStore:
             # REPEATABLE READ transaction), or two callers' transactions that each appended
             # to a stream the other then wants (a deadlock). The actual version is read on
             # another connection: a caller's transaction is aborted by now.
+            # No other connection is taken while the caller's is held (a unit of work under
+            # load would wait for the pool it holds a part of): a caller's aborted transaction
+            # leaves the actual version unknown here, for the caller to read after rollback.
             stream_id = _stream_from_unique_violation(error, events)
-            actual = await self.stream_version(stream_id)
+            actual: int | None
+            if connection is None:
+                actual = await self.stream_version(stream_id)
+            elif not connection.is_in_transaction():
+                actual = int(await connection.fetchval(STREAM_VERSION, stream_id))
+            else:
+                actual = None
             raise StreamConflict(stream_id, expected[stream_id], actual) from error
         except asyncpg.PostgresError as error:
             if error.sqlstate == "VB409":
@@ -219,9 +228,9 @@ class EventStore:
                     UUID(detail["stream_id"]), detail["expected"], detail["actual"]
                 ) from error
             raise
-        if connection is None:
+        if connection is None or not connection.is_in_transaction():
             self._announce(positions[-1])
-        # else: the caller's transaction is still open; `transaction()` announces at commit.
+        # else: the caller's transaction is still open; it announces at commit (`announce`).
         return positions
 
     async def _append_one_stream(
@@ -323,6 +332,10 @@ class EventStore:
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
         self._announce(None)
+
+    def announce(self, position: int | None = None) -> None:
+        """Say that appends committed in a caller's own transaction (after its COMMIT)."""
+        self._announce(position)
 
     def _announce(self, position: int | None) -> None:
         """Wake subscribers soon, coalescing notifications under load.
@@ -483,32 +496,42 @@ class EventStore:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    async def save_snapshot(self, snapshot: SnapshotRow) -> None:
-        async with self.pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO snapshots (stream_id, version, tenant, stream_type, topic, state)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    async def save_snapshot(
+        self, snapshot: SnapshotRow, *, connection: Connection | None = None
+    ) -> None:
+        """Keep a snapshot (on `connection` if given, else on one from the pool)."""
+        await self._rows(
+            "INSERT INTO snapshots (stream_id, version, tenant, stream_type, topic, state)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            (
                 snapshot.stream_id,
                 snapshot.version,
                 snapshot.tenant,
                 snapshot.stream_type,
                 snapshot.topic,
                 snapshot.state,
-            )
+            ),
+            connection,
+        )
 
     async def latest_snapshot(
-        self, stream_id: UUID, *, max_version: int | None = None
+        self,
+        stream_id: UUID,
+        *,
+        max_version: int | None = None,
+        connection: Connection | None = None,
     ) -> SnapshotRow | None:
+        """The stream's latest snapshot (up to `max_version`), read on `connection` if given."""
         from verbinders.store.snapshots import SnapshotRow
 
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT stream_id, version, tenant, stream_type, topic, state FROM snapshots"
-                " WHERE stream_id = $1 AND ($2::integer IS NULL OR version <= $2)"
-                " ORDER BY version DESC LIMIT 1",
-                stream_id,
-                max_version,
-            )
+        rows = await self._rows(
+            "SELECT stream_id, version, tenant, stream_type, topic, state FROM snapshots"
+            " WHERE stream_id = $1 AND ($2::integer IS NULL OR version <= $2)"
+            " ORDER BY version DESC LIMIT 1",
+            (stream_id, max_version),
+            connection,
+        )
+        row = rows[0] if rows else None
         if row is None:
             return None
         return SnapshotRow(

@@ -37,6 +37,7 @@ __all__ = [
     "personal_subjects",
     "sealed_subjects",
     "stream_type_of",
+    "topic_of",
 ]
 
 _encoder = msgspec.json.Encoder()
@@ -46,6 +47,12 @@ _TIMESTAMPS = ("_created_on", "_modified_on")
 
 def stream_type_of(cls: type[Aggregate]) -> str:
     return str(getattr(cls, "STREAM_TYPE", cls.__name__))
+
+
+def topic_of(event_class: type) -> str:
+    """The topic events of `event_class` are stored under: how readers of the feed (read
+    models, policies) name the events they read, through the classes themselves."""
+    return str(get_topic(event_class))
 
 
 # -- personal data ---------------------------------------------------------------------------

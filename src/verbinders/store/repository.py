@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from verbinders.store.eventstore import EventStore
     from verbinders.store.personal import Keyring
 
-__all__ = ["Repository"]
+__all__ = ["PendingSnapshot", "Repository"]
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,20 @@ class Repository:
         version: int | None = None,
         as_of: datetime | None = None,
         connection: Connection | None = None,
+        snapshots: list[PendingSnapshot] | None = None,
     ) -> A:
         """The aggregate now, at a version, or as it stood at a moment; `NotFound` otherwise.
 
         With `connection`, events appended earlier in that connection's transaction count too.
         """
         aggregate = await self.find(
-            cls, aggregate_id, tenant=tenant, version=version, as_of=as_of, connection=connection
+            cls,
+            aggregate_id,
+            tenant=tenant,
+            version=version,
+            as_of=as_of,
+            connection=connection,
+            snapshots=snapshots,
         )
         if aggregate is None:
             raise NotFound(
@@ -76,10 +84,20 @@ class Repository:
         version: int | None = None,
         as_of: datetime | None = None,
         connection: Connection | None = None,
+        snapshots: list[PendingSnapshot] | None = None,
     ) -> A | None:
+        """As `get`, None when not found. With `connection`, everything (the snapshot, the
+        events, the personal-data keys) is read on it, never on another connection.
+
+        A snapshot due is saved at once without `connection`; with it, it is added to
+        `snapshots` for the caller to save when its transaction is over (`save_snapshots`):
+        saved inside a transaction, it could wait for another transaction's snapshot.
+        """
         snapshot = None
         if as_of is None and self.snapshot_every:
-            snapshot = await self.store.latest_snapshot(aggregate_id, max_version=version)
+            snapshot = await self.store.latest_snapshot(
+                aggregate_id, max_version=version, connection=connection
+            )
             if snapshot is not None and (
                 snapshot.tenant != tenant or snapshot.stream_type != stream_type_of(cls)
             ):
@@ -99,7 +117,7 @@ class Repository:
         subjects = set().union(*(sealed_subjects(e.payload) for e in events))
         if snapshot is not None:
             subjects |= sealed_subjects(snapshot.state)
-        keys = await self.keyring.keys_for(subjects) if subjects else {}
+        keys = await self.keyring.keys_for(subjects, connection=connection) if subjects else {}
         aggregate: Aggregate | None = (
             decode_aggregate_state(snapshot, keys) if snapshot is not None else None
         )
@@ -112,13 +130,24 @@ class Repository:
             self.snapshot_every
             and version is None
             and as_of is None
-            and connection is None  # its transaction may still roll back
             and len(events) >= self.snapshot_every
         ):
-            # Taken on load, from committed events only, so that a transaction that later
-            # rolls back can never leave a snapshot of a version that does not exist.
-            await self._snapshot(aggregate, tenant, keys)
+            # Taken on load, of events committed before this load (a unit of work appends
+            # only at its end), so that a transaction that later rolls back can never leave
+            # a snapshot of a version that does not exist.
+            if connection is None:
+                await self._snapshot(aggregate, tenant, keys)
+            elif snapshots is not None:
+                snapshots.append(PendingSnapshot(aggregate, tenant, keys))
         return aggregate
+
+    async def save_snapshots(
+        self, pending: list[PendingSnapshot], *, connection: Connection | None = None
+    ) -> None:
+        """Save the snapshots `find` put aside (outside any transaction)."""
+        for item in pending:
+            await self._snapshot(item.aggregate, item.tenant, item.keys, connection)
+        pending.clear()
 
     async def save(
         self,
@@ -142,7 +171,9 @@ class Repository:
             for event in events:
                 subjects |= event_subjects(event)
         keys = (
-            await self.keyring.keys_for(subjects, tenant=metadata.tenant, create=True)
+            await self.keyring.keys_for(
+                subjects, tenant=metadata.tenant, create=True, connection=connection
+            )
             if subjects
             else {}
         )
@@ -166,10 +197,27 @@ class Repository:
             new_events, expected=expected, metadata=metadata, connection=connection, also=also
         )
 
-    async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> None:
+    async def _snapshot(
+        self,
+        aggregate: Aggregate,
+        tenant: str,
+        keys: dict[UUID, bytes],
+        connection: Connection | None = None,
+    ) -> None:
         subjects = personal_subjects(vars(aggregate).values())
         if subjects - keys.keys():
-            keys = {**keys, **await self.keyring.keys_for(subjects)}
+            keys = {**keys, **await self.keyring.keys_for(subjects, connection=connection)}
             if subjects - keys.keys():
                 return  # someone in it was forgotten: no new snapshot with their data
-        await self.store.save_snapshot(encode_snapshot(aggregate, tenant, keys))
+        await self.store.save_snapshot(
+            encode_snapshot(aggregate, tenant, keys), connection=connection
+        )
+
+
+@dataclass(frozen=True)
+class PendingSnapshot:
+    """A snapshot `Repository.find` found due while reading inside a caller's transaction."""
+
+    aggregate: Aggregate
+    tenant: str
+    keys: dict[UUID, bytes]

@@ -11,16 +11,17 @@ from litestar import Controller, Request, Response, get, patch, put
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
-from verbinders.api.routes.common import AsOf, check_if_match, moment, resource_command
+from verbinders.api.routes.common import AsOf, etag, execute, moment
 from verbinders.api.state import runtime_of
-from verbinders.application.access import (
+from verbinders.application.context import Actor, CommandResult
+from verbinders.application.platforms import (
     PlatformView,
     change_platform,
     get_platform,
     reassign_point_of_contact,
 )
-from verbinders.application.context import Actor, CommandContext, CommandResult
 from verbinders.domain.vocabulary import Term
+from verbinders.policies.runner import PolicyStatus
 from verbinders.projections.engine import ProjectionStatus
 from verbinders.store.events import FeedStatus
 
@@ -34,6 +35,7 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     database: str
     feed: FeedStatus | None = None
     projections: list[ProjectionStatus] = []
+    policies: list[PolicyStatus] = []
     held_back: bool = False
     """True when an open append holds the feed back (see feed.held_by_pid)."""
 
@@ -66,7 +68,11 @@ class SystemController(Controller):
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/health/ready", **roles(PUBLIC), summary="The database answers; projection lag")
+    @get(
+        "/health/ready",
+        **roles(PUBLIC),
+        summary="The database answers; projections' and policies' lag",
+    )
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Readiness]:
         runtime = runtime_of(request)
         try:
@@ -74,6 +80,7 @@ class SystemController(Controller):
                 await conn.fetchval("SELECT 1")
             feed = await runtime.store.feed_status()
             projections = await runtime.runner.status()
+            policies = await runtime.policies.status()
         except Exception as error:  # any failure here means: not ready
             log.warning("not ready: %r", error)
             return Response(
@@ -83,7 +90,12 @@ class SystemController(Controller):
         held = feed.horizon < feed.allocated and feed.held_by_pid is not None
         return Response(
             Readiness(
-                status="ready", database="ok", feed=feed, projections=projections, held_back=held
+                status="ready",
+                database="ok",
+                feed=feed,
+                projections=projections,
+                policies=policies,
+                held_back=held,
             ),
             status_code=HTTP_200_OK,
         )
@@ -105,7 +117,7 @@ class SystemController(Controller):
     ) -> Response[PlatformView]:
         runtime = runtime_of(request)
         view = await get_platform(runtime, get_actor(request).tenant, as_of=moment(as_of))
-        return Response(view, headers={"ETag": f'"{view.version}"'})
+        return Response(view, headers={"ETag": etag(view.version)})
 
     @patch(
         "/platform",
@@ -115,19 +127,7 @@ class SystemController(Controller):
     async def change_platform(
         self, request: Request[Any, Any, Any], data: ChangePlatform
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await change_platform(
-                ctx,
-                name=data.name,
-                city=data.city,
-                districts=data.districts,
-                themes=data.themes,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(request, change_platform, **msgspec.structs.asdict(data))
 
     @put(
         "/platform/point-of-contact",
@@ -137,14 +137,6 @@ class SystemController(Controller):
     async def point_of_contact(
         self, request: Request[Any, Any, Any], data: PointOfContact
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await reassign_point_of_contact(
-                ctx,
-                data.organisation_id,
-                reason=data.reason,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(
+            request, reassign_point_of_contact, data.organisation_id, reason=data.reason
+        )

@@ -1,0 +1,372 @@
+"""The unit of work: how every command runs, from HTTP, the command line, the demo, imports
+and policies alike.
+
+A command is an application service declared with `@command` (see `commands.py`); the
+`Pipeline` runs it in a `UnitOfWork`:
+
+1. It takes one pooled connection, waiting at most `wait` seconds (then `Unavailable`: 503
+   with `Retry-After` over HTTP). Everything the command reads (aggregates, their snapshots,
+   personal-data keys) goes through that connection: a unit of work never holds a
+   connection while it waits for another, so a burst larger than the pool only queues.
+2. A command that writes once (`@command(writes_once=True)`) and comes without an
+   idempotency key runs without a transaction: its one append is a single statement, atomic
+   on its own, and the version checks refuse it if what it read has moved on. Every other
+   command runs in a transaction, which also claims the idempotency key (`idempotency.py`).
+3. The command loads aggregates through the unit (`get`, `find`; `target` for the resource
+   the request's `If-Match` names, whose version it checks) and mutates them; new aggregates
+   join with `save`. Every event of every aggregate the unit holds goes out in ONE atomic
+   append at the end, with the unit's metadata (actor, correlation, causation, idempotency
+   key, reason). Appends to several streams lock them in one global order (see the store),
+   so units of work never deadlock on each other's streams.
+4. The result gets the append's last position (`position`), is presented as an `Answer`
+   (stored with the idempotency key, without secrets: `for_retry`), the transaction
+   commits, and snapshots found due while loading are saved outside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+import msgspec
+from eventsourcing.domain import Aggregate
+
+from verbinders.application import idempotency
+from verbinders.application.idempotency import Answer, Idempotency
+from verbinders.errors import (
+    PreconditionFailed,
+    StreamConflict,
+    Unavailable,
+    VerbindersError,
+)
+from verbinders.store.events import Metadata
+from verbinders.store.schema import STREAM_VERSION
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from verbinders.application.commands import Command
+    from verbinders.application.context import Actor
+    from verbinders.database import Connection
+    from verbinders.store.repository import PendingSnapshot, Repository
+
+__all__ = ["Answer", "CommandRequest", "Outcome", "Pipeline", "UnitOfWork"]
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+P = ParamSpec("P")
+
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandRequest:
+    """Everything about one command that is not its arguments."""
+
+    actor: Actor
+    correlation_id: str | None = None
+    """Ties the events of one request (or one story) together; generated when absent."""
+    causation_id: str | None = None
+    """What caused the command: for a policy, the position of the event it reacted to."""
+    idempotency: Idempotency | None = None
+    expected_version: frozenset[int] | None = None
+    """Versions the target may be at (from `If-Match`); None: any."""
+    clock: datetime | None = None
+    """The moment the command happens, when it is not now (loading history)."""
+    present: Callable[[Any], Answer] | None = None
+    """How a result becomes an answer (HTTP: status and headers); default: its JSON."""
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What running a command gave: its result, its answer, its position, and whether it
+    was a replay of an earlier run with the same idempotency key (then nothing ran)."""
+
+    result: T
+    answer: Answer
+    position: int
+    replayed: bool = False
+
+
+class UnitOfWork:
+    """One command's connection, the aggregates it holds, and what its events will carry."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        connection: Connection,
+        request: CommandRequest,
+        *,
+        in_transaction: bool,
+    ) -> None:
+        self.repository = repository
+        self.request = request
+        self.actor = request.actor
+        self.correlation_id = request.correlation_id or str(uuid.uuid4())
+        self._connection = connection
+        self._in_transaction = in_transaction
+        self._now = request.clock or datetime.now(UTC)
+        self._held: dict[uuid.UUID, Aggregate] = {}
+        self._reason: str | None = None
+        self._on_conflict: dict[uuid.UUID, Callable[[], VerbindersError]] = {}
+        self._snapshots: list[PendingSnapshot] = []
+
+    @property
+    def tenant(self) -> str:
+        return self.actor.tenant
+
+    def now(self) -> datetime:
+        """The command's moment (one for the whole command): now, or the request's clock."""
+        return self._now
+
+    @property
+    def connection(self) -> Connection:
+        """The command's transaction, for writes beside its events (declared commands only:
+        a command that writes once has none)."""
+        if not self._in_transaction:
+            raise RuntimeError("this command writes once and runs without a transaction")
+        return self._connection
+
+    # -- loading ---------------------------------------------------------------------------
+
+    async def find(self, cls: type[A], aggregate_id: uuid.UUID) -> A | None:
+        """The aggregate in the actor's tenant, or None; loaded once per unit."""
+        held = self._held.get(aggregate_id)
+        if held is not None:
+            return held if isinstance(held, cls) else None
+        aggregate = await self.repository.find(
+            cls,
+            aggregate_id,
+            tenant=self.tenant,
+            connection=self._connection,
+            snapshots=self._snapshots,
+        )
+        if aggregate is not None:
+            self._held[aggregate.id] = aggregate
+        return aggregate
+
+    async def get(self, cls: type[A], aggregate_id: uuid.UUID) -> A:
+        """As `find`, `NotFound` when absent."""
+        aggregate = await self.find(cls, aggregate_id)
+        if aggregate is None:
+            from verbinders.errors import NotFound
+            from verbinders.store.mapping import stream_type_of
+
+            kind = stream_type_of(cls)
+            raise NotFound(f"no {kind} {aggregate_id}", stream_type=kind, id=str(aggregate_id))
+        return aggregate
+
+    async def target(self, cls: type[A], aggregate_id: uuid.UUID) -> A:
+        """The resource the command is about: loaded, and its version checked against the
+        request's expected version (`If-Match`; 412 when it is elsewhere)."""
+        aggregate = await self.get(cls, aggregate_id)
+        self.expect(aggregate.version)
+        return aggregate
+
+    async def target_or_none(self, cls: type[A], aggregate_id: uuid.UUID) -> A | None:
+        """As `target` for a resource that may not exist yet (its version is then 0)."""
+        aggregate = await self.find(cls, aggregate_id)
+        self.expect(aggregate.version if aggregate is not None else 0)
+        return aggregate
+
+    def expect(self, version: int) -> None:
+        """Check the target's version against the request's expected version."""
+        expected = self.request.expected_version
+        if expected is not None and version not in expected:
+            wanted = ", ".join(f'"{v}"' for v in sorted(expected)) or "another version"
+            raise PreconditionFailed(
+                f"the resource is at version {version}, not {wanted}", current_version=version
+            )
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save(
+        self,
+        *aggregates: Aggregate,
+        reason: str | None = None,
+        on_conflict: Callable[[], VerbindersError] | None = None,
+    ) -> None:
+        """Add new aggregates to the unit (loaded ones are in it already) and give the reason
+        its events record. Nothing is written before the command ends.
+
+        `on_conflict` makes the error to raise instead of `StreamConflict` if one of these
+        streams moved on before the append (a name just taken, an id that exists).
+        """
+        for aggregate in aggregates:
+            self._held.setdefault(aggregate.id, aggregate)
+            if on_conflict is not None:
+                self._on_conflict[aggregate.id] = on_conflict
+        if reason:
+            self._reason = reason
+
+    def translate(self, error: StreamConflict) -> VerbindersError | None:
+        """What `save(..., on_conflict=...)` asked to raise for this conflict, if anything."""
+        stream = error.stream_id
+        translate = self._on_conflict.get(stream) if isinstance(stream, uuid.UUID) else None
+        return translate() if translate is not None else None
+
+    async def _append(self) -> int:
+        """Append the pending events of every aggregate held, in one atomic append; returns
+        the last position (0 when there was nothing to append)."""
+        positions = await self.repository.save(
+            *self._held.values(), metadata=self.metadata(), connection=self._connection
+        )
+        return positions[-1] if positions else 0
+
+    def metadata(self) -> Metadata:
+        actor = self.actor
+        return Metadata(
+            tenant=actor.tenant,
+            actor=actor.name,
+            roles=actor.roles,
+            token_id=str(actor.token_id) if actor.token_id else None,
+            correlation_id=self.correlation_id,
+            causation_id=self.request.causation_id,
+            idempotency_key=self.request.idempotency.key if self.request.idempotency else None,
+            reason=self._reason,
+        )
+
+    async def _save_snapshots(self) -> None:
+        if self._snapshots:
+            await self.repository.save_snapshots(self._snapshots, connection=self._connection)
+
+
+def _with_position(result: T, position: int) -> T:
+    if isinstance(result, msgspec.Struct) and "position" in result.__struct_fields__ and position:
+        return msgspec.structs.replace(result, position=position)
+    return result
+
+
+def _for_retry(result: T) -> T:
+    """What an idempotency key keeps of a result: `result.for_retry()` if it has one (a
+    result with a secret), else the result itself."""
+    redact = getattr(result, "for_retry", None)
+    return redact() if callable(redact) else result
+
+
+def default_answer(result: Any) -> Answer:
+    return Answer(body=_encoder.encode(result))
+
+
+class Pipeline:
+    """Runs commands (one per runtime; see the module's notes)."""
+
+    def __init__(self, repository: Repository, *, wait: float = 5.0) -> None:
+        self.repository = repository
+        self.wait = wait
+
+    @property
+    def pool(self) -> Any:
+        return self.repository.store.pool
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection, waited for at most `wait` seconds (`Unavailable` then)."""
+        try:
+            conn = await self.pool.acquire(timeout=self.wait)
+        except TimeoutError as error:
+            raise Unavailable(
+                f"the server is busy: no database connection came free within {self.wait:g} s;"
+                " retry shortly",
+                retry_after=1,
+            ) from error
+        try:
+            yield conn
+        finally:
+            await self.pool.release(conn)
+
+    async def run(
+        self,
+        command: Command[P, T],
+        request: CommandRequest | Actor,
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run `command` and return its result (a replay's result is the stored one)."""
+        if not isinstance(request, CommandRequest):
+            request = CommandRequest(actor=request)
+        outcome = await self.execute(command, request, *args, **kwargs)
+        return outcome.result
+
+    async def execute(
+        self, command: Command[P, T], request: CommandRequest, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Outcome[T]:
+        transactional = request.idempotency is not None or not command.writes_once
+        async with self.connection() as conn:
+            uow = UnitOfWork(self.repository, conn, request, in_transaction=transactional)
+            try:
+                if transactional:
+                    outcome = await self._in_transaction(conn, uow, command, args, kwargs)
+                else:
+                    outcome = await self._at_once(uow, command, args, kwargs)
+            except StreamConflict as error:
+                translated = uow.translate(error)
+                if translated is not None:
+                    raise translated from error
+                if error.actual is not None:
+                    raise
+                # Read once the transaction rolled back, on the unit's own connection.
+                actual = int(await conn.fetchval(STREAM_VERSION, error.stream_id))
+                raise StreamConflict(error.stream_id, error.expected, actual) from error
+            await uow._save_snapshots()
+        return outcome
+
+    async def _at_once(
+        self, uow: UnitOfWork, command: Command[P, T], args: Any, kwargs: Any
+    ) -> Outcome[T]:
+        result = await command.fn(uow, *args, **kwargs)
+        position = await uow._append()
+        result = _with_position(result, position)
+        return Outcome(result=result, answer=self._present(uow, result), position=position)
+
+    async def _in_transaction(
+        self,
+        conn: Connection,
+        uow: UnitOfWork,
+        command: Command[P, T],
+        args: Any,
+        kwargs: Any,
+    ) -> Outcome[T]:
+        request = uow.request
+        key = request.idempotency
+        principal = principal_of(request.actor)
+        async with conn.transaction():
+            if key is not None:
+                stored = await idempotency.claim(conn, uow.tenant, principal, key)
+                if stored is not None:
+                    return self._replayed(command, stored)
+            result = await command.fn(uow, *args, **kwargs)
+            position = await uow._append()
+            result = _with_position(result, position)
+            answer = self._present(uow, result)
+            if key is not None:
+                kept = _for_retry(result)
+                stored = answer if kept is result else self._present(uow, kept)
+                await idempotency.remember(conn, uow.tenant, principal, key.key, stored)
+        if position:
+            self.repository.store.announce(position)
+        return Outcome(result=result, answer=answer, position=position)
+
+    def _present(self, uow: UnitOfWork, result: Any) -> Answer:
+        present = uow.request.present or default_answer
+        return present(result)
+
+    def _replayed(self, command: Command[P, T], stored: Answer) -> Outcome[T]:
+        result: T = msgspec.json.decode(stored.body, type=command.result_type)
+        position = getattr(result, "position", 0)
+        return Outcome(
+            result=result,
+            answer=stored,
+            position=position if isinstance(position, int) else 0,
+            replayed=True,
+        )
+
+
+def principal_of(actor: Actor) -> str:
+    """Whose idempotency keys these are: the token's, else the actor's (a policy, the CLI)."""
+    return str(actor.token_id) if actor.token_id else actor.name
