@@ -253,7 +253,8 @@ class PolicyRunner:
 
     async def catch_up(self, timeout: float = 30.0) -> None:
         """Bring every policy up to the feed as it stands now, in this process if no other
-        leads it, else by waiting for the leader (tests, the command line)."""
+        leads it (until a batch finds nothing new), else by waiting for the leader to reach
+        the horizon (tests, the command line)."""
         deadline = time.monotonic() + timeout
         for policy in self.policies.values():
             conn = await self.connect()
@@ -261,8 +262,10 @@ class PolicyRunner:
                 await init_connection(conn)
                 await self.prepare(conn)
                 if await self._try_lead(conn, policy):
-                    while not (await self.step(conn, policy))[1]:
-                        pass
+                    # Until a batch finds nothing new (the policy's own commands append too).
+                    while (await self.step(conn, policy)) != (0, True):
+                        if time.monotonic() > deadline:
+                            break
                     continue
             finally:
                 await conn.close()

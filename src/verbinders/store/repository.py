@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.eventstore import EventStore
     from verbinders.store.personal import Keyring
+    from verbinders.store.snapshots import SnapshotRow
 
 __all__ = ["PendingSnapshot", "Repository"]
 
@@ -138,7 +139,9 @@ class Repository:
             if connection is None:
                 await self._snapshot(aggregate, tenant, keys)
             elif snapshots is not None:
-                snapshots.append(PendingSnapshot(aggregate, tenant, keys))
+                due = self._snapshot_row(aggregate, tenant, keys)
+                if due is not None:
+                    snapshots.append(PendingSnapshot(due))
         return aggregate
 
     async def save_snapshots(
@@ -146,7 +149,7 @@ class Repository:
     ) -> None:
         """Save the snapshots `find` put aside (outside any transaction)."""
         for item in pending:
-            await self._snapshot(item.aggregate, item.tenant, item.keys, connection)
+            await self.store.save_snapshot(item.row, connection=connection)
         pending.clear()
 
     async def save(
@@ -197,27 +200,24 @@ class Repository:
             new_events, expected=expected, metadata=metadata, connection=connection, also=also
         )
 
-    async def _snapshot(
-        self,
-        aggregate: Aggregate,
-        tenant: str,
-        keys: dict[UUID, bytes],
-        connection: Connection | None = None,
-    ) -> None:
-        subjects = personal_subjects(vars(aggregate).values())
-        if subjects - keys.keys():
-            keys = {**keys, **await self.keyring.keys_for(subjects, connection=connection)}
-            if subjects - keys.keys():
-                return  # someone in it was forgotten: no new snapshot with their data
-        await self.store.save_snapshot(
-            encode_snapshot(aggregate, tenant, keys), connection=connection
-        )
+    async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> None:
+        row = self._snapshot_row(aggregate, tenant, keys)
+        if row is not None:
+            await self.store.save_snapshot(row)
+
+    def _snapshot_row(
+        self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]
+    ) -> SnapshotRow | None:
+        """The aggregate's snapshot, sealed with the keys it was loaded with; None if someone
+        in it was forgotten (their key is gone: no new snapshot with their data)."""
+        if personal_subjects(vars(aggregate).values()) - keys.keys():
+            return None
+        return encode_snapshot(aggregate, tenant, keys)
 
 
 @dataclass(frozen=True)
 class PendingSnapshot:
-    """A snapshot `Repository.find` found due while reading inside a caller's transaction."""
+    """A snapshot `Repository.find` found due while reading on a caller's connection: taken
+    as loaded, saved when the caller's transaction is over (`Repository.save_snapshots`)."""
 
-    aggregate: Aggregate
-    tenant: str
-    keys: dict[UUID, bytes]
+    row: SnapshotRow
