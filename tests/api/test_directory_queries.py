@@ -476,7 +476,9 @@ async def test_as_of_needs_a_moment_with_a_time_zone_like_every_other_query(
         fine = await client.get(
             path, params={"as_of": "2021-03-01T00:00:00+01:00"}, headers=platform.auth("analyst")
         )
-        assert fine.status_code in (200, 404), (path, fine.text)
+        # Registered today: not there yet in 2021, in the lists nor on its own.
+        expected = 404 if organisation in path else 200
+        assert fine.status_code == expected, (path, fine.text)
 
 
 async def test_strengths_filter_by_kind_of_organisation_and_page_without_overlap(
