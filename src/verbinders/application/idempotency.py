@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from verbinders.database import Connection
 
 __all__ = [
+    "BEGIN_BOUNDED",
     "KEEP_HOURS",
     "MAX_KEY_LENGTH",
     "MIGRATIONS",
@@ -37,6 +38,9 @@ __all__ = [
 MAX_KEY_LENGTH = 200
 DUPLICATE_WAIT_MS = 5000
 KEEP_HOURS = 24
+BEGIN_BOUNDED = f"BEGIN; SET LOCAL lock_timeout = '{DUPLICATE_WAIT_MS}ms'"
+"""How a transaction that claims a key begins (one round trip): none of its lock waits, the
+claim's above all, lasts longer than `DUPLICATE_WAIT_MS`."""
 RETRY_NOTE = (
     "a retry of this request: the token was issued by the first one, whose answer showed its"
     " secret once; it is kept nowhere (revoke the token and issue a new one if it was lost)"
@@ -108,9 +112,11 @@ async def claim(
     conn: Connection, tenant: str, principal: str, idempotency: Idempotency
 ) -> Answer | None:
     """Claim the key in `conn`'s transaction: None if claimed now (run the command), else
-    the answer stored by the command that claimed it before."""
-    # A duplicate waits for the first request's transaction, but not for ever.
-    await conn.execute(f"SET LOCAL lock_timeout = '{DUPLICATE_WAIT_MS}ms'")
+    the answer stored by the command that claimed it before.
+
+    The transaction bounds its lock waits (`BEGIN_BOUNDED`): a duplicate waits for the first
+    request's transaction, but not for ever.
+    """
     try:
         claimed = await conn.fetchval(
             "INSERT INTO idempotency_keys (tenant, principal, key, fingerprint, permanent)"
@@ -126,7 +132,6 @@ async def claim(
             "a request with this Idempotency-Key is still being processed; retry soon",
             state="in-progress",
         ) from error
-    await conn.execute("SET LOCAL lock_timeout = 0")
     if claimed:
         return None
     row = await conn.fetchrow(

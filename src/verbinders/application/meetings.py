@@ -142,6 +142,7 @@ async def record_attendance(
     guests can attend; the attendance rate counts only meetings held while it was a member).
     """
     rights.act_for(uow.actor, organisation_id)
+    await uow.preload((Meeting, meeting_id), (Organisation, organisation_id))
     meeting = await _meeting(uow, meeting_id)
     if await uow.find(Organisation, organisation_id) is None:
         raise InvalidCommand(

@@ -136,6 +136,17 @@ async def _membership(uow: UnitOfWork, organisation_id: uuid.UUID) -> Membership
     return await uow.target_or_none(Membership, membership_id(uow.tenant, organisation_id))
 
 
+async def _preload(
+    uow: UnitOfWork, organisation_id: uuid.UUID, meeting_id: uuid.UUID | None = None
+) -> None:
+    """The organisation, its membership (and a decision's meeting) in one round trip."""
+    await uow.preload(
+        (Organisation, organisation_id),
+        (Membership, membership_id(uow.tenant, organisation_id)),
+        *([(Meeting, meeting_id)] if meeting_id is not None else []),
+    )
+
+
 async def _existing(uow: UnitOfWork, organisation_id: uuid.UUID, action: str) -> Membership:
     membership = await _membership(uow, organisation_id)
     if membership is None:
@@ -181,6 +192,7 @@ def _result(uow: UnitOfWork, membership: Membership, reason: str | None) -> Comm
 async def apply(uow: UnitOfWork, organisation_id: uuid.UUID, *, motivation: str) -> CommandResult:
     """Apply for membership (first time, or again after rejection, withdrawal or leaving)."""
     rights.act_for(uow.actor, organisation_id)
+    await _preload(uow, organisation_id)
     organisation = await uow.get(Organisation, organisation_id)
     _not_dissolved(organisation, "apply for membership")
     membership = await _membership(uow, organisation_id)
@@ -200,6 +212,7 @@ async def withdraw(
 ) -> CommandResult:
     """Withdraw a pending application."""
     rights.act_for(uow.actor, organisation_id)
+    await _preload(uow, organisation_id)
     await uow.get(Organisation, organisation_id)
     membership = await _existing(uow, organisation_id, "withdraw an application")
     membership.withdraw_application(at=uow.now(), reason=reason)
@@ -210,6 +223,7 @@ async def withdraw(
 async def leave(uow: UnitOfWork, organisation_id: uuid.UUID, *, reason: str = "") -> CommandResult:
     """End the membership (also while suspended, and after dissolution)."""
     rights.act_for(uow.actor, organisation_id)
+    await _preload(uow, organisation_id)
     await uow.get(Organisation, organisation_id)
     membership = await _existing(uow, organisation_id, "leave")
     membership.leave(at=uow.now(), reason=reason)
@@ -246,6 +260,7 @@ async def _decide(
     meeting_id: uuid.UUID | None,
 ) -> CommandResult:
     rights.decide_membership(uow.actor)
+    await _preload(uow, organisation_id, meeting_id)
     organisation = await uow.get(Organisation, organisation_id)
     if action in ("admit", "reinstate"):
         _not_dissolved(organisation, f"be {_PAST[action]}")

@@ -60,10 +60,14 @@ async def _platform(uow: UnitOfWork) -> Platform:
     return await uow.get(Platform, platform_id(uow.tenant))
 
 
-async def _organisation(uow: UnitOfWork, organisation_id: uuid.UUID) -> Organisation:
+async def _organisation(
+    uow: UnitOfWork, organisation_id: uuid.UUID, *, with_platform: bool = False
+) -> Organisation:
     """The organisation the command is about (its version checked against If-Match), if the
-    actor may act for it."""
+    actor may act for it; `with_platform`: the platform too, in the same round trip."""
     rights.act_for(uow.actor, organisation_id)
+    if with_platform:
+        await uow.preload((Organisation, organisation_id), (Platform, platform_id(uow.tenant)))
     return await uow.target(Organisation, organisation_id)
 
 
@@ -94,6 +98,12 @@ async def register_organisation(
     organisation_id: uuid.UUID | None = None,
 ) -> CommandResult:
     """Register an organisation (coordinator); its name and KvK number must be free."""
+    tenant = uow.tenant
+    await uow.preload(
+        (Platform, platform_id(tenant)),
+        (UniqueIndex, organisation_name_index_id(tenant, name)),
+        *([(UniqueIndex, kvk_number_index_id(tenant, kvk_number))] if kvk_number else []),
+    )
     platform = await _platform(uow)
     organisation = Organisation.register(
         organisation_id=organisation_id or uuid.uuid4(),
@@ -136,7 +146,7 @@ async def update_organisation(
     uow: UnitOfWork, organisation_id: uuid.UUID, changes: ProfileChanges
 ) -> CommandResult:
     """Partial update of the profile; a new name or KvK number moves its index claim."""
-    organisation = await _organisation(uow, organisation_id)
+    organisation = await _organisation(uow, organisation_id, with_platform=True)
     platform = await _platform(uow)
     old_key, old_name, old_kvk = organisation.name_key, organisation.name, organisation.kvk_number
     organisation.update_profile(changes, vocabulary=platform.vocabulary, at=uow.now())
@@ -185,7 +195,7 @@ async def add_strength(
     *,
     strength_id: uuid.UUID | None = None,
 ) -> CommandResult:
-    organisation = await _organisation(uow, organisation_id)
+    organisation = await _organisation(uow, organisation_id, with_platform=True)
     platform = await _platform(uow)
     new_id = strength_id or uuid.uuid4()
     organisation.add_strength(new_id, strength, vocabulary=platform.vocabulary, at=uow.now())
@@ -199,7 +209,7 @@ async def change_strength(
     strength_id: uuid.UUID,
     changes: StrengthChanges,
 ) -> CommandResult:
-    organisation = await _organisation(uow, organisation_id)
+    organisation = await _organisation(uow, organisation_id, with_platform=True)
     platform = await _platform(uow)
     organisation.change_strength(strength_id, changes, vocabulary=platform.vocabulary, at=uow.now())
     return CommandResult.of(organisation, id=strength_id)

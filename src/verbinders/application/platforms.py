@@ -228,6 +228,8 @@ async def reassign_point_of_contact(
     uow: UnitOfWork, organisation_id: uuid.UUID | None, *, reason: str
 ) -> CommandResult:
     """Make an organisation of this platform (or nobody) its single point of contact."""
+    if organisation_id is not None:
+        await uow.preload((Platform, platform_id(uow.tenant)), (Organisation, organisation_id))
     platform = await uow.target(Platform, platform_id(uow.tenant))
     if organisation_id is not None:
         organisation = await uow.get(Organisation, organisation_id)

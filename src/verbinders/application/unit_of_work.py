@@ -13,11 +13,12 @@ A command is an application service declared with `@command` (see `commands.py`)
    on its own, and the version checks refuse it if what it read has moved on. Every other
    command runs in a transaction, which also claims the idempotency key (`idempotency.py`).
 3. The command loads aggregates through the unit (`get`, `find`; `target` for the resource
-   the request's `If-Match` names, whose version it checks) and mutates them; new aggregates
-   join with `save`. Every event of every aggregate the unit holds goes out in ONE atomic
-   append at the end, with the unit's metadata (actor, correlation, causation, idempotency
-   key, reason). Appends to several streams lock them in one global order (see the store),
-   so units of work never deadlock on each other's streams.
+   the request's `If-Match` names, whose version it checks; `preload` for several at once, in
+   one round trip) and mutates them; new aggregates join with `save`. Every event of every
+   aggregate the unit holds goes out in ONE atomic append at the end, with the unit's
+   metadata (actor, correlation, causation, idempotency key, reason). Appends to several
+   streams lock them in one global order (see the store), so units of work never deadlock
+   on each other's streams.
 4. The result gets the append's last position (`position`), is presented as an `Answer`
    (stored with the idempotency key, without secrets: `for_retry`), the transaction
    commits, and snapshots found due while loading are saved outside it.
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
+import asyncpg
 import msgspec
 from eventsourcing.domain import Aggregate
 
@@ -111,6 +113,7 @@ class UnitOfWork:
         self._in_transaction = in_transaction
         self._now = request.clock or datetime.now(UTC)
         self._held: dict[uuid.UUID, Aggregate] = {}
+        self._absent: set[uuid.UUID] = set()
         self._reason: str | None = None
         self._on_conflict: dict[uuid.UUID, Callable[[], VerbindersError]] = {}
         self._snapshots: list[PendingSnapshot] = []
@@ -133,21 +136,31 @@ class UnitOfWork:
 
     # -- loading ---------------------------------------------------------------------------
 
+    async def preload(self, *wanted: tuple[type[Aggregate], uuid.UUID]) -> None:
+        """Load the aggregates a command will need in one round trip (`get`, `find` and
+        `target` then find them held). Those held already are not read again."""
+        missing = {
+            aggregate_id: cls
+            for cls, aggregate_id in wanted
+            if aggregate_id not in self._held and aggregate_id not in self._absent
+        }
+        if not missing:
+            return
+        found = await self.repository.find_many(
+            missing, tenant=self.tenant, connection=self._connection, snapshots=self._snapshots
+        )
+        for aggregate_id, aggregate in found.items():
+            if aggregate is None:
+                self._absent.add(aggregate_id)
+            else:
+                self._held[aggregate_id] = aggregate
+
     async def find(self, cls: type[A], aggregate_id: uuid.UUID) -> A | None:
         """The aggregate in the actor's tenant, or None; loaded once per unit."""
+        if aggregate_id not in self._held and aggregate_id not in self._absent:
+            await self.preload((cls, aggregate_id))
         held = self._held.get(aggregate_id)
-        if held is not None:
-            return held if isinstance(held, cls) else None
-        aggregate = await self.repository.find(
-            cls,
-            aggregate_id,
-            tenant=self.tenant,
-            connection=self._connection,
-            snapshots=self._snapshots,
-        )
-        if aggregate is not None:
-            self._held[aggregate.id] = aggregate
-        return aggregate
+        return held if isinstance(held, cls) else None
 
     async def get(self, cls: type[A], aggregate_id: uuid.UUID) -> A:
         """As `find`, `NotFound` when absent."""
@@ -198,6 +211,7 @@ class UnitOfWork:
         """
         for aggregate in aggregates:
             self._held.setdefault(aggregate.id, aggregate)
+            self._absent.discard(aggregate.id)
             if on_conflict is not None:
                 self._on_conflict[aggregate.id] = on_conflict
         if reason:
@@ -304,6 +318,12 @@ class Pipeline:
                     outcome = await self._in_transaction(conn, uow, command, args, kwargs)
                 else:
                     outcome = await self._at_once(uow, command, args, kwargs)
+            except asyncpg.LockNotAvailableError as error:
+                raise Unavailable(
+                    "another command held what this one needs for longer than"
+                    f" {idempotency.DUPLICATE_WAIT_MS / 1000:g} s; retry shortly",
+                    retry_after=1,
+                ) from error
             except StreamConflict as error:
                 translated = uow.translate(error)
                 if translated is not None:
@@ -335,10 +355,13 @@ class Pipeline:
         request = uow.request
         key = request.idempotency
         principal = principal_of(request.actor)
-        async with conn.transaction():
+        # BEGIN (with the key's bounded lock waits) in the same round trip; COMMIT in one.
+        await conn.execute(idempotency.BEGIN_BOUNDED if key is not None else "BEGIN")
+        try:
             if key is not None:
                 stored = await idempotency.claim(conn, uow.tenant, principal, key)
                 if stored is not None:
+                    await conn.execute("ROLLBACK")
                     return self._replayed(command, stored)
             result = await command.fn(uow, *args, **kwargs)
             position = await uow._append()
@@ -348,6 +371,12 @@ class Pipeline:
                 kept = _for_retry(result)
                 stored = answer if kept is result else self._present(uow, kept)
                 await idempotency.remember(conn, uow.tenant, principal, key.key, stored)
+            await conn.execute("COMMIT")
+        except BaseException:
+            if not conn.is_closed() and conn.is_in_transaction():
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
+            raise
         if position:
             self.repository.store.announce(position)
         return Outcome(result=result, answer=answer, position=position)

@@ -39,7 +39,14 @@ if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.snapshots import SnapshotRow
 
-__all__ = ["EVENT_COLUMNS", "NOTIFY_CHANNEL", "AppendLane", "EventStore", "row_to_event"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "NOTIFY_CHANNEL",
+    "AppendLane",
+    "EventStore",
+    "StreamEvent",
+    "row_to_event",
+]
 
 log = logging.getLogger(__name__)
 
@@ -412,6 +419,47 @@ class EventStore:
         args = (stream_id, after_version, to_version, as_of, tenant)
         return [row_to_event(row) for row in await self._rows(sql, args, connection)]
 
+    async def read_streams(
+        self,
+        stream_ids: Sequence[UUID],
+        *,
+        tenant: str,
+        snapshots: bool = True,
+        connection: Connection | None = None,
+    ) -> dict[UUID, tuple[SnapshotRow | None, list[StreamEvent]]]:
+        """Several streams of `tenant` as they are now, in one statement: each one's latest
+        snapshot (with `snapshots`) and its events after it, in version order. A stream of
+        another tenant, or of none, comes back empty: (None, [])."""
+        from verbinders.store.snapshots import SnapshotRow
+
+        found: dict[UUID, tuple[SnapshotRow | None, list[StreamEvent]]] = {
+            stream: (None, []) for stream in stream_ids
+        }
+        rows = await self._rows(READ_STREAMS, (list(found), tenant, snapshots), connection)
+        for row in rows:
+            stream = row[1]
+            if row[0]:  # the snapshot comes first
+                snapshot = SnapshotRow(
+                    stream_id=stream,
+                    version=row[2],
+                    tenant=tenant,
+                    stream_type=row[3],
+                    topic=row[4],
+                    state=row[5],
+                )
+                found[stream] = (snapshot, [])
+            else:
+                found[stream][1].append(
+                    StreamEvent(
+                        stream_id=stream,
+                        version=row[2],
+                        stream_type=row[3],
+                        topic=row[4],
+                        payload=row[5],
+                    )
+                )
+        return found
+
     # -- reading the feed ------------------------------------------------------------------
 
     async def read_feed(
@@ -543,6 +591,34 @@ class EventStore:
             state=row["state"],
         )
 
+
+class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """What loading an aggregate reads of an event (`read_streams`)."""
+
+    stream_id: UUID
+    version: int
+    stream_type: str
+    topic: str
+    payload: dict[str, object]
+
+
+# Streams ($1) of a tenant ($2): the latest snapshot of each (if $3) and the events after it,
+# snapshot first, then by version; in one statement, so that loading the aggregates a command
+# needs costs one round trip.
+READ_STREAMS = """
+WITH snap AS (
+    SELECT DISTINCT ON (s.stream_id) s.stream_id, s.version, s.stream_type, s.topic, s.state
+      FROM snapshots s
+     WHERE $3 AND s.stream_id = any($1::uuid[]) AND s.tenant = $2
+     ORDER BY s.stream_id, s.version DESC
+)
+SELECT true, stream_id, version, stream_type, topic, state FROM snap
+UNION ALL
+SELECT false, e.stream_id, e.version, e.stream_type, e.topic, e.payload
+  FROM events e LEFT JOIN snap ON snap.stream_id = e.stream_id
+ WHERE e.stream_id = any($1::uuid[]) AND e.tenant = $2 AND e.version > coalesce(snap.version, 0)
+ ORDER BY 2, 1 DESC, 3
+"""
 
 _encode_metadata = msgspec.json.Encoder().encode
 

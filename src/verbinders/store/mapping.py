@@ -37,6 +37,7 @@ __all__ = [
     "personal_subjects",
     "sealed_subjects",
     "stream_type_of",
+    "topic_may_be_sealed",
     "topic_of",
 ]
 
@@ -128,6 +129,16 @@ def _seal_values(value: Any, keys: Mapping[UUID, bytes]) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def topic_may_be_sealed(topic: str) -> bool:
+    """Whether events of `topic` may carry sealed personal data (see `may_hold_personal_data`);
+    a topic that names no class counts as yes."""
+    try:
+        return may_hold_personal_data(resolve_topic(topic))
+    except Exception:
+        return True
+
+
 def sealed_subjects(raw: Any) -> set[UUID]:
     """The subjects of the sealed envelopes inside a decoded JSON payload."""
     found: set[UUID] = set()
@@ -202,7 +213,9 @@ def decode_event(
     while from_version < class_version:
         getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
         from_version += 1
-    if keys or sealed_subjects(state):
+    # An event class whose declared fields cannot hold personal data was stored with none
+    # sealed (`event_subjects` skips it too): its payload is not walked.
+    if may_hold_personal_data(cls) and (keys or sealed_subjects(state)):
         state = _open_values(state, keys)
     state["originator_id"] = stream_id  # a UUID object: the field's type is a TypeVar
     state["originator_version"] = version
@@ -255,7 +268,9 @@ def decode_aggregate_state(row: SnapshotRow, keys: Mapping[UUID, bytes]) -> Aggr
     while from_version < class_version:
         getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
         from_version += 1
-    if keys or sealed_subjects(state):
+    # An event class whose declared fields cannot hold personal data was stored with none
+    # sealed (`event_subjects` skips it too): its payload is not walked.
+    if may_hold_personal_data(cls) and (keys or sealed_subjects(state)):
         state = _open_values(state, keys)
     types = _state_types(cls)
     for name, value in state.items():

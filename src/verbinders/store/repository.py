@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -21,6 +22,7 @@ from verbinders.store.mapping import (
     personal_subjects,
     sealed_subjects,
     stream_type_of,
+    topic_may_be_sealed,
 )
 
 if TYPE_CHECKING:
@@ -94,6 +96,11 @@ class Repository:
         `snapshots` for the caller to save when its transaction is over (`save_snapshots`):
         saved inside a transaction, it could wait for another transaction's snapshot.
         """
+        if version is None and as_of is None:
+            found = await self.find_many(
+                {aggregate_id: cls}, tenant=tenant, connection=connection, snapshots=snapshots
+            )
+            return found[aggregate_id]  # type: ignore[return-value]
         snapshot = None
         if as_of is None and self.snapshot_every:
             snapshot = await self.store.latest_snapshot(
@@ -127,22 +134,69 @@ class Repository:
             aggregate = event.mutate(aggregate)
         if not isinstance(aggregate, cls):
             return None
-        if (
-            self.snapshot_every
-            and version is None
-            and as_of is None
-            and len(events) >= self.snapshot_every
-        ):
-            # Taken on load, of events committed before this load (a unit of work appends
-            # only at its end), so that a transaction that later rolls back can never leave
-            # a snapshot of a version that does not exist.
-            if connection is None:
-                await self._snapshot(aggregate, tenant, keys)
-            elif snapshots is not None:
-                due = self._snapshot_row(aggregate, tenant, keys)
-                if due is not None:
-                    snapshots.append(PendingSnapshot(due))
         return aggregate
+
+    async def find_many(
+        self,
+        wanted: Mapping[UUID, type[Aggregate]],
+        *,
+        tenant: str,
+        connection: Connection | None = None,
+        snapshots: list[PendingSnapshot] | None = None,
+    ) -> dict[UUID, Aggregate | None]:
+        """Several aggregates as they are now (id -> class; None for one not found), read in
+        one statement and their personal-data keys in one more (when they hold any). Snapshots
+        found due are handled as by `find`."""
+        read = await self.store.read_streams(
+            list(wanted), tenant=tenant, snapshots=bool(self.snapshot_every), connection=connection
+        )
+        subjects: set[UUID] = set()
+        for snapshot, events in read.values():
+            for event in events:
+                if topic_may_be_sealed(event.topic):
+                    subjects |= sealed_subjects(event.payload)
+            if snapshot is not None:
+                subjects |= sealed_subjects(snapshot.state)
+        keys = await self.keyring.keys_for(subjects, connection=connection) if subjects else {}
+        found: dict[UUID, Aggregate | None] = {}
+        for aggregate_id, cls in wanted.items():
+            snapshot, events = read[aggregate_id]
+            kind = stream_type_of(cls)
+            if (snapshot is None and not events) or (
+                (snapshot.stream_type if snapshot else events[0].stream_type) != kind
+            ):
+                found[aggregate_id] = None
+                continue
+            aggregate: Aggregate | None = (
+                decode_aggregate_state(snapshot, keys) if snapshot is not None else None
+            )
+            for stored in events:
+                decoded = decode_event(
+                    stored.topic, stored.stream_id, stored.version, stored.payload, keys
+                )
+                aggregate = decoded.mutate(aggregate)
+            found[aggregate_id] = aggregate if isinstance(aggregate, cls) else None
+            if aggregate is not None and self.snapshot_every and len(events) >= self.snapshot_every:
+                await self._snapshot_due(aggregate, tenant, keys, connection, snapshots)
+        return found
+
+    async def _snapshot_due(
+        self,
+        aggregate: Aggregate,
+        tenant: str,
+        keys: dict[UUID, bytes],
+        connection: Connection | None,
+        snapshots: list[PendingSnapshot] | None,
+    ) -> None:
+        # Taken on load, of events committed before this load (a unit of work appends only
+        # at its end), so that a transaction that later rolls back can never leave a snapshot
+        # of a version that does not exist.
+        if connection is None:
+            await self._snapshot(aggregate, tenant, keys)
+        elif snapshots is not None:
+            due = self._snapshot_row(aggregate, tenant, keys)
+            if due is not None:
+                snapshots.append(PendingSnapshot(due))
 
     async def save_snapshots(
         self, pending: list[PendingSnapshot], *, connection: Connection | None = None
