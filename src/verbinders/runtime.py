@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from verbinders import registry
-from verbinders.application.unit_of_work import Pipeline
+from verbinders.application.pipeline import Pipeline
 from verbinders.config import Settings
 from verbinders.database import Database, connect, open_database
 from verbinders.policies.runner import PolicyRunner
@@ -28,6 +28,7 @@ from verbinders.store.subscription import FeedSignal
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
+    from verbinders.database import Connection
     from verbinders.policies.policy import Policy
     from verbinders.projections.engine import Projection
 
@@ -50,6 +51,11 @@ class Runtime:
     @property
     def pool(self) -> asyncpg.Pool:
         return self.database.pool
+
+    def connection(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """A pooled connection, waited for at most `VERBINDERS_POOL_WAIT_S` (then
+        `Unavailable`, 503 with `Retry-After`): for queries as for commands."""
+        return self.pipeline.connection()
 
     async def connect(self) -> asyncpg.Connection:
         """A connection of its own (not from the pool), with the pool's codecs and settings."""

@@ -12,6 +12,7 @@ from tests.platforms import Platform
 from verbinders.application import membership
 from verbinders.application.context import Actor
 from verbinders.application.meetings import cancel_meeting, schedule_meeting
+from verbinders.application.membership_record import membership_of
 from verbinders.application.organisations import dissolve_organisation
 from verbinders.application.unit_of_work import CommandRequest
 from verbinders.domain.meetings import MeetingMode
@@ -135,6 +136,6 @@ async def test_closing_for_a_dissolution_ends_what_is_open_and_leaves_the_rest(
             membership.close_for_dissolution, close, org, reason=reason
         )
         assert again is None
-    record = await membership.membership_of(runtime, coordinator(platform), member)
+    record = await membership_of(runtime, coordinator(platform), member)
     assert record.history[-1].reason == reason
     assert record.suspensions[-1].until == then

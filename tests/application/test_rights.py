@@ -15,6 +15,7 @@ from tests.platforms import Platform
 from verbinders.application import membership, organisations
 from verbinders.application.context import Actor
 from verbinders.application.meetings import record_attendance, schedule_meeting
+from verbinders.application.membership_record import membership_of
 from verbinders.application.tokens import issue_token
 from verbinders.domain.meetings import AttendanceStatus, MeetingMode
 from verbinders.domain.profile import ProfileChanges
@@ -110,12 +111,12 @@ async def test_a_membership_record_is_read_by_tracers_and_the_organisation_itsel
 ) -> None:
     await apply(runtime, actors["organisation"], platform.party)
     for role in ("coordinator", "auditor", "analyst", "organisation"):
-        record = await membership.membership_of(runtime, actors[role], platform.party)
+        record = await membership_of(runtime, actors[role], platform.party)
         assert record.status == "applied", role
     for role in ("municipality", "fund"):
         with pytest.raises(Forbidden):
-            await membership.membership_of(runtime, actors[role], platform.party)
-        own = await membership.membership_of(runtime, actors[role], actors[role].party)  # type: ignore[arg-type]
+            await membership_of(runtime, actors[role], platform.party)
+        own = await membership_of(runtime, actors[role], actors[role].party)  # type: ignore[arg-type]
         assert own.status == "none"
 
 

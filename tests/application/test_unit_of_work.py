@@ -16,8 +16,9 @@ from verbinders.application.commands import command
 from verbinders.application.context import Actor, CommandResult
 from verbinders.application.idempotency import RETRY_NOTE, Idempotency, forget_old_keys
 from verbinders.application.organisations import register_organisation, update_organisation
+from verbinders.application.pipeline import Pipeline
 from verbinders.application.tokens import issue_token, revoke_token
-from verbinders.application.unit_of_work import CommandRequest, Pipeline, UnitOfWork
+from verbinders.application.unit_of_work import CommandRequest, UnitOfWork
 from verbinders.domain.organisations import Organisation
 from verbinders.domain.profile import ProfileChanges
 from verbinders.domain.vocabulary import OrganisationKind

@@ -20,6 +20,7 @@ from verbinders import registry
 from verbinders.application import membership
 from verbinders.application.authentication import Authenticator
 from verbinders.application.context import Actor
+from verbinders.application.membership_record import membership_of
 from verbinders.application.organisations import dissolve_organisation, register_organisation
 from verbinders.application.platforms import create_platform
 from verbinders.application.tokens import issue_token, revoke_token
@@ -165,7 +166,7 @@ async def test_a_dissolution_closes_the_membership_and_revokes_the_tokens_as_the
     reason = "organisation dissolved: fusie met de buren"
     assert {r["payload"]["reason"] for r in found} == {reason}
     assert {r["payload"].get("revoked_by") for r in found if r["kind"] == "Revoked"} == {POLICY}
-    record = await membership.membership_of(runtime, Actor.operator(TENANT), member.id)
+    record = await membership_of(runtime, Actor.operator(TENANT), member.id)
     assert (record.status, record.history[-1].by, record.history[-1].reason) == (
         "left",
         POLICY,

@@ -15,7 +15,8 @@ from verbinders.application import membership as membership_service
 from verbinders.application import organisations as service
 from verbinders.application.commands import Command
 from verbinders.application.context import Actor, CommandResult
-from verbinders.application.unit_of_work import Pipeline, UnitOfWork
+from verbinders.application.pipeline import Pipeline
+from verbinders.application.unit_of_work import UnitOfWork
 from verbinders.database import init_connection
 from verbinders.domain.membership import Membership, membership_id
 from verbinders.domain.organisations import Organisation

@@ -14,7 +14,8 @@ from verbinders.application import meetings as service
 from verbinders.application.commands import Command
 from verbinders.application.context import Actor
 from verbinders.application.organisations import register_organisation, update_organisation
-from verbinders.application.unit_of_work import Pipeline, UnitOfWork
+from verbinders.application.pipeline import Pipeline
+from verbinders.application.unit_of_work import UnitOfWork
 from verbinders.database import init_connection
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.domain.membership import Membership, membership_id

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from verbinders.application.context import Actor
+from verbinders.application.pipeline import Pipeline
 from verbinders.application.tokens import IssuedToken, hash_secret, issue_token, revoke_token
-from verbinders.application.unit_of_work import Pipeline
 from verbinders.domain.access import AccessToken
 from verbinders.projections.engine import build_generation, create_generation, replay, try_lead
 from verbinders.projections.tokens import TokensProjection

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from verbinders.application.commands import Command, command
 from verbinders.application.context import Actor, CommandResult
-from verbinders.application.unit_of_work import CommandRequest, Outcome, Pipeline, UnitOfWork
+from verbinders.application.pipeline import Pipeline
+from verbinders.application.unit_of_work import CommandRequest, Outcome, UnitOfWork
 
 __all__ = [
     "Actor",

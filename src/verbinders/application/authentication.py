@@ -22,7 +22,7 @@ from verbinders.domain.access import AccessToken
 from verbinders.errors import Unauthorized
 
 if TYPE_CHECKING:
-    from verbinders.application.unit_of_work import Pipeline
+    from verbinders.application.pipeline import Pipeline
 
 __all__ = ["Authenticator"]
 

@@ -38,7 +38,7 @@ from verbinders.store.eventstore import row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 
 if TYPE_CHECKING:
-    from verbinders.application.unit_of_work import Pipeline
+    from verbinders.application.pipeline import Pipeline
     from verbinders.database import Connection
     from verbinders.store.events import RecordedEvent
     from verbinders.store.subscription import FeedSignal

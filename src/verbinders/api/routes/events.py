@@ -61,7 +61,7 @@ class EventsController(Controller):
         if since is not None and until is not None and since > until:
             raise InvalidCommand("since must not be after until", field="since", rule="order")
         tenant = get_actor(request).tenant
-        async with runtime.pool.acquire() as conn:
+        async with runtime.connection() as conn:
             # The horizon first, in its own statement: rows are read in a later snapshot.
             horizon = await conn.fetchval("SELECT feed_horizon()")
             rows = await conn.fetch(

@@ -38,6 +38,7 @@ from verbinders.api.routes.common import (
 from verbinders.api.state import runtime_of
 from verbinders.application import membership as service
 from verbinders.application.context import CommandResult
+from verbinders.application.membership_record import MembershipView, membership_of
 from verbinders.application.rights import OWN, RECORD_READERS
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
@@ -175,10 +176,10 @@ class MembershipController(Controller):
         organisation_id: uuid.UUID,
         as_of: AsOf = None,
         effective_at: EffectiveAt = None,
-    ) -> Response[service.MembershipView]:
+    ) -> Response[MembershipView]:
         """Read from the membership's own events, so always current: its `ETag` is what
         `If-Match` on the membership commands compares with (`"0"` before any application)."""
-        view = await service.membership_of(
+        view = await membership_of(
             runtime_of(request),
             get_actor(request),
             organisation_id,

@@ -76,7 +76,7 @@ class SystemController(Controller):
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Readiness]:
         runtime = runtime_of(request)
         try:
-            async with runtime.pool.acquire() as conn:
+            async with runtime.connection() as conn:
                 await conn.fetchval("SELECT 1")
             feed = await runtime.store.feed_status()
             projections = await runtime.runner.status()
