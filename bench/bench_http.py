@@ -12,7 +12,7 @@ In one run, on one database, with the same settings, it serves in turn
       in-process, write_rate_per_minute raised to its maximum) and its cheapest create
       command, POST /tokens ({"roles": ["analyst"], "label": "bench"} with a coordinator's
       bearer token): an AccessToken's event appended in one autocommit statement
-      (api/idempotency.py run_command, `one_write`), listed later by the `tokens` read
+      (the command pipeline, `writes_once`), listed later by the `tokens` read
       model, which the in-process projections keep; POST /meetings,
       one event but with more to decode, validate and project, costs more (b_meetings);
 each in a uvicorn process of its own (one worker, the same uvicorn settings for both, started
@@ -39,7 +39,7 @@ a database `verbinders_bench_<random>` on that server and drops it afterwards.
               (b) once wrote beside its event, COMMIT: how (b) wrote before it became one
               statement and the token's row a read model;
   b_core      (b)'s command (issue_token, one statement) behind a bare Litestar handler: no
-              guard, no run_command, no projections;
+              guard, no HTTP command layer, no projections;
 and then the same apps once more in this process, straight through their ASGI callables (no
 HTTP server, no sockets, one request at a time): CPU per request, and per call the CPU of the
 pure-Python steps of POST /tokens.
@@ -156,17 +156,33 @@ class Contender:
     body: str = BODY
     stream_type: str = "AccessToken"
     """Whose events the real app's answers must match in number (the bare app: its rows)."""
+    mix: bool = False
+    """Sends the command mix (MIX_SCRIPT) instead of one POST of `body`."""
+    keyed: bool = False
+    """Every request with an Idempotency-Key of its own: the transactional path."""
 
 
 CONTENDERS = {
     "a": Contender("(a) bare Litestar + asyncpg INSERT", "bare", "/things"),
     "b": Contender("(b) Verbinders POST /tokens", "real", "/tokens", projections=True),
+    "c": Contender("(c) command mix", "real", "/", projections=True, mix=True),
+    "c_tx": Contender(
+        "(d) command mix + Idempotency-Key", "real", "/", projections=True, mix=True, keyed=True
+    ),
     "b_noproj": Contender(
         "    b without projections",
         "real",
         "/tokens",
         (("VERBINDERS_RUN_PROJECTIONS", "false"),),
         diagnostic=True,
+    ),
+    "c_noproj": Contender(
+        "    c without projections",
+        "real",
+        "/",
+        (("VERBINDERS_RUN_PROJECTIONS", "false"),),
+        diagnostic=True,
+        mix=True,
     ),
     "b_meetings": Contender(
         "    POST /meetings (a new meeting)",
@@ -183,7 +199,7 @@ CONTENDERS = {
 
 # wrk: the request, and a count of answers by status (every one must be 201). A response()
 # callback makes wrk parse each answer's headers and body; both contenders pay it alike.
-WRK_SCRIPT = """
+WRK_POST = """
 wrk.method = "POST"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
@@ -200,9 +216,12 @@ function init(args)
     other = 0
     other_status = 0
 end
+"""
 
+# Both scripts end with this: answers counted by status, and the summary line parse_wrk reads.
+WRK_RESULTS = """
 function response(status, headers, body)
-    if status == 201 then
+    if status == {ok} or (status >= 200 and status < 300 and {any_2xx}) then
         created = created + 1
     else
         other = other + 1
@@ -225,6 +244,75 @@ function done(summary, latency, requests)
         latency:percentile(99), latency:percentile(50)))
 end
 """
+
+
+# The command mix (contenders c and c_tx): in turn, a meeting scheduled (POST /meetings, 201),
+# an organisation's profile updated (PATCH /organisations/{id}, 200) and a membership decision
+# (suspend, or reinstate a suspended member: POST .../membership/suspend|reinstate, 200), on
+# organisations prepared as members. Each wrk thread takes its own organisations, in turn, so
+# that a decision on one is sent only long after the one before it was answered (no two
+# commands race for a stream: every answer must be 2xx). `suspended` is read from the database
+# before each run; `keyed` adds an Idempotency-Key of its own to every request.
+MIX_SCRIPT = """
+local orgs = {{ {orgs} }}
+local suspended_at_start = {{ {suspended} }}
+local meeting = {meeting}
+local keyed = {keyed}
+local tag = "{tag}"
+local threads = {{}}
+local next_id = 0
+
+function setup(thread)
+    thread:set("id", next_id)
+    next_id = next_id + 1
+    table.insert(threads, thread)
+end
+
+function init(args)
+    created = 0
+    other = 0
+    other_status = 0
+    n = 0
+    mine = {{}}
+    for i, org in ipairs(orgs) do
+        if (i - 1) % {threads} == id then table.insert(mine, org) end
+    end
+    suspended = {{}}
+    for _, org in ipairs(suspended_at_start) do suspended[org] = true end
+end
+
+local function headers()
+    local h = {{}}
+    h["Content-Type"] = "application/json"
+    h["Authorization"] = "Bearer {token}"
+    if keyed then h["Idempotency-Key"] = tag .. "-" .. id .. "-" .. n end
+    return h
+end
+
+function request()
+    n = n + 1
+    local kind = n % 3
+    if kind == 0 then
+        return wrk.format("POST", "/meetings", headers(), meeting)
+    end
+    local org = mine[(math.floor(n / 3) % #mine) + 1]
+    if kind == 1 then
+        local text = "Bijgewerkt door run " .. tag .. " " .. id .. "/" .. n
+        local body = '{{"description": "' .. text .. '"}}'
+        return wrk.format("PATCH", "/organisations/" .. org, headers(), body)
+    end
+    local action = "suspend"
+    if suspended[org] then action = "reinstate" end
+    suspended[org] = not suspended[org]
+    return wrk.format(
+        "POST", "/organisations/" .. org .. "/membership/" .. action, headers(),
+        '{{"reason": "bench"}}')
+end
+"""
+MIX_STREAMS = ["Meeting", "Organisation", "Membership"]
+"""The streams the mix appends to: one event per request."""
+MIX_ORGANISATIONS = 300
+"""Organisations per wrk thread the mix works on (each is touched every 3 x this requests)."""
 
 
 # -- the servers (run in their own processes: bench_http.py --serve bare|real) --------------
@@ -315,7 +403,7 @@ def bare_app(settings: Settings) -> Any:
 
 
 def command_app(settings: Settings) -> Any:
-    """--diagnose: the real command (issue_token as run_command runs it without an
+    """--diagnose: the real command (issue_token as the pipeline runs it without an
     Idempotency-Key: no transaction, one statement) behind a bare Litestar handler: no guard,
     no idempotency/correlation handling, no controller, no projections; the actor is the
     coordinator's token, looked up once."""
@@ -324,19 +412,15 @@ def command_app(settings: Settings) -> Any:
     from litestar.datastructures import State
     from litestar.status_codes import HTTP_201_CREATED
 
-    from verbinders.application.access import (
-        Authenticator,
-        IssuedToken,
-        issue_token,
-    )
-    from verbinders.application.context import CommandContext
+    from verbinders.application.authentication import Authenticator
+    from verbinders.application.tokens import IssuedToken, issue_token
     from verbinders.runtime import open_runtime
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> Any:
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
-            app.state.actor = await Authenticator(runtime.repository).authenticate(
+            app.state.actor = await Authenticator(runtime.pipeline).authenticate(
                 os.environ["BENCH_HTTP_TOKEN"]
             )
             yield
@@ -348,8 +432,9 @@ def command_app(settings: Settings) -> Any:
     )
     async def issue(state: State, data: IssueBody) -> IssuedToken:
         runtime = state.runtime
-        ctx = CommandContext(repository=runtime.repository, connection=None, actor=state.actor)
-        return await issue_token(ctx, roles=data.roles, label=data.label)
+        return await runtime.pipeline.run(
+            issue_token, state.actor, roles=data.roles, label=data.label
+        )
 
     @get("/health/ready")
     async def ready() -> dict[str, Any]:
@@ -472,7 +557,7 @@ def parse_wrk(output: str, *, what: str) -> WrkRun:
     socket_errors = re.search(r"Socket errors:.*", output)
     if c["other"] or non_2xx or socket_errors or c["created"] != c["requests"]:
         raise RuntimeError(
-            f"{what}: not every request was answered 201: {c['created']:,} of"
+            f"{what}: not every request was answered 2xx: {c['created']:,} of"
             f" {c['requests']:,} were, {c['other']:,} got another status (e.g."
             f" {c['other_status']}); wrk said:\n{output}"
         )
@@ -580,6 +665,7 @@ class Bench:
     postmaster: int | None
     token: str
     py_spy: str | None = None
+    organisations: list[str] = dataclasses.field(default_factory=list)
     profiles: dict[str, Path] = dataclasses.field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
@@ -609,17 +695,49 @@ class Bench:
     async def rows(self, kind: str) -> int:
         if CONTENDERS[kind].app == "bare":
             return int(await self.conn.fetchval("SELECT count(*) FROM bare_events"))
+        streams = MIX_STREAMS if CONTENDERS[kind].mix else [CONTENDERS[kind].stream_type]
         return int(
             await self.conn.fetchval(
-                "SELECT count(*) FROM events WHERE tenant = $1 AND stream_type = $2",
+                "SELECT count(*) FROM events WHERE tenant = $1 AND stream_type = any($2)",
                 TENANT,
-                CONTENDERS[kind].stream_type,
+                streams,
             )
+        )
+
+    async def suspended(self) -> list[str]:
+        """The prepared organisations whose membership is suspended now."""
+        rows = await self.conn.fetch(
+            "SELECT first.payload->>'organisation_id' AS org FROM events first"
+            " JOIN LATERAL (SELECT topic FROM events e WHERE e.stream_id = first.stream_id"
+            "   ORDER BY version DESC LIMIT 1) latest ON true"
+            " WHERE first.tenant = $1 AND first.stream_type = 'Membership' AND first.version = 1"
+            " AND latest.topic LIKE '%.Suspended'",
+            TENANT,
+        )
+        return [row["org"] for row in rows]
+
+    async def script(self, contender: Contender, body: str) -> str:
+        if not contender.mix:
+            return (WRK_POST + WRK_RESULTS).format(
+                body=json.dumps(body), token=self.token, ok=201, any_2xx="false"
+            )
+        quoted = ", ".join(json.dumps(org) for org in self.organisations)
+        suspended = ", ".join(json.dumps(org) for org in await self.suspended())
+        return (MIX_SCRIPT + WRK_RESULTS).format(
+            orgs=quoted,
+            suspended=suspended,
+            meeting=json.dumps(MEETING_BODY),
+            keyed="true" if contender.keyed else "false",
+            tag=uuid.uuid4().hex[:8],
+            threads=self.args.threads,
+            token=self.token,
+            ok=201,
+            any_2xx="true",
         )
 
     async def wrk_run(self, server: Server, path: str, body: str, seconds: float) -> WrkRun:
         script = self.workdir / "post.lua"
-        script.write_text(WRK_SCRIPT.format(body=json.dumps(body), token=self.token))
+        script.write_text(await self.script(CONTENDERS[server.kind], body))
         command = [
             self.wrk,
             f"-t{self.args.threads}",
@@ -789,12 +907,8 @@ def python_pieces(token_actor: Any) -> list[tuple[str, float]]:
     """CPU per call of the pure-Python steps of POST /tokens (no database, no HTTP)."""
     from datetime import UTC, datetime
 
-    from verbinders.application.access import (
-        Authenticator,
-        IssuedToken,
-        hash_secret,
-        new_secret,
-    )
+    from verbinders.application.authentication import Authenticator
+    from verbinders.application.tokens import IssuedToken, hash_secret, new_secret
     from verbinders.domain.access import AccessToken
     from verbinders.store.events import Metadata, NewEvent
     from verbinders.store.mapping import encode_event, personal_subjects
@@ -885,7 +999,7 @@ def python_pieces(token_actor: Any) -> list[tuple[str, float]]:
 async def in_process_diagnosis(settings: Settings, token: str, n: int, rounds: int) -> None:
     """CPU per request of the apps without an HTTP server, in rounds of rotating order."""
     from verbinders.api.app import create_app
-    from verbinders.application.access import Authenticator
+    from verbinders.application.authentication import Authenticator
     from verbinders.runtime import open_runtime
 
     os.environ["BENCH_HTTP_TOKEN"] = token
@@ -937,7 +1051,7 @@ async def in_process_diagnosis(settings: Settings, token: str, n: int, rounds: i
             f" {statistics.median(wall[label]):11.0f}"
         )
     async with open_runtime(settings, min_size=1, max_size=1) as runtime:
-        actor = await Authenticator(runtime.repository).authenticate(token)
+        actor = await Authenticator(runtime.pipeline).authenticate(token)
     print("Pure-Python steps of POST /tokens (no database), CPU per call:")
     for label, us in python_pieces(actor):
         print(f"  {label:44} {us:6.1f} us")
@@ -969,7 +1083,7 @@ def print_table(results: dict[str, list[Result]]) -> None:
         )
 
 
-def print_verdict(a: list[Result], b: list[Result]) -> None:
+def print_verdict(a: list[Result], b: list[Result], label: str) -> None:
     """The targets, judged on the ratios of each round (a and b measured minutes apart at
     most), whose median is the verdict; the ratio of the medians is shown beside it.
 
@@ -984,7 +1098,7 @@ def print_verdict(a: list[Result], b: list[Result]) -> None:
         "rate": statistics.median(r.rate for r in b) / statistics.median(r.rate for r in a),
         "p99": statistics.median(r.p99_ms for r in b) / statistics.median(r.p99_ms for r in a),
     }
-    print()
+    print(f"\n{label.strip()} against (a):")
     print(
         f"requests/s  b/a = {rate_ratio:.2f}  (target >= {TARGET_RATE})"
         f"  {'met' if rate_ratio >= TARGET_RATE else 'MISSED'}"
@@ -1011,7 +1125,7 @@ PROFILE_LAYERS = (
         ("verbinders/application/", "verbinders/domain/", "verbinders/store/", "eventsourcing/"),
     ),
     (
-        "API: run_command, controller, bench handlers",
+        "API: commands, controller, bench handlers",
         ("verbinders/api/", "bare_app.<locals>", "command_app.<locals>"),
     ),
     ("Litestar: routing, body, kwargs, response", ("litestar/",)),
@@ -1117,23 +1231,42 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-async def prepare(settings: Settings) -> str:
-    """The schema, the bare table, a platform and its coordinator's token (returned)."""
-    from verbinders.application.access import create_platform
+async def prepare(settings: Settings, organisations: int) -> tuple[str, list[str]]:
+    """The schema, the bare table, a platform and its coordinator's token, and `organisations`
+    members for the command mix (their ids), all through the command pipeline."""
+    from verbinders.application.context import Actor
+    from verbinders.application.membership import admit, apply
+    from verbinders.application.organisations import register_organisation
+    from verbinders.application.platforms import create_platform
+    from verbinders.domain.vocabulary import OrganisationKind
     from verbinders.runtime import open_runtime
 
+    operator = Actor.operator(TENANT, "bench")
     async with open_runtime(settings, min_size=1, max_size=2) as runtime:
         async with runtime.pool.acquire() as conn:
             await conn.execute(BARE_DDL)
             await conn.execute(BARE_TOKENS_DDL)
-        _, token = await create_platform(
-            runtime,
-            slug=TENANT,
+        created = await runtime.pipeline.run(
+            create_platform,
+            operator,
             name="Benchmarkse Verbinders",
             city="Haarlem",
             started_on=date(2019, 1, 1),
         )
-    return token.token
+        ids = []
+        for n in range(organisations):
+            registered = await runtime.pipeline.run(
+                register_organisation,
+                operator,
+                kind=OrganisationKind.SELF_ORGANISATION,
+                name=f"Benchvereniging {n}",
+            )
+            org = uuid.UUID(registered.id)
+            await runtime.pipeline.run(apply, operator, org, motivation="meten")
+            await runtime.pipeline.run(admit, operator, org, reason="meten")
+            ids.append(str(org))
+    assert created.token.token is not None
+    return created.token.token, ids
 
 
 async def run(args: argparse.Namespace, wrk: str, py_spy: str | None) -> None:
@@ -1168,14 +1301,28 @@ async def run(args: argparse.Namespace, wrk: str, py_spy: str | None) -> None:
                 pool_max_size=args.pool_size,
                 pool_min_size=min(settings.pool_min_size, args.pool_size),
             )
-        token = await prepare(settings)
+        keys = [k for k, c in CONTENDERS.items() if args.diagnose or not c.diagnostic]
+        if args.only:
+            keys = [k for k in keys if k in args.only.split(",")]
+        mixing = any(CONTENDERS[k].mix for k in keys)
+        token, organisations = await prepare(
+            settings, MIX_ORGANISATIONS * args.threads if mixing else 0
+        )
         conn = await asyncpg.connect(dsn)
         facts = {
             s: await conn.fetchval(f"SHOW {s}")
             for s in ("server_version", "fsync", "synchronous_commit", "shared_buffers")
         }
         bench = Bench(
-            args, wrk, workdir, settings, conn, await find_postmaster(conn), token, py_spy
+            args,
+            wrk,
+            workdir,
+            settings,
+            conn,
+            await find_postmaster(conn),
+            token,
+            py_spy,
+            organisations,
         )
         from importlib.metadata import version
 
@@ -1196,9 +1343,6 @@ async def run(args: argparse.Namespace, wrk: str, py_spy: str | None) -> None:
             + ("" if bench.postmaster else "; PostgreSQL CPU not visible (remote server)"),
             flush=True,
         )
-        keys = [k for k, c in CONTENDERS.items() if args.diagnose or not c.diagnostic]
-        if args.only:
-            keys = [k for k in keys if k in args.only.split(",")]
         results: dict[str, list[Result]] = {k: [] for k in keys}
         for r in range(args.rounds):
             order = keys[r % len(keys) :] + keys[: r % len(keys)]
@@ -1211,8 +1355,9 @@ async def run(args: argparse.Namespace, wrk: str, py_spy: str | None) -> None:
         if args.rounds:
             print()
             print_table(results)
-        if args.rounds and {"a", "b"} <= results.keys():
-            print_verdict(results["a"], results["b"])
+        for kind in ("b", "c", "c_tx"):
+            if args.rounds and {"a", kind} <= results.keys():
+                print_verdict(results["a"], results[kind], CONTENDERS[kind].label)
         if args.diagnose and not args.only:
             await in_process_diagnosis(
                 settings, token, args.in_process_requests, max(3, args.rounds)

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from common import proc_stat, scratch_database
-from verbinders.application.access import issue_token
-from verbinders.application.context import Actor, CommandContext
+from verbinders.application.context import Actor
+from verbinders.application.tokens import issue_token
 from verbinders.config import Settings
 from verbinders.database import connect
 from verbinders.projections import ProjectionRunner, all_projections
@@ -95,8 +95,7 @@ async def measure(
         async def writer() -> None:
             nonlocal appended
             while time.monotonic() < end:
-                ctx = CommandContext(repository=runtime.repository, connection=None, actor=actor)
-                await issue_token(ctx, roles=("analyst",), label="bench")
+                await runtime.pipeline.run(issue_token, actor, roles=("analyst",), label="bench")
                 appended += 1
 
         backends, mine, started = sum(map(backend_cpu, pids)), own_cpu(), time.monotonic()

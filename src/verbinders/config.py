@@ -79,6 +79,12 @@ class Settings:
     port: int = _setting(8000, _int(1, 65535), "port `verbinders serve` listens on")
     pool_min_size: int = _setting(2, _int(1, 100), "smallest number of pooled connections")
     pool_max_size: int = _setting(20, _int(1, 500), "largest number of pooled connections")
+    pool_wait_s: float = _setting(
+        5.0,
+        _float(0.01, 600),
+        "longest a command waits for a pooled connection before it is refused (503 with"
+        " Retry-After)",
+    )
     append_connections: int = _setting(
         16,
         _int(0, 100),

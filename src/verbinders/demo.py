@@ -4,6 +4,9 @@ About 30 organisations of all four kinds with profiles, strengths and contact pe
 membership since December 2019, and 20 meetings (online during corona) with attendance,
 decisions and minutes. Every stream has a fixed id and every command a fixed date, so the
 demo is the same each time, and running it again adds nothing: what exists is left alone.
+
+The history is loaded through the application services, one command at a time, each at the
+moment it happened (the pipeline's clock), so the demo obeys every rule the API does.
 """
 
 from __future__ import annotations
@@ -12,24 +15,27 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from eventsourcing.domain import Aggregate
-
+from verbinders.application import meetings as meetings_service
+from verbinders.application import membership as membership_service
 from verbinders.application import organisations as org_service
-from verbinders.application.access import create_platform, issue_token, list_tokens, revoke_token
-from verbinders.application.context import Actor, CommandContext
+from verbinders.application.commands import Command, command
+from verbinders.application.context import Actor
+from verbinders.application.platforms import create_platform, reassign_point_of_contact
+from verbinders.application.tokens import IssuedToken, issue_token, list_tokens, revoke_token
+from verbinders.application.unit_of_work import CommandRequest
 from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org, StrengthRow
-from verbinders.domain.meetings import AgendaItem, AttendanceStatus, Meeting, MeetingMode, Votes
-from verbinders.domain.membership import Membership, membership_id
-from verbinders.domain.organisations import Organisation
+from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
+from verbinders.domain.membership import membership_id
 from verbinders.domain.platform import Platform, platform_id
 from verbinders.domain.profile import Profile
 from verbinders.domain.strengths import Strength
 from verbinders.domain.vocabulary import OrganisationKind
 
 if TYPE_CHECKING:
+    from verbinders.application.unit_of_work import UnitOfWork
     from verbinders.runtime import Runtime
 
 __all__ = ["DEMO_TENANT", "DemoResult", "load_demo"]
@@ -92,157 +98,110 @@ class DemoResult:
     created: dict[str, int]
 
 
-class _Loader:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.actor = Actor(
-            tenant=DEMO_TENANT,
-            roles=("coordinator",),
-            party=None,
-            token_id=None,
-            label="demo",
-        )
-        self.created = {"organisations": 0, "memberships": 0, "meetings": 0}
+Step = tuple[datetime | None, "Command[..., Any]", tuple[Any, ...], dict[str, Any]]
+"""One command of a stream's story: when it happened, the command and its arguments."""
 
-    async def exists(self, cls: type[Aggregate], stream_id: uuid.UUID) -> bool:
-        found = await self.runtime.repository.find(cls, stream_id, tenant=DEMO_TENANT)
-        return found is not None
 
-    async def run(self, at: datetime | None, command: object, key: str) -> None:
-        async with self.runtime.store.transaction() as conn:
-            ctx = CommandContext(
-                repository=self.runtime.repository,
-                connection=conn,
-                actor=self.actor,
-                correlation_id=f"demo-{key}",
-                clock=at,
-            )
-            await command(ctx)  # type: ignore[operator]
+def _step(at: datetime | None, cmd: Command[..., Any], *args: Any, **kwargs: Any) -> Step:
+    return (at, cmd, args, kwargs)
 
-    async def platform(self) -> None:
-        if await self.exists(Platform, platform_id(DEMO_TENANT)):
-            return
-        await create_platform(
-            self.runtime,
-            slug=DEMO_TENANT,
-            name="De Haarlemse Verbinders (demo)",
-            city="Haarlem",
-            started_on=PLATFORM_STARTED,
-            operator="demo",
-        )
 
-    async def organisation(self, org: Org, index: int) -> None:
-        org_id = demo_id("organisation", org.name)
-        if await self.exists(Organisation, org_id):
-            return
-
-        async def register(ctx: CommandContext) -> None:
-            await org_service.register_organisation(
-                ctx,
-                organisation_id=org_id,
-                kind=OrganisationKind(org.kind),
-                name=org.name,
-                kvk_number=org.kvk,
-                profile=Profile(
-                    description=org.description,
-                    founding_year=org.founded,
-                    communities=org.communities,
-                    languages=org.languages,
-                    themes=org.themes,
-                    districts=org.districts,
-                    target_groups=org.target_groups,
-                    website=org.website,
-                    constituency_size=org.constituency,
-                    active_volunteers=org.volunteers,
-                ),
-            )
-            for n, (kind, title, text, capacity, languages, districts) in enumerate(
-                strengths_of(org)
-            ):
-                await org_service.add_strength(
-                    ctx,
-                    org_id,
-                    Strength(
-                        kind=kind,  # type: ignore[arg-type]
-                        title=title,
-                        description=text,
-                        capacity=capacity,
-                        languages=languages,
-                        districts=districts,
-                    ),
-                    strength_id=demo_id("strength", f"{org.name}/{n}"),
-                )
-            if index < len(CONTACT_NAMES):
-                name, role = CONTACT_NAMES[index]
-                slug = name.split()[0].lower()
-                await org_service.add_contact(
-                    ctx,
-                    org_id,
-                    name=name,
-                    role=role,
-                    email=f"{slug}@voorbeeld.nl",
-                    person_id=demo_id("contact", f"{org.name}/{name}"),
-                )
-
-        await self.run(REGISTERED + timedelta(minutes=index), register, f"register/{org_id}")
-        self.created["organisations"] += 1
-
-    async def membership(self, org: Org) -> None:
-        org_id = demo_id("organisation", org.name)
-        stream = membership_id(DEMO_TENANT, org_id)
-        story = _membership_story(org)
-        if story is None or await self.exists(Membership, stream):
-            return
-        applied, admitted = story
-        membership = Membership.apply_for(
-            tenant=DEMO_TENANT,
+def _organisation_steps(org: Org, index: int) -> list[Step]:
+    org_id = demo_id("organisation", org.name)
+    at = REGISTERED + timedelta(minutes=index)
+    steps = [
+        _step(
+            at,
+            org_service.register_organisation,
             organisation_id=org_id,
-            motivation=f"{org.name} wil samenwerken met de andere Haarlemse organisaties.",
-            at=applied,
+            kind=OrganisationKind(org.kind),
+            name=org.name,
+            kvk_number=org.kvk,
+            profile=Profile(
+                description=org.description,
+                founding_year=org.founded,
+                communities=org.communities,
+                languages=org.languages,
+                themes=org.themes,
+                districts=org.districts,
+                target_groups=org.target_groups,
+                website=org.website,
+                constituency_size=org.constituency,
+                active_volunteers=org.volunteers,
+            ),
         )
-        if admitted is not None:
-            membership.admit(
-                reason="Voldoet aan de uitgangspunten van het platform",
-                decided_by=self.actor.name,
-                at=admitted,
-                meeting_id=demo_id("meeting", admitted.date().isoformat()),
+    ]
+    for n, (kind, title, text, capacity, languages, districts) in enumerate(strengths_of(org)):
+        strength = Strength(
+            kind=kind,  # type: ignore[arg-type]
+            title=title,
+            description=text,
+            capacity=capacity,
+            languages=languages,
+            districts=districts,
+        )
+        strength_id = demo_id("strength", f"{org.name}/{n}")
+        steps.append(_step(at, org_service.add_strength, org_id, strength, strength_id=strength_id))
+    if index < len(CONTACT_NAMES):
+        name, role = CONTACT_NAMES[index]
+        steps.append(
+            _step(
+                at,
+                org_service.add_contact,
+                org_id,
+                name=name,
+                role=role,
+                email=f"{name.split()[0].lower()}@voorbeeld.nl",
+                person_id=demo_id("contact", f"{org.name}/{name}"),
             )
-        if org.name == "Koerdisch Cultureel Centrum Haarlem":
-            membership.suspend(
-                reason="Bestuur tijdelijk onbereikbaar",
-                decided_by=self.actor.name,
-                at=datetime(2023, 3, 1, 12, tzinfo=AMSTERDAM),
-            )
-            membership.reinstate(
-                reason="Nieuw bestuur gekozen",
-                decided_by=self.actor.name,
-                at=_evening(date(2023, 6, 13), 21),
-            )
-        if org.name == "Poolse Stichting Razem":
-            membership.leave(
-                at=datetime(2024, 6, 1, 12, tzinfo=AMSTERDAM), reason="Stichting gaat fuseren"
-            )
+        )
+    return steps
 
-        async def save(ctx: CommandContext) -> None:
-            await ctx.save(membership)
 
-        await self.run(None, save, f"membership/{org_id}")
-        self.created["memberships"] += 1
+def _membership_steps(org: Org) -> list[Step]:
+    org_id = demo_id("organisation", org.name)
+    story = _membership_story(org)
+    if story is None:
+        return []
+    applied, admitted = story
+    motivation = f"{org.name} wil samenwerken met de andere Haarlemse organisaties."
+    steps = [_step(applied, membership_service.apply, org_id, motivation=motivation)]
+    if admitted is not None:
+        meeting = demo_id("meeting", admitted.date().isoformat())
+        reason = "Voldoet aan de uitgangspunten van het platform"
+        steps.append(
+            _step(admitted, membership_service.admit, org_id, reason=reason, meeting_id=meeting)
+        )
+    if org.name == "Koerdisch Cultureel Centrum Haarlem":
+        suspended = datetime(2023, 3, 1, 12, tzinfo=AMSTERDAM)
+        reinstated = _evening(date(2023, 6, 13), 21)
+        steps += [
+            _step(suspended, membership_service.suspend, org_id, reason=SUSPENSION),
+            _step(reinstated, membership_service.reinstate, org_id, reason="Nieuw bestuur gekozen"),
+        ]
+    if org.name == "Poolse Stichting Razem":
+        left = datetime(2024, 6, 1, 12, tzinfo=AMSTERDAM)
+        steps.append(_step(left, membership_service.leave, org_id, reason="Stichting gaat fuseren"))
+    return steps
 
-    async def meeting(self, day: date, title: str, mode: str) -> None:
-        meeting_id = demo_id("meeting", day.isoformat())
-        if await self.exists(Meeting, meeting_id):
-            return
-        starts = _evening(day)
-        ends = starts + timedelta(hours=2)
-        meeting = Meeting.schedule(
+
+SUSPENSION = "Bestuur tijdelijk onbereikbaar"
+DECISION_GROUNDS = "agreed in the platform meeting, see its minutes"
+
+
+def _meeting_steps(day: date, title: str, mode: str) -> list[Step]:
+    meeting_id = demo_id("meeting", day.isoformat())
+    starts = _evening(day)
+    ends = starts + timedelta(hours=2)
+    steps = [
+        _step(
+            starts - timedelta(days=21),
+            meetings_service.schedule_meeting,
             meeting_id=meeting_id,
-            tenant=DEMO_TENANT,
             title=title,
             starts_at=starts,
             ends_at=ends,
             mode=MeetingMode(mode),
-            at=starts - timedelta(days=21),
             venue=None if mode == "online" else "Stadhuis Haarlem, Grote Markt 2",
             online_link=None if mode == "in-person" else "https://meet.voorbeeld.nl/verbinders",
             agenda=(
@@ -251,38 +210,86 @@ class _Loader:
                 AgendaItem(title="Rondvraag"),
             ),
         )
-        if ends < datetime.now(UTC):
-            after = ends + timedelta(hours=1)
-            for org in ORGANISATIONS:
-                if not _member_on(org, day):
-                    continue
-                org_id = demo_id("organisation", org.name)
-                roll = _pick(f"{day}/{org.name}", 10)
-                if roll < 7:
-                    meeting.record_attendance(
-                        org_id, AttendanceStatus.PRESENT, at=after, people=1 + roll % 3
-                    )
-                elif roll < 9:
-                    meeting.record_attendance(org_id, AttendanceStatus.ABSENT_WITH_NOTICE, at=after)
-                else:
-                    meeting.record_attendance(
-                        org_id, AttendanceStatus.ABSENT_WITHOUT_NOTICE, at=after
-                    )
-            meeting.record_decision(
-                demo_id("decision", day.isoformat()),
-                f"Afspraken over: {title}",
-                at=after,
-                votes=Votes(in_favour=8 + _pick(title, 10), against=_pick(title, 2), abstained=1),
+    ]
+    if ends >= datetime.now(UTC):
+        return steps
+    after = ends + timedelta(hours=1)
+    for org in ORGANISATIONS:
+        if not _member_on(org, day):
+            continue
+        org_id = demo_id("organisation", org.name)
+        roll = _pick(f"{day}/{org.name}", 10)
+        if roll < 7:
+            status, people = AttendanceStatus.PRESENT, 1 + roll % 3
+        elif roll < 9:
+            status, people = AttendanceStatus.ABSENT_WITH_NOTICE, None
+        else:
+            status, people = AttendanceStatus.ABSENT_WITHOUT_NOTICE, None
+        steps.append(
+            _step(
+                after, meetings_service.record_attendance, meeting_id, org_id, status, people=people
             )
-            meeting.publish_minutes(
-                f"Verslag van '{title}' op {day:%d-%m-%Y}.", at=ends + timedelta(days=2)
-            )
+        )
+    votes = Votes(in_favour=8 + _pick(title, 10), against=_pick(title, 2), abstained=1)
+    steps += [
+        _step(
+            after,
+            meetings_service.record_decision,
+            meeting_id,
+            text=f"Afspraken over: {title}",
+            reason=DECISION_GROUNDS,
+            votes=votes,
+            decision_id=demo_id("decision", day.isoformat()),
+        ),
+        _step(
+            ends + timedelta(days=2),
+            meetings_service.publish_minutes,
+            meeting_id,
+            f"Verslag van '{title}' op {day:%d-%m-%Y}.",
+        ),
+    ]
+    return steps
 
-        async def save(ctx: CommandContext) -> None:
-            await ctx.save(meeting, reason="agreed in the platform meeting, see its minutes")
 
-        await self.run(None, save, f"meeting/{meeting_id}")
-        self.created["meetings"] += 1
+@command()
+async def _renew_demo_token(uow: UnitOfWork, earlier: list[uuid.UUID]) -> IssuedToken:
+    """Revoke the earlier demo coordinator tokens and issue a new one, in one append."""
+    for token_id in earlier:
+        await revoke_token(uow, token_id, reason="a newer demo token was issued")
+    return await issue_token(
+        uow, roles=("coordinator",), label="demo coordinator", reason="demo loaded"
+    )
+
+
+class _Loader:
+    """Tells each stream's story through the application services, one command at a time,
+    each at the moment it happened; a stream's story resumes where its version says it got
+    to, so that a second run (or one after an interrupted run) adds only what is missing."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.actor = Actor.operator(DEMO_TENANT, "demo")
+        self.created = {"organisations": 0, "memberships": 0, "meetings": 0}
+
+    async def tell(self, stream_id: uuid.UUID, steps: list[Step], key: str) -> bool:
+        """Run the steps the stream has not seen yet (one event each); True if it was new."""
+        version = await self.runtime.store.stream_version(stream_id)
+        for at, cmd, args, kwargs in steps[version:]:
+            request = CommandRequest(actor=self.actor, correlation_id=f"demo-{key}", clock=at)
+            await self.runtime.pipeline.run(cmd, request, *args, **kwargs)
+        return version == 0 and bool(steps)
+
+    async def platform(self) -> None:
+        if await self.runtime.store.stream_version(platform_id(DEMO_TENANT)):
+            return
+        request = CommandRequest(actor=self.actor, correlation_id="demo-platform")
+        await self.runtime.pipeline.run(
+            create_platform,
+            request,
+            name="De Haarlemse Verbinders (demo)",
+            city="Haarlem",
+            started_on=PLATFORM_STARTED,
+        )
 
     async def point_of_contact(self) -> None:
         platform = await self.runtime.repository.get(
@@ -291,17 +298,17 @@ class _Loader:
         contact = demo_id("organisation", "Stichting Vrouwen van Alle Kleuren")
         if platform.point_of_contact == contact:
             return
-        platform.reassign_point_of_contact(
+        request = CommandRequest(
+            actor=self.actor,
+            correlation_id="demo-point-of-contact",
+            clock=_evening(PLATFORM_STARTED, 21),
+        )
+        await self.runtime.pipeline.run(
+            reassign_point_of_contact,
+            request,
             contact,
             reason="Gekozen als aanspreekpunt tijdens de oprichting",
-            decided_by=self.actor.name,
-            at=_evening(PLATFORM_STARTED, 21),
         )
-
-        async def save(ctx: CommandContext) -> None:
-            await ctx.save(platform)
-
-        await self.run(None, save, "point-of-contact")
 
     async def token(self) -> str:
         """A fresh coordinator token for this run; earlier demo tokens are revoked."""
@@ -311,18 +318,11 @@ class _Loader:
             for t in await list_tokens(self.runtime.pool, DEMO_TENANT)
             if t.revoked_at is None and t.label.startswith("demo coordinator")
         ]
-        secret: list[str] = []
-
-        async def issue(ctx: CommandContext) -> None:
-            for token_id in earlier:
-                await revoke_token(ctx, token_id, reason="a newer demo token was issued")
-            issued = await issue_token(
-                ctx, roles=("coordinator",), label="demo coordinator", reason="demo loaded"
-            )
-            secret.append(issued.token)
-
-        await self.run(None, issue, f"token/{uuid.uuid4()}")  # a new token each run
-        return secret[0]
+        request = CommandRequest(actor=self.actor, correlation_id=f"demo-token/{uuid.uuid4()}")
+        issued = await self.runtime.pipeline.run(_renew_demo_token, request, earlier)
+        if issued.token is None:  # only a replay of an idempotency key answers without it
+            raise RuntimeError("the demo token was issued without its secret")
+        return issued.token
 
 
 def _membership_story(org: Org) -> tuple[datetime, datetime | None] | None:
@@ -347,11 +347,18 @@ def _member_on(org: Org, day: date) -> bool:
 async def load_demo(runtime: Runtime) -> DemoResult:
     loader = _Loader(runtime)
     await loader.platform()
+    created = loader.created
     for index, org in enumerate(ORGANISATIONS):
-        await loader.organisation(org, index)
+        org_id = demo_id("organisation", org.name)
+        steps = _organisation_steps(org, index)
+        created["organisations"] += await loader.tell(org_id, steps, f"organisation/{org_id}")
     for day, title, mode in MEETINGS:
-        await loader.meeting(day, title, mode)
+        meeting_id = demo_id("meeting", day.isoformat())
+        steps = _meeting_steps(day, title, mode)
+        created["meetings"] += await loader.tell(meeting_id, steps, f"meeting/{meeting_id}")
     for org in ORGANISATIONS:
-        await loader.membership(org)
+        stream = membership_id(DEMO_TENANT, demo_id("organisation", org.name))
+        steps = _membership_steps(org)
+        created["memberships"] += await loader.tell(stream, steps, f"membership/{stream}")
     await loader.point_of_contact()
-    return DemoResult(token=await loader.token(), created=loader.created)
+    return DemoResult(token=await loader.token(), created=created)

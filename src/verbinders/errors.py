@@ -69,9 +69,10 @@ class StreamConflict(Conflict):
     kind = "concurrency-conflict"
     title = "Concurrent modification"
 
-    def __init__(self, stream_id: object, expected: int, actual: int) -> None:
+    def __init__(self, stream_id: object, expected: int, actual: int | None) -> None:
+        where = f"is at version {actual}" if actual is not None else "has moved on"
         super().__init__(
-            f"stream {stream_id} is at version {actual}, not at the expected version {expected}",
+            f"stream {stream_id} {where}, not at the expected version {expected}",
             stream_id=str(stream_id),
             expected_version=expected,
             actual_version=actual,

@@ -2,7 +2,8 @@
 
 `verbinders serve` (through the Litestar lifespan), `verbinders project`, the other CLI
 commands and the tests all open a `Runtime`: the database (embedded or server), the pool, the
-event store, the keyring, the repository, the feed signal and the projection runner.
+event store, the keyring, the repository, the feed signal, the command pipeline, and the
+runners of the projections and the policies.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from verbinders import registry
+from verbinders.application.pipeline import Pipeline
 from verbinders.config import Settings
 from verbinders.database import Database, connect, open_database
+from verbinders.policies.runner import PolicyRunner
 from verbinders.projections import ProjectionRunner, all_projections
 from verbinders.store.eventstore import EventStore
 from verbinders.store.personal import Keyring
@@ -24,6 +28,8 @@ from verbinders.store.subscription import FeedSignal
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
+    from verbinders.database import Connection
+    from verbinders.policies.policy import Policy
     from verbinders.projections.engine import Projection
 
 __all__ = ["Runtime", "open_runtime", "runtime_on"]
@@ -38,10 +44,18 @@ class Runtime:
     repository: Repository
     signal: FeedSignal
     runner: ProjectionRunner
+    pipeline: Pipeline
+    """Runs every command (`application/unit_of_work.py`)."""
+    policies: PolicyRunner
 
     @property
     def pool(self) -> asyncpg.Pool:
         return self.database.pool
+
+    def connection(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """A pooled connection, waited for at most `VERBINDERS_POOL_WAIT_S` (then
+        `Unavailable`, 503 with `Retry-After`): for queries as for commands."""
+        return self.pipeline.connection()
 
     async def connect(self) -> asyncpg.Connection:
         """A connection of its own (not from the pool), with the pool's codecs and settings."""
@@ -54,6 +68,7 @@ async def runtime_on(
     database: Database,
     *,
     projections: Sequence[Projection] | None = None,
+    policies: Sequence[Policy] | None = None,
 ) -> AsyncIterator[Runtime]:
     """A runtime over an open database (the tests open theirs)."""
 
@@ -76,14 +91,23 @@ async def runtime_on(
         list(all_projections() if projections is None else projections),
         open_connection,
     )
+    repository = Repository(store, keyring, snapshot_every=settings.snapshot_every)
+    pipeline = Pipeline(repository, wait=settings.pool_wait_s)
     runtime = Runtime(
         settings=settings,
         database=database,
         store=store,
         keyring=keyring,
-        repository=Repository(store, keyring, snapshot_every=settings.snapshot_every),
+        repository=repository,
         signal=signal,
         runner=runner,
+        pipeline=pipeline,
+        policies=PolicyRunner(
+            pipeline,
+            signal,
+            list(registry.policies() if policies is None else policies),
+            open_connection,
+        ),
     )
     await signal.start()
     await store.start()

@@ -4,36 +4,42 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
-import pytest
 
 from tests.api.conftest import Platform
-from verbinders.application.access import Authenticator, issue_token
-from verbinders.application.context import Actor, CommandContext
+from verbinders.application.authentication import Authenticator
+from verbinders.application.context import Actor
+from verbinders.application.tokens import issue_token
 from verbinders.runtime import Runtime
 
 
-async def test_such_a_command_may_save_once_and_has_no_transaction_to_write_through(
+async def test_such_a_command_runs_on_one_connection_without_a_transaction(
     runtime: Runtime, platform: Platform, pool: asyncpg.Pool
 ) -> None:
-    ctx = CommandContext(
-        repository=runtime.repository,
-        connection=None,
-        actor=Actor(tenant=platform.slug, roles=("coordinator",), label="tests"),
-    )
-    issued = await issue_token(ctx, roles=("analyst",), label="first")
-    with pytest.raises(RuntimeError, match="saved already"):
-        await issue_token(ctx, roles=("analyst",), label="second")
-    with pytest.raises(RuntimeError, match="without a transaction"):
-        _ = ctx.transaction
-    async with pool.acquire() as conn:
-        labels = await conn.fetch(
-            "SELECT payload->>'label' AS label FROM events WHERE tenant = $1"
-            " AND stream_type = 'AccessToken' AND payload->>'label' IN ('first', 'second')",
-            platform.slug,
+    assert issue_token.writes_once
+    backends: list[int] = []
+    original = runtime.pipeline._at_once
+
+    async def watched(uow, command, args, kwargs):  # type: ignore[no-untyped-def]
+        connection = uow._connection
+        backends.append(connection.get_server_pid())
+        assert not connection.is_in_transaction()
+        return await original(uow, command, args, kwargs)
+
+    runtime.pipeline._at_once = watched  # type: ignore[method-assign]
+    try:
+        issued = await runtime.pipeline.run(
+            issue_token, Actor.operator(platform.slug, "tests"), roles=("analyst",), label="first"
         )
-    assert [row["label"] for row in labels] == ["first"]
-    assert ctx.positions == [issued.position]
-    actor = await Authenticator(runtime.repository).authenticate(issued.token)
+    finally:
+        del runtime.pipeline._at_once
+    assert len(backends) == 1
+    async with pool.acquire() as conn:
+        position = await conn.fetchval(
+            "SELECT position FROM events WHERE stream_id = $1", issued.id
+        )
+    assert issued.position == position
+    assert issued.token is not None
+    actor = await Authenticator(runtime.pipeline).authenticate(issued.token)
     assert actor.roles == ("analyst",)
 
 

@@ -9,10 +9,24 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.api.conftest import Platform
+from tests.api.conftest import Platform, make_platform
+from verbinders.runtime import Runtime
 
 TIMEOUT = 10
+
+
+@pytest.fixture
+async def platform(runtime: Runtime) -> Platform:
+    """A platform with only the organisations each test registers (its tokens act for none)."""
+    return await make_platform(runtime, "haarlem", parties=False)
+
+
+@pytest.fixture
+async def other_platform(runtime: Runtime) -> Platform:
+    return await make_platform(runtime, "zaanstad", parties=False)
+
 
 BASE = {"kind": "self-organisation", "description": "", "languages": ["nl"]}
 
@@ -245,7 +259,7 @@ async def test_each_filter_narrows_the_directory_to_the_matching_organisations(
     assert await find(membership="none") == ["fonds", "gemeente"]
     assert await find(membership="suspended") == []
 
-    page = await get(client, platform, "/organisations", seeded.position, role="fund")
+    page = await get(client, platform, "/organisations", seeded.position, role="auditor")
     entries = {seeded.key_of(item["id"]): item for item in page["items"]}
     assert entries["welzijn"]["strengths"] == 1  # the withdrawn one is not counted
     assert entries["gemeente"]["strengths"] == 1
@@ -462,7 +476,9 @@ async def test_as_of_needs_a_moment_with_a_time_zone_like_every_other_query(
         fine = await client.get(
             path, params={"as_of": "2021-03-01T00:00:00+01:00"}, headers=platform.auth("analyst")
         )
-        assert fine.status_code in (200, 404), (path, fine.text)
+        # Registered today: not there yet in 2021, in the lists nor on its own.
+        expected = 404 if organisation in path else 200
+        assert fine.status_code == expected, (path, fine.text)
 
 
 async def test_strengths_filter_by_kind_of_organisation_and_page_without_overlap(
@@ -471,7 +487,7 @@ async def test_strengths_filter_by_kind_of_organisation_and_page_without_overlap
     seeded = await seed(client, platform, other_platform)
 
     async def titles(**params: Any) -> list[tuple[str, str]]:
-        page = await get(client, platform, "/strengths", seeded.position, role="fund", **params)
+        page = await get(client, platform, "/strengths", seeded.position, role="auditor", **params)
         hits = [
             (h["strength"]["title"], seeded.key_of(h["strength"]["organisation_id"]))
             for h in page["items"]

@@ -34,7 +34,7 @@ PROBLEM = "application/problem+json"
 PROBLEMS = "https://verbinders.nl/problems/"
 JSON = {"Content-Type": "application/json"}
 TOO_BIG = str(2**63)
-FUND = {"kind": "fund", "name": "Fonds Haarlem"}
+FUND = {"kind": "fund", "name": "Fonds Spaarnestad"}
 
 
 def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
@@ -125,7 +125,7 @@ async def test_a_zero_width_space_does_not_let_a_duplicate_name_in(
     first = await client.post("/organisations", json=FUND, headers=headers)
     assert first.status_code == 201, first.text
     again = await client.post(
-        "/organisations", json={**FUND, "name": "Fonds\u200b Haarlem"}, headers=headers
+        "/organisations", json={**FUND, "name": "Fonds\u200b Spaarnestad"}, headers=headers
     )
     assert problem(again, 409)["state"] == "taken"
 

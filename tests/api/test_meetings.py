@@ -11,12 +11,13 @@ import httpx
 import pytest
 
 from tests.api.conftest import Platform
-from verbinders.application.context import Actor, CommandContext
+from verbinders.application.context import Actor
 from verbinders.application.meetings import schedule_meeting
+from verbinders.application.membership import admit, apply, leave
 from verbinders.application.organisations import register_organisation
+from verbinders.application.unit_of_work import CommandRequest
 from verbinders.domain.access import Role
 from verbinders.domain.meetings import MeetingMode
-from verbinders.domain.membership import Membership
 from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.errors import Conflict
 from verbinders.runtime import Runtime
@@ -86,31 +87,27 @@ async def organisation(
     member_since: datetime | None = None,
     left_at: datetime | None = None,
 ) -> uuid.UUID:
-    """Register an organisation (and its membership periods) directly through the services."""
-    async with runtime.store.transaction() as conn:
-        ctx = CommandContext(
-            repository=runtime.repository,
-            connection=conn,
-            actor=Actor(tenant=tenant, roles=("coordinator",), label="tests"),
-        )
-        registered = await register_organisation(
-            ctx,
+    """Register an organisation (unless it is one of the platform's already) and its
+    membership periods, through the pipeline."""
+    operator = Actor.operator(tenant, "tests")
+    if organisation_id is None or not await runtime.store.stream_version(organisation_id):
+        registered = await runtime.pipeline.run(
+            register_organisation,
+            operator,
             kind=OrganisationKind.SELF_ORGANISATION,
             name=name,
             organisation_id=organisation_id,
         )
-        org = uuid.UUID(registered.id)
-        if member_since is not None:
-            membership = Membership.apply_for(
-                tenant=tenant,
-                organisation_id=org,
-                motivation="Wij willen meedoen",
-                at=member_since - timedelta(days=30),
-            )
-            membership.admit(reason="past the intake", decided_by="platform", at=member_since)
-            if left_at is not None:
-                membership.leave(at=left_at, reason="gestopt")
-            await ctx.save(membership)
+        organisation_id = uuid.UUID(registered.id)
+    org = organisation_id
+    if member_since is not None:
+        joined = CommandRequest(actor=operator, clock=member_since - timedelta(days=30))
+        await runtime.pipeline.run(apply, joined, org, motivation="Wij willen meedoen")
+        admitted = CommandRequest(actor=operator, clock=member_since)
+        await runtime.pipeline.run(admit, admitted, org, reason="past the intake")
+        if left_at is not None:
+            gone = CommandRequest(actor=operator, clock=left_at)
+            await runtime.pipeline.run(leave, gone, org, reason="gestopt")
     return org
 
 
@@ -729,31 +726,19 @@ async def test_scheduling_a_meeting_id_twice_is_a_conflict(
     runtime: Runtime, platform: Platform
 ) -> None:
     meeting_id = uuid.uuid4()
-    for attempt in range(2):
-        async with runtime.store.transaction() as conn:
-            ctx = CommandContext(
-                repository=runtime.repository,
-                connection=conn,
-                actor=Actor(tenant=platform.slug, roles=("coordinator",), label="tests"),
-            )
-
-            async def again(ctx: CommandContext) -> None:
-                await schedule_meeting(
-                    ctx,
-                    title="Dubbel",
-                    starts_at=NOW + timedelta(days=1),
-                    ends_at=NOW + timedelta(days=1, hours=1),
-                    mode=MeetingMode.ONLINE,
-                    online_link="https://meet.example.nl/dubbel",
-                    meeting_id=meeting_id,
-                )
-
-            if attempt == 0:
-                await again(ctx)
-            else:
-                with pytest.raises(Conflict) as raised:
-                    await again(ctx)
-                assert raised.value.details["state"] == "exists"
+    meeting = {
+        "title": "Dubbel",
+        "starts_at": NOW + timedelta(days=1),
+        "ends_at": NOW + timedelta(days=1, hours=1),
+        "mode": MeetingMode.ONLINE,
+        "online_link": "https://meet.example.nl/dubbel",
+        "meeting_id": meeting_id,
+    }
+    operator = Actor.operator(platform.slug, "tests")
+    await runtime.pipeline.run(schedule_meeting, operator, **meeting)
+    with pytest.raises(Conflict) as raised:
+        await runtime.pipeline.run(schedule_meeting, operator, **meeting)
+    assert raised.value.details["state"] == "exists"
 
 
 async def test_racing_changes_to_one_meeting_each_land_whole_or_get_409(

@@ -7,36 +7,43 @@ import base64
 import secrets
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.api.conftest import Platform
-from verbinders.application.access import (
-    Authenticator,
+from verbinders.application.authentication import Authenticator
+from verbinders.application.context import Actor
+from verbinders.application.tokens import (
+    IssuedToken,
     hash_secret,
     issue_token,
     list_tokens,
     revoke_token,
     token_id_of,
 )
-from verbinders.application.context import Actor, CommandContext
 from verbinders.domain.access import AccessToken
 from verbinders.domain.platform import platform_id
 from verbinders.errors import Unauthorized, Unavailable
 from verbinders.projections.engine import active_generation, try_lead
 from verbinders.runtime import Runtime
+from verbinders.store.events import Metadata
 
 
 def coordinator(platform: Platform) -> Actor:
-    return Actor(tenant=platform.slug, roles=("coordinator",), label="tests")
+    return Actor.operator(platform.slug, "tests")
 
 
-def context(runtime: Runtime, platform: Platform) -> CommandContext:
-    return CommandContext(
-        repository=runtime.repository, connection=None, actor=coordinator(platform)
-    )
+async def issue(runtime: Runtime, platform: Platform, **fields: Any) -> IssuedToken:
+    issued = await runtime.pipeline.run(issue_token, coordinator(platform), **fields)
+    assert issued.token is not None
+    return issued
+
+
+async def revoke(runtime: Runtime, platform: Platform, token_id: uuid.UUID, reason: str) -> None:
+    await runtime.pipeline.run(revoke_token, coordinator(platform), token_id, reason=reason)
 
 
 def with_id(token_id: uuid.UUID) -> str:
@@ -47,9 +54,9 @@ def with_id(token_id: uuid.UUID) -> str:
 async def test_a_secret_names_its_token_and_only_that_token_s_secret_opens_it(
     runtime: Runtime, platform: Platform
 ) -> None:
-    issued = await issue_token(context(runtime, platform), roles=("auditor",), label="audit")
+    issued = await issue(runtime, platform, roles=("auditor",), label="audit")
     assert token_id_of(issued.token) == issued.id
-    authenticator = Authenticator(runtime.repository)
+    authenticator = Authenticator(runtime.pipeline)
     actor = await authenticator.authenticate(issued.token)
     assert (actor.tenant, actor.roles, actor.token_id) == (platform.slug, ("auditor",), issued.id)
     refused = [
@@ -69,11 +76,11 @@ async def test_a_secret_names_its_token_and_only_that_token_s_secret_opens_it(
 async def test_a_revoked_token_stops_working_once_the_cached_answer_is_older_than_its_bound(
     runtime: Runtime, platform: Platform
 ) -> None:
-    issued = await issue_token(context(runtime, platform), roles=("analyst",), label="a")
-    cached = Authenticator(runtime.repository, ttl=0.2)
-    fresh = Authenticator(runtime.repository, ttl=0)
+    issued = await issue(runtime, platform, roles=("analyst",), label="a")
+    cached = Authenticator(runtime.pipeline, ttl=0.2)
+    fresh = Authenticator(runtime.pipeline, ttl=0)
     await cached.authenticate(issued.token)
-    await revoke_token(context(runtime, platform), issued.id, reason="left")
+    await revoke(runtime, platform, issued.id, "left")
     with pytest.raises(Unauthorized, match="revoked"):
         await fresh.authenticate(issued.token)
     await cached.authenticate(issued.token)  # within the bound: the cached answer
@@ -99,8 +106,8 @@ async def test_a_token_whose_secret_carries_no_id_is_found_by_its_hash(
         reason="issued",
         now=datetime.now(UTC),
     )
-    await context(runtime, platform).save(token)
-    authenticator = Authenticator(runtime.repository, ttl=0)
+    await runtime.repository.save(token, metadata=Metadata(tenant=platform.slug, actor="tests"))
+    authenticator = Authenticator(runtime.pipeline, ttl=0)
     with pytest.raises(Unauthorized):  # not (yet) in the table of id-less secrets
         await authenticator.authenticate(old_secret)
     async with pool.acquire() as conn:
@@ -110,7 +117,7 @@ async def test_a_token_whose_secret_carries_no_id_is_found_by_its_hash(
             token.id,
         )
     assert (await authenticator.authenticate(old_secret)).token_id == token.id
-    await revoke_token(context(runtime, platform), token.id, reason="rotated")
+    await revoke(runtime, platform, token.id, "rotated")
     with pytest.raises(Unauthorized, match="revoked"):
         await authenticator.authenticate(old_secret)
 
@@ -120,14 +127,12 @@ async def test_the_token_list_is_a_read_model_the_command_line_brings_up_to_date
 ) -> None:
     """`list_tokens` reads the `tokens` read model; `catch_up` feeds it when no process runs
     the projections (as at the command line)."""
-    issued = await issue_token(
-        context(runtime, platform), roles=("fund",), label="fund", party=platform.party
-    )
-    await revoke_token(context(runtime, platform), issued.id, reason="the fund left")
+    issued = await issue(runtime, platform, roles=("fund",), label="fund", party=platform.fund)
+    await revoke(runtime, platform, issued.id, "the fund left")
     await runtime.runner.catch_up("tokens")
     listed = {t.id: t for t in await list_tokens(runtime.pool, platform.slug)}
     token = listed[issued.id]
-    assert (token.roles, token.party, token.label) == (("fund",), platform.party, "fund")
+    assert (token.roles, token.party, token.label) == (("fund",), platform.fund, "fund")
     assert token.revoked_at is not None
     assert token.revoked_by == "operator:tests"
     assert token.issued_at <= token.revoked_at
@@ -140,7 +145,7 @@ async def test_catching_up_waits_for_the_process_that_runs_the_projection(
     runtime: Runtime, platform: Platform
 ) -> None:
     await runtime.runner.catch_up("tokens")
-    await issue_token(context(runtime, platform), roles=("analyst",), label="later")
+    await issue(runtime, platform, roles=("analyst",), label="later")
     worker = await runtime.connect()
     try:
         async with runtime.pool.acquire() as conn:
@@ -173,8 +178,8 @@ async def test_the_list_over_http_can_wait_for_the_token_just_issued(
 async def test_requests_that_find_a_token_s_answer_expired_together_share_one_lookup(
     runtime: Runtime, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    issued = await issue_token(context(runtime, platform), roles=("analyst",), label="busy")
-    authenticator = Authenticator(runtime.repository, ttl=60)
+    issued = await issue(runtime, platform, roles=("analyst",), label="busy")
+    authenticator = Authenticator(runtime.pipeline, ttl=60)
     lookups = 0
     lookup = authenticator._lookup
 
@@ -195,7 +200,7 @@ async def test_requests_that_find_a_token_s_answer_expired_together_share_one_lo
         await asyncio.sleep(0.05)
         raise OSError("the database went away")
 
-    other = await issue_token(context(runtime, platform), roles=("analyst",), label="other")
+    other = await issue(runtime, platform, roles=("analyst",), label="other")
     monkeypatch.setattr(authenticator, "_lookup", failing)
     results = await asyncio.gather(
         *(authenticator.authenticate(other.token) for _ in range(5)), return_exceptions=True

@@ -15,6 +15,8 @@ from uuid import uuid4
 import pytest
 from eventsourcing.domain import Aggregate
 
+from verbinders import registry
+from verbinders.domain.access import AccessToken
 from verbinders.domain.activities import Activity
 from verbinders.domain.activity_details import ActivityChanges, Contribution
 from verbinders.domain.contacts import ContactChanges
@@ -218,10 +220,28 @@ def overlap_case_story() -> list[Aggregate]:
     return [joined, lapsed]
 
 
+def token_story() -> list[Aggregate]:
+    token = AccessToken.issue(
+        token_id=uuid4(),
+        tenant=TENANT,
+        party=uuid4(),
+        roles=("organisation", "fund"),
+        label="Fonds Cultuur",
+        secret_hash="0" * 64,
+        expires_at=at(365),
+        issued_by=COORDINATOR,
+        reason="nieuwe penningmeester",
+        now=T0,
+    )
+    token.revoke(revoked_by=COORDINATOR, reason="penningmeester vertrokken")
+    return [token]
+
+
 STORIES: dict[str, tuple[type[Aggregate], Callable[[], list[Aggregate]]]] = {
     "Activity": (Activity, activity_story),
     "HoursEntry": (HoursEntry, hours_story),
     "OverlapCase": (OverlapCase, overlap_case_story),
+    "AccessToken": (AccessToken, token_story),
     "Platform": (Platform, platform_story),
     "UniqueIndex": (UniqueIndex, index_story),
     "Organisation": (Organisation, organisation_story),
@@ -233,6 +253,10 @@ STORIES: dict[str, tuple[type[Aggregate], Callable[[], list[Aggregate]]]] = {
 def told(name: str) -> list[tuple[Aggregate, list[Any]]]:
     """Each aggregate of the story with its events (collected)."""
     return [(aggregate, list(aggregate.collect_events())) for aggregate in STORIES[name][1]()]
+
+
+def test_every_registered_aggregate_has_a_story() -> None:
+    assert {cls for cls, _ in STORIES.values()} == set(registry.aggregates())
 
 
 @pytest.mark.parametrize("name", sorted(STORIES))

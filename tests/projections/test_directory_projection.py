@@ -13,7 +13,10 @@ import pytest
 
 from verbinders.application import membership as membership_service
 from verbinders.application import organisations as service
-from verbinders.application.context import Actor, CommandContext, CommandResult
+from verbinders.application.commands import Command
+from verbinders.application.context import Actor, CommandResult
+from verbinders.application.pipeline import Pipeline
+from verbinders.application.unit_of_work import UnitOfWork
 from verbinders.database import init_connection
 from verbinders.domain.membership import Membership, membership_id
 from verbinders.domain.organisations import Organisation
@@ -32,11 +35,12 @@ from verbinders.projections.engine import (
 from verbinders.store.eventstore import EventStore
 from verbinders.store.repository import Repository
 
-Step = Callable[[CommandContext], Awaitable[Any]]
+Step = Callable[[UnitOfWork], Awaitable[Any]]
 
 
 class Feed:
-    """Commands in their own transactions; after each, the live generation takes what is new."""
+    """Commands through the pipeline, one unit of work each; after each, the live generation
+    takes what is new."""
 
     def __init__(
         self,
@@ -48,13 +52,12 @@ class Feed:
         self.store, self.repository, self.conn, self.live = store, repository, conn, live
 
     async def __call__(self, tenant: str, step: Step) -> Any:
-        async with self.store.transaction() as tx:
-            ctx = CommandContext(
-                repository=self.repository,
-                connection=tx,
-                actor=Actor(tenant=tenant, roles=("coordinator",), party=None, label="tests"),
-            )
-            result = await step(ctx)
+        async def body(uow: UnitOfWork) -> Any:
+            return await step(uow)
+
+        result = await Pipeline(self.repository).run(
+            Command(body, writes_once=False), Actor.operator(tenant, "tests")
+        )
         await build_generation(self.conn, DirectoryProjection(), self.live, batch_size=3)
         return result
 
@@ -82,8 +85,8 @@ async def history(feed: Feed, tenant: str) -> dict[str, uuid.UUID]:
     strengths added, changed and withdrawn, every membership transition, a dissolution."""
     ids: dict[str, uuid.UUID] = {}
 
-    async def platform(ctx: CommandContext) -> None:
-        await ctx.save(
+    async def platform(ctx: UnitOfWork) -> None:
+        ctx.save(
             Platform.create(
                 tenant=tenant,
                 name=f"Verbinders {tenant}",
@@ -112,7 +115,7 @@ async def history(feed: Feed, tenant: str) -> dict[str, uuid.UUID]:
     for key, kind, name, profile in registrations:
 
         def register(
-            ctx: CommandContext,
+            ctx: UnitOfWork,
             kind: OrganisationKind = kind,
             name: str = name,
             p: Profile = profile,

@@ -11,8 +11,11 @@ import asyncpg
 import pytest
 
 from verbinders.application import meetings as service
-from verbinders.application.context import Actor, CommandContext
+from verbinders.application.commands import Command
+from verbinders.application.context import Actor
 from verbinders.application.organisations import register_organisation, update_organisation
+from verbinders.application.pipeline import Pipeline
+from verbinders.application.unit_of_work import UnitOfWork
 from verbinders.database import init_connection
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.domain.membership import Membership, membership_id
@@ -31,11 +34,12 @@ from verbinders.store.eventstore import EventStore
 from verbinders.store.repository import Repository
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-Step = Callable[[CommandContext], Awaitable[Any]]
+Step = Callable[[UnitOfWork], Awaitable[Any]]
 
 
 class Feed:
-    """Commands in their own transactions; after each, the live generation takes what is new."""
+    """Commands through the pipeline, one unit of work each; after each, the live generation
+    takes what is new."""
 
     def __init__(
         self,
@@ -47,13 +51,12 @@ class Feed:
         self.store, self.repository, self.conn, self.live = store, repository, conn, live
 
     async def __call__(self, tenant: str, step: Step) -> Any:
-        async with self.store.transaction() as tx:
-            ctx = CommandContext(
-                repository=self.repository,
-                connection=tx,
-                actor=Actor(tenant=tenant, roles=("coordinator",), party=None, label="tests"),
-            )
-            result = await step(ctx)
+        async def body(uow: UnitOfWork) -> Any:
+            return await step(uow)
+
+        result = await Pipeline(self.repository).run(
+            Command(body, writes_once=False), Actor.operator(tenant, "tests")
+        )
         await build_generation(self.conn, MeetingsProjection(), self.live, batch_size=2)
         return result
 
@@ -75,8 +78,8 @@ async def history(feed: Feed, tenant: str) -> dict[str, uuid.UUID]:
     """A platform's worth of meetings, organisations and memberships, with every kind of event."""
     ids: dict[str, uuid.UUID] = {}
 
-    async def platform(ctx: CommandContext) -> None:
-        await ctx.save(
+    async def platform(ctx: UnitOfWork) -> None:
+        ctx.save(
             Platform.create(
                 tenant=tenant,
                 name=f"Verbinders {tenant}",
@@ -96,25 +99,23 @@ async def history(feed: Feed, tenant: str) -> dict[str, uuid.UUID]:
         )
         ids[key] = uuid.UUID(result.id)
 
-    async def memberships(ctx: CommandContext) -> None:
+    async def memberships(ctx: UnitOfWork) -> None:
         start = NOW - timedelta(days=700)
         for key in ("a", "b"):
             membership = Membership.apply_for(
                 tenant=tenant, organisation_id=ids[key], motivation="meedoen", at=start
             )
             membership.admit(reason="welkom", decided_by="platform", at=start + timedelta(days=1))
-            await ctx.save(membership)
+            ctx.save(membership)
 
     await feed(tenant, memberships)
 
-    async def b_leaves_and_returns(ctx: CommandContext) -> None:
-        membership = await ctx.repository.get(
-            Membership, membership_id(tenant, ids["b"]), tenant=tenant
-        )
+    async def b_leaves_and_returns(ctx: UnitOfWork) -> None:
+        membership = await ctx.get(Membership, membership_id(tenant, ids["b"]))
         membership.leave(at=NOW - timedelta(days=300), reason="te druk")
         membership.reapply(motivation="weer tijd", at=NOW - timedelta(days=200))
         membership.admit(reason="welkom terug", decided_by="platform", at=NOW - timedelta(days=199))
-        await ctx.save(membership)
+        ctx.save(membership)
 
     await feed(tenant, b_leaves_and_returns)
     await feed(

@@ -169,13 +169,12 @@ async def test_appends_of_processes_still_running_the_code_before_the_upgrade_ho
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = with_database(cluster_dsn, name)
     try:
-        with monkeypatch.context() as before:
-            before.setitem(schema.COMPONENTS, "store", schema.MIGRATIONS[:1])
-            conn = await asyncpg.connect(dsn)
-            try:
-                assert (await install_schema(conn))["store"] == 1
-            finally:
-                await conn.close()
+        conn = await asyncpg.connect(dsn)
+        try:
+            before = [("store", schema.MIGRATIONS[:1])]
+            assert (await install_schema(conn, before))["store"] == 1
+        finally:
+            await conn.close()
 
         old = await asyncpg.connect(dsn, server_settings={"application_name": "verbinders"})
         stranger = await asyncpg.connect(dsn, server_settings={"application_name": "psql"})

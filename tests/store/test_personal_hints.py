@@ -53,9 +53,14 @@ class WithUnknownName:
 
 def test_fields_that_cannot_hold_personal_data_are_not_scanned() -> None:
     assert not may_hold_personal_data(Plain)
+    # A personal value where the declared types say none can be: a scan would find it.
     plain = Plain()
     plain.name = "x"
+    plain.maybe = ContactPerson(subject=uuid.uuid4(), name="Fatima")  # type: ignore[assignment]
     assert event_subjects(plain) == set()
+    holder = WithContact()
+    holder.contact = plain.maybe  # type: ignore[assignment]
+    assert event_subjects(holder) == {holder.contact.subject}
 
 
 def test_fields_that_can_or_might_hold_personal_data_are_scanned() -> None:

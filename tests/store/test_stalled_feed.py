@@ -62,14 +62,19 @@ async def test_the_status_reports_who_holds_the_feed_for_how_long_and_the_real_l
     assert (status.holder() or "").startswith(f"backend {holder.get_server_pid()} (verbinders, ")
     # A reader caught up with the (held-back) horizon is behind by everything withheld.
     assert lag_behind(status, status.horizon) == status.withheld == 4
-    problems = feed_problems(status, {"activity": status.horizon}, max_lag=2, max_held_s=0.2)
+    problems = feed_problems(
+        status, {"projection activity": status.horizon}, max_lag=2, max_held_s=0.2
+    )
     assert problems == [
         f"the event feed is held at position {status.horizon} (4 later positions withheld) for"
         f" more than 0.2 s by {status.holder()}",
         f"projection activity is 4 positions behind the feed (at {status.horizon}, allocated"
         f" {later[-1]}; more than 2)",
     ]
-    assert feed_problems(status, {"activity": status.horizon}, max_lag=4, max_held_s=60) == []
+    assert (
+        feed_problems(status, {"projection activity": status.horizon}, max_lag=4, max_held_s=60)
+        == []
+    )
 
 
 async def test_the_server_bounds_an_append_transaction_from_its_first_append_or_says_it_cannot(

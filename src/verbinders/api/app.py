@@ -15,13 +15,14 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from verbinders import __version__
 from verbinders.api.docs import SwaggerPage
 from verbinders.api.hygiene import RequestHygiene
-from verbinders.api.idempotency import forget_old_keys
 from verbinders.api.problems import exception_handlers
 from verbinders.api.routes import ROUTES
 from verbinders.api.state import AppState, RateLimiter
-from verbinders.application.access import Authenticator
+from verbinders.application.authentication import Authenticator
+from verbinders.application.idempotency import forget_old_keys
 from verbinders.config import Settings
 from verbinders.runtime import Runtime, open_runtime
+from verbinders.workers import prepare_workers, run_workers
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -63,7 +64,7 @@ def app_state(
     """What the routes reach through `app.state.verbinders`."""
     return AppState(
         runtime=runtime,
-        authenticator=Authenticator(runtime.repository),
+        authenticator=Authenticator(runtime.pipeline),
         limiter=RateLimiter(settings.write_rate_per_minute),
         stopping=stopping or asyncio.Event(),
     )
@@ -93,8 +94,8 @@ def create_app(
             if runtime is None:
                 workers.append(asyncio.create_task(_housekeeping(current, stop)))
                 if settings.run_projections:
-                    await current.runner.prepare()
-                    workers.append(asyncio.create_task(current.runner.run(stop)))
+                    await prepare_workers(current)
+                    workers.append(asyncio.create_task(run_workers(current, stop)))
                 # What start-up loaded (the app and its OpenAPI schema, the domain's classes,
                 # the libraries) lives as long as the process: frozen out of the collector's
                 # sight, its full collections stay short and requests do not stall on them.

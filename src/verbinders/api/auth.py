@@ -86,14 +86,18 @@ COMMAND_RESPONSES = {
 }
 
 
-def roles(*names: str, command: bool = False) -> dict[str, Any]:
+def roles(*names: str, command: bool = False, location: str | None = None) -> dict[str, Any]:
     """Route-decorator arguments admitting `names` (or `PUBLIC`): the guard, and the OpenAPI
-    description, security requirement and problem responses that go with it."""
+    description, security requirement and problem responses that go with it. `location`: the
+    template (`/meetings/{id}`) of the `Location` a command that creates something answers."""
     public = names == (PUBLIC,)
     described = "anyone (no token)" if public else ", ".join(names)
+    opt: dict[str, Any] = {"roles": names}
+    if location is not None:
+        opt["location"] = location
     extra: dict[str, Any] = {
         "before_request": authorize,
-        "opt": {"roles": names},
+        "opt": opt,
         "description": f"Roles: {described}.",
     }
     if not public:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from litestar.connection import ASGIConnection
 
-    from verbinders.application.access import Authenticator
+    from verbinders.application.authentication import Authenticator
     from verbinders.runtime import Runtime
 
 __all__ = ["AppState", "RateLimiter", "runtime_of"]

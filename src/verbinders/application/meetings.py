@@ -1,30 +1,36 @@
 """Platform meetings: schedule, reschedule, agenda, cancel, attendance, decisions and minutes.
 
-Rights: the coordinator does everything on its platform's meetings; an `organisation` token
-records only its own organisation's attendance. Every command loads the meeting within the
-actor's tenant (another platform's meeting is `NotFound`) and saves it in the command's
-transaction. Decisions carry who decided and why: cancelling names the actor in the event
-(`decided_by`); a decision taken at a meeting is recorded with the actor and the grounds in its
-event's metadata (`actor`, `reason`), which the meetings read model shows beside it.
+Rights: the coordinator does everything on its platform's meetings (the routes admit only
+it); an organisation records only its own attendance (`rights.act_for`). Every command loads
+the meeting within the actor's tenant (another platform's meeting is `NotFound`) and changes
+it alone: `writes_once`. Decisions carry who decided and why: cancelling names the actor in
+the event (`decided_by`); a decision taken at a meeting is recorded with the actor and the
+grounds in its event's metadata (`actor`, `reason`), which the meetings read model shows.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from verbinders.application.context import CommandContext, CommandResult
-from verbinders.application.organisations import authorize_organisation
+from verbinders.application import rights
+from verbinders.application.commands import command
+from verbinders.application.context import CommandResult
 from verbinders.domain import rules
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, Meeting, MeetingMode, Votes
 from verbinders.domain.organisations import Organisation
-from verbinders.errors import Conflict, InvalidCommand, StreamConflict
+from verbinders.errors import Conflict, InvalidCommand
+
+if TYPE_CHECKING:
+    from verbinders.application.unit_of_work import UnitOfWork
 
 __all__ = [
+    "RecordedDecision",
     "cancel_meeting",
     "change_agenda",
     "publish_minutes",
@@ -34,31 +40,14 @@ __all__ = [
     "schedule_meeting",
 ]
 
-Check = Callable[[int], None] | None
-"""Sees the meeting's current version before anything changes (for If-Match)."""
+
+async def _meeting(uow: UnitOfWork, meeting_id: uuid.UUID) -> Meeting:
+    return await uow.target(Meeting, meeting_id)
 
 
-async def _meeting(ctx: CommandContext, meeting_id: uuid.UUID, check: Check) -> Meeting:
-    meeting = await ctx.repository.get(Meeting, meeting_id, tenant=ctx.actor.tenant)
-    if check is not None:
-        check(meeting.version)
-    return meeting
-
-
-async def _save(
-    ctx: CommandContext, meeting: Meeting, *, reason: str | None = None, data: object = None
-) -> CommandResult:
-    positions = await ctx.save(meeting, reason=reason or None)
-    return CommandResult(
-        id=str(meeting.id),
-        version=meeting.version,
-        position=positions[-1] if positions else 0,
-        data=data,
-    )
-
-
+@command(writes_once=True)
 async def schedule_meeting(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     *,
     title: str,
     starts_at: datetime,
@@ -72,7 +61,7 @@ async def schedule_meeting(
     """Schedule a meeting (coordinator). Earlier meetings may be entered afterwards."""
     meeting = Meeting.schedule(
         meeting_id=meeting_id or uuid.uuid4(),
-        tenant=ctx.actor.tenant,
+        tenant=uow.tenant,
         title=title,
         starts_at=starts_at,
         ends_at=ends_at,
@@ -80,20 +69,20 @@ async def schedule_meeting(
         venue=venue,
         online_link=online_link,
         agenda=agenda,
-        at=ctx.now(),
+        at=uow.now(),
     )
-    try:
-        return await _save(ctx, meeting)
-    except StreamConflict as error:
-        if error.expected == 0:
-            raise Conflict(
-                f"meeting {meeting.id} already exists", state="exists", id=str(meeting.id)
-            ) from error
-        raise
+    uow.save(
+        meeting,
+        on_conflict=lambda: Conflict(
+            f"meeting {meeting.id} already exists", state="exists", id=str(meeting.id)
+        ),
+    )
+    return CommandResult.of(meeting)
 
 
+@command(writes_once=True)
 async def reschedule_meeting(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     meeting_id: uuid.UUID,
     *,
     starts_at: datetime | UnsetType = UNSET,
@@ -102,12 +91,11 @@ async def reschedule_meeting(
     venue: str | UnsetType | None = UNSET,
     online_link: str | UnsetType | None = UNSET,
     reason: str = "",
-    check: Check = None,
 ) -> CommandResult:
     """Move the meeting or change where it takes place (only the fields given)."""
-    meeting = await _meeting(ctx, meeting_id, check)
+    meeting = await _meeting(uow, meeting_id)
     meeting.reschedule(
-        at=ctx.now(),
+        at=uow.now(),
         starts_at=starts_at,
         ends_at=ends_at,
         mode=mode,
@@ -115,35 +103,37 @@ async def reschedule_meeting(
         online_link=online_link,
         reason=reason,
     )
-    return await _save(ctx, meeting, reason=reason.strip())
+    uow.save(reason=reason.strip() or None)
+    return CommandResult.of(meeting)
 
 
+@command(writes_once=True)
 async def change_agenda(
-    ctx: CommandContext, meeting_id: uuid.UUID, agenda: Sequence[AgendaItem], *, check: Check = None
+    uow: UnitOfWork, meeting_id: uuid.UUID, agenda: Sequence[AgendaItem]
 ) -> CommandResult:
     """Replace the agenda (the whole list)."""
-    meeting = await _meeting(ctx, meeting_id, check)
-    meeting.change_agenda(agenda, at=ctx.now())
-    return await _save(ctx, meeting)
+    meeting = await _meeting(uow, meeting_id)
+    meeting.change_agenda(agenda, at=uow.now())
+    return CommandResult.of(meeting)
 
 
-async def cancel_meeting(
-    ctx: CommandContext, meeting_id: uuid.UUID, *, reason: str, check: Check = None
-) -> CommandResult:
+@command(writes_once=True)
+async def cancel_meeting(uow: UnitOfWork, meeting_id: uuid.UUID, *, reason: str) -> CommandResult:
     """Cancel a meeting that was not held; the reason and who decided are recorded."""
-    meeting = await _meeting(ctx, meeting_id, check)
-    meeting.cancel(reason=reason, decided_by=ctx.actor.name, at=ctx.now())
-    return await _save(ctx, meeting, reason=reason.strip())
+    meeting = await _meeting(uow, meeting_id)
+    meeting.cancel(reason=reason, decided_by=uow.actor.name, at=uow.now())
+    uow.save(reason=reason.strip() or None)
+    return CommandResult.of(meeting)
 
 
+@command(writes_once=True)
 async def record_attendance(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     meeting_id: uuid.UUID,
     organisation_id: uuid.UUID,
     status: AttendanceStatus,
     *,
     people: int | None = None,
-    check: Check = None,
 ) -> CommandResult:
     """Present (with how many people), or absent with or without notice.
 
@@ -151,45 +141,45 @@ async def record_attendance(
     itself. The organisation must be registered on this platform (it need not be a member:
     guests can attend; the attendance rate counts only meetings held while it was a member).
     """
-    authorize_organisation(ctx.actor, organisation_id)
-    meeting = await _meeting(ctx, meeting_id, check)
-    organisation = await ctx.repository.find(Organisation, organisation_id, tenant=ctx.actor.tenant)
-    if organisation is None:
+    rights.act_for(uow.actor, organisation_id)
+    await uow.preload((Meeting, meeting_id), (Organisation, organisation_id))
+    meeting = await _meeting(uow, meeting_id)
+    if await uow.find(Organisation, organisation_id) is None:
         raise InvalidCommand(
             f"no organisation {organisation_id} on this platform",
             field="organisation_id",
             rule="unknown",
         )
-    meeting.record_attendance(organisation_id, status, people=people, at=ctx.now())
-    return await _save(ctx, meeting)
+    meeting.record_attendance(organisation_id, status, people=people, at=uow.now())
+    return CommandResult.of(meeting)
 
 
 class RecordedDecision(msgspec.Struct, frozen=True, kw_only=True):
     decision_id: uuid.UUID
 
 
+@command(writes_once=True)
 async def record_decision(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     meeting_id: uuid.UUID,
     *,
     text: str,
     reason: str,
     votes: Votes | None = None,
     decision_id: uuid.UUID | None = None,
-    check: Check = None,
 ) -> CommandResult:
     """Record a decision taken at the meeting, with its grounds (`reason`, required)."""
     grounds = rules.reason(reason)
-    meeting = await _meeting(ctx, meeting_id, check)
+    meeting = await _meeting(uow, meeting_id)
     decision_id = decision_id or uuid.uuid4()
-    meeting.record_decision(decision_id, text, votes=votes, at=ctx.now())
-    return await _save(ctx, meeting, reason=grounds, data=RecordedDecision(decision_id=decision_id))
+    meeting.record_decision(decision_id, text, votes=votes, at=uow.now())
+    uow.save(reason=grounds)
+    return CommandResult.of(meeting, data=RecordedDecision(decision_id=decision_id))
 
 
-async def publish_minutes(
-    ctx: CommandContext, meeting_id: uuid.UUID, minutes: str, *, check: Check = None
-) -> CommandResult:
+@command(writes_once=True)
+async def publish_minutes(uow: UnitOfWork, meeting_id: uuid.UUID, minutes: str) -> CommandResult:
     """Publish the minutes of an ended meeting; afterwards its record is closed."""
-    meeting = await _meeting(ctx, meeting_id, check)
-    meeting.publish_minutes(minutes, at=ctx.now())
-    return await _save(ctx, meeting)
+    meeting = await _meeting(uow, meeting_id)
+    meeting.publish_minutes(minutes, at=uow.now())
+    return CommandResult.of(meeting)

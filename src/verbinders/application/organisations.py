@@ -1,19 +1,20 @@
 """Organisations: registration, profile, dissolution, strengths and contact persons.
 
-Names and KvK numbers are unique per platform through `UniqueIndex` streams saved in the same
-atomic append as the organisation. Rights: the coordinator acts on every organisation of its
-platform; an `organisation` token only on its own (its party).
+Names and KvK numbers are unique per platform through `UniqueIndex` streams appended in the
+same atomic append as the organisation. Rights (`rights.py`): the coordinator acts on every
+organisation of its platform, a token with a party only on its own.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from verbinders.application.context import Actor, CommandContext, CommandResult
+from verbinders.application import rights
+from verbinders.application.commands import command
+from verbinders.application.context import Actor, CommandResult
 from verbinders.domain.contacts import ContactChanges, ContactPerson
 from verbinders.domain.indexes import (
     IndexScope,
@@ -27,17 +28,17 @@ from verbinders.domain.platform import Platform, platform_id
 from verbinders.domain.profile import Profile, ProfileChanges
 from verbinders.domain.strengths import Strength, StrengthChanges
 from verbinders.domain.vocabulary import OrganisationKind
-from verbinders.errors import Conflict, Forbidden, StreamConflict
+from verbinders.errors import Conflict
 from verbinders.store.personal import forget_subject
 
 if TYPE_CHECKING:
+    from verbinders.application.unit_of_work import UnitOfWork
     from verbinders.runtime import Runtime
 
 __all__ = [
     "ContactView",
     "add_contact",
     "add_strength",
-    "authorize_organisation",
     "change_contact",
     "change_strength",
     "contacts_of",
@@ -49,72 +50,46 @@ __all__ = [
     "withdraw_strength",
 ]
 
-Check = Callable[[int], None] | None
+
+def _taken() -> Conflict:
+    """What a claim of a name or KvK number meets when another command took it meanwhile."""
+    return Conflict("the name or KvK number was just taken on this platform", state="taken")
 
 
-def authorize_organisation(actor: Actor, organisation_id: uuid.UUID) -> None:
-    """The coordinator acts on any organisation; an organisation only on itself."""
-    if actor.has_any("coordinator"):
-        return
-    if actor.has_any("organisation") and actor.party == organisation_id:
-        return
-    raise Forbidden(
-        "only the coordinator or the organisation itself may do this",
-        organisation=str(organisation_id),
-    )
-
-
-async def _platform(ctx: CommandContext) -> Platform:
-    return await ctx.get(Platform, platform_id(ctx.actor.tenant))
+async def _platform(uow: UnitOfWork) -> Platform:
+    return await uow.get(Platform, platform_id(uow.tenant))
 
 
 async def _organisation(
-    ctx: CommandContext, organisation_id: uuid.UUID, check: Check = None
+    uow: UnitOfWork, organisation_id: uuid.UUID, *, with_platform: bool = False
 ) -> Organisation:
-    authorize_organisation(ctx.actor, organisation_id)
-    organisation = await ctx.get(Organisation, organisation_id)
-    if check is not None:
-        check(organisation.version)
-    return organisation
+    """The organisation the command is about (its version checked against If-Match), if the
+    actor may act for it; `with_platform`: the platform too, in the same round trip."""
+    rights.act_for(uow.actor, organisation_id)
+    if with_platform:
+        await uow.preload((Organisation, organisation_id), (Platform, platform_id(uow.tenant)))
+    return await uow.target(Organisation, organisation_id)
 
 
 async def _claim(
-    ctx: CommandContext, scope: IndexScope, index_id: uuid.UUID, key: str, owner: uuid.UUID
-) -> UniqueIndex:
-    existing = await ctx.find(UniqueIndex, index_id)
-    return claim_index(
-        existing, scope=scope, tenant=ctx.actor.tenant, key=key, owner=owner, at=ctx.now()
+    uow: UnitOfWork, scope: IndexScope, index_id: uuid.UUID, key: str, owner: uuid.UUID
+) -> None:
+    existing = await uow.find(UniqueIndex, index_id)
+    index = claim_index(
+        existing, scope=scope, tenant=uow.tenant, key=key, owner=owner, at=uow.now()
     )
+    uow.save(index, on_conflict=_taken)
 
 
-async def _release(
-    ctx: CommandContext, index_id: uuid.UUID, owner: uuid.UUID
-) -> UniqueIndex | None:
-    index = await ctx.find(UniqueIndex, index_id)
+async def _release(uow: UnitOfWork, index_id: uuid.UUID, owner: uuid.UUID) -> None:
+    index = await uow.find(UniqueIndex, index_id)
     if index is not None and index.owner == owner:
-        index.release(owner, at=ctx.now())
-        return index
-    return None
+        index.release(owner, at=uow.now())
 
 
-async def _save(ctx: CommandContext, *aggregates: object, reason: str | None = None) -> int:
-    try:
-        positions = await ctx.save(*aggregates, reason=reason)  # type: ignore[arg-type]
-    except StreamConflict as error:
-        if error.expected == 0:  # an index stream created meanwhile by someone else
-            raise Conflict(
-                "the name or KvK number was just taken on this platform", state="taken"
-            ) from error
-        raise
-    return positions[-1] if positions else 0
-
-
-def _result(organisation: Organisation, position: int) -> CommandResult:
-    return CommandResult(id=str(organisation.id), version=organisation.version, position=position)
-
-
+@command(writes_once=True)
 async def register_organisation(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     *,
     kind: OrganisationKind,
     name: str,
@@ -123,137 +98,131 @@ async def register_organisation(
     organisation_id: uuid.UUID | None = None,
 ) -> CommandResult:
     """Register an organisation (coordinator); its name and KvK number must be free."""
-    platform = await _platform(ctx)
+    tenant = uow.tenant
+    await uow.preload(
+        (Platform, platform_id(tenant)),
+        (UniqueIndex, organisation_name_index_id(tenant, name)),
+        *([(UniqueIndex, kvk_number_index_id(tenant, kvk_number))] if kvk_number else []),
+    )
+    platform = await _platform(uow)
     organisation = Organisation.register(
         organisation_id=organisation_id or uuid.uuid4(),
-        tenant=ctx.actor.tenant,
+        tenant=uow.tenant,
         kind=kind,
         name=name,
         vocabulary=platform.vocabulary,
-        at=ctx.now(),
+        at=uow.now(),
         kvk_number=kvk_number,
         profile=profile,
     )
-    indexes = [
+    uow.save(
+        organisation,
+        on_conflict=lambda: Conflict(
+            f"organisation {organisation.id} already exists",
+            state="exists",
+            id=str(organisation.id),
+        ),
+    )
+    await _claim(
+        uow,
+        IndexScope.ORGANISATION_NAME,
+        organisation_name_index_id(uow.tenant, organisation.name),
+        organisation.name_key,
+        organisation.id,
+    )
+    if organisation.kvk_number:
         await _claim(
-            ctx,
+            uow,
+            IndexScope.KVK_NUMBER,
+            kvk_number_index_id(uow.tenant, organisation.kvk_number),
+            organisation.kvk_number,
+            organisation.id,
+        )
+    return CommandResult.of(organisation)
+
+
+@command(writes_once=True)
+async def update_organisation(
+    uow: UnitOfWork, organisation_id: uuid.UUID, changes: ProfileChanges
+) -> CommandResult:
+    """Partial update of the profile; a new name or KvK number moves its index claim."""
+    organisation = await _organisation(uow, organisation_id, with_platform=True)
+    platform = await _platform(uow)
+    old_key, old_name, old_kvk = organisation.name_key, organisation.name, organisation.kvk_number
+    organisation.update_profile(changes, vocabulary=platform.vocabulary, at=uow.now())
+    tenant = uow.tenant
+    if organisation.name_key != old_key:
+        await _release(uow, organisation_name_index_id(tenant, old_name), organisation.id)
+        await _claim(
+            uow,
             IndexScope.ORGANISATION_NAME,
-            organisation_name_index_id(ctx.actor.tenant, organisation.name),
+            organisation_name_index_id(tenant, organisation.name),
             organisation.name_key,
             organisation.id,
         )
-    ]
-    if organisation.kvk_number:
-        indexes.append(
+    if organisation.kvk_number != old_kvk:
+        if old_kvk:
+            await _release(uow, kvk_number_index_id(tenant, old_kvk), organisation.id)
+        if organisation.kvk_number:
             await _claim(
-                ctx,
+                uow,
                 IndexScope.KVK_NUMBER,
-                kvk_number_index_id(ctx.actor.tenant, organisation.kvk_number),
+                kvk_number_index_id(tenant, organisation.kvk_number),
                 organisation.kvk_number,
                 organisation.id,
             )
-        )
-    position = await _save(ctx, organisation, *indexes)
-    return _result(organisation, position)
+    return CommandResult.of(organisation)
 
 
-async def update_organisation(
-    ctx: CommandContext, organisation_id: uuid.UUID, changes: ProfileChanges, check: Check = None
-) -> CommandResult:
-    """Partial update of the profile; a new name or KvK number moves its index claim."""
-    organisation = await _organisation(ctx, organisation_id, check)
-    platform = await _platform(ctx)
-    old_key, old_name, old_kvk = organisation.name_key, organisation.name, organisation.kvk_number
-    organisation.update_profile(changes, vocabulary=platform.vocabulary, at=ctx.now())
-    touched: list[object] = [organisation]
-    tenant = ctx.actor.tenant
-    if organisation.name_key != old_key:
-        released = await _release(
-            ctx, organisation_name_index_id(tenant, old_name), organisation.id
-        )
-        touched += [released] if released else []
-        touched.append(
-            await _claim(
-                ctx,
-                IndexScope.ORGANISATION_NAME,
-                organisation_name_index_id(tenant, organisation.name),
-                organisation.name_key,
-                organisation.id,
-            )
-        )
-    if organisation.kvk_number != old_kvk:
-        if old_kvk:
-            released = await _release(ctx, kvk_number_index_id(tenant, old_kvk), organisation.id)
-            touched += [released] if released else []
-        if organisation.kvk_number:
-            touched.append(
-                await _claim(
-                    ctx,
-                    IndexScope.KVK_NUMBER,
-                    kvk_number_index_id(tenant, organisation.kvk_number),
-                    organisation.kvk_number,
-                    organisation.id,
-                )
-            )
-    position = await _save(ctx, *touched)
-    return _result(organisation, position)
-
-
+@command(writes_once=True)
 async def dissolve_organisation(
-    ctx: CommandContext, organisation_id: uuid.UUID, *, reason: str, check: Check = None
+    uow: UnitOfWork, organisation_id: uuid.UUID, *, reason: str
 ) -> CommandResult:
-    """Dissolve: the organisation keeps its history; its name becomes free again."""
-    organisation = await _organisation(ctx, organisation_id, check)
-    organisation.dissolve(reason=reason, decided_by=ctx.actor.name, at=ctx.now())
-    released = await _release(
-        ctx, organisation_name_index_id(ctx.actor.tenant, organisation.name), organisation.id
-    )
-    position = await _save(ctx, organisation, *([released] if released else []), reason=reason)
-    return _result(organisation, position)
+    """Dissolve: the organisation keeps its history; its name becomes free again. (The
+    `organisation-dissolved` policy then closes its membership and revokes its tokens.)"""
+    organisation = await _organisation(uow, organisation_id)
+    organisation.dissolve(reason=reason, decided_by=uow.actor.name, at=uow.now())
+    await _release(uow, organisation_name_index_id(uow.tenant, organisation.name), organisation.id)
+    uow.save(reason=reason)
+    return CommandResult.of(organisation)
 
 
+@command(writes_once=True)
 async def add_strength(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     organisation_id: uuid.UUID,
     strength: Strength,
     *,
     strength_id: uuid.UUID | None = None,
-    check: Check = None,
 ) -> CommandResult:
-    organisation = await _organisation(ctx, organisation_id, check)
-    platform = await _platform(ctx)
+    organisation = await _organisation(uow, organisation_id, with_platform=True)
+    platform = await _platform(uow)
     new_id = strength_id or uuid.uuid4()
-    organisation.add_strength(new_id, strength, vocabulary=platform.vocabulary, at=ctx.now())
-    position = await _save(ctx, organisation)
-    return CommandResult(id=str(new_id), version=organisation.version, position=position)
+    organisation.add_strength(new_id, strength, vocabulary=platform.vocabulary, at=uow.now())
+    return CommandResult.of(organisation, id=new_id)
 
 
+@command(writes_once=True)
 async def change_strength(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     organisation_id: uuid.UUID,
     strength_id: uuid.UUID,
     changes: StrengthChanges,
-    check: Check = None,
 ) -> CommandResult:
-    organisation = await _organisation(ctx, organisation_id, check)
-    platform = await _platform(ctx)
-    organisation.change_strength(strength_id, changes, vocabulary=platform.vocabulary, at=ctx.now())
-    position = await _save(ctx, organisation)
-    return CommandResult(id=str(strength_id), version=organisation.version, position=position)
+    organisation = await _organisation(uow, organisation_id, with_platform=True)
+    platform = await _platform(uow)
+    organisation.change_strength(strength_id, changes, vocabulary=platform.vocabulary, at=uow.now())
+    return CommandResult.of(organisation, id=strength_id)
 
 
+@command(writes_once=True)
 async def withdraw_strength(
-    ctx: CommandContext,
-    organisation_id: uuid.UUID,
-    strength_id: uuid.UUID,
-    *,
-    reason: str = "",
-    check: Check = None,
+    uow: UnitOfWork, organisation_id: uuid.UUID, strength_id: uuid.UUID, *, reason: str = ""
 ) -> CommandResult:
-    organisation = await _organisation(ctx, organisation_id, check)
-    organisation.withdraw_strength(strength_id, at=ctx.now(), reason=reason)
-    position = await _save(ctx, organisation, reason=reason or None)
-    return CommandResult(id=str(strength_id), version=organisation.version, position=position)
+    organisation = await _organisation(uow, organisation_id)
+    organisation.withdraw_strength(strength_id, at=uow.now(), reason=reason)
+    uow.save(reason=reason or None)
+    return CommandResult.of(organisation, id=strength_id)
 
 
 class ContactView(msgspec.Struct, frozen=True, kw_only=True):
@@ -279,71 +248,68 @@ async def contacts_of(
 ) -> tuple[list[ContactView], int]:
     """Contact persons, read from the organisation itself (decrypted; forgotten ones are gone).
     Only the coordinator and the organisation itself see them."""
-    authorize_organisation(actor, organisation_id)
+    rights.act_for(actor, organisation_id)
     organisation = await runtime.repository.get(Organisation, organisation_id, tenant=actor.tenant)
     views = [_contact_view(c) for c in organisation.contacts.values() if not c.is_redacted]
     return views, organisation.version
 
 
+# Contacts carry personal data: saving them creates their person's key beside the events,
+# so these commands run in a transaction (not `writes_once`).
+
+
+@command()
 async def add_contact(
-    ctx: CommandContext,
+    uow: UnitOfWork,
     organisation_id: uuid.UUID,
     *,
     name: str,
     role: str = "",
     email: str | None = None,
     phone: str | None = None,
-    check: Check = None,
     person_id: uuid.UUID | None = None,
 ) -> CommandResult:
     """A contact person, under a new id (or `person_id`, for data loaded with fixed ids)."""
-    organisation = await _organisation(ctx, organisation_id, check)
+    organisation = await _organisation(uow, organisation_id)
     person_id = person_id or uuid.uuid4()
     organisation.add_contact(
         ContactPerson(subject=person_id, name=name, role=role, email=email, phone=phone),
-        at=ctx.now(),
+        at=uow.now(),
     )
-    position = await _save(ctx, organisation)
-    return CommandResult(id=str(person_id), version=organisation.version, position=position)
+    return CommandResult.of(organisation, id=person_id)
 
 
+@command()
 async def change_contact(
-    ctx: CommandContext,
-    organisation_id: uuid.UUID,
-    person_id: uuid.UUID,
-    changes: ContactChanges,
-    check: Check = None,
+    uow: UnitOfWork, organisation_id: uuid.UUID, person_id: uuid.UUID, changes: ContactChanges
 ) -> CommandResult:
-    organisation = await _organisation(ctx, organisation_id, check)
-    organisation.change_contact(person_id, changes, at=ctx.now())
-    position = await _save(ctx, organisation)
-    return CommandResult(id=str(person_id), version=organisation.version, position=position)
+    organisation = await _organisation(uow, organisation_id)
+    organisation.change_contact(person_id, changes, at=uow.now())
+    return CommandResult.of(organisation, id=person_id)
 
 
+@command(writes_once=True)
 async def remove_contact(
-    ctx: CommandContext, organisation_id: uuid.UUID, person_id: uuid.UUID, check: Check = None
+    uow: UnitOfWork, organisation_id: uuid.UUID, person_id: uuid.UUID
 ) -> CommandResult:
-    organisation = await _organisation(ctx, organisation_id, check)
-    organisation.remove_contact(person_id, at=ctx.now())
-    position = await _save(ctx, organisation)
-    return CommandResult(id=str(person_id), version=organisation.version, position=position)
+    organisation = await _organisation(uow, organisation_id)
+    organisation.remove_contact(person_id, at=uow.now())
+    return CommandResult.of(organisation, id=person_id)
 
 
+@command()
 async def forget_contact(
-    ctx: CommandContext,
-    organisation_id: uuid.UUID,
-    person_id: uuid.UUID,
-    check: Check = None,
+    uow: UnitOfWork, organisation_id: uuid.UUID, person_id: uuid.UUID
 ) -> CommandResult:
     """Record that the person is forgotten and destroy their key, in one transaction: every
     event, snapshot and export keeps its place in history with their data unreadable."""
-    organisation = await _organisation(ctx, organisation_id, check)
+    organisation = await _organisation(uow, organisation_id)
     try:
-        organisation.forget_contact(person_id, at=ctx.now())
-        position = await _save(ctx, organisation, reason="right to be forgotten")
+        organisation.forget_contact(person_id, at=uow.now())
+        uow.save(reason="right to be forgotten")
     except Conflict as error:
         if error.details.get("state") != "forgotten":
             raise
-        position = 0  # recorded before, but the key may have survived: destroy it now
-    await forget_subject(ctx.transaction, person_id, tenant=ctx.actor.tenant)
-    return CommandResult(id=str(person_id), version=organisation.version, position=position)
+        # Recorded before, but the key may have survived: destroy it now.
+    await forget_subject(uow.connection, person_id, tenant=uow.tenant)
+    return CommandResult.of(organisation, id=person_id)

@@ -1,33 +1,29 @@
-"""`verbinders platform create` and `verbinders token create|revoke|list`."""
+"""`verbinders platform create` and `verbinders token create|revoke|list`.
+
+Every command here runs through the same pipeline as the HTTP API (`runtime.pipeline`), as
+the platform's operator (`Actor.operator`), so the same rules apply.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import click
 
-from verbinders.application.access import (
-    create_platform,
-    ensure_platform_exists,
-    issue_token,
-    list_tokens,
-    revoke_token,
-)
-from verbinders.application.context import Actor, CommandContext
+from verbinders.application.context import Actor
+from verbinders.application.platforms import create_platform, ensure_platform_exists
+from verbinders.application.tokens import issue_token, list_tokens, revoke_token
 from verbinders.cli import load_settings, run_async
 from verbinders.domain.access import Role
+from verbinders.domain.vocabulary import Term
 from verbinders.errors import InvalidCommand
-from verbinders.runtime import Runtime, open_runtime
+from verbinders.runtime import open_runtime
 
 __all__ = ["register"]
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
-
-
-def _operator_context(runtime: Runtime, conn: object, tenant: str) -> CommandContext:
-    actor = Actor(tenant=tenant, roles=(Role.COORDINATOR.value,), label="cli")
-    return CommandContext(repository=runtime.repository, connection=conn, actor=actor)  # type: ignore[arg-type]
 
 
 def _parse_time(value: str | None, field: str) -> datetime | None:
@@ -38,6 +34,30 @@ def _parse_time(value: str | None, field: str) -> datetime | None:
     except ValueError as error:
         raise InvalidCommand(f"--{field} {value!r} is not an ISO 8601 time", field=field) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _term(value: str) -> Term:
+    """`code=Label` (or a bare label, whose code is its lower-cased, hyphenated form)."""
+    code, equals, label = value.partition("=")
+    if not equals:
+        label, code = value, "-".join(value.lower().split())
+    return Term(code=code.strip(), label=label.strip())
+
+
+def parse_districts(given: tuple[str, ...], file: Path | None) -> tuple[Term, ...] | None:
+    """`--district` values, then the lines of `--districts-file` (blank lines and lines
+    starting with # skipped); None when neither was given."""
+    values = list(given)
+    if file is not None:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise InvalidCommand(
+                f"--districts-file {str(file)!r} cannot be read: {error.strerror}",
+                field="districts-file",
+            ) from error
+        values += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return tuple(_term(value) for value in values) or None
 
 
 @click.group("platform")
@@ -54,22 +74,46 @@ def platform_group() -> None:
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Date the platform started [default: today].",
 )
-def platform_create(slug: str, name: str, city: str, started_on: datetime | None) -> None:
+@click.option(
+    "--district",
+    "districts",
+    multiple=True,
+    help="One of the city's districts, as code=Label (repeat for each) [default for"
+    " --city Haarlem: Haarlem's districts].",
+)
+@click.option(
+    "--districts-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file with one district (code=Label) per line.",
+)
+def platform_create(
+    slug: str,
+    name: str,
+    city: str,
+    started_on: datetime | None,
+    districts: tuple[str, ...],
+    districts_file: Path | None,
+) -> None:
     """Create a platform and print its first coordinator token (shown once)."""
 
     @run_async
     async def body() -> None:
+        operator = Actor.operator(slug)  # checks the slug before anything is opened
+        terms = parse_districts(districts, districts_file)
         async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
-            platform, token = await create_platform(
-                runtime,
-                slug=slug,
+            created = await runtime.pipeline.run(
+                create_platform,
+                operator,
                 name=name,
                 city=city,
                 started_on=started_on.date() if started_on else date.today(),
+                districts=terms,
             )
-        click.echo(f"created platform {platform.tenant!r} ({platform.name}, {platform.city})")
+        platform = created.platform
+        click.echo(f"created platform {platform.slug!r} ({platform.name}, {platform.city})")
+        click.echo(f"districts: {', '.join(d.label for d in platform.districts)}")
         click.echo("first coordinator token (shown once, keep it safe):")
-        click.echo(token.token)
+        click.echo(created.token.token)
 
     body()
 
@@ -98,17 +142,18 @@ def token_create(
 
     @run_async
     async def body() -> None:
+        operator = Actor.operator(tenant)
         async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
             await ensure_platform_exists(runtime.pool, tenant)
-            async with runtime.store.transaction() as conn:
-                issued = await issue_token(
-                    _operator_context(runtime, conn, tenant),
-                    roles=roles,
-                    label=label or f"{'/'.join(roles)} token",
-                    party=party,
-                    expires_at=_parse_time(expires_at, "expires-at"),
-                    reason=reason or "issued at the command line",
-                )
+            issued = await runtime.pipeline.run(
+                issue_token,
+                operator,
+                roles=roles,
+                label=label or f"{'/'.join(roles)} token",
+                party=party,
+                expires_at=_parse_time(expires_at, "expires-at"),
+                reason=reason or "issued at the command line",
+            )
         click.echo(f"token {issued.id} ({', '.join(issued.roles)}):", err=True)
         click.echo(issued.token)
 
@@ -124,12 +169,9 @@ def token_revoke(token_id: uuid.UUID, tenant: str, reason: str) -> None:
 
     @run_async
     async def body() -> None:
-        async with (
-            open_runtime(load_settings(), min_size=1, max_size=2) as runtime,
-            runtime.store.transaction() as conn,
-        ):
-            ctx = _operator_context(runtime, conn, tenant)
-            await revoke_token(ctx, token_id, reason=reason)
+        operator = Actor.operator(tenant)
+        async with open_runtime(load_settings(), min_size=1, max_size=2) as runtime:
+            await runtime.pipeline.run(revoke_token, operator, token_id, reason=reason)
         click.echo(f"revoked token {token_id}")
 
     body()

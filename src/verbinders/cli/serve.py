@@ -1,4 +1,7 @@
-"""`verbinders serve`: the HTTP API with the projections in-process."""
+"""`verbinders serve`: the HTTP API with the projections and policies in-process.
+
+The HTTP layer (uvicorn, Litestar, `verbinders.api`) is imported only when `serve` runs, so
+that the other commands, and `verbinders project` above all, load none of it."""
 
 from __future__ import annotations
 
@@ -7,31 +10,32 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
 from verbinders.cli import load_settings
 
 if TYPE_CHECKING:
     from types import FrameType
 
+    import uvicorn
+
     from verbinders.config import Settings
 
 __all__ = ["register"]
 
 
-class GracefulServer(uvicorn.Server):
+def graceful_server(config: uvicorn.Config, stopping: asyncio.Event) -> uvicorn.Server:
     """uvicorn, but a signal ends it cleanly (exit code 0) and first tells the app, so that
     open live streams end at once instead of holding the shutdown until its timeout."""
+    import uvicorn
 
-    def __init__(self, config: uvicorn.Config, stopping: asyncio.Event) -> None:
-        super().__init__(config)
-        self.stopping = stopping
+    class GracefulServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.should_exit:
+                self.force_exit = True
+            self.should_exit = True
+            stopping.set()
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.should_exit:
-            self.force_exit = True
-        self.should_exit = True
-        self.stopping.set()
+    return GracefulServer(config)
 
 
 @click.command("serve")
@@ -44,6 +48,8 @@ def serve_command(host: str | None, port: int | None, demo: bool) -> None:
     Stops cleanly on Ctrl-C or SIGTERM: requests in flight finish, live streams end, the
     projections stop after their current batch, and the embedded database shuts down.
     """
+    import uvicorn
+
     from verbinders.api.app import create_app
 
     settings = load_settings()
@@ -70,7 +76,7 @@ def serve_command(host: str | None, port: int | None, demo: bool) -> None:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    server = GracefulServer(config, stopping)
+    server = graceful_server(config, stopping)
     server.run()
     if not server.started:
         raise click.ClickException("the server did not start (see the log above)")

@@ -8,6 +8,7 @@ import click
 
 from verbinders.cli import load_settings, run_async
 from verbinders.runtime import open_runtime
+from verbinders.store.events import FeedStatus
 from verbinders.store.health import feed_problems, lag_behind
 
 __all__ = ["register"]
@@ -19,8 +20,8 @@ __all__ = ["register"]
     type=click.IntRange(min=0),
     default=None,
     help=(
-        "Exit 1 if an active projection lags more than this many positions behind the last"
-        " allocated one, or the feed cannot be read (for health checks)."
+        "Exit 1 if an active projection or a policy lags more than this many positions behind"
+        " the last allocated one, or the feed cannot be read (for health checks)."
     ),
 )
 def status_command(max_lag: int | None) -> None:
@@ -36,18 +37,8 @@ def status_command(max_lag: int | None) -> None:
         async with open_runtime(settings, min_size=1, max_size=2) as runtime:
             feed = await runtime.store.feed_status()
             projections = await runtime.runner.status()
-        click.echo(
-            f"feed: readable up to position {feed.horizon}, allocated {feed.allocated}"
-            f" ({feed.withheld} withheld)"
-        )
-        if feed.unsafe is not None:
-            click.echo(f"  cannot be read here: {feed.unsafe}")
-        holder = feed.holder()
-        if holder is not None:
-            verb = "held at" if feed.held else "in flight from"
-            click.echo(f"  {verb} position {feed.horizon} by {holder}")
-            if feed.holders > 1:
-                click.echo(f"  ({feed.holders} transactions in flight hold the feed)")
+            policies = await runtime.policies.status()
+        _echo_feed(feed)
         positions: dict[str, int] = {}
         for p in projections:
             lag = lag_behind(feed, p.position)
@@ -56,9 +47,15 @@ def status_command(max_lag: int | None) -> None:
                 f" at {p.position}, lag {lag}"
             )
             if p.state == "active":
-                positions[p.name] = p.position
+                positions[f"projection {p.name}"] = p.position
         if not projections:
             click.echo("no projection has run yet")
+        for q in policies:
+            lag = lag_behind(feed, q.position)
+            click.echo(f"policy {q.name}: at {q.position}, lag {lag}")
+            positions[f"policy {q.name}"] = q.position
+        if not policies:
+            click.echo("no policy has run yet")
         if max_lag is None:
             return 0
         problems = feed_problems(
@@ -71,6 +68,22 @@ def status_command(max_lag: int | None) -> None:
         return 1 if problems else 0
 
     sys.exit(body())
+
+
+def _echo_feed(feed: FeedStatus) -> None:
+    """How far the feed can be read, and what holds it back."""
+    click.echo(
+        f"feed: readable up to position {feed.horizon}, allocated {feed.allocated}"
+        f" ({feed.withheld} withheld)"
+    )
+    if feed.unsafe is not None:
+        click.echo(f"  cannot be read here: {feed.unsafe}")
+    holder = feed.holder()
+    if holder is not None:
+        verb = "held at" if feed.held else "in flight from"
+        click.echo(f"  {verb} position {feed.horizon} by {holder}")
+        if feed.holders > 1:
+            click.echo(f"  ({feed.holders} transactions in flight hold the feed)")
 
 
 def register(main: click.Group) -> None:

@@ -60,20 +60,26 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 @click.command("project")
 def project_command() -> None:
-    """Run the projections as a worker until stopped (SIGINT/SIGTERM).
+    """Run the projections and the policies as a worker until stopped (SIGINT/SIGTERM).
 
-    Several workers may run at once: each projection is processed by exactly one of them,
-    the others stand by and take over if it stops.
+    Several workers may run at once: each projection and each policy is processed by exactly
+    one of them, the others stand by and take over if it stops.
     """
 
     @run_async
     async def body() -> None:
+        from verbinders.workers import prepare_workers, run_workers
+
         async with open_runtime(load_settings()) as runtime:
             stop = asyncio.Event()
             _stop_on_signals(stop)
-            names = ", ".join(runtime.runner.projections)
-            click.echo(f"running projections: {names} (Ctrl-C to stop)", err=True)
-            await runtime.runner.run(stop)
+            await prepare_workers(runtime)
+            names = ", ".join(sorted(runtime.runner.projections))
+            policies = ", ".join(sorted(runtime.policies.policies)) or "none"
+            click.echo(
+                f"running projections: {names}; policies: {policies} (Ctrl-C to stop)", err=True
+            )
+            await run_workers(runtime, stop)
 
     body()
 

@@ -13,17 +13,7 @@ __all__ = ["Projection", "ProjectionRunner", "all_projections"]
 
 
 def all_projections() -> Sequence[Projection]:
-    """Every projection the product runs, in one list (new read models are added here)."""
-    from verbinders.projections.activity import ActivityProjection
-    from verbinders.projections.directory import DirectoryProjection
-    from verbinders.projections.meetings import MeetingsProjection
-    from verbinders.projections.membership import MembershipProjection
-    from verbinders.projections.tokens import TokensProjection
+    """Every projection the product runs (registered in `verbinders.registry`)."""
+    from verbinders import registry
 
-    return [
-        ActivityProjection(),
-        DirectoryProjection(),
-        MembershipProjection(),
-        MeetingsProjection(),
-        TokensProjection(),
-    ]
+    return registry.projections()

@@ -70,7 +70,7 @@ from verbinders.database import init_connection
 from verbinders.errors import Unavailable
 from verbinders.store.events import RecordedEvent
 from verbinders.store.eventstore import row_to_event
-from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS, register_migrations
+from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
@@ -94,13 +94,11 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 MAX_RETRY_DELAY = 30.0
 """Longest wait before a projection that keeps failing is tried again (seconds)."""
 
-register_migrations(
-    "projections",
-    [
-        (
-            1,
-            "projection generations",
-            """
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "projection generations",
+        """
 CREATE TABLE projection_generations (
     name           text        NOT NULL,
     generation     integer     NOT NULL,
@@ -117,11 +115,11 @@ CREATE TABLE projection_generations (
 CREATE UNIQUE INDEX projection_generations_one_active
     ON projection_generations (name) WHERE state = 'active';
 """,
-        ),
-        (
-            2,
-            "a batch's checkpoint, horizon and events in one round trip",
-            """
+    ),
+    (
+        2,
+        "a batch's checkpoint, horizon and events in one round trip",
+        """
 -- The checkpoint of generation p_name, the feed's horizon (at most p_until), and the events
 -- after the checkpoint up to that horizon (at most p_limit, of p_topics and p_tenant where
 -- given). The events' columns come first, in the order of `row_to_event`; without events,
@@ -195,9 +193,9 @@ BEGIN
     END IF;
 END $$;
 """,
-        ),
-    ],
-)
+    ),
+]
+"""The engine's tables and functions (the `projections` component; see `registry.py`)."""
 
 CHECKPOINT_MOVED = "VB001"
 """SQLSTATE of `move_checkpoint` when the checkpoint is not where its leader left it."""

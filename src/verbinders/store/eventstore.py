@@ -43,6 +43,7 @@ __all__ = [
     "NOTIFY_CHANNEL",
     "AppendLane",
     "EventStore",
+    "StreamEvent",
     "feed_refusal",
     "row_to_event",
 ]
@@ -148,8 +149,17 @@ class EventStore:
             # REPEATABLE READ transaction), or two callers' transactions that each appended
             # to a stream the other then wants (a deadlock). The actual version is read on
             # another connection: a caller's transaction is aborted by now.
+            # No other connection is taken while the caller's is held (a unit of work under
+            # load would wait for the pool it holds a part of): a caller's aborted transaction
+            # leaves the actual version unknown here, for the caller to read after rollback.
             stream_id = conflicting_stream(error, events)
-            actual = await self.stream_version(stream_id)
+            actual: int | None
+            if connection is None:
+                actual = await self.stream_version(stream_id)
+            elif not connection.is_in_transaction():
+                actual = int(await connection.fetchval(STREAM_VERSION, stream_id))
+            else:
+                actual = None
             raise StreamConflict(stream_id, expected[stream_id], actual) from error
         except asyncpg.PostgresError as error:
             if error.sqlstate == "VB409":
@@ -158,9 +168,9 @@ class EventStore:
                     UUID(detail["stream_id"]), detail["expected"], detail["actual"]
                 ) from error
             raise
-        if connection is None:
+        if connection is None or not connection.is_in_transaction():
             self._announce(positions[-1])
-        # else: the caller's transaction is still open; `transaction()` announces at commit.
+        # else: the caller's transaction is still open; it announces at commit (`announce`).
         return positions
 
     async def _append_one_stream(
@@ -270,6 +280,10 @@ class EventStore:
             yield conn
         self._announce(None)
 
+    def announce(self, position: int | None = None) -> None:
+        """Say that appends committed in a caller's own transaction (after its COMMIT)."""
+        self._announce(position)
+
     def _announce(self, position: int | None) -> None:
         """Wake subscribers: those of this process now, those of others soon (`Notifier`)."""
         for listener in self.local_listeners:
@@ -317,6 +331,47 @@ class EventStore:
         )
         args = (stream_id, after_version, to_version, as_of, tenant)
         return [row_to_event(row) for row in await self._rows(sql, args, connection)]
+
+    async def read_streams(
+        self,
+        stream_ids: Sequence[UUID],
+        *,
+        tenant: str,
+        snapshots: bool = True,
+        connection: Connection | None = None,
+    ) -> dict[UUID, tuple[SnapshotRow | None, list[StreamEvent]]]:
+        """Several streams of `tenant` as they are now, in one statement: each one's latest
+        snapshot (with `snapshots`) and its events after it, in version order. A stream of
+        another tenant, or of none, comes back empty: (None, [])."""
+        from verbinders.store.snapshots import SnapshotRow
+
+        found: dict[UUID, tuple[SnapshotRow | None, list[StreamEvent]]] = {
+            stream: (None, []) for stream in stream_ids
+        }
+        rows = await self._rows(READ_STREAMS, (list(found), tenant, snapshots), connection)
+        for row in rows:
+            stream = row[1]
+            if row[0]:  # the snapshot comes first
+                snapshot = SnapshotRow(
+                    stream_id=stream,
+                    version=row[2],
+                    tenant=tenant,
+                    stream_type=row[3],
+                    topic=row[4],
+                    state=row[5],
+                )
+                found[stream] = (snapshot, [])
+            else:
+                found[stream][1].append(
+                    StreamEvent(
+                        stream_id=stream,
+                        version=row[2],
+                        stream_type=row[3],
+                        topic=row[4],
+                        payload=row[5],
+                    )
+                )
+        return found
 
     # -- reading the feed ------------------------------------------------------------------
 
@@ -416,32 +471,42 @@ class EventStore:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    async def save_snapshot(self, snapshot: SnapshotRow) -> None:
-        async with self.pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO snapshots (stream_id, version, tenant, stream_type, topic, state)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    async def save_snapshot(
+        self, snapshot: SnapshotRow, *, connection: Connection | None = None
+    ) -> None:
+        """Keep a snapshot (on `connection` if given, else on one from the pool)."""
+        await self._rows(
+            "INSERT INTO snapshots (stream_id, version, tenant, stream_type, topic, state)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            (
                 snapshot.stream_id,
                 snapshot.version,
                 snapshot.tenant,
                 snapshot.stream_type,
                 snapshot.topic,
                 snapshot.state,
-            )
+            ),
+            connection,
+        )
 
     async def latest_snapshot(
-        self, stream_id: UUID, *, max_version: int | None = None
+        self,
+        stream_id: UUID,
+        *,
+        max_version: int | None = None,
+        connection: Connection | None = None,
     ) -> SnapshotRow | None:
+        """The stream's latest snapshot (up to `max_version`), read on `connection` if given."""
         from verbinders.store.snapshots import SnapshotRow
 
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT stream_id, version, tenant, stream_type, topic, state FROM snapshots"
-                " WHERE stream_id = $1 AND ($2::integer IS NULL OR version <= $2)"
-                " ORDER BY version DESC LIMIT 1",
-                stream_id,
-                max_version,
-            )
+        rows = await self._rows(
+            "SELECT stream_id, version, tenant, stream_type, topic, state FROM snapshots"
+            " WHERE stream_id = $1 AND ($2::integer IS NULL OR version <= $2)"
+            " ORDER BY version DESC LIMIT 1",
+            (stream_id, max_version),
+            connection,
+        )
+        row = rows[0] if rows else None
         if row is None:
             return None
         return SnapshotRow(
@@ -453,5 +518,33 @@ class EventStore:
             state=row["state"],
         )
 
+
+class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """What loading an aggregate reads of an event (`read_streams`)."""
+
+    stream_id: UUID
+    version: int
+    stream_type: str
+    topic: str
+    payload: dict[str, object]
+
+
+# Streams ($1) of a tenant ($2): the latest snapshot of each (if $3) and the events after it,
+# snapshot first, then by version; in one statement, so that loading the aggregates a command
+# needs costs one round trip.
+READ_STREAMS = """
+WITH snap AS (
+    SELECT DISTINCT ON (s.stream_id) s.stream_id, s.version, s.stream_type, s.topic, s.state
+      FROM snapshots s
+     WHERE $3 AND s.stream_id = any($1::uuid[]) AND s.tenant = $2
+     ORDER BY s.stream_id, s.version DESC
+)
+SELECT true, stream_id, version, stream_type, topic, state FROM snap
+UNION ALL
+SELECT false, e.stream_id, e.version, e.stream_type, e.topic, e.payload
+  FROM events e LEFT JOIN snap ON snap.stream_id = e.stream_id
+ WHERE e.stream_id = any($1::uuid[]) AND e.tenant = $2 AND e.version > coalesce(snap.version, 0)
+ ORDER BY 2, 1 DESC, 3
+"""
 
 _encode_metadata = msgspec.json.Encoder().encode

@@ -29,8 +29,9 @@ def feed_problems(
     max_lag: int,
     max_held_s: float,
 ) -> list[str]:
-    """What is wrong with the feed and its readers (`positions`: each projection's
-    checkpoint), in words naming the cause; empty when all is well."""
+    """What is wrong with the feed and its readers (`positions`: each reader's checkpoint,
+    by a label such as "projection directory"), in words naming the cause; empty when all
+    is well."""
     problems: list[str] = []
     if feed.unsafe is not None:
         problems.append(f"the event feed cannot be read: {feed.unsafe}")
@@ -43,7 +44,7 @@ def feed_problems(
         lag = lag_behind(feed, position)
         if lag > max_lag:
             problems.append(
-                f"projection {name} is {lag} positions behind the feed (at {position},"
+                f"{name} is {lag} positions behind the feed (at {position},"
                 f" allocated {feed.allocated}; more than {max_lag})"
             )
     return problems

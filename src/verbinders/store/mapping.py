@@ -37,6 +37,8 @@ __all__ = [
     "personal_subjects",
     "sealed_subjects",
     "stream_type_of",
+    "topic_may_be_sealed",
+    "topic_of",
 ]
 
 _encoder = msgspec.json.Encoder()
@@ -46,6 +48,12 @@ _TIMESTAMPS = ("_created_on", "_modified_on")
 
 def stream_type_of(cls: type[Aggregate]) -> str:
     return str(getattr(cls, "STREAM_TYPE", cls.__name__))
+
+
+def topic_of(event_class: type) -> str:
+    """The topic events of `event_class` are stored under: how readers of the feed (read
+    models, policies) name the events they read, through the classes themselves."""
+    return str(get_topic(event_class))
 
 
 # -- personal data ---------------------------------------------------------------------------
@@ -119,6 +127,16 @@ def _seal_values(value: Any, keys: Mapping[UUID, bytes]) -> Any:
     if isinstance(value, dict):
         return {name: _seal_values(item, keys) for name, item in value.items()}
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def topic_may_be_sealed(topic: str) -> bool:
+    """Whether events of `topic` may carry sealed personal data (see `may_hold_personal_data`);
+    a topic that names no class counts as yes."""
+    try:
+        return may_hold_personal_data(resolve_topic(topic))
+    except Exception:
+        return True
 
 
 def sealed_subjects(raw: Any) -> set[UUID]:
@@ -195,7 +213,9 @@ def decode_event(
     while from_version < class_version:
         getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
         from_version += 1
-    if keys or sealed_subjects(state):
+    # An event class whose declared fields cannot hold personal data was stored with none
+    # sealed (`event_subjects` skips it too): its payload is not walked.
+    if may_hold_personal_data(cls) and (keys or sealed_subjects(state)):
         state = _open_values(state, keys)
     state["originator_id"] = stream_id  # a UUID object: the field's type is a TypeVar
     state["originator_version"] = version
@@ -248,7 +268,9 @@ def decode_aggregate_state(row: SnapshotRow, keys: Mapping[UUID, bytes]) -> Aggr
     while from_version < class_version:
         getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
         from_version += 1
-    if keys or sealed_subjects(state):
+    # An event class whose declared fields cannot hold personal data was stored with none
+    # sealed (`event_subjects` skips it too): its payload is not walked.
+    if may_hold_personal_data(cls) and (keys or sealed_subjects(state)):
         state = _open_values(state, keys)
     types = _state_types(cls)
     for name, value in state.items():

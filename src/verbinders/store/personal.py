@@ -51,40 +51,53 @@ class Keyring:
         self.pool = pool
 
     async def keys_for(
-        self, subjects: Iterable[UUID], *, tenant: str | None = None, create: bool = False
+        self,
+        subjects: Iterable[UUID],
+        *,
+        tenant: str | None = None,
+        create: bool = False,
+        connection: Connection | None = None,
     ) -> dict[UUID, bytes]:
         """The keys of `subjects`; with `create`, new subjects get a key (tenant required).
 
-        A forgotten subject has no key: sealing new data for it raises `Conflict`.
+        A forgotten subject has no key: sealing new data for it raises `Conflict`. With
+        `connection`, read (and created) on it, in its transaction if it has one.
         """
         wanted = sorted(set(subjects))
         if not wanted:
             return {}
+        if connection is not None:
+            return await self._keys_for(connection, wanted, tenant, create)
         async with self.pool.acquire() as conn:
-            if create:
-                assert tenant is not None
-                forgotten = await conn.fetch(
-                    "SELECT subject FROM forgotten_subjects WHERE subject = any($1::uuid[])",
-                    wanted,
-                )
-                if forgotten:
-                    raise Conflict(
-                        f"person {forgotten[0]['subject']} was forgotten;"
-                        " their data cannot be recorded again under the same id",
-                        subject=str(forgotten[0]["subject"]),
-                        state="forgotten",
-                    )
-                await conn.execute(
-                    "INSERT INTO personal_keys (subject, tenant, key)"
-                    " SELECT s, $2, k FROM unnest($1::uuid[], $3::bytea[]) AS t(s, k)"
-                    " ON CONFLICT (subject) DO NOTHING",
-                    wanted,
-                    tenant,
-                    [AESGCM.generate_key(bit_length=256) for _ in wanted],
-                )
-            rows = await conn.fetch(
-                "SELECT subject, key FROM personal_keys WHERE subject = any($1::uuid[])", wanted
+            return await self._keys_for(conn, wanted, tenant, create)
+
+    async def _keys_for(
+        self, conn: Connection, wanted: list[UUID], tenant: str | None, create: bool
+    ) -> dict[UUID, bytes]:
+        if create:
+            assert tenant is not None
+            forgotten = await conn.fetch(
+                "SELECT subject FROM forgotten_subjects WHERE subject = any($1::uuid[])",
+                wanted,
             )
+            if forgotten:
+                raise Conflict(
+                    f"person {forgotten[0]['subject']} was forgotten;"
+                    " their data cannot be recorded again under the same id",
+                    subject=str(forgotten[0]["subject"]),
+                    state="forgotten",
+                )
+            await conn.execute(
+                "INSERT INTO personal_keys (subject, tenant, key)"
+                " SELECT s, $2, k FROM unnest($1::uuid[], $3::bytea[]) AS t(s, k)"
+                " ON CONFLICT (subject) DO NOTHING",
+                wanted,
+                tenant,
+                [AESGCM.generate_key(bit_length=256) for _ in wanted],
+            )
+        rows = await conn.fetch(
+            "SELECT subject, key FROM personal_keys WHERE subject = any($1::uuid[])", wanted
+        )
         return {row["subject"]: bytes(row["key"]) for row in rows}
 
     async def forget(self, subject: UUID, *, tenant: str) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
@@ -20,14 +22,16 @@ from verbinders.store.mapping import (
     personal_subjects,
     sealed_subjects,
     stream_type_of,
+    topic_may_be_sealed,
 )
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.eventstore import EventStore
     from verbinders.store.personal import Keyring
+    from verbinders.store.snapshots import SnapshotRow
 
-__all__ = ["Repository"]
+__all__ = ["PendingSnapshot", "Repository"]
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +55,20 @@ class Repository:
         version: int | None = None,
         as_of: datetime | None = None,
         connection: Connection | None = None,
+        snapshots: list[PendingSnapshot] | None = None,
     ) -> A:
         """The aggregate now, at a version, or as it stood at a moment; `NotFound` otherwise.
 
         With `connection`, events appended earlier in that connection's transaction count too.
         """
         aggregate = await self.find(
-            cls, aggregate_id, tenant=tenant, version=version, as_of=as_of, connection=connection
+            cls,
+            aggregate_id,
+            tenant=tenant,
+            version=version,
+            as_of=as_of,
+            connection=connection,
+            snapshots=snapshots,
         )
         if aggregate is None:
             raise NotFound(
@@ -76,10 +87,25 @@ class Repository:
         version: int | None = None,
         as_of: datetime | None = None,
         connection: Connection | None = None,
+        snapshots: list[PendingSnapshot] | None = None,
     ) -> A | None:
+        """As `get`, None when not found. With `connection`, everything (the snapshot, the
+        events, the personal-data keys) is read on it, never on another connection.
+
+        A snapshot due is saved at once without `connection`; with it, it is added to
+        `snapshots` for the caller to save when its transaction is over (`save_snapshots`):
+        saved inside a transaction, it could wait for another transaction's snapshot.
+        """
+        if version is None and as_of is None:
+            found = await self.find_many(
+                {aggregate_id: cls}, tenant=tenant, connection=connection, snapshots=snapshots
+            )
+            return found[aggregate_id]  # type: ignore[return-value]
         snapshot = None
         if as_of is None and self.snapshot_every:
-            snapshot = await self.store.latest_snapshot(aggregate_id, max_version=version)
+            snapshot = await self.store.latest_snapshot(
+                aggregate_id, max_version=version, connection=connection
+            )
             if snapshot is not None and (
                 snapshot.tenant != tenant or snapshot.stream_type != stream_type_of(cls)
             ):
@@ -99,7 +125,7 @@ class Repository:
         subjects = set().union(*(sealed_subjects(e.payload) for e in events))
         if snapshot is not None:
             subjects |= sealed_subjects(snapshot.state)
-        keys = await self.keyring.keys_for(subjects) if subjects else {}
+        keys = await self.keyring.keys_for(subjects, connection=connection) if subjects else {}
         aggregate: Aggregate | None = (
             decode_aggregate_state(snapshot, keys) if snapshot is not None else None
         )
@@ -108,17 +134,77 @@ class Repository:
             aggregate = event.mutate(aggregate)
         if not isinstance(aggregate, cls):
             return None
-        if (
-            self.snapshot_every
-            and version is None
-            and as_of is None
-            and connection is None  # its transaction may still roll back
-            and len(events) >= self.snapshot_every
-        ):
-            # Taken on load, from committed events only, so that a transaction that later
-            # rolls back can never leave a snapshot of a version that does not exist.
-            await self._snapshot(aggregate, tenant, keys)
         return aggregate
+
+    async def find_many(
+        self,
+        wanted: Mapping[UUID, type[Aggregate]],
+        *,
+        tenant: str,
+        connection: Connection | None = None,
+        snapshots: list[PendingSnapshot] | None = None,
+    ) -> dict[UUID, Aggregate | None]:
+        """Several aggregates as they are now (id -> class; None for one not found), read in
+        one statement and their personal-data keys in one more (when they hold any). Snapshots
+        found due are handled as by `find`."""
+        read = await self.store.read_streams(
+            list(wanted), tenant=tenant, snapshots=bool(self.snapshot_every), connection=connection
+        )
+        subjects: set[UUID] = set()
+        for snapshot, events in read.values():
+            for event in events:
+                if topic_may_be_sealed(event.topic):
+                    subjects |= sealed_subjects(event.payload)
+            if snapshot is not None:
+                subjects |= sealed_subjects(snapshot.state)
+        keys = await self.keyring.keys_for(subjects, connection=connection) if subjects else {}
+        found: dict[UUID, Aggregate | None] = {}
+        for aggregate_id, cls in wanted.items():
+            snapshot, events = read[aggregate_id]
+            kind = stream_type_of(cls)
+            if (snapshot is None and not events) or (
+                (snapshot.stream_type if snapshot else events[0].stream_type) != kind
+            ):
+                found[aggregate_id] = None
+                continue
+            aggregate: Aggregate | None = (
+                decode_aggregate_state(snapshot, keys) if snapshot is not None else None
+            )
+            for stored in events:
+                decoded = decode_event(
+                    stored.topic, stored.stream_id, stored.version, stored.payload, keys
+                )
+                aggregate = decoded.mutate(aggregate)
+            found[aggregate_id] = aggregate if isinstance(aggregate, cls) else None
+            if aggregate is not None and self.snapshot_every and len(events) >= self.snapshot_every:
+                await self._snapshot_due(aggregate, tenant, keys, connection, snapshots)
+        return found
+
+    async def _snapshot_due(
+        self,
+        aggregate: Aggregate,
+        tenant: str,
+        keys: dict[UUID, bytes],
+        connection: Connection | None,
+        snapshots: list[PendingSnapshot] | None,
+    ) -> None:
+        # Taken on load, of events committed before this load (a unit of work appends only
+        # at its end), so that a transaction that later rolls back can never leave a snapshot
+        # of a version that does not exist.
+        if connection is None:
+            await self._snapshot(aggregate, tenant, keys)
+        elif snapshots is not None:
+            due = self._snapshot_row(aggregate, tenant, keys)
+            if due is not None:
+                snapshots.append(PendingSnapshot(due))
+
+    async def save_snapshots(
+        self, pending: list[PendingSnapshot], *, connection: Connection | None = None
+    ) -> None:
+        """Save the snapshots `find` put aside (outside any transaction)."""
+        for item in pending:
+            await self.store.save_snapshot(item.row, connection=connection)
+        pending.clear()
 
     async def save(
         self,
@@ -142,7 +228,9 @@ class Repository:
             for event in events:
                 subjects |= event_subjects(event)
         keys = (
-            await self.keyring.keys_for(subjects, tenant=metadata.tenant, create=True)
+            await self.keyring.keys_for(
+                subjects, tenant=metadata.tenant, create=True, connection=connection
+            )
             if subjects
             else {}
         )
@@ -167,9 +255,23 @@ class Repository:
         )
 
     async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> None:
-        subjects = personal_subjects(vars(aggregate).values())
-        if subjects - keys.keys():
-            keys = {**keys, **await self.keyring.keys_for(subjects)}
-            if subjects - keys.keys():
-                return  # someone in it was forgotten: no new snapshot with their data
-        await self.store.save_snapshot(encode_snapshot(aggregate, tenant, keys))
+        row = self._snapshot_row(aggregate, tenant, keys)
+        if row is not None:
+            await self.store.save_snapshot(row)
+
+    def _snapshot_row(
+        self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]
+    ) -> SnapshotRow | None:
+        """The aggregate's snapshot, sealed with the keys it was loaded with; None if someone
+        in it was forgotten (their key is gone: no new snapshot with their data)."""
+        if personal_subjects(vars(aggregate).values()) - keys.keys():
+            return None
+        return encode_snapshot(aggregate, tenant, keys)
+
+
+@dataclass(frozen=True)
+class PendingSnapshot:
+    """A snapshot `Repository.find` found due while reading on a caller's connection: taken
+    as loaded, saved when the caller's transaction is over (`Repository.save_snapshots`)."""
+
+    row: SnapshotRow

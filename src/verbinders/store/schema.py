@@ -84,6 +84,8 @@ from typing import TYPE_CHECKING
 from verbinders.store import feed_guards
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from verbinders.database import Connection
 
 __all__ = [
@@ -100,7 +102,6 @@ __all__ = [
     "MIGRATIONS",
     "STREAM_VERSION",
     "install_schema",
-    "register_migrations",
 ]
 
 # Namespace (first key) of the two-key advisory locks the product takes; one-key (bigint) locks
@@ -344,21 +345,20 @@ END $$;
 ]
 
 
-def register_migrations(component: str, migrations: list[tuple[int, str, str]]) -> None:
-    """Let another part of the product (the API's idempotency records, ...) own tables too."""
-    COMPONENTS[component] = migrations
-
-
-COMPONENTS: dict[str, list[tuple[int, str, str]]] = {"store": MIGRATIONS}
-
-
 async def install_schema(
     connection: Connection,
+    components: Sequence[tuple[str, Sequence[tuple[int, str, str]]]] | None = None,
 ) -> dict[str, int]:
-    """Apply the migrations not yet applied; returns each component's version now in place."""
-    from verbinders import components
+    """Apply the migrations not yet applied; returns each component's version now in place.
 
-    components.load()
+    `components`: (name, migrations) in the order to apply them; by default every part's,
+    as `verbinders.registry.migrations` collects them (this module owns the store's,
+    `MIGRATIONS`).
+    """
+    if components is None:
+        from verbinders.registry import migrations
+
+        components = migrations()
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1, 0)", LOCK_NAMESPACE_MIGRATIONS)
         await connection.execute(
@@ -369,8 +369,8 @@ async def install_schema(
         rows = await connection.fetch("SELECT component, version FROM schema_migrations")
         applied = {(row["component"], row["version"]) for row in rows}
         versions: dict[str, int] = {}
-        for component, migrations in COMPONENTS.items():
-            for version, name, sql in migrations:
+        for component, steps in components:
+            for version, name, sql in steps:
                 if (component, version) not in applied:
                     await connection.execute(sql)
                     await connection.execute(

@@ -1,22 +1,18 @@
-"""What route modules share: dependencies and read-your-writes."""
+"""What route modules share: running a command (`execute`), query parameters and
+read-your-writes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from litestar.params import Parameter
 
-from verbinders.api.auth import get_actor
-from verbinders.api.idempotency import run_command
+from verbinders.api.commands import etag, execute
 from verbinders.domain import rules
-from verbinders.errors import InvalidCommand, PreconditionFailed, Unavailable
+from verbinders.errors import InvalidCommand, Unavailable
 
 if TYPE_CHECKING:
-    from litestar import Request, Response
-
-    from verbinders.application.context import CommandContext, CommandResult
     from verbinders.runtime import Runtime
 
 AsOf = Annotated[
@@ -40,7 +36,7 @@ def moment(value: datetime | None, field: str = "as_of") -> datetime | None:
     return None if value is None else rules.moment(value, field=field)
 
 
-__all__ = ["AsOf", "check_if_match", "etag", "resource_command", "wait_for_position"]
+__all__ = ["AsOf", "Timeout", "WaitFor", "etag", "execute", "moment", "wait_for_position"]
 
 MAX_WAIT_SECONDS = 30.0
 
@@ -64,40 +60,3 @@ async def wait_for_position(
             projection=projection,
             position=position,
         )
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def check_if_match(request: Request[Any, Any, Any], version: int) -> None:
-    """A write with a stale `If-Match` changes nothing (412)."""
-    header = request.headers.get("if-match")
-    if header is None or header.strip() == "*":
-        return
-    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    if etag(version) not in wanted:
-        raise PreconditionFailed(
-            f"the resource is at version {version}, not {header.strip()}",
-            current_version=version,
-        )
-
-
-async def resource_command(
-    request: Request[Any, Any, Any],
-    runtime: Runtime,
-    command: Callable[[CommandContext], Awaitable[CommandResult]],
-    status_code: int = 200,
-    *,
-    one_write: bool = False,
-) -> Response[Any]:
-    """Run a command on one resource: idempotent, atomic, answering its ETag."""
-    return await run_command(
-        request,
-        runtime,
-        get_actor(request),
-        command,
-        status_code=status_code,
-        headers=lambda r: {"ETag": etag(r.version)},
-        one_write=one_write,
-    )

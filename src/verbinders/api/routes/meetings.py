@@ -1,6 +1,6 @@
 """Platform meetings over HTTP: commands on the `Meeting` aggregate, queries on the read model.
 
-Commands (coordinator; attendance also by an organisation for itself) answer a
+Commands (coordinator; attendance also by a token for its own organisation) answer a
 `CommandResult` with the meeting's `ETag` and accept `If-Match`. Queries read the `meetings`
 read model (`wait_for` for read-your-writes) and answer `as_of` from a historical generation of
 it: the same tables rebuilt from the tenant's events recorded up to that moment (cached, see
@@ -21,19 +21,18 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
-from verbinders.api.idempotency import run_command
 from verbinders.api.routes.common import (
     AsOf,
     Timeout,
     WaitFor,
-    check_if_match,
     etag,
-    resource_command,
+    execute,
     wait_for_position,
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import meetings as service
-from verbinders.application.context import CommandContext, CommandResult
+from verbinders.application.context import CommandResult
+from verbinders.application.rights import OWN
 from verbinders.domain import rules
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.errors import InvalidCommand, NotFound
@@ -70,6 +69,9 @@ class ScheduleMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Required online and hybrid; not allowed in person."""
     agenda: tuple[AgendaItemIn, ...] = ()
 
+    def fields(self) -> dict[str, Any]:
+        return {**msgspec.structs.asdict(self), "agenda": _agenda(self.agenda)}
+
 
 class RescheduleMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Only the fields sent change; `null` clears the venue or the link (as the mode needs)."""
@@ -102,6 +104,10 @@ class RecordDecision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     reason: str
     """The grounds of the decision, for those who read it later."""
     votes: VotesIn | None = None
+
+    def fields(self) -> dict[str, Any]:
+        votes = None if self.votes is None else Votes(**msgspec.structs.asdict(self.votes))
+        return {"text": self.text, "reason": self.reason, "votes": votes}
 
 
 class PublishMinutes(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -407,134 +413,70 @@ class MeetingsController(Controller):
         return Response(view, headers={"ETag": etag(view.version)})
 
     # -- commands -----------------------------------------------------------------------------
-    # Each reads what it needs, then saves the meeting once: `one_write`, one statement each
-    # (a transaction only to claim an Idempotency-Key).
 
     @post(
         "/",
-        **roles("coordinator", command=True),
+        **roles("coordinator", command=True, location="/meetings/{id}"),
         summary="Schedule a meeting: in person (venue), online (link) or hybrid (both)",
         status_code=HTTP_201_CREATED,
     )
     async def schedule(
         self, request: Request[Any, Any, Any], data: ScheduleMeeting
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.schedule_meeting(
-                ctx,
-                title=data.title,
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                mode=data.mode,
-                venue=data.venue,
-                online_link=data.online_link,
-                agenda=_agenda(data.agenda),
-            )
-
-        return await run_command(
-            request,
-            runtime,
-            get_actor(request),
-            command,
-            status_code=HTTP_201_CREATED,
-            headers=lambda r: {"Location": f"/meetings/{r.id}", "ETag": etag(r.version)},
-            one_write=True,
-        )
+        return await execute(request, service.schedule_meeting, **data.fields())
 
     @post(
         "/{meeting_id:uuid}/reschedule",
         **roles("coordinator", command=True),
         summary="Move a meeting or change where it takes place (not once it was held)",
+        status_code=200,
     )
     async def reschedule(
-        self,
-        request: Request[Any, Any, Any],
-        meeting_id: uuid.UUID,
-        data: RescheduleMeeting,
+        self, request: Request[Any, Any, Any], meeting_id: uuid.UUID, data: RescheduleMeeting
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.reschedule_meeting(
-                ctx,
-                meeting_id,
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                mode=data.mode,
-                venue=data.venue,
-                online_link=data.online_link,
-                reason=data.reason,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(
+            request, service.reschedule_meeting, meeting_id, **msgspec.structs.asdict(data)
+        )
 
     @post(
         "/{meeting_id:uuid}/agenda",
         **roles("coordinator", command=True),
         summary="Replace the agenda",
+        status_code=200,
     )
     async def agenda(
-        self,
-        request: Request[Any, Any, Any],
-        meeting_id: uuid.UUID,
-        data: ChangeAgenda,
+        self, request: Request[Any, Any, Any], meeting_id: uuid.UUID, data: ChangeAgenda
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.change_agenda(
-                ctx, meeting_id, _agenda(data.agenda), check=lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(request, service.change_agenda, meeting_id, _agenda(data.agenda))
 
     @post(
         "/{meeting_id:uuid}/cancel",
         **roles("coordinator", command=True),
         summary="Cancel a meeting that was not held (reason required)",
+        status_code=200,
     )
     async def cancel(
-        self,
-        request: Request[Any, Any, Any],
-        meeting_id: uuid.UUID,
-        data: CancelMeeting,
+        self, request: Request[Any, Any, Any], meeting_id: uuid.UUID, data: CancelMeeting
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.cancel_meeting(
-                ctx, meeting_id, reason=data.reason, check=lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(request, service.cancel_meeting, meeting_id, reason=data.reason)
 
     @post(
         "/{meeting_id:uuid}/attendance",
-        **roles("coordinator", "organisation", command=True),
+        **roles(*OWN, command=True),
         summary="Record an organisation's attendance (an organisation only its own)",
+        status_code=200,
     )
     async def attendance(
-        self,
-        request: Request[Any, Any, Any],
-        meeting_id: uuid.UUID,
-        data: RecordAttendance,
+        self, request: Request[Any, Any, Any], meeting_id: uuid.UUID, data: RecordAttendance
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.record_attendance(
-                ctx,
-                meeting_id,
-                data.organisation_id,
-                data.status,
-                people=data.people,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(
+            request,
+            service.record_attendance,
+            meeting_id,
+            data.organisation_id,
+            data.status,
+            people=data.people,
+        )
 
     @post(
         "/{meeting_id:uuid}/decisions",
@@ -543,45 +485,20 @@ class MeetingsController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def decide(
-        self,
-        request: Request[Any, Any, Any],
-        meeting_id: uuid.UUID,
-        data: RecordDecision,
+        self, request: Request[Any, Any, Any], meeting_id: uuid.UUID, data: RecordDecision
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        votes = None if data.votes is None else Votes(**msgspec.structs.asdict(data.votes))
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.record_decision(
-                ctx,
-                meeting_id,
-                text=data.text,
-                reason=data.reason,
-                votes=votes,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command, HTTP_201_CREATED, one_write=True)
+        return await execute(request, service.record_decision, meeting_id, **data.fields())
 
     @post(
         "/{meeting_id:uuid}/minutes",
         **roles("coordinator", command=True),
         summary="Publish the minutes of an ended meeting (closes its record)",
+        status_code=200,
     )
     async def minutes(
-        self,
-        request: Request[Any, Any, Any],
-        meeting_id: uuid.UUID,
-        data: PublishMinutes,
+        self, request: Request[Any, Any, Any], meeting_id: uuid.UUID, data: PublishMinutes
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.publish_minutes(
-                ctx, meeting_id, data.minutes, check=lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(request, service.publish_minutes, meeting_id, data.minutes)
 
 
 # -- the attendance report --------------------------------------------------------------------

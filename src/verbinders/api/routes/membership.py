@@ -2,8 +2,10 @@
 and its growth.
 
 Commands answer a `CommandResult` (its `data` the new status) with the membership's `ETag` and
-accept `If-Match` (`"0"` before the first application). An `organisation` token acts only on its
-own organisation's membership (403 otherwise); the coordinator on every one of its platform.
+accept `If-Match` (`"0"` before the first application). A token with a party acts only on its
+own organisation's membership (403 otherwise); the coordinator on every one of its platform
+(`application/rights.py`). A membership's record is read by the coordinator, auditors,
+analysts and the organisation itself.
 
 Two kinds of time in the queries (see docs/architecture.md). `as_of`, as on every route, is a
 moment of recording: the answer the platform could have given then, from a cached historical
@@ -28,29 +30,23 @@ from verbinders.api.routes.common import (
     AsOf,
     Timeout,
     WaitFor,
-    check_if_match,
     etag,
+    execute,
     moment,
-    resource_command,
     wait_for_position,
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import membership as service
-from verbinders.application.context import CommandContext, CommandResult
-from verbinders.application.organisations import authorize_organisation
+from verbinders.application.context import CommandResult
+from verbinders.application.membership_record import MembershipView, membership_of
+from verbinders.application.rights import OWN, RECORD_READERS
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.projections.history import schema_as_of
 from verbinders.projections.membership import GrowthReport, RegisterEntry, growth, register_page
-from verbinders.runtime import Runtime
 
 __all__ = ["MembershipController"]
 
-OWN = ("coordinator", "organisation")
-RECORD_READERS = ("coordinator", "organisation", "auditor", "analyst")
-"""Who reads a membership's record with its decisions and their reasons: the coordinator,
-the organisation itself, and those who trace decisions (municipality and funds read the
-directory and the register, not the reasons an organisation was rejected or suspended)."""
 GROWTH_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
 PROJECTION = "membership"
 MEMBERSHIP = "/organisations/{organisation_id:uuid}/membership"
@@ -77,6 +73,9 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     meeting_id: uuid.UUID | None = None
     """The platform meeting where it was decided, if any."""
 
+    def fields(self) -> dict[str, Any]:
+        return msgspec.structs.asdict(self)
+
 
 class RegisterPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[RegisterEntry]
@@ -96,22 +95,9 @@ class MembershipController(Controller):
         status_code=200,
     )
     async def apply(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: Apply,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Apply
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.apply(
-                ctx,
-                organisation_id,
-                motivation=data.motivation,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(request, service.apply, organisation_id, motivation=data.motivation)
 
     @post(
         MEMBERSHIP + "/withdraw",
@@ -120,22 +106,9 @@ class MembershipController(Controller):
         status_code=200,
     )
     async def withdraw(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: OptionalReason,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: OptionalReason
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.withdraw(
-                ctx,
-                organisation_id,
-                reason=data.reason,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(request, service.withdraw, organisation_id, reason=data.reason)
 
     @post(
         MEMBERSHIP + "/leave",
@@ -144,42 +117,9 @@ class MembershipController(Controller):
         status_code=200,
     )
     async def leave(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: OptionalReason,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: OptionalReason
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.leave(
-                ctx,
-                organisation_id,
-                reason=data.reason,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
-
-    async def _decide(
-        self,
-        request: Request[Any, Any, Any],
-        runtime: Runtime,
-        organisation_id: uuid.UUID,
-        data: Decision,
-        action: Any,
-    ) -> Response[CommandResult]:
-        async def command(ctx: CommandContext) -> CommandResult:
-            result: CommandResult = await action(
-                ctx,
-                organisation_id,
-                reason=data.reason,
-                meeting_id=data.meeting_id,
-                check=lambda v: check_if_match(request, v),
-            )
-            return result
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(request, service.leave, organisation_id, reason=data.reason)
 
     @post(
         MEMBERSHIP + "/admit",
@@ -188,13 +128,9 @@ class MembershipController(Controller):
         status_code=200,
     )
     async def admit(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: Decision,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        return await self._decide(request, runtime, organisation_id, data, service.admit)
+        return await execute(request, service.admit, organisation_id, **data.fields())
 
     @post(
         MEMBERSHIP + "/reject",
@@ -203,13 +139,9 @@ class MembershipController(Controller):
         status_code=200,
     )
     async def reject(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: Decision,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        return await self._decide(request, runtime, organisation_id, data, service.reject)
+        return await execute(request, service.reject, organisation_id, **data.fields())
 
     @post(
         MEMBERSHIP + "/suspend",
@@ -218,13 +150,9 @@ class MembershipController(Controller):
         status_code=200,
     )
     async def suspend(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: Decision,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        return await self._decide(request, runtime, organisation_id, data, service.suspend)
+        return await execute(request, service.suspend, organisation_id, **data.fields())
 
     @post(
         MEMBERSHIP + "/reinstate",
@@ -233,13 +161,9 @@ class MembershipController(Controller):
         status_code=200,
     )
     async def reinstate(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: Decision,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        return await self._decide(request, runtime, organisation_id, data, service.reinstate)
+        return await execute(request, service.reinstate, organisation_id, **data.fields())
 
     @get(
         MEMBERSHIP,
@@ -252,16 +176,12 @@ class MembershipController(Controller):
         organisation_id: uuid.UUID,
         as_of: AsOf = None,
         effective_at: EffectiveAt = None,
-    ) -> Response[service.MembershipView]:
+    ) -> Response[MembershipView]:
         """Read from the membership's own events, so always current: its `ETag` is what
         `If-Match` on the membership commands compares with (`"0"` before any application)."""
-        runtime = runtime_of(request)
-        actor = get_actor(request)
-        if not actor.has_any("coordinator", "auditor", "analyst"):
-            authorize_organisation(actor, organisation_id)  # an organisation: its own only
-        view = await service.membership_of(
-            runtime,
-            actor.tenant,
+        view = await membership_of(
+            runtime_of(request),
+            get_actor(request),
             organisation_id,
             as_of=moment(as_of, "as_of"),
             effective_at=moment(effective_at, "effective_at"),

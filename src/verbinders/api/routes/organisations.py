@@ -13,20 +13,19 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
-from verbinders.api.idempotency import run_command
 from verbinders.api.routes.common import (
     AsOf,
     Timeout,
     WaitFor,
-    check_if_match,
     etag,
+    execute,
     moment,
-    resource_command,
     wait_for_position,
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import organisations as service
-from verbinders.application.context import CommandContext, CommandResult
+from verbinders.application.context import CommandResult
+from verbinders.application.rights import OWN
 from verbinders.domain.contacts import ContactChanges
 from verbinders.domain.membership import Membership, MembershipStatus, membership_id
 from verbinders.domain.organisations import Organisation
@@ -38,8 +37,6 @@ from verbinders.projections.history import schema_as_of
 from verbinders.projections.text import fold
 
 __all__ = ["OrganisationsController", "StrengthsController"]
-
-OWN = ("coordinator", "organisation")
 
 
 class ProfileFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -60,6 +57,12 @@ class RegisterOrganisation(ProfileFields, frozen=True, kw_only=True, forbid_unkn
     name: str
     kvk_number: str | None = None
 
+    def profile(self) -> Profile:
+        fields = msgspec.structs.asdict(self)
+        for key in ("kind", "name", "kvk_number"):
+            del fields[key]
+        return Profile(**fields)
+
 
 class UpdateOrganisation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Only the fields sent change; `null` clears an optional field."""
@@ -76,6 +79,9 @@ class UpdateOrganisation(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     website: str | UnsetType | None = UNSET
     constituency_size: int | UnsetType | None = UNSET
     active_volunteers: int | UnsetType | None = UNSET
+
+    def changes(self) -> ProfileChanges:
+        return ProfileChanges(**msgspec.structs.asdict(self))
 
 
 class Reason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -94,6 +100,9 @@ class AddStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     languages: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
 
+    def strength(self) -> Strength:
+        return Strength(**msgspec.structs.asdict(self))
+
 
 class ChangeStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     kind: StrengthKind | UnsetType = UNSET
@@ -102,6 +111,9 @@ class ChangeStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     capacity: int | UnsetType | None = UNSET
     languages: tuple[str, ...] | UnsetType = UNSET
     districts: tuple[str, ...] | UnsetType = UNSET
+
+    def changes(self) -> StrengthChanges:
+        return StrengthChanges(**msgspec.structs.asdict(self))
 
 
 class AddContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -116,6 +128,9 @@ class ChangeContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     role: str | UnsetType = UNSET
     email: str | UnsetType | None = UNSET
     phone: str | UnsetType | None = UNSET
+
+    def changes(self) -> ContactChanges:
+        return ContactChanges(**msgspec.structs.asdict(self))
 
 
 class StrengthView(msgspec.Struct, frozen=True, kw_only=True):
@@ -172,10 +187,6 @@ class StrengthHit(msgspec.Struct, frozen=True, kw_only=True):
     organisation_kind: str
 
 
-def _changes(data: UpdateOrganisation) -> ProfileChanges:
-    return ProfileChanges(**msgspec.structs.asdict(data))
-
-
 def _view(organisation: Organisation, membership: Membership | None) -> OrganisationView:
     return OrganisationView(
         id=organisation.id,
@@ -228,29 +239,20 @@ class OrganisationsController(Controller):
 
     @post(
         "/",
-        **roles("coordinator", command=True),
+        **roles("coordinator", command=True, location="/organisations/{id}"),
         summary="Register an organisation (name and KvK number unique on the platform)",
         status_code=HTTP_201_CREATED,
     )
     async def register(
         self, request: Request[Any, Any, Any], data: RegisterOrganisation
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        fields = msgspec.structs.asdict(data)
-        kind, name, kvk = fields.pop("kind"), fields.pop("name"), fields.pop("kvk_number")
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.register_organisation(
-                ctx, kind=kind, name=name, kvk_number=kvk, profile=Profile(**fields)
-            )
-
-        return await run_command(
+        return await execute(
             request,
-            runtime,
-            get_actor(request),
-            command,
-            status_code=HTTP_201_CREATED,
-            headers=lambda r: {"Location": f"/organisations/{r.id}", "ETag": etag(r.version)},
+            service.register_organisation,
+            kind=data.kind,
+            name=data.name,
+            kvk_number=data.kvk_number,
+            profile=data.profile(),
         )
 
     @get("/", **roles(*READERS), summary="The directory: search and filter organisations")
@@ -366,42 +368,22 @@ class OrganisationsController(Controller):
         summary="Change the profile (only the fields sent); renames keep history",
     )
     async def update(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: UpdateOrganisation,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: UpdateOrganisation
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.update_organisation(
-                ctx, organisation_id, _changes(data), lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(request, service.update_organisation, organisation_id, data.changes())
 
     @post(
         "/{organisation_id:uuid}/dissolve",
         **roles(*OWN, command=True),
-        summary="Dissolve the organisation (its history stays)",
+        summary="Dissolve the organisation (its history stays; its membership closes)",
+        status_code=200,
     )
     async def dissolve(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: Reason,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Reason
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.dissolve_organisation(
-                ctx,
-                organisation_id,
-                reason=data.reason,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(
+            request, service.dissolve_organisation, organisation_id, reason=data.reason
+        )
 
     @post(
         "/{organisation_id:uuid}/strengths",
@@ -410,20 +392,9 @@ class OrganisationsController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def add_strength(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: AddStrength,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: AddStrength
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        strength = Strength(**msgspec.structs.asdict(data))
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.add_strength(
-                ctx, organisation_id, strength, check=lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command, HTTP_201_CREATED)
+        return await execute(request, service.add_strength, organisation_id, data.strength())
 
     @patch(
         "/{organisation_id:uuid}/strengths/{strength_id:uuid}",
@@ -437,20 +408,15 @@ class OrganisationsController(Controller):
         strength_id: uuid.UUID,
         data: ChangeStrength,
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        changes = StrengthChanges(**msgspec.structs.asdict(data))
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.change_strength(
-                ctx, organisation_id, strength_id, changes, lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(
+            request, service.change_strength, organisation_id, strength_id, data.changes()
+        )
 
     @post(
         "/{organisation_id:uuid}/strengths/{strength_id:uuid}/withdraw",
         **roles(*OWN, command=True),
         summary="Withdraw a strength",
+        status_code=200,
     )
     async def withdraw_strength(
         self,
@@ -459,18 +425,9 @@ class OrganisationsController(Controller):
         strength_id: uuid.UUID,
         data: OptionalReason,
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.withdraw_strength(
-                ctx,
-                organisation_id,
-                strength_id,
-                reason=data.reason,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(
+            request, service.withdraw_strength, organisation_id, strength_id, reason=data.reason
+        )
 
     @get(
         "/{organisation_id:uuid}/contacts",
@@ -491,25 +448,11 @@ class OrganisationsController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def add_contact(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        data: AddContact,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: AddContact
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.add_contact(
-                ctx,
-                organisation_id,
-                name=data.name,
-                role=data.role,
-                email=data.email,
-                phone=data.phone,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command, HTTP_201_CREATED)
+        return await execute(
+            request, service.add_contact, organisation_id, **msgspec.structs.asdict(data)
+        )
 
     @patch(
         "/{organisation_id:uuid}/contacts/{person_id:uuid}",
@@ -523,15 +466,9 @@ class OrganisationsController(Controller):
         person_id: uuid.UUID,
         data: ChangeContact,
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-        changes = ContactChanges(**msgspec.structs.asdict(data))
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.change_contact(
-                ctx, organisation_id, person_id, changes, lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(
+            request, service.change_contact, organisation_id, person_id, data.changes()
+        )
 
     @delete(
         "/{organisation_id:uuid}/contacts/{person_id:uuid}",
@@ -540,39 +477,20 @@ class OrganisationsController(Controller):
         status_code=200,
     )
     async def remove_contact(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        person_id: uuid.UUID,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, person_id: uuid.UUID
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.remove_contact(
-                ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(request, service.remove_contact, organisation_id, person_id)
 
     @post(
         "/{organisation_id:uuid}/contacts/{person_id:uuid}/forget",
         **roles(*OWN, command=True),
         summary="Forget a person: their key is destroyed, history stays, the data is gone",
+        status_code=200,
     )
     async def forget_contact(
-        self,
-        request: Request[Any, Any, Any],
-        organisation_id: uuid.UUID,
-        person_id: uuid.UUID,
+        self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, person_id: uuid.UUID
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await service.forget_contact(
-                ctx, organisation_id, person_id, lambda v: check_if_match(request, v)
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(request, service.forget_contact, organisation_id, person_id)
 
 
 class StrengthsController(Controller):

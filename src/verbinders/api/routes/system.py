@@ -12,17 +12,18 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
 from verbinders.api.problems import problem_response
-from verbinders.api.routes.common import AsOf, check_if_match, moment, resource_command
+from verbinders.api.routes.common import AsOf, etag, execute, moment
 from verbinders.api.state import runtime_of
-from verbinders.application.access import (
+from verbinders.application.context import Actor, CommandResult
+from verbinders.application.platforms import (
     PlatformView,
     change_platform,
     get_platform,
     reassign_point_of_contact,
 )
-from verbinders.application.context import Actor, CommandContext, CommandResult
 from verbinders.domain.vocabulary import Term
 from verbinders.errors import FeedRefused
+from verbinders.policies.runner import PolicyStatus
 from verbinders.projections.engine import ProjectionStatus
 from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
@@ -41,6 +42,8 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     feed: FeedStatus | None = None
     projections: list[ProjectionStatus] = []
     """Each projection; its `lag` is counted from the last allocated position."""
+    policies: list[PolicyStatus] = []
+    """Each policy; its `lag` is counted from the last allocated position."""
     held_back: bool = False
     """True when a transaction in flight holds the feed back (see feed.held_by_pid/_gid)."""
 
@@ -66,15 +69,21 @@ class PointOfContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     reason: str
 
 
-async def _projections(runtime: Runtime, feed: FeedStatus) -> list[ProjectionStatus]:
-    """Each projection, its lag counted from the last allocated position (none when the feed
-    cannot be read here: `feed.unsafe` says why)."""
+async def _consumers(
+    runtime: Runtime, feed: FeedStatus
+) -> tuple[list[ProjectionStatus], list[PolicyStatus]]:
+    """Each projection and policy, its lag counted from the last allocated position (none
+    when the feed cannot be read here: `feed.unsafe` says why)."""
     try:
         with feed_refusal():
             projections = await runtime.runner.status()
+            policies = await runtime.policies.status()
     except FeedRefused:
-        return []
-    return [msgspec.structs.replace(p, lag=lag_behind(feed, p.position)) for p in projections]
+        return [], []
+    return (
+        [msgspec.structs.replace(p, lag=lag_behind(feed, p.position)) for p in projections],
+        [msgspec.structs.replace(p, lag=lag_behind(feed, p.position)) for p in policies],
+    )
 
 
 _READY = roles(PUBLIC)
@@ -97,15 +106,15 @@ class SystemController(Controller):
     @get(
         "/health/ready",
         **_READY,
-        summary="The database answers, the event feed flows, the projections keep up",
+        summary="The database answers, the event feed flows, projections and policies keep up",
     )
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Any]:
         runtime = runtime_of(request)
         try:
-            async with runtime.pool.acquire() as conn:
+            async with runtime.connection() as conn:
                 await conn.fetchval("SELECT 1")
             feed = await runtime.store.feed_status()
-            projections = await _projections(runtime, feed)
+            projections, policies = await _consumers(runtime, feed)
         except Exception as error:  # any failure here means: not ready
             log.warning("not ready: %r", error)
             return problem_response(
@@ -123,12 +132,16 @@ class SystemController(Controller):
             database="ok",
             feed=feed,
             projections=projections,
+            policies=policies,
             held_back=feed.held,
         )
         settings = runtime.settings
         problems = feed_problems(
             feed,
-            {p.name: p.position for p in projections if p.state == "active"},
+            {
+                **{f"projection {p.name}": p.position for p in projections if p.state == "active"},
+                **{f"policy {p.name}": p.position for p in policies},
+            },
             max_lag=settings.ready_max_lag,
             max_held_s=settings.ready_max_held_s,
         )
@@ -164,7 +177,7 @@ class SystemController(Controller):
     ) -> Response[PlatformView]:
         runtime = runtime_of(request)
         view = await get_platform(runtime, get_actor(request).tenant, as_of=moment(as_of))
-        return Response(view, headers={"ETag": f'"{view.version}"'})
+        return Response(view, headers={"ETag": etag(view.version)})
 
     @patch(
         "/platform",
@@ -174,19 +187,7 @@ class SystemController(Controller):
     async def change_platform(
         self, request: Request[Any, Any, Any], data: ChangePlatform
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await change_platform(
-                ctx,
-                name=data.name,
-                city=data.city,
-                districts=data.districts,
-                themes=data.themes,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(request, change_platform, **msgspec.structs.asdict(data))
 
     @put(
         "/platform/point-of-contact",
@@ -196,14 +197,6 @@ class SystemController(Controller):
     async def point_of_contact(
         self, request: Request[Any, Any, Any], data: PointOfContact
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await reassign_point_of_contact(
-                ctx,
-                data.organisation_id,
-                reason=data.reason,
-                check=lambda v: check_if_match(request, v),
-            )
-
-        return await resource_command(request, runtime, command)
+        return await execute(
+            request, reassign_point_of_contact, data.organisation_id, reason=data.reason
+        )

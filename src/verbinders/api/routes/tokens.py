@@ -11,23 +11,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
-from verbinders.api.idempotency import run_command
-from verbinders.api.routes.common import (
-    Timeout,
-    WaitFor,
-    check_if_match,
-    resource_command,
-    wait_for_position,
-)
+from verbinders.api.routes.common import Timeout, WaitFor, execute, wait_for_position
 from verbinders.api.state import runtime_of
-from verbinders.application.access import (
+from verbinders.application.context import CommandResult
+from verbinders.application.tokens import (
     IssuedToken,
     TokenView,
     issue_token,
     list_tokens,
     revoke_token,
 )
-from verbinders.application.context import CommandContext, CommandResult
 
 __all__ = ["TokensController"]
 
@@ -36,8 +29,15 @@ class IssueToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     roles: tuple[str, ...]
     label: str = msgspec.field(default="")
     party: uuid.UUID | None = None
+    """The organisation of this platform the token acts for (required for organisation,
+    municipality and fund; of kind municipality or fund for those roles)."""
     expires_at: datetime | None = None
     reason: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        fields = msgspec.structs.asdict(self)
+        fields["label"] = self.label or f"token for {self.party or 'the platform'}"
+        return fields
 
 
 class RevokeToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -50,35 +50,14 @@ class TokensController(Controller):
 
     @post(
         "/",
-        **roles("coordinator", command=True),
-        summary="Issue a token (its secret is shown once)",
+        **roles("coordinator", command=True, location="/tokens/{id}"),
+        summary="Issue a token (its secret is shown once: a retry answers without it)",
         status_code=HTTP_201_CREATED,
     )
     async def issue(
         self, request: Request[Any, Any, Any], data: IssueToken
     ) -> Response[IssuedToken]:
-        runtime = runtime_of(request)
-        actor = get_actor(request)
-
-        async def command(ctx: CommandContext) -> IssuedToken:
-            return await issue_token(
-                ctx,
-                roles=data.roles,
-                label=data.label or f"token for {data.party or 'the platform'}",
-                party=data.party,
-                expires_at=data.expires_at,
-                reason=data.reason,
-            )
-
-        return await run_command(
-            request,
-            runtime,
-            actor,
-            command,
-            status_code=HTTP_201_CREATED,
-            headers=lambda t: {"Location": f"/tokens/{t.id}"},
-            one_write=True,
-        )
+        return await execute(request, issue_token, **data.fields())
 
     @get(
         "/",
@@ -95,21 +74,13 @@ class TokensController(Controller):
         await wait_for_position(runtime, "tokens", wait_for, timeout)
         return await list_tokens(runtime.pool, get_actor(request).tenant)
 
-    @post("/{token_id:uuid}/revoke", **roles("coordinator", command=True), summary="Revoke a token")
+    @post(
+        "/{token_id:uuid}/revoke",
+        **roles("coordinator", command=True),
+        summary="Revoke a token",
+        status_code=200,
+    )
     async def revoke(
-        self,
-        request: Request[Any, Any, Any],
-        token_id: uuid.UUID,
-        data: RevokeToken,
+        self, request: Request[Any, Any, Any], token_id: uuid.UUID, data: RevokeToken
     ) -> Response[CommandResult]:
-        runtime = runtime_of(request)
-
-        async def command(ctx: CommandContext) -> CommandResult:
-            return await revoke_token(
-                ctx,
-                token_id,
-                reason=data.reason,
-                check=lambda version: check_if_match(request, version),
-            )
-
-        return await resource_command(request, runtime, command, one_write=True)
+        return await execute(request, revoke_token, token_id, reason=data.reason)

@@ -1,0 +1,183 @@
+"""The pipeline every command runs through (see `unit_of_work.py` for the steps): a
+connection waited for a bounded time, a transaction when the command needs one (and the
+idempotency claim), the command in a `UnitOfWork`, its one append, its answer."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import asyncpg
+import msgspec
+
+from verbinders.application import idempotency
+from verbinders.application.idempotency import Answer
+from verbinders.application.unit_of_work import CommandRequest, Outcome, UnitOfWork
+from verbinders.errors import StreamConflict, Unavailable
+from verbinders.store.schema import STREAM_VERSION
+
+if TYPE_CHECKING:
+    from verbinders.application.commands import Command
+    from verbinders.application.context import Actor
+    from verbinders.database import Connection
+    from verbinders.store.repository import Repository
+
+__all__ = ["Pipeline", "default_answer", "principal_of"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+_encoder = msgspec.json.Encoder()
+
+
+def _with_position(result: T, position: int) -> T:
+    if isinstance(result, msgspec.Struct) and "position" in result.__struct_fields__ and position:
+        return msgspec.structs.replace(result, position=position)
+    return result
+
+
+def _for_retry(result: T) -> T:
+    """What an idempotency key keeps of a result: `result.for_retry()` if it has one (a
+    result with a secret), else the result itself."""
+    redact = getattr(result, "for_retry", None)
+    return redact() if callable(redact) else result
+
+
+def default_answer(result: Any) -> Answer:
+    return Answer(body=_encoder.encode(result))
+
+
+class Pipeline:
+    """Runs commands (one per runtime; see the module's notes)."""
+
+    def __init__(self, repository: Repository, *, wait: float = 5.0) -> None:
+        self.repository = repository
+        self.wait = wait
+
+    @property
+    def pool(self) -> Any:
+        return self.repository.store.pool
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection, waited for at most `wait` seconds (`Unavailable` then)."""
+        try:
+            conn = await self.pool.acquire(timeout=self.wait)
+        except TimeoutError as error:
+            raise Unavailable(
+                f"the server is busy: no database connection came free within {self.wait:g} s;"
+                " retry shortly",
+                retry_after=1,
+            ) from error
+        try:
+            yield conn
+        finally:
+            await self.pool.release(conn)
+
+    async def run(
+        self,
+        command: Command[P, T],
+        request: CommandRequest | Actor,
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run `command` and return its result (a replay's result is the stored one)."""
+        if not isinstance(request, CommandRequest):
+            request = CommandRequest(actor=request)
+        outcome = await self.execute(command, request, *args, **kwargs)
+        return outcome.result
+
+    async def execute(
+        self, command: Command[P, T], request: CommandRequest, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Outcome[T]:
+        transactional = request.idempotency is not None or not command.writes_once
+        async with self.connection() as conn:
+            uow = UnitOfWork(self.repository, conn, request, in_transaction=transactional)
+            try:
+                if transactional:
+                    outcome = await self._in_transaction(conn, uow, command, args, kwargs)
+                else:
+                    outcome = await self._at_once(uow, command, args, kwargs)
+            except asyncpg.LockNotAvailableError as error:
+                raise Unavailable(
+                    "another command held what this one needs for longer than"
+                    f" {idempotency.DUPLICATE_WAIT_MS / 1000:g} s; retry shortly",
+                    retry_after=1,
+                ) from error
+            except StreamConflict as error:
+                translated = uow.translate(error)
+                if translated is not None:
+                    raise translated from error
+                if error.actual is not None:
+                    raise
+                # Read once the transaction rolled back, on the unit's own connection.
+                actual = int(await conn.fetchval(STREAM_VERSION, error.stream_id))
+                raise StreamConflict(error.stream_id, error.expected, actual) from error
+            await uow.save_snapshots()
+        return outcome
+
+    async def _at_once(
+        self, uow: UnitOfWork, command: Command[P, T], args: Any, kwargs: Any
+    ) -> Outcome[T]:
+        result = await command.fn(uow, *args, **kwargs)
+        position = await uow.flush()
+        result = _with_position(result, position)
+        return Outcome(result=result, answer=self._present(uow, result), position=position)
+
+    async def _in_transaction(
+        self,
+        conn: Connection,
+        uow: UnitOfWork,
+        command: Command[P, T],
+        args: Any,
+        kwargs: Any,
+    ) -> Outcome[T]:
+        request = uow.request
+        key = request.idempotency
+        principal = principal_of(request.actor)
+        # BEGIN (with the key's bounded lock waits) in the same round trip; COMMIT in one.
+        await conn.execute(idempotency.BEGIN_BOUNDED if key is not None else "BEGIN")
+        try:
+            if key is not None:
+                stored = await idempotency.claim(conn, uow.tenant, principal, key)
+                if stored is not None:
+                    await conn.execute("ROLLBACK")
+                    return self._replayed(command, stored)
+            result = await command.fn(uow, *args, **kwargs)
+            position = await uow.flush()
+            result = _with_position(result, position)
+            answer = self._present(uow, result)
+            if key is not None:
+                kept = _for_retry(result)
+                stored = answer if kept is result else self._present(uow, kept)
+                await idempotency.remember(conn, uow.tenant, principal, key.key, stored)
+            await conn.execute("COMMIT")
+        except BaseException:
+            if not conn.is_closed() and conn.is_in_transaction():
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
+            raise
+        if position:
+            self.repository.store.announce(position)
+        return Outcome(result=result, answer=answer, position=position)
+
+    def _present(self, uow: UnitOfWork, result: Any) -> Answer:
+        present = uow.request.present or default_answer
+        return present(result)
+
+    def _replayed(self, command: Command[P, T], stored: Answer) -> Outcome[T]:
+        result: T = msgspec.json.decode(stored.body, type=command.result_type)
+        position = getattr(result, "position", 0)
+        return Outcome(
+            result=result,
+            answer=stored,
+            position=position if isinstance(position, int) else 0,
+            replayed=True,
+        )
+
+
+def principal_of(actor: Actor) -> str:
+    """Whose idempotency keys these are: the token's, else the actor's (a policy, the CLI)."""
+    return str(actor.token_id) if actor.token_id else actor.name

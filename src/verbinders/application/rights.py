@@ -1,0 +1,89 @@
+"""Whose resource it is: who may act on, or read, what. Every such rule lives here, once.
+
+The route (or the command line) first admits roles; these rules then decide about the
+resource at hand, so that the HTTP API, the command line and policies share them.
+
+What the roles mean:
+
+- `coordinator` runs the platform: acts on every organisation of it and decides on membership.
+- `organisation`, `municipality` and `fund` act for a party, an organisation of the
+  platform (of any kind for `organisation`; of kind municipality or fund for the other two,
+  checked when the token is issued). A token with a party acts for that party wherever the
+  organisation itself may, whatever its role: a fund's token edits the fund's own profile,
+  strengths, contacts and membership, and records its own attendance. Their roles add what
+  they read beyond their own organisation (reports, for municipality and fund).
+- `auditor` reads what traces decisions (every membership record with its reasons, the
+  events); `analyst` reads events, exports and reports (also membership records, without
+  personal data). Neither changes anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from verbinders.domain.access import PARTY_ROLES, Role
+from verbinders.errors import Forbidden
+
+if TYPE_CHECKING:
+    from verbinders.application.context import Actor
+
+__all__ = [
+    "ACTS_FOR_A_PARTY",
+    "OWN",
+    "RECORD_READERS",
+    "act_for",
+    "acts_for",
+    "decide_membership",
+    "read_membership_record",
+    "sees_decision_reasons",
+]
+
+ACTS_FOR_A_PARTY: tuple[str, ...] = tuple(sorted(role.value for role in PARTY_ROLES))
+"""Roles whose tokens act for their party."""
+OWN: tuple[str, ...] = (Role.COORDINATOR.value, *ACTS_FOR_A_PARTY)
+"""Roles admitted to an organisation's own routes; `act_for` then decides which one."""
+TRACERS: tuple[str, ...] = (Role.COORDINATOR.value, Role.AUDITOR.value, Role.ANALYST.value)
+"""Who reads every membership record with its decisions and their reasons."""
+RECORD_READERS: tuple[str, ...] = (*TRACERS, *ACTS_FOR_A_PARTY)
+"""Roles admitted to a membership record; `read_membership_record` then decides."""
+
+
+def acts_for(actor: Actor, organisation_id: uuid.UUID) -> bool:
+    """Whether the actor may act as `organisation_id` itself may: the coordinator for any
+    organisation of its platform, a token with a party for that party."""
+    if actor.has_any(Role.COORDINATOR.value):
+        return True
+    return actor.party == organisation_id and actor.has_any(*ACTS_FOR_A_PARTY)
+
+
+def act_for(actor: Actor, organisation_id: uuid.UUID) -> None:
+    """`acts_for`, or `Forbidden` naming the organisation."""
+    if not acts_for(actor, organisation_id):
+        raise Forbidden(
+            "only the coordinator or the organisation itself may do this",
+            organisation=str(organisation_id),
+        )
+
+
+def decide_membership(actor: Actor) -> None:
+    """Admitting, rejecting, suspending and reinstating are the coordinator's."""
+    if not actor.has_any(Role.COORDINATOR.value):
+        raise Forbidden("only the coordinator decides on membership")
+
+
+def read_membership_record(actor: Actor, organisation_id: uuid.UUID) -> None:
+    """A membership record (with its decisions and their reasons): those who trace decisions,
+    and the organisation itself; `Forbidden` for others."""
+    if not sees_decision_reasons(actor, organisation_id):
+        raise Forbidden(
+            "only the coordinator, auditors, analysts and the organisation itself read its"
+            " membership record",
+            organisation=str(organisation_id),
+        )
+
+
+def sees_decision_reasons(actor: Actor, organisation_id: uuid.UUID) -> bool:
+    """Whether the actor may read why `organisation_id` was rejected or suspended and who
+    decided (the record, and the same columns in the register)."""
+    return actor.has_any(*TRACERS) or acts_for(actor, organisation_id)

@@ -1,0 +1,284 @@
+"""Runs policies: each reads the feed from its own checkpoint and issues its commands.
+
+A policy's position is kept like a read model's, with the engine's feed primitives: the
+SQL function `projection_batch` reads its checkpoint (`policy:<name>` in `checkpoints`), the
+feed's horizon and its events in one round trip, and `move_checkpoint` moves the checkpoint
+on only if it is where this leader read it. One process at a time leads a policy (a
+session advisory lock on the runner's own connection, as the projections'); the others stand
+by. A policy has no generations and is never rebuilt.
+
+A batch: for each event, `decide`, then issue its commands one by one through the pipeline
+(see `policy.py` for why each is issued exactly once); then move the checkpoint past the
+batch. A crash anywhere leaves the checkpoint before the batch, and the next leader takes it
+again: commands already issued answer from their claims and change nothing. A command the
+rules refuse (a `VerbindersError`) is logged and counted, and the policy moves on; any other
+failure (a lost connection) retries the batch after a growing delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+import asyncpg
+import msgspec
+
+from verbinders.application.context import Actor
+from verbinders.application.idempotency import Idempotency
+from verbinders.application.unit_of_work import CommandRequest
+from verbinders.database import init_connection
+from verbinders.errors import Unavailable, VerbindersError
+from verbinders.policies.policy import NAME, Issue, Policy
+from verbinders.projections.engine import CHECKPOINT_MOVED, LostLeadership
+from verbinders.store.eventstore import row_to_event
+from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
+
+if TYPE_CHECKING:
+    from verbinders.application.pipeline import Pipeline
+    from verbinders.database import Connection
+    from verbinders.store.events import RecordedEvent
+    from verbinders.store.subscription import FeedSignal
+
+__all__ = ["PolicyRunner", "PolicyStatus"]
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[], Awaitable["asyncpg.Connection"]]
+MAX_RETRY_DELAY = 30.0
+
+
+class PolicyStatus(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    position: int
+    horizon: int
+    lag: int
+    refused: int = 0
+    """Commands the rules refused since this process started (see the log)."""
+
+
+class PolicyRunner:
+    """Runs policies in this process, each on a connection of its own."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        signal: FeedSignal,
+        policies: Sequence[Policy],
+        connect: Connect,
+        *,
+        batch_size: int = 100,
+        standby_interval: float = 2.0,
+    ) -> None:
+        names = [p.name for p in policies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"policy names must be unique: {names}")
+        for name in names:
+            if not NAME.match(name):
+                raise ValueError(f"policy name {name!r} is not a lower-case identifier")
+        self.pipeline = pipeline
+        self.signal = signal
+        self.policies = {p.name: p for p in policies}
+        self.connect = connect
+        self.batch_size = batch_size
+        self.standby_interval = standby_interval
+        self.leading: set[str] = set()
+        self.refused: dict[str, int] = dict.fromkeys(names, 0)
+
+    async def prepare(self, conn: Connection) -> None:
+        """Give every policy its checkpoint (at the start of the feed, the first time)."""
+        await conn.execute(
+            "INSERT INTO checkpoints (name, position) SELECT unnest($1::text[]), 0"
+            " ON CONFLICT (name) DO NOTHING",
+            [p.checkpoint for p in self.policies.values()],
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every policy until `stop` is set."""
+        async with asyncio.TaskGroup() as group:
+            for policy in self.policies.values():
+                group.create_task(self._run_one(policy, stop))
+
+    async def _run_one(self, policy: Policy, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                await self._lead(policy, stop)
+                failures = 0
+                continue
+            except LostLeadership as error:
+                log.info("policy %s: %s; re-electing", policy.name, error)
+                continue
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("policy %s stopped (%s); restarting", policy.name, error)
+            except Exception:
+                log.exception("policy %s failed; retrying", policy.name)
+            failures += 1
+            delay = min(self.standby_interval * 2 ** (failures - 1), MAX_RETRY_DELAY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+    async def _lead(self, policy: Policy, stop: asyncio.Event) -> None:
+        conn = await self.connect()
+        try:
+            await init_connection(conn)
+            await self.prepare(conn)
+            if not await self._try_lead(conn, policy):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.standby_interval)
+                return
+            self.leading.add(policy.name)
+            while not stop.is_set():
+                pokes = self.signal.pokes  # before reading: a poke meanwhile is not lost
+                _, caught_up = await self.step(conn, policy)
+                if caught_up:
+                    await self._wait(stop, pokes)
+        finally:
+            self.leading.discard(policy.name)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5)
+            if not conn.is_closed():
+                conn.terminate()
+
+    async def _try_lead(self, conn: Connection, policy: Policy) -> bool:
+        return bool(
+            await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                LOCK_NAMESPACE_PROJECTIONS,
+                policy.checkpoint,
+            )
+        )
+
+    async def _wait(self, stop: asyncio.Event, pokes: int) -> None:
+        waiters = [
+            asyncio.ensure_future(self.signal.wait(since=pokes)),
+            asyncio.ensure_future(stop.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def step(self, conn: Connection, policy: Policy) -> tuple[int, bool]:
+        """One batch: (events reacted to, whether the policy has caught up with the feed).
+
+        `conn` is the leader's (holding the policy's lock); the commands run through the
+        pipeline on connections of their own.
+        """
+        checkpoint, horizon, events = await self._read(conn, policy)
+        if checkpoint >= horizon:
+            return 0, True
+        for event in events:
+            await self.react(conn, policy, event)
+        full = len(events) == self.batch_size
+        moved_to = events[-1].position if full else horizon
+        try:
+            await conn.execute(
+                "SELECT move_checkpoint($1, $2, $3)", policy.checkpoint, checkpoint, moved_to
+            )
+        except asyncpg.PostgresError as error:
+            if error.sqlstate == CHECKPOINT_MOVED:
+                raise LostLeadership(f"the checkpoint of {policy.checkpoint} moved") from error
+            raise
+        return len(events), not full
+
+    async def _read(self, conn: Connection, policy: Policy) -> tuple[int, int, list[RecordedEvent]]:
+        rows = await conn.fetch(
+            "SELECT * FROM projection_batch($1, $2, $3, NULL, NULL, true, true)",
+            policy.checkpoint,
+            self.batch_size,
+            list(policy.topics),
+        )
+        if not rows:
+            raise LostLeadership(f"{policy.checkpoint} has no checkpoint")
+        checkpoint, horizon = int(rows[0][9]), int(rows[0][10])
+        if rows[0][0] is None:
+            return checkpoint, horizon, []
+        return checkpoint, horizon, [row_to_event(row) for row in rows]
+
+    async def react(self, conn: Connection, policy: Policy, event: RecordedEvent) -> None:
+        """Issue the commands `event` calls for, each once (see `policy.py`)."""
+        issues = await policy.decide(conn, event)
+        actor = Actor(tenant=event.tenant, roles=policy.roles, policy=policy.name)
+        for n, issue in enumerate(issues):
+            request = CommandRequest(
+                actor=actor,
+                correlation_id=event.metadata.get("correlation_id"),
+                causation_id=str(event.position),
+                idempotency=Idempotency(
+                    key=f"{policy.checkpoint}:{event.position}:{n}",
+                    fingerprint=issue.command.name,
+                    permanent=True,
+                ),
+                clock=issue.at,
+            )
+            await self._issue(policy, issue, request)
+
+    async def _issue(self, policy: Policy, issue: Issue, request: CommandRequest) -> None:
+        try:
+            await self.pipeline.execute(issue.command, request, *issue.args, **issue.kwargs)
+        except VerbindersError as error:
+            self.refused[policy.name] = self.refused.get(policy.name, 0) + 1
+            log.warning(
+                "policy %s: %s (in answer to position %s) was refused: %s",
+                policy.name,
+                issue.command.name,
+                request.causation_id,
+                error,
+            )
+
+    async def status(self) -> list[PolicyStatus]:
+        """Each policy's checkpoint and lag behind the feed's horizon (a policy that has
+        never run here, with no checkpoint yet, is left out, as projections without a
+        generation are)."""
+        names = [p.checkpoint for p in self.policies.values()]
+        async with self.pipeline.connection() as conn:
+            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+            rows = await conn.fetch(
+                "SELECT name, position FROM checkpoints WHERE name = any($1::text[])", names
+            )
+        positions = {row["name"]: int(row["position"]) for row in rows}
+        return [
+            PolicyStatus(
+                name=policy.name,
+                position=positions[policy.checkpoint],
+                horizon=horizon,
+                lag=max(0, horizon - positions[policy.checkpoint]),
+                refused=self.refused.get(policy.name, 0),
+            )
+            for policy in self.policies.values()
+            if policy.checkpoint in positions
+        ]
+
+    async def catch_up(self, timeout: float = 30.0) -> None:
+        """Bring every policy up to the feed as it stands now, in this process if no other
+        leads it (until a batch finds nothing new), else by waiting for the leader to reach
+        the horizon (tests, the command line)."""
+        deadline = time.monotonic() + timeout
+        for policy in self.policies.values():
+            conn = await self.connect()
+            try:
+                await init_connection(conn)
+                await self.prepare(conn)
+                if await self._try_lead(conn, policy):
+                    # Until a batch finds nothing new (the policy's own commands append too).
+                    while (await self.step(conn, policy)) != (0, True):
+                        if time.monotonic() > deadline:
+                            break
+                    continue
+            finally:
+                await conn.close()
+            horizon = (await self.status())[0].horizon
+            while {s.name: s.position for s in await self.status()}[policy.name] < horizon:
+                if time.monotonic() > deadline:
+                    raise Unavailable(
+                        f"policy {policy.name} has not reached position {horizon} within"
+                        f" {timeout:g} s; retry later",
+                        policy=policy.name,
+                        position=horizon,
+                    )
+                await asyncio.sleep(0.05)
