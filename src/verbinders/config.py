@@ -54,6 +54,22 @@ def _database_url(raw: str) -> str:
     return raw
 
 
+def _smtp_url(raw: str) -> str:
+    from verbinders.mail.smtp import parse_smtp_url
+
+    parse_smtp_url(raw)  # raises ValueError naming what is wrong
+    return raw
+
+
+def _mail_from(raw: str) -> str:
+    from email.utils import parseaddr
+
+    _, address = parseaddr(raw)
+    if "@" not in address or any(c in raw for c in "\r\n"):
+        raise ValueError("must be an e-mail address, optionally with a name: Name <a@b.nl>")
+    return raw
+
+
 def _log_level(raw: str) -> str:
     level = raw.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -130,6 +146,21 @@ class Settings:
     )
     write_rate_per_minute: int = _setting(
         600, _int(1, 1_000_000), "commands one token may send per minute"
+    )
+    smtp_url: str | None = _setting(
+        None,
+        _smtp_url,
+        "SMTP server that delivers calls' e-mail: `smtp://host:25`, `smtp+starttls://user:pass@"
+        "host:587` or `smtps://user:pass@host:465`; unset: messages wait in the outbox",
+    )
+    mail_from: str = _setting(
+        "Verbinders <verbinders@localhost>", _mail_from, "sender of calls' e-mail"
+    )
+    smtp_connections: int = _setting(
+        4, _int(1, 64), "SMTP connections the mail worker sends over at once"
+    )
+    smtp_timeout_s: float = _setting(
+        30.0, _float(0.1, 600), "longest the mail worker waits for the SMTP server"
     )
     log_level: str = _setting("INFO", _log_level, "DEBUG, INFO, WARNING or ERROR")
 

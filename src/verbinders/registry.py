@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from eventsourcing.domain import Aggregate
 
+    from verbinders.leadership import LeaderWorker
     from verbinders.policies.policy import Policy
     from verbinders.projections.engine import Projection
 
@@ -40,6 +41,7 @@ __all__ = [
     "projections",
     "routes",
     "services",
+    "workers",
 ]
 
 Migration = tuple[int, str, str]
@@ -59,6 +61,9 @@ class Domain:
     policies: tuple[str, ...] = ()
     migrations: tuple[tuple[str, str], ...] = ()
     """(component, `module:MIGRATIONS`), for tables a domain keeps outside its read models."""
+    workers: tuple[str, ...] = ()
+    """`module:Class` of process-wide workers (a `leadership.LeaderWorker`: built with the
+    runtime, `run(stop)`), run where the projections and policies run."""
 
 
 INFRASTRUCTURE_MIGRATIONS: tuple[tuple[str, str], ...] = (
@@ -125,6 +130,28 @@ DOMAINS: tuple[Domain, ...] = (
         ),
     ),
     Domain(
+        name="calls",
+        aggregates=(
+            "verbinders.domain.calls:Call",
+            "verbinders.domain.call_responses:CallResponse",
+            "verbinders.domain.call_responses:NeedClaim",
+        ),
+        services=("verbinders.application.calls", "verbinders.application.call_responses"),
+        projections=("verbinders.projections.calls:CallsProjection",),
+        routes=(
+            "verbinders.api.routes.calls:CallsController",
+            "verbinders.api.routes.call_board:CallBoardController",
+            "verbinders.api.routes.call_reports:CallReportsController",
+        ),
+        policies=("verbinders.policies.call_reminders:CallReminders",),
+        migrations=(
+            ("mail", "verbinders.mail.outbox:MIGRATIONS"),
+            ("call_timers", "verbinders.application.call_timers:MIGRATIONS"),
+            ("call_board", "verbinders.application.board_tickets:MIGRATIONS"),
+        ),
+        workers=("verbinders.mail.worker:MailWorker", "verbinders.policies.call_timer:CallTimer"),
+    ),
+    Domain(
         name="events",
         projections=("verbinders.projections.activity:ActivityProjection",),
         routes=(
@@ -164,6 +191,11 @@ def policies() -> list[Policy]:
 def routes() -> list[type]:
     """Every route controller (imports the HTTP layer)."""
     return [resolve(path) for domain in DOMAINS for path in domain.routes]
+
+
+def workers() -> list[type[LeaderWorker]]:
+    """Every process-wide worker's class (built with the runtime where they run)."""
+    return [resolve(path) for domain in DOMAINS for path in domain.workers]
 
 
 def migrations() -> list[tuple[str, list[Migration]]]:

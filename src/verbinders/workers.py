@@ -1,4 +1,5 @@
-"""The feed's workers in a process: the projections and the policies.
+"""The feed's workers in a process: the projections, the policies, and the domains'
+process-wide workers (the mail outbox, the call timer; each led by one process at a time).
 
 `verbinders serve` runs them in-process (unless `VERBINDERS_RUN_PROJECTIONS=false`);
 `verbinders project` runs only them. Nothing here imports the HTTP layer.
@@ -26,7 +27,11 @@ async def prepare_workers(runtime: Runtime) -> None:
 
 
 async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Run the projections and the policies until `stop` is set."""
+    """Run the projections, the policies and the workers until `stop` is set."""
+    from verbinders import registry
+
     async with asyncio.TaskGroup() as group:
         group.create_task(runtime.runner.run(stop))
         group.create_task(runtime.policies.run(stop))
+        for worker in registry.workers():
+            group.create_task(worker(runtime).run(stop))

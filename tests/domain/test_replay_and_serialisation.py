@@ -17,6 +17,8 @@ from eventsourcing.domain import Aggregate
 
 from verbinders import registry
 from verbinders.domain.access import AccessToken
+from verbinders.domain.call_responses import CallResponse, NeedClaim, check_response
+from verbinders.domain.calls import Call, CallChanges, Urgency
 from verbinders.domain.activities import Activity
 from verbinders.domain.activity_details import ActivityChanges, Contribution
 from verbinders.domain.contacts import ContactChanges
@@ -39,6 +41,7 @@ from verbinders.domain.strengths import Strength, StrengthChanges, StrengthKind
 from verbinders.domain.vocabulary import DEFAULT_DISTRICTS, DEFAULT_THEMES, Term
 
 from .activity_support import PARTNER, activity, hours_entry
+from .call_support import ORG_A, ORG_B, call, response
 from .support import (
     COORDINATOR,
     T0,
@@ -237,7 +240,45 @@ def token_story() -> list[Aggregate]:
     return [token]
 
 
+def call_story() -> list[Aggregate]:
+    c = call()
+    c.update(CallChanges(urgency=Urgency.HIGH), vocabulary=VOCABULARY, at=at(0, 1))
+    late = uuid4()
+    c.add_addressee(late, reason="Net lid geworden", added_by=COORDINATOR, at=at(0, 2))
+    c.reminder_fell_due(1, at=at(0, 12))
+    c.remind(1, [ORG_B, late], at=at(0, 12))
+    c.close(reason="Het water is weg", decided_by=COORDINATOR, at=at(2))
+    return [c]
+
+
+def call_response_story() -> list[Aggregate]:
+    answer = CallResponse.acknowledge(
+        tenant=TENANT, call_id=uuid4(), organisation_id=ORG_A, acknowledged_by=str(ORG_A), at=T0
+    )
+    checked = check_response(response(), vocabulary=VOCABULARY, contacts=frozenset())
+    answer.respond(checked, responded_by=str(ORG_A), at=at(0, 1))
+    return [answer]
+
+
+def need_claim_story() -> list[Aggregate]:
+    claim = NeedClaim.claim(
+        tenant=TENANT,
+        call_id=uuid4(),
+        need_id="catering-schalkwijk",
+        organisation_id=ORG_A,
+        note="wij koken",
+        claimed_by=str(ORG_A),
+        at=T0,
+    )
+    claim.release(ORG_A, reason="geen kok", released_by=str(ORG_A), at=at(0, 1))
+    claim.claim_again(ORG_B, note="", claimed_by=str(ORG_B), at=at(0, 2))
+    return [claim]
+
+
 STORIES: dict[str, tuple[type[Aggregate], Callable[[], list[Aggregate]]]] = {
+    "Call": (Call, call_story),
+    "CallResponse": (CallResponse, call_response_story),
+    "NeedClaim": (NeedClaim, need_claim_story),
     "Activity": (Activity, activity_story),
     "HoursEntry": (HoursEntry, hours_story),
     "OverlapCase": (OverlapCase, overlap_case_story),

@@ -135,6 +135,11 @@ def create_app(
                 Tag(name="organisations", description="The directory, profiles, strengths"),
                 Tag(name="membership", description="Membership of the platform, the register"),
                 Tag(name="meetings", description="Platform meetings, attendance, decisions"),
+                Tag(
+                    name="calls",
+                    description="Calls for festivities and calamities: responses, claims,"
+                    " the live picture and its board, reports",
+                ),
             ],
         ),
         debug=False,

@@ -86,15 +86,21 @@ COMMAND_RESPONSES = {
 }
 
 
-def roles(*names: str, command: bool = False, location: str | None = None) -> dict[str, Any]:
+def roles(
+    *names: str, command: bool = False, location: str | None = None, ticket: Any = None
+) -> dict[str, Any]:
     """Route-decorator arguments admitting `names` (or `PUBLIC`): the guard, and the OpenAPI
     description, security requirement and problem responses that go with it. `location`: the
-    template (`/meetings/{id}`) of the `Location` a command that creates something answers."""
+    template (`/meetings/{id}`) of the `Location` a command that creates something answers.
+    `ticket`: `async (request, ticket) -> Actor`, for a route a browser opens without
+    headers (`?ticket=...` instead of the bearer token)."""
     public = names == (PUBLIC,)
     described = "anyone (no token)" if public else ", ".join(names)
     opt: dict[str, Any] = {"roles": names}
     if location is not None:
         opt["location"] = location
+    if ticket is not None:
+        opt["ticket"] = ticket
     extra: dict[str, Any] = {
         "before_request": authorize,
         "opt": opt,
@@ -118,10 +124,15 @@ async def authorize(request: Request[Any, Any, Any]) -> None:
             break
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
-        raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
     state: AppState = request.app.state.verbinders
-    actor = await state.authenticator.authenticate(secret)
+    redeem = request.route_handler.opt.get("ticket")
+    if not header and redeem is not None and "ticket" in request.query_params:
+        # A route that a browser's EventSource opens (it cannot send headers): a ticket.
+        actor = await redeem(request, request.query_params["ticket"])
+    elif scheme.lower() != "bearer" or not secret:
+        raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
+    else:
+        actor = await state.authenticator.authenticate(secret)
     if not actor.has_any(*admitted):
         raise Forbidden(
             f"this route admits the roles {', '.join(admitted)}; the token has"

@@ -107,7 +107,7 @@ class Pipeline:
                     retry_after=1,
                 ) from error
             except StreamConflict as error:
-                translated = uow.translate(error)
+                translated = await uow.translate(error)
                 if translated is not None:
                     raise translated from error
                 if error.actual is not None:

@@ -26,16 +26,24 @@ from verbinders.domain.access import PARTY_ROLES, Role
 from verbinders.errors import Forbidden
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from verbinders.application.context import Actor
 
 __all__ = [
     "ACTS_FOR_A_PARTY",
+    "CALL_MANAGERS",
+    "CALL_REPORT_READERS",
     "OWN",
     "RECORD_READERS",
     "act_for",
     "acts_for",
     "decide_membership",
+    "manage_call",
+    "manages_call",
     "read_membership_record",
+    "see_call",
+    "sees_call",
     "sees_decision_reasons",
 ]
 
@@ -87,3 +95,54 @@ def sees_decision_reasons(actor: Actor, organisation_id: uuid.UUID) -> bool:
     """Whether the actor may read why `organisation_id` was rejected or suspended and who
     decided (the record, and the same columns in the register)."""
     return actor.has_any(*TRACERS) or acts_for(actor, organisation_id)
+
+
+# -- calls ----------------------------------------------------------------------------------------
+
+CALL_MANAGERS: tuple[str, ...] = (Role.COORDINATOR.value, Role.MUNICIPALITY.value)
+"""Who issues calls; `manage_call` then decides which calls each manages."""
+CALL_REPORT_READERS: tuple[str, ...] = (
+    Role.COORDINATOR.value,
+    Role.MUNICIPALITY.value,
+    Role.ANALYST.value,
+)
+"""Who reads the calls' reports (no personal data in them)."""
+
+
+def manages_call(actor: Actor, issued_by: str) -> bool:
+    """The coordinator manages every call of its platform; a municipality token the calls its
+    own organisation issued (`issued_by` is the issuing party)."""
+    if actor.has_any(Role.COORDINATOR.value):
+        return True
+    return (
+        actor.has_any(Role.MUNICIPALITY.value)
+        and actor.party is not None
+        and str(actor.party) == issued_by
+    )
+
+
+def manage_call(actor: Actor, issued_by: str) -> None:
+    """`manages_call`, or `Forbidden`."""
+    if not manages_call(actor, issued_by):
+        raise Forbidden(
+            "only the coordinator or the municipality that issued the call may manage it",
+            issued_by=issued_by,
+        )
+
+
+def sees_call(actor: Actor, issued_by: str, addressees: Collection[uuid.UUID]) -> bool:
+    """Whoever manages the call, and the organisations it addresses (acting for themselves)."""
+    if manages_call(actor, issued_by):
+        return True
+    return (
+        actor.party is not None and actor.has_any(*ACTS_FOR_A_PARTY) and actor.party in addressees
+    )
+
+
+def see_call(actor: Actor, issued_by: str, addressees: Collection[uuid.UUID]) -> None:
+    """`sees_call`, or `Forbidden` (an organisation sees only the calls addressed to it)."""
+    if not sees_call(actor, issued_by, addressees):
+        raise Forbidden(
+            "this call is not addressed to the organisation the token acts for",
+            organisation=str(actor.party) if actor.party else None,
+        )

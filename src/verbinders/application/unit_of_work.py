@@ -26,6 +26,7 @@ A command is an application service declared with `@command` (see `commands.py`)
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +44,7 @@ from verbinders.errors import (
 from verbinders.store.events import Metadata
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from verbinders.application.context import Actor
     from verbinders.database import Connection
@@ -108,7 +109,9 @@ class UnitOfWork:
         self._held: dict[uuid.UUID, Aggregate] = {}
         self._absent: set[uuid.UUID] = set()
         self._reason: str | None = None
-        self._on_conflict: dict[uuid.UUID, Callable[[], VerbindersError]] = {}
+        self._on_conflict: dict[
+            uuid.UUID, Callable[[], VerbindersError | Awaitable[VerbindersError]]
+        ] = {}
         self._snapshots: list[PendingSnapshot] = []
 
     @property
@@ -194,13 +197,14 @@ class UnitOfWork:
         self,
         *aggregates: Aggregate,
         reason: str | None = None,
-        on_conflict: Callable[[], VerbindersError] | None = None,
+        on_conflict: Callable[[], VerbindersError | Awaitable[VerbindersError]] | None = None,
     ) -> None:
         """Add new aggregates to the unit (loaded ones are in it already) and give the reason
         its events record. Nothing is written before the command ends.
 
         `on_conflict` makes the error to raise instead of `StreamConflict` if one of these
-        streams moved on before the append (a name just taken, an id that exists).
+        streams moved on before the append (a name just taken, an id that exists); it may be
+        a coroutine function, which can read what the winner wrote (`reload`) to say who won.
         """
         for aggregate in aggregates:
             self._held.setdefault(aggregate.id, aggregate)
@@ -210,11 +214,24 @@ class UnitOfWork:
         if reason:
             self._reason = reason
 
-    def translate(self, error: StreamConflict) -> VerbindersError | None:
-        """What `save(..., on_conflict=...)` asked to raise for this conflict, if anything."""
+    async def translate(self, error: StreamConflict) -> VerbindersError | None:
+        """What `save(..., on_conflict=...)` asked to raise for this conflict, if anything
+        (called once the command's transaction, if any, has rolled back)."""
         stream = error.stream_id
         translate = self._on_conflict.get(stream) if isinstance(stream, uuid.UUID) else None
-        return translate() if translate is not None else None
+        if translate is None:
+            return None
+        made = translate()
+        return await made if inspect.isawaitable(made) else made
+
+    async def reload(self, cls: type[A], aggregate_id: uuid.UUID) -> A | None:
+        """The aggregate as committed now, read again on the unit's connection (not the one
+        the unit holds): after a conflict, what the winner wrote."""
+        found = await self.repository.find_many(
+            {aggregate_id: cls}, tenant=self.tenant, connection=self._connection
+        )
+        aggregate = found[aggregate_id]
+        return aggregate if isinstance(aggregate, cls) else None
 
     async def flush(self) -> int:
         """Append the pending events of every aggregate held, in one atomic append; returns

@@ -27,6 +27,12 @@ __all__ = [
     "AGENDA_ITEMS_MAX",
     "AGENDA_TITLE_MAX",
     "ATTENDANCE_PEOPLE_MAX",
+    "CALL_EARLIEST",
+    "CALL_LATEST",
+    "CALL_MESSAGE_MAX",
+    "CALL_NOTE_MAX",
+    "CALL_RESPOND_WITHIN_MAX",
+    "CALL_VOLUNTEERS_MAX",
     "CAPACITY_MAX",
     "CITY_MAX",
     "CODES_MAX",
@@ -59,10 +65,16 @@ __all__ = [
     "MOTIVATION_MAX",
     "NAME_MAX",
     "NAME_MIN",
+    "NEEDS_MAX",
+    "NEED_DESCRIPTION_MAX",
+    "NEED_ID_MAX",
+    "NEED_QUANTITY_MAX",
     "NOTE_MAX",
     "NO_CONTROLS_PATTERN",
     "OCCURRENCES_MAX",
     "OCCURRENCE_DURATION_MAX",
+    "OFFERS_MAX",
+    "OFFER_DESCRIPTION_MAX",
     "ONE_OFF_DURATION_MAX",
     "PARTICIPANTS_MAX",
     "PARTNERS_MAX",
@@ -259,6 +271,27 @@ QUERY_TEXT_MAX = 500
 """Any one value in a query string (full-text searches, filters)."""
 HEADER_TOKEN_MAX = 200
 """`X-Request-ID` and `Idempotency-Key`."""
+
+# -- calls (for festivities and calamities) ------------------------------------------------------
+
+CALL_MESSAGE_MAX = 10_000
+"""The message of a call (plain text, sent by e-mail)."""
+NEEDS_MAX = 50
+"""Needs of one call: each can be claimed by one organisation."""
+NEED_ID_MAX = 40
+NEED_DESCRIPTION_MAX = 500
+NEED_QUANTITY_MAX = 100_000
+"""Volunteers, meals, beds, vehicles, ... one need asks for."""
+CALL_VOLUNTEERS_MAX = 100_000
+"""Volunteers one organisation offers for one call."""
+OFFERS_MAX = 20
+OFFER_DESCRIPTION_MAX = 500
+CALL_NOTE_MAX = 2000
+"""A response's or a claim's note."""
+CALL_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+CALL_LATEST = MOMENT_LATEST
+CALL_RESPOND_WITHIN_MAX = timedelta(days=366)
+"""The latest respond-by after the call is issued."""
 
 # -- types for request Structs (the same bounds, stated for msgspec and the OpenAPI) -------------
 

@@ -1,0 +1,211 @@
+"""The live picture of a call: as JSON, as a server-sent-events stream, and as a page.
+
+- `GET /calls/{id}/picture`: the picture (`projections/call_picture.py`), `as_of` and
+  `wait_for` as every read-model query.
+- `GET /calls/{id}/picture/stream`: the picture again whenever it changes, as SSE (`event:
+  picture`). It wakes on the store's feed signal (LISTEN/NOTIFY: appends in any API process,
+  and the mail worker's progress), waits until the `calls` read model has caught up with the
+  feed (so it never sends a picture older than the event that woke it), and sends at most one
+  picture per `MIN_INTERVAL`. Each event's id is `<position>:<reached>`, the picture's
+  version: a client that reconnects with `Last-Event-ID` gets nothing until the picture moves
+  past what it has. Opened with a bearer token, or with a board ticket (`?ticket=`) by the page,
+  whose browser `EventSource` cannot send headers. Another platform's call is not found.
+- `POST /calls/{id}/board-tickets`: a ticket for the page (`application/board_tickets.py`).
+- `GET /board/calls/{id}`: the desk's page, plain HTML with one same-origin script
+  (`/board/board.js`, an `EventSource`), under a Content-Security-Policy that allows nothing
+  from another site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_201_CREATED
+
+from verbinders.api.auth import PUBLIC, get_actor, roles
+from verbinders.api.board_page import BOARD_SCRIPT, CONTENT_SECURITY_POLICY, board_page
+from verbinders.api.routes.common import AsOf, Timeout, WaitFor, moment, wait_for_position
+from verbinders.api.state import runtime_of
+from verbinders.application import rights
+from verbinders.application.board_tickets import BoardTicket, issue_ticket, redeem_ticket
+from verbinders.application.context import Actor
+from verbinders.domain.calls import Call
+from verbinders.errors import InvalidCommand
+from verbinders.projections.call_picture import CallPicture, call_picture
+from verbinders.projections.engine import wait_for_projection
+from verbinders.projections.history import schema_as_of
+
+if TYPE_CHECKING:
+    from verbinders.runtime import Runtime
+
+__all__ = ["CallBoardController"]
+
+KEEP_ALIVE_SECONDS = 15.0
+MIN_INTERVAL = 0.1
+"""Shortest time between two pictures on one stream (seconds)."""
+CATCH_UP_SECONDS = 5.0
+_encoder = msgspec.json.Encoder()
+
+
+async def _ticket(request: Request[Any, Any, Any], ticket: str) -> Actor:
+    call_id = request.path_params.get("call_id")
+    if not isinstance(call_id, uuid.UUID):
+        raise InvalidCommand("a board ticket opens one call's picture", field="ticket")
+    return await redeem_ticket(runtime_of(request), ticket, call_id)
+
+
+async def _managed(request: Request[Any, Any, Any], call_id: uuid.UUID) -> Call:
+    actor = get_actor(request)
+    call = await runtime_of(request).repository.get(Call, call_id, tenant=actor.tenant)
+    rights.manage_call(actor, call.issued_by)
+    return call
+
+
+def _last_event_id(header: str | None) -> tuple[int, int] | None:
+    if header is None:
+        return None
+    position, _, reached = header.strip().partition(":")
+    if not (position.isdigit() and reached.isdigit()) or len(header) > 40:
+        raise InvalidCommand(
+            f"Last-Event-ID must be an id this stream sent (<position>:<reached>), got"
+            f" {header[:40]!r}",
+            field="Last-Event-ID",
+            rule="format",
+        )
+    return int(position), int(reached)
+
+
+async def _read(runtime: Runtime, tenant: str, call_id: uuid.UUID) -> CallPicture:
+    async with runtime.connection() as conn:
+        return await call_picture(conn, "calls", tenant, call_id)
+
+
+async def _live(
+    runtime: Runtime,
+    tenant: str,
+    call_id: uuid.UUID,
+    seen: tuple[int, int] | None,
+    stopping: asyncio.Event,
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    """The picture whenever its version moves past `seen`; `: keep-alive` when idle."""
+    signal = runtime.signal
+    quiet_since = time.monotonic()
+    while not stopping.is_set():
+        pokes = signal.pokes
+        target = await runtime.store.last_position()
+        await wait_for_projection(runtime.pool, "calls", target, CATCH_UP_SECONDS)
+        picture = await _read(runtime, tenant, call_id)
+        version = (picture.position, picture.reached)
+        if version != seen:
+            seen = version
+            quiet_since = time.monotonic()
+            yield ServerSentEventMessage(
+                data=_encoder.encode(picture).decode(),
+                id=f"{version[0]}:{version[1]}",
+                event="picture",
+            )
+        elif time.monotonic() - quiet_since > KEEP_ALIVE_SECONDS:
+            quiet_since = time.monotonic()
+            yield ServerSentEventMessage(comment="keep-alive", data=None)
+        started = time.monotonic()
+        stop = asyncio.ensure_future(stopping.wait())
+        poked = asyncio.ensure_future(signal.wait(KEEP_ALIVE_SECONDS, since=pokes))
+        try:
+            await asyncio.wait({stop, poked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            poked.cancel()
+        rest = MIN_INTERVAL - (time.monotonic() - started)
+        if rest > 0:
+            await asyncio.sleep(rest)
+
+
+class CallBoardController(Controller):
+    tags = ["calls"]
+
+    @get(
+        "/calls/{call_id:uuid}/picture",
+        **roles(*rights.CALL_MANAGERS),
+        summary="The live picture: reached, acknowledged, responded; offered against needed",
+    )
+    async def picture(
+        self,
+        request: Request[Any, Any, Any],
+        call_id: uuid.UUID,
+        as_of: AsOf = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> CallPicture:
+        runtime = runtime_of(request)
+        tenant = get_actor(request).tenant
+        await _managed(request, call_id)
+        at: datetime | None = moment(as_of)
+        await wait_for_position(runtime, "calls", wait_for, timeout)
+        schema = await schema_as_of(runtime, "calls", tenant, at)
+        async with runtime.connection() as conn:
+            return await call_picture(conn, schema, tenant, call_id, as_of=at)
+
+    @get(
+        "/calls/{call_id:uuid}/picture/stream",
+        **roles(*rights.CALL_MANAGERS, ticket=_ticket),
+        summary="The live picture as server-sent events (bearer token or board ticket)",
+    )
+    async def stream(self, request: Request[Any, Any, Any], call_id: uuid.UUID) -> ServerSentEvent:
+        """`event: picture` with the whole picture each time it changes; resumes after
+        `Last-Event-ID`. Also opened with `?ticket=` (see `POST .../board-tickets`)."""
+        runtime = runtime_of(request)
+        await _managed(request, call_id)
+        seen = _last_event_id(request.headers.get("last-event-id"))
+        stopping: asyncio.Event = request.app.state.verbinders.stopping
+        tenant = get_actor(request).tenant
+        return ServerSentEvent(_live(runtime, tenant, call_id, seen, stopping))
+
+    @post(
+        "/calls/{call_id:uuid}/board-tickets",
+        **roles(*rights.CALL_MANAGERS),
+        summary="A ticket for the call's live board page (12 hours, this call only)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def ticket(self, request: Request[Any, Any, Any], call_id: uuid.UUID) -> BoardTicket:
+        await _managed(request, call_id)
+        return await issue_ticket(runtime_of(request), get_actor(request), call_id)
+
+    @get(
+        "/board/calls/{call_id:uuid}",
+        **roles(PUBLIC),
+        summary="The desk's live page of a call (asks for a token or takes a ticket)",
+        media_type="text/html",
+    )
+    async def page(self, call_id: uuid.UUID) -> Response[bytes]:
+        return Response(
+            board_page(html.escape(str(call_id))),
+            media_type="text/html",
+            headers={
+                "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @get(
+        "/board/board.js",
+        **roles(PUBLIC),
+        summary="The board page's script",
+        media_type="text/javascript",
+    )
+    async def script(self) -> Response[bytes]:
+        return Response(
+            BOARD_SCRIPT,
+            media_type="text/javascript; charset=utf-8",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+        )
