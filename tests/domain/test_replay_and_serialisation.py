@@ -17,10 +17,10 @@ from eventsourcing.domain import Aggregate
 
 from verbinders import registry
 from verbinders.domain.access import AccessToken
-from verbinders.domain.call_responses import CallResponse, NeedClaim, check_response
-from verbinders.domain.calls import Call, CallChanges, Urgency
 from verbinders.domain.activities import Activity
 from verbinders.domain.activity_details import ActivityChanges, Contribution
+from verbinders.domain.call_responses import CallResponse, NeedClaim, check_response
+from verbinders.domain.calls import Call, CallChanges, Urgency
 from verbinders.domain.contacts import ContactChanges
 from verbinders.domain.hours import HoursEntry
 from verbinders.domain.indexes import IndexScope, UniqueIndex

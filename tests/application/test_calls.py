@@ -1,0 +1,291 @@
+"""Calls through the command pipeline on the real database: whom a call addresses, what it
+writes to the outbox with its events, who may do what, and the race for a need."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from tests.calls_support import add_member, issue
+from tests.platforms import Platform
+from verbinders.application import call_responses as answers
+from verbinders.application import calls as service
+from verbinders.application import membership as membership_service
+from verbinders.application import organisations as org_service
+from verbinders.application.context import Actor
+from verbinders.application.unit_of_work import CommandRequest
+from verbinders.domain.call_responses import Response
+from verbinders.domain.calls import Audience, Call, CallChanges
+from verbinders.errors import Conflict, Forbidden, InvalidCommand, NotFound, PreconditionFailed
+from verbinders.runtime import Runtime
+
+
+async def outbox(runtime: Runtime, call_id: str, kind: str = "issued") -> set[uuid.UUID]:
+    async with runtime.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT m.organisation_id FROM mail_messages m JOIN mail_notices n"
+            " ON n.id = m.notice_id WHERE n.call_id = $1 AND n.kind = $2",
+            uuid.UUID(call_id),
+            kind,
+        )
+    return {row["organisation_id"] for row in rows}
+
+
+async def test_a_call_addresses_exactly_the_active_members_as_the_feed_stood(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    tenant = platform.slug
+    operator = Actor.operator(tenant, "tests")
+    a = await add_member(runtime, tenant, "Al Amal")
+    b = await add_member(runtime, tenant, "Buurtvrouwen")
+    await add_member(runtime, tenant, "Alleen Aangemeld", admit=False)
+    suspended = await add_member(runtime, tenant, "Geschorst")
+    await runtime.pipeline.run(
+        membership_service.suspend, operator, suspended.organisation_id, reason="contributie"
+    )
+    left = await add_member(runtime, tenant, "Vertrokken")
+    await runtime.pipeline.run(membership_service.leave, operator, left.organisation_id)
+    dissolved = await add_member(runtime, tenant, "Opgeheven")
+    await runtime.pipeline.run(
+        org_service.dissolve_organisation, operator, dissolved.organisation_id, reason="gestopt"
+    )
+
+    result = await issue(runtime, actors["coordinator"])
+
+    call = await runtime.repository.get(Call, uuid.UUID(result.id), tenant=tenant)
+    assert set(call.addressees) == {a.organisation_id, b.organisation_id}
+    assert result.data.addressees == 2
+    assert 0 < call.members_as_of <= result.position
+    assert await outbox(runtime, result.id) == {a.organisation_id, b.organisation_id}
+
+
+async def test_a_later_member_is_not_added_silently_but_can_be_added_explicitly(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    tenant = platform.slug
+    first = await add_member(runtime, tenant, "Eerste")
+    result = await issue(runtime, actors["coordinator"])
+    late = await add_member(runtime, tenant, "Laatkomer")
+    call_id = uuid.UUID(result.id)
+    call = await runtime.repository.get(Call, call_id, tenant=tenant)
+    assert call.addressees == [first.organisation_id]
+
+    await runtime.pipeline.run(
+        service.add_addressee,
+        actors["coordinator"],
+        call_id,
+        late.organisation_id,
+        reason="Net toegelaten",
+    )
+    call = await runtime.repository.get(Call, call_id, tenant=tenant)
+    assert call.addressees == [first.organisation_id, late.organisation_id]
+    assert await outbox(runtime, result.id, "added") == {late.organisation_id}
+    with pytest.raises(Conflict):
+        await runtime.pipeline.run(
+            service.add_addressee,
+            actors["coordinator"],
+            call_id,
+            late.organisation_id,
+            reason="nog eens",
+        )
+
+
+async def test_the_audience_narrows_by_district_language_and_theme(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    tenant = platform.slug
+    schalkwijk = await add_member(
+        runtime,
+        tenant,
+        "Schalkwijkers",
+        districts=("schalkwijk",),
+        languages=("ar",),
+        themes=("care",),
+    )
+    citywide = await add_member(runtime, tenant, "Heel Haarlem", languages=("ar", "tr"))
+    await add_member(runtime, tenant, "Noorderlingen", districts=("noord",), languages=("ar",))
+    await add_member(
+        runtime, tenant, "Zonder Arabisch", districts=("schalkwijk",), languages=("pl",)
+    )
+
+    by_district = await issue(
+        runtime, actors["coordinator"], audience=Audience(districts=("schalkwijk",))
+    )
+    both = await issue(
+        runtime,
+        actors["coordinator"],
+        audience=Audience(districts=("schalkwijk",), languages=("ar",)),
+    )
+    by_theme = await issue(runtime, actors["coordinator"], audience=Audience(themes=("care",)))
+
+    assert by_district.data.addressees == 3  # the city-wide organisation works there too
+    assert await outbox(runtime, both.id) == {schalkwijk.organisation_id, citywide.organisation_id}
+    assert await outbox(runtime, by_theme.id) == {schalkwijk.organisation_id}
+    with pytest.raises(InvalidCommand) as refused:
+        await issue(runtime, actors["coordinator"], audience=Audience(districts=("mars",)))
+    assert refused.value.field == "audience.districts"
+
+
+async def test_a_refused_or_conflicting_command_writes_nothing_to_the_outbox(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    await add_member(runtime, platform.slug, "Een")
+    result = await issue(runtime, actors["coordinator"])
+    call_id = uuid.UUID(result.id)
+    stale = CommandRequest(actor=actors["coordinator"], expected_version=frozenset({99}))
+    with pytest.raises(PreconditionFailed):
+        await runtime.pipeline.execute(
+            service.update_call, stale, call_id, CallChanges(title="Nieuw")
+        )
+    with pytest.raises(InvalidCommand):
+        await runtime.pipeline.run(
+            service.update_call, actors["coordinator"], call_id, CallChanges(title="")
+        )
+    assert await outbox(runtime, result.id, "updated") == set()
+    await runtime.pipeline.run(
+        service.update_call, actors["coordinator"], call_id, CallChanges(title="Nieuw")
+    )
+    assert len(await outbox(runtime, result.id, "updated")) == 1
+
+
+async def test_the_municipality_issues_and_manages_its_own_calls_only(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    await add_member(runtime, platform.slug, "Een")
+    own = await issue(runtime, actors["municipality"])
+    theirs = await issue(runtime, actors["coordinator"])
+    await runtime.pipeline.run(
+        service.update_call, actors["municipality"], uuid.UUID(own.id), CallChanges(title="Nu")
+    )
+    with pytest.raises(Forbidden):
+        await runtime.pipeline.run(
+            service.close_call, actors["municipality"], uuid.UUID(theirs.id), reason="mijn niet"
+        )
+    for role in ("organisation", "fund", "analyst", "auditor"):
+        with pytest.raises(Forbidden):
+            await issue(runtime, actors[role])
+
+
+async def test_answers_come_from_addressees_for_themselves_while_the_call_is_open(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    tenant = platform.slug
+    operator = Actor.operator(tenant, "tests")
+    await runtime.pipeline.run(
+        membership_service.apply, operator, platform.party, motivation="mee doen"
+    )
+    await runtime.pipeline.run(membership_service.admit, operator, platform.party, reason="ja")
+    other = await add_member(runtime, tenant, "Ander")
+    result = await issue(runtime, actors["coordinator"])
+    call_id = uuid.UUID(result.id)
+    org = actors["organisation"]  # acts for platform.party
+    run = runtime.pipeline.run
+
+    await run(answers.acknowledge_call, org, call_id, platform.party)
+    first = await run(
+        answers.respond_to_call,
+        org,
+        call_id,
+        platform.party,
+        Response(available=True, volunteers=3),
+    )
+    revised = await run(
+        answers.respond_to_call,
+        org,
+        call_id,
+        platform.party,
+        Response(available=True, volunteers=5),
+    )
+    assert revised.version == first.version + 1
+    with pytest.raises(Forbidden):  # not for another organisation
+        await run(
+            answers.respond_to_call, org, call_id, other.organisation_id, Response(available=False)
+        )
+    with pytest.raises(Forbidden):  # the fund is not addressed
+        await run(answers.acknowledge_call, actors["fund"], call_id, platform.fund)
+    with pytest.raises(InvalidCommand) as refused:
+        await run(
+            answers.respond_to_call,
+            org,
+            call_id,
+            platform.party,
+            Response(available=True, contact_person_id=other.persons[0]),
+        )
+    assert refused.value.field == "contact_person_id"
+    await run(service.close_call, actors["coordinator"], call_id, reason="voorbij")
+    with pytest.raises(Conflict):
+        await run(answers.respond_to_call, org, call_id, platform.party, Response(available=False))
+
+
+async def test_a_call_of_another_platform_is_not_found(
+    runtime: Runtime, platform: Platform, other_platform: Platform, actors: dict[str, Actor]
+) -> None:
+    await add_member(runtime, platform.slug, "Een")
+    result = await issue(runtime, actors["coordinator"])
+    stranger = Actor(tenant=other_platform.slug, roles=("coordinator",))
+    with pytest.raises(NotFound):
+        await runtime.pipeline.run(
+            service.close_call, stranger, uuid.UUID(result.id), reason="niet van jou"
+        )
+
+
+async def test_two_racing_claims_on_one_need_one_wins_the_other_is_told_who(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    tenant = platform.slug
+    a = await add_member(runtime, tenant, "Kookclub")
+    b = await add_member(runtime, tenant, "Keukenvrouwen")
+    result = await issue(runtime, actors["coordinator"])
+    call_id = uuid.UUID(result.id)
+    coordinator = actors["coordinator"]
+
+    for round in range(8):
+        if round:  # the winner releases; both race again
+            await runtime.pipeline.run(
+                answers.release_need,
+                coordinator,
+                call_id,
+                "catering-schalkwijk",
+                winner,
+                reason="opnieuw",
+            )
+        outcomes = await asyncio.gather(
+            *(
+                runtime.pipeline.run(
+                    answers.claim_need, coordinator, call_id, "catering-schalkwijk", org
+                )
+                for org in (a.organisation_id, b.organisation_id)
+            ),
+            return_exceptions=True,
+        )
+        won = [o for o in outcomes if not isinstance(o, BaseException)]
+        lost = [o for o in outcomes if isinstance(o, BaseException)]
+        assert len(won) == 1 and len(lost) == 1, outcomes
+        assert isinstance(lost[0], Conflict)
+        winner = a.organisation_id if outcomes[0] is won[0] else b.organisation_id
+        assert lost[0].details["claimed_by"] == str(winner)
+        assert lost[0].details["state"] == "claimed"
+
+
+async def test_a_claimed_need_cannot_be_removed_from_the_call(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    a = await add_member(runtime, platform.slug, "Kookclub")
+    result = await issue(runtime, actors["coordinator"])
+    call_id = uuid.UUID(result.id)
+    await runtime.pipeline.run(
+        answers.claim_need, actors["coordinator"], call_id, "vrijwilligers", a.organisation_id
+    )
+    call = await runtime.repository.get(Call, call_id, tenant=platform.slug)
+    kept = tuple(n for n in call.needs if n.id != "vrijwilligers")
+    with pytest.raises(Conflict) as refused:
+        await runtime.pipeline.run(
+            service.update_call, actors["coordinator"], call_id, CallChanges(needs=kept)
+        )
+    assert refused.value.details["claimed_by"] == str(a.organisation_id)
+    with pytest.raises(NotFound):
+        await runtime.pipeline.run(
+            answers.claim_need, actors["coordinator"], call_id, "helikopter", a.organisation_id
+        )
