@@ -79,7 +79,15 @@ def test_every_command_lives_in_a_registered_service_module() -> None:
 
 def test_migrations_are_plain_lists_in_order_collected_in_one_place() -> None:
     collected = registry.migrations()
-    assert [name for name, _ in collected] == ["store", "projections", "access", "api"]
+    assert [name for name, _ in collected] == [
+        "store",
+        "projections",
+        "access",
+        "api",
+        "mail",
+        "call_timers",
+        "call_board",
+    ]
     for name, steps in collected:
         assert [version for version, _, _ in steps] == list(range(1, len(steps) + 1)), name
     source = Path(verbinders.__file__).parent

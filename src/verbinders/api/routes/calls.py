@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
@@ -301,7 +301,10 @@ class CallsController(Controller):
     async def calls(
         self,
         request: Request[Any, Any, Any],
-        state: Literal["open", "closed"] | None = None,
+        call_state: Annotated[
+            Literal["open", "closed"] | None,
+            QueryParameter(name="state", description="open or closed"),
+        ] = None,
         kind: CallKind | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=limits.INT32_MAX)] = 0,
@@ -324,7 +327,7 @@ class CallsController(Controller):
             f' OR EXISTS (SELECT FROM "{schema}".addressees x WHERE x.tenant = c.tenant'
             "  AND x.call_id = c.id AND x.organisation_id::text = $5))"
         )
-        args = (actor.tenant, state, kind.value if kind else None, everything, party)
+        args = (actor.tenant, call_state, kind.value if kind else None, everything, party)
         async with runtime.connection() as conn:
             total = await conn.fetchval(
                 f'SELECT count(*) FROM "{schema}".calls c WHERE {where}', *args

@@ -23,6 +23,7 @@ from verbinders.application.platforms import (
 )
 from verbinders.domain.vocabulary import Term
 from verbinders.errors import FeedRefused
+from verbinders.mail.outbox import OutboxStatus, outbox_status
 from verbinders.policies.runner import PolicyStatus
 from verbinders.projections.engine import ProjectionStatus
 from verbinders.runtime import Runtime
@@ -46,6 +47,11 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     """Each policy; its `lag` is counted from the last allocated position."""
     held_back: bool = False
     """True when a transaction in flight holds the feed back (see feed.held_by_pid/_gid)."""
+    mail: OutboxStatus | None = None
+    """The calls' e-mail outbox: what waits, what went out, what failed."""
+    notes: list[str] = []
+    """What an operator should know that does not make the service unready (e-mail kept in
+    the outbox for want of an SMTP server, deliveries that failed for good)."""
 
 
 class Me(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +92,29 @@ async def _consumers(
     )
 
 
+async def _mail(runtime: Runtime) -> OutboxStatus:
+    async with runtime.connection() as conn:
+        return await outbox_status(conn, smtp_configured=runtime.settings.smtp_url is not None)
+
+
+def _notes(mail: OutboxStatus) -> list[str]:
+    """Mail that cannot go out is said, not a reason for 503: the API serves (and calls are
+    recorded, their notices kept) whether or not a mail server is there."""
+    notes = []
+    waiting = mail.unexpanded + mail.pending
+    if mail.smtp != "configured":
+        notes.append(
+            "no SMTP server is configured (VERBINDERS_SMTP_URL): calls' e-mail is kept in the"
+            f" outbox ({mail.unexpanded} messages to organisations, {mail.pending} deliveries"
+            " waiting)"
+        )
+    elif waiting:
+        notes.append(f"{waiting} e-mail messages or deliveries wait in the outbox")
+    if mail.failed:
+        notes.append(f"{mail.failed} e-mail deliveries failed for good (see the log)")
+    return notes
+
+
 _READY = roles(PUBLIC)
 _READY["description"] += (
     " 200 when ready. 503, as a problem document (`not-ready`) whose `problems` name each"
@@ -115,6 +144,7 @@ class SystemController(Controller):
                 await conn.fetchval("SELECT 1")
             feed = await runtime.store.feed_status()
             projections, policies = await _consumers(runtime, feed)
+            mail = await _mail(runtime)
         except Exception as error:  # any failure here means: not ready
             log.warning("not ready: %r", error)
             return problem_response(
@@ -134,6 +164,8 @@ class SystemController(Controller):
             projections=projections,
             policies=policies,
             held_back=feed.held,
+            mail=mail,
+            notes=_notes(mail),
         )
         settings = runtime.settings
         problems = feed_problems(
