@@ -14,7 +14,6 @@ import httpx
 
 from tests.api.conftest import Platform
 from tests.api.test_commands import served
-from tests.calls_support import add_member
 from verbinders.application import membership as membership_service
 from verbinders.application.context import Actor
 from verbinders.runtime import Runtime

@@ -241,6 +241,7 @@ async def test_two_racing_claims_on_one_need_one_wins_the_other_is_told_who(
     call_id = uuid.UUID(result.id)
     coordinator = actors["coordinator"]
 
+    winner = a.organisation_id
     for round in range(8):
         if round:  # the winner releases; both race again
             await runtime.pipeline.run(

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -108,7 +106,7 @@ async def test_a_forgotten_or_removed_person_gets_nothing(
     member = await add_member(runtime, TENANT, "Al Amal", contacts=3)
     operator = Actor.operator(TENANT)
     await issue(runtime, operator)
-    forgotten, removed, kept = member.persons
+    forgotten, removed, _ = member.persons
     await runtime.pipeline.run(
         org_service.forget_contact, operator, member.organisation_id, forgotten
     )
@@ -186,14 +184,18 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_repeats_only_what_
     members = [await add_member(runtime, TENANT, f"Club {n}") for n in range(6)]
     await issue(runtime, Actor.operator(TENANT))
     smtp.handler.hold_at = killed_at
-    process = subprocess.Popen(
-        [sys.executable, str(WORKER), database, smtp.url, runtime.settings.mail_from],
-        stdout=subprocess.PIPE,
-        text=True,
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(WORKER),
+        database,
+        smtp.url,
+        runtime.settings.mail_from,
+        stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        assert process.stdout is not None
+        assert (await process.stdout.readline()).strip() == b"ready"
         assert await asyncio.to_thread(smtp.handler.holding.wait, 30)
         async with runtime.pool.acquire() as conn:
             committing = await conn.fetchval(
@@ -201,11 +203,11 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_repeats_only_what_
             )
         assert committing == twice  # only a message whose final dot went out is in doubt
         process.send_signal(signal.SIGKILL)
-        process.wait(10)
+        await asyncio.wait_for(process.wait(), 10)
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-            process.wait(10)
+            await process.wait()
     smtp.handler.release.set()  # the server goes on with what it held (the client is gone)
     async with worker(runtime):
         done = await until(runtime, "sent", 6)
