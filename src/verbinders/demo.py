@@ -1,8 +1,9 @@
 """`verbinders demo`: a believable, fictional Haarlem platform to explore.
 
 About 30 organisations of all four kinds with profiles, strengths and contact persons,
-membership since December 2019, and 20 meetings (online during corona) with attendance,
-decisions and minutes. Every stream has a fixed id and every command a fixed date, so the
+membership since December 2019, 20 meetings (online during corona) with attendance,
+decisions and minutes, and three calls (a flood warning, King's Day, Keti Koti) with responses
+and claims (`demo_calls.py`). Every stream has a fixed id and every command a fixed date, so the
 demo is the same each time, and running it again adds nothing: what exists is left alone.
 
 The history is loaded through the application services, one command at a time, each at the
@@ -26,6 +27,7 @@ from verbinders.application.context import Actor
 from verbinders.application.platforms import create_platform, reassign_point_of_contact
 from verbinders.application.tokens import IssuedToken, issue_token, list_tokens, revoke_token
 from verbinders.application.unit_of_work import CommandRequest
+from verbinders.demo_calls import load_calls
 from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org, StrengthRow
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.domain.membership import membership_id
@@ -269,7 +271,7 @@ class _Loader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.actor = Actor.operator(DEMO_TENANT, "demo")
-        self.created = {"organisations": 0, "memberships": 0, "meetings": 0}
+        self.created = {"organisations": 0, "memberships": 0, "meetings": 0, "calls": 0}
 
     async def tell(self, stream_id: uuid.UUID, steps: list[Step], key: str) -> bool:
         """Run the steps the stream has not seen yet (one event each); True if it was new."""
@@ -361,4 +363,5 @@ async def load_demo(runtime: Runtime) -> DemoResult:
         steps = _membership_steps(org)
         created["memberships"] += await loader.tell(stream, steps, f"membership/{stream}")
     await loader.point_of_contact()
+    created["calls"] += await load_calls(runtime, loader.actor, DEMO_TENANT)
     return DemoResult(token=await loader.token(), created=created)

@@ -38,10 +38,15 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
     async with runtime_on(settings, Database(pool=pool, dsn=database, embedded=False)) as runtime:
         first = await load_demo(runtime)
         assert first.token.startswith("vb_")
-        assert first.created == {"organisations": 30, "memberships": 29, "meetings": 20}
+        assert first.created == {
+            "organisations": 30,
+            "memberships": 29,
+            "meetings": 20,
+            "calls": 3,
+        }
         after_first = await counts(pool)
         second = await load_demo(runtime)
-        assert second.created == {"organisations": 0, "memberships": 0, "meetings": 0}
+        assert second.created == {"organisations": 0, "memberships": 0, "meetings": 0, "calls": 0}
         after_second = await counts(pool)
         await runtime.runner.catch_up("tokens")
         tokens = await list_tokens(pool, DEMO_TENANT)
@@ -52,6 +57,10 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
     assert after_first["Organisation"] == after_second["Organisation"] == 30
     assert after_second["Meeting"] == 20
     assert after_second["Membership"] == 29
+    # Three calls, answered and claimed, once (a second run adds no response or claim).
+    assert after_first["Call"] == after_second["Call"] == 3
+    assert after_first["CallResponse"] == after_second["CallResponse"] > 10
+    assert after_first["NeedClaim"] == after_second["NeedClaim"] == 8
     # Only a new demo coordinator token (the old one revoked) is added by a second run.
     assert after_second["AccessToken"] == after_first["AccessToken"] + 1
     async with pool.acquire() as conn:
