@@ -170,7 +170,7 @@ class CallBoardController(Controller):
 
     @post(
         "/calls/{call_id:uuid}/board-tickets",
-        **roles(*rights.CALL_MANAGERS),
+        **roles(*rights.CALL_MANAGERS, command=True),
         summary="A ticket for the call's live board page (12 hours, this call only)",
         status_code=HTTP_201_CREATED,
     )
