@@ -171,15 +171,18 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     order = 0
     lock = asyncio.Lock()
 
+    limit = asyncio.Semaphore(16)  # at most as many commands in flight as a busy API has
+
     async def respond(organisation: uuid.UUID) -> None:
         nonlocal order
-        await runtime.pipeline.run(
-            answers.respond_to_call,
-            Actor.operator(TENANT),
-            call_id,
-            organisation,
-            Response(available=True, volunteers=3),
-        )
+        async with limit:
+            await runtime.pipeline.run(
+                answers.respond_to_call,
+                Actor.operator(TENANT),
+                call_id,
+                organisation,
+                Response(available=True, volunteers=3),
+            )
         async with lock:
             order += 1
             acked[order] = time.perf_counter()
