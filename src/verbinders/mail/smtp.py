@@ -7,9 +7,10 @@ accepted the message (RFC 5321: a transaction whose data was not completed is di
 a delivery interrupted before that mark is safe to send again; only one interrupted between
 the dot and the "sent" mark (the server's reply and one UPDATE) is in doubt.
 
-`smtplib` is synchronous, so each step runs in a thread of the sender's own executor, one
-thread per connection. Connections are kept open between messages and opened again after an
-error.
+`smtplib` is synchronous, so the steps run in a thread of the sender's own executor, one
+thread per connection; `advance` does the end of one message and the beginning of the next in
+one trip to that thread (the worker marks the next *committing* before its final dot).
+Connections are kept open between messages and opened again after an error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -174,6 +176,32 @@ class SmtpConnection:
         if code == 421 or code < 0:
             self.close()
         return code, reply.decode(errors="replace")
+
+    def advance(
+        self,
+        finishing: bool,
+        beginning: tuple[str, bytes] | None,
+        sender: str,
+        report: Callable[[tuple[int, str] | SmtpError], None],
+    ) -> tuple[tuple[int, str] | SmtpError | None, SmtpError | None]:
+        """`finish` the begun message (if `finishing`; its outcome also goes to `report` at
+        once: the server's reply, or the error that leaves it in doubt), then `begin` the next
+        (`recipient`, `message`), if any, in one call. Returns both outcomes (the second:
+        None when begun)."""
+        finished: tuple[int, str] | SmtpError | None = None
+        if finishing:
+            try:
+                finished = self.finish()
+            except SmtpError as error:
+                finished = error
+            report(finished)
+        begun: SmtpError | None = None
+        if beginning is not None:
+            try:
+                self.begin(sender, *beginning)
+            except SmtpError as error:
+                begun = error
+        return finished, begun
 
     def abort(self) -> None:
         """Give up a begun transaction without completing it (the server discards it)."""

@@ -32,7 +32,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from verbinders.domain.organisations import Organisation
 from verbinders.leadership import LeaderWorker
+from verbinders.mail.marks import Mark, MarkWriter
 from verbinders.mail.smtp import SmtpConnection, SmtpError, parse_smtp_url
 
 if TYPE_CHECKING:
@@ -75,6 +77,12 @@ class MailWorker(LeaderWorker):
     max_delay = 300.0
     max_attempts = 12
     poll = 5.0
+    claim_batch = 64
+    """Deliveries claimed per SMTP connection and round."""
+    mark_wait = 0.05
+    """Longest a message's `sent` mark waits for the next message's envelope (seconds)."""
+    mark_batch = 64
+    """Most skips and failures one connection holds before it writes them."""
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
@@ -152,9 +160,11 @@ class MailWorker(LeaderWorker):
                 " WHERE state = 'pending' AND person_id IN (SELECT subject FROM"
                 " forgotten_subjects)"
             )
-            claimed = await pooled.fetch(CLAIM_SQL, self.session, self.connections * 16)
+            claimed = await pooled.fetch(
+                CLAIM_SQL, self.session, self.connections * self.claim_batch
+            )
         if claimed:
-            await self.send_all(claimed)
+            await self.send_all(claimed, MarkWriter(conn, self.session))
         return bool(expanded or claimed)
 
     async def expand(self, limit: int = 200) -> int:
@@ -208,7 +218,7 @@ class MailWorker(LeaderWorker):
             found.update({k: v for k, v in loaded.items() if isinstance(v, Organisation)})
         return found
 
-    async def send_all(self, claimed: list[asyncpg.Record]) -> None:
+    async def send_all(self, claimed: list[asyncpg.Record], marks: MarkWriter) -> None:
         async with self.runtime.connection() as conn:
             notices = {
                 row["id"]: row
@@ -218,60 +228,118 @@ class MailWorker(LeaderWorker):
                 )
             }
             organisations = await self._organisations(claimed, conn)
-        queue: asyncio.Queue[asyncpg.Record] = asyncio.Queue()
-        for row in claimed:
-            queue.put_nowait(row)
+        queue = deque(claimed)
 
-        async def sender() -> None:
+        def next_message(buffered: list[Mark]) -> tuple[asyncpg.Record, str, bytes] | None:
+            """The next delivery to begin, and its recipient and message; the ones whose person
+            is no longer a contact with an address are `skipped` (in `buffered`)."""
+            while queue:
+                row = queue.popleft()
+                organisation = organisations.get(row["organisation_id"])
+                contact = organisation.contacts.get(row["person_id"]) if organisation else None
+                if contact is None or contact.is_redacted or not contact.email:
+                    buffered.append(
+                        Mark(row, "skipped", error="no longer a contact with an e-mail address")
+                    )
+                    continue
+                notice = notices[row["notice_id"]]
+                return row, contact.email, self.compose(row, notice, contact.name, contact.email)
+            return None
+
+        async def lane() -> None:
             connection = self._idle.pop() if self._idle else self._connection()
             try:
-                while not queue.empty():
-                    row = queue.get_nowait()
-                    organisation = organisations.get(row["organisation_id"])
-                    await self.deliver(connection, row, notices[row["notice_id"]], organisation)
+                await self._lane(connection, next_message, marks)
             finally:
                 self._idle.append(connection)
 
-        await asyncio.gather(*(sender() for _ in range(min(self.connections, len(claimed)))))
+        await asyncio.gather(*(lane() for _ in range(min(self.connections, len(claimed)))))
 
     def _connection(self) -> SmtpConnection:
         assert self.server is not None
         return SmtpConnection(self.server, timeout=self.timeout, local_hostname=self.domain)
 
-    # -- one delivery ---------------------------------------------------------------------------
+    # -- one connection -------------------------------------------------------------------------
 
-    async def deliver(
+    async def _lane(
         self,
         connection: SmtpConnection,
-        row: asyncpg.Record,
-        notice: asyncpg.Record,
-        organisation: Organisation | None,
+        next_message: Callable[[list[Mark]], tuple[asyncpg.Record, str, bytes] | None],
+        marks: MarkWriter,
     ) -> None:
-        contact = organisation.contacts.get(row["person_id"]) if organisation else None
-        if contact is None or contact.is_redacted or not contact.email:
-            await self._mark(row, "skipped", error="no longer a contact with an e-mail address")
-            return
-        message = self.compose(row, notice, contact.name, contact.email)
+        """Deliver over one connection until the round's queue is empty.
+
+        Each trip to the connection's thread sends the final dot of the message begun before
+        (if any) and begins the next; then one statement marks the next `committing` and
+        writes the outcome of the one before. The window of doubt of a message accepted by
+        the server is therefore its reply, the next message's envelope and that statement; if
+        the next message's envelope takes longer than `mark_wait` (a slow server), the outcome
+        is written on its own meanwhile. Skips and failures (nothing in doubt: a crash before
+        they are written leaves their delivery `sending`, sent again safely) wait for the next
+        statement, at most `mark_batch` of them."""
         loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(
-                self._executor, connection.begin, self.sender_address, contact.email, message
+        buffered: list[Mark] = []
+        current: asyncpg.Record | None = None  # begun and marked `committing`
+        while True:
+            upcoming = next_message(buffered)
+            if current is None and upcoming is None:
+                break
+            finished: asyncio.Future[tuple[int, str] | SmtpError] = loop.create_future()
+
+            def report(
+                outcome: tuple[int, str] | SmtpError,
+                finished: asyncio.Future[tuple[int, str] | SmtpError] = finished,
+            ) -> None:
+                loop.call_soon_threadsafe(_settle, finished, outcome)
+
+            trip = loop.run_in_executor(
+                self._executor,
+                connection.advance,
+                current is not None,
+                upcoming[1:] if upcoming else None,
+                self.sender_address,
+                report,
             )
-        except SmtpError as error:
-            await self._failed(row, error)
-            return
-        if not await self._mark(row, "committing", expected="sending"):
-            await loop.run_in_executor(self._executor, connection.abort)  # no longer ours
-            return
-        try:
-            code, reply = await loop.run_in_executor(self._executor, connection.finish)
-        except SmtpError as error:
-            await self._failed(row, error, in_doubt=True)
-            return
+            if current is not None and upcoming is not None:
+                done, _ = await asyncio.wait({trip}, timeout=self.mark_wait)
+                if not done:  # the next envelope is slow: write this outcome meanwhile
+                    either: set[asyncio.Future[object]] = {finished, trip}  # type: ignore[arg-type]
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                    if finished.done():
+                        buffered.append(self._outcome(current, finished.result()))
+                        current = None
+                        await marks.write(buffered)
+                        buffered = []
+            outcome, begun = await trip
+            if current is not None and outcome is not None:
+                buffered.append(self._outcome(current, outcome))
+                current = None
+            if upcoming is not None:
+                row = upcoming[0]
+                if begun is not None:
+                    buffered.append(self._failure(row, begun))
+                else:
+                    committing = Mark(row, "committing", expected="sending")
+                    took = await marks.write([*buffered, committing])
+                    buffered = []
+                    if committing.key in took:
+                        current = row
+                    else:  # no longer ours
+                        await loop.run_in_executor(self._executor, connection.abort)
+                    continue
+            if len(buffered) >= self.mark_batch or any(m.state == "sent" for m in buffered):
+                await marks.write(buffered)
+                buffered = []
+        await marks.write(buffered)
+
+    def _outcome(self, row: asyncpg.Record, outcome: tuple[int, str] | SmtpError) -> Mark:
+        """The mark for a message whose final dot went out."""
+        if isinstance(outcome, SmtpError):  # the connection broke: nobody knows
+            return self._failure(row, outcome, in_doubt=True)
+        code, reply = outcome
         if code == 250:
-            await self._mark(row, "sent", expected="committing", reply=f"{code} {reply}")
-        else:
-            await self._failed(row, SmtpError(f"{code} {reply}", code))
+            return Mark(row, "sent", reply=f"{code} {reply}", expected="committing")
+        return self._failure(row, SmtpError(f"{code} {reply}", code))
 
     def compose(self, row: asyncpg.Record, notice: asyncpg.Record, name: str, email: str) -> bytes:
         """The message, with a Message-ID that is the same for every attempt."""
@@ -287,35 +355,7 @@ class MailWorker(LeaderWorker):
         message.set_content(notice["body"])
         return message.as_bytes()
 
-    async def _mark(
-        self,
-        row: asyncpg.Record,
-        state: str,
-        *,
-        expected: str | None = None,
-        reply: str | None = None,
-        error: str | None = None,
-    ) -> bool:
-        async with self.runtime.connection() as conn:
-            status = await conn.execute(
-                "UPDATE mail_deliveries SET state = $4, reply = coalesce($5, reply),"
-                " last_error = coalesce($6, last_error),"
-                " sent_at = CASE WHEN $4 = 'sent' THEN now() ELSE sent_at END"
-                " WHERE message_id = $1 AND person_id = $2 AND claim = $3"
-                " AND ($7::text IS NULL OR state = $7)",
-                row["message_id"],
-                row["person_id"],
-                self.session,
-                state,
-                reply,
-                error,
-                expected,
-            )
-        return status.endswith(" 1")
-
-    async def _failed(
-        self, row: asyncpg.Record, error: SmtpError, *, in_doubt: bool = False
-    ) -> None:
+    def _failure(self, row: asyncpg.Record, error: SmtpError, *, in_doubt: bool = False) -> Mark:
         attempts = int(row["attempts"])
         final = error.permanent or attempts >= self.max_attempts
         delay = min(self.base_delay * 2 ** (attempts - 1), self.max_delay)
@@ -328,20 +368,18 @@ class MailWorker(LeaderWorker):
             "failed for good" if final else f"failed, again in {delay:g} s",
             error,
         )
-        async with self.runtime.connection() as conn:
-            await conn.execute(
-                "UPDATE mail_deliveries SET state = $4, last_error = $5,"
-                " in_doubt = in_doubt + $6::integer,"
-                " next_attempt_at = now() + make_interval(secs => $7)"
-                " WHERE message_id = $1 AND person_id = $2 AND claim = $3",
-                row["message_id"],
-                row["person_id"],
-                self.session,
-                "failed" if final else "pending",
-                str(error)[:500],
-                1 if in_doubt else 0,
-                delay,
-            )
+        return Mark(
+            row,
+            "failed" if final else "pending",
+            error=str(error)[:500],
+            doubt=1 if in_doubt else 0,
+            delay=delay,
+        )
+
+
+def _settle(future: asyncio.Future[tuple[int, str] | SmtpError], outcome: object) -> None:
+    if not future.done():
+        future.set_result(outcome)  # type: ignore[arg-type]
 
 
 def _reachable(organisation: Organisation | None) -> list[uuid.UUID]:
