@@ -1,6 +1,7 @@
 """Calls at scale: a call to 2,000 organisations, and the live picture under 200 responses/s.
 
     .venv/bin/python bench/bench_calls.py [--organisations 2000] [--rate 200] [--seconds 5]
+                                          [--connections 1,4,8] [--parts ab]
                                           [--database-url postgresql://...]
 
 (a) Delivery. 2,000 member organisations with one contact person each. The time from issuing
@@ -10,9 +11,12 @@
     by a bare `smtplib` loop over one connection (no database, no outbox).
 (b) The live picture. Responses arrive at `--rate` per second (each a command through the
     pipeline, from as many organisations); a picture stream (the API's `_live` generator, with
-    the calls read model running in this process) reports, for each response, the delay from
-    the command's acknowledgement to the first picture that counts it. Baseline in the same
-    run: the raw feed's delay to a subscriber (the store's subscription).
+    the calls read model running in this process, as `verbinders project` runs it) reports,
+    for each response, the delay from the command's acknowledgement (its commit) to the first
+    picture that counts it: one stream in this process, and one in a process of its own
+    (`bench_calls.py watch ...`, its own runtime on the same database, woken by LISTEN/NOTIFY,
+    as a second API process is). Baseline in the same run: the raw feed's delay to a bare
+    subscriber (the store's subscription) in each of the two processes.
 
 Without `--database-url` an embedded PostgreSQL 18 in a temporary folder; with it, a database
 of its own created and dropped on that server. Results: docs/benchmarks.md.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import shutil
 import smtplib
@@ -46,10 +51,11 @@ from verbinders.application.calls import issue_call
 from verbinders.application.context import Actor
 from verbinders.application.platforms import create_platform
 from verbinders.config import Settings
+from verbinders.database import Database, open_pool
 from verbinders.domain.call_responses import Response
 from verbinders.domain.calls import CallKind, Need, NeedKind
 from verbinders.mail.worker import MailWorker
-from verbinders.runtime import Runtime, open_runtime
+from verbinders.runtime import Runtime, open_runtime, runtime_on
 from verbinders.store.subscription import subscribe
 from verbinders.workers import prepare_workers
 
@@ -124,53 +130,84 @@ async def delivery(runtime: Runtime, smtp: SmtpServer, count: int, connections: 
     return elapsed
 
 
-async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seconds: float):  # type: ignore[no-untyped-def]
-    call_id = await issue(runtime, "Live")
-    acked: dict[int, float] = {}
-    picture_delays: list[float] = []
-    feed_delays: list[float] = []
-    stopping = asyncio.Event()
-    target = min(len(organisations), int(rate * seconds))
-    start_position = await runtime.store.last_position()
+def delays(acked: dict[int, float], seen: list[tuple[float, int]]) -> list[float]:
+    """For the n-th acknowledged response, the time until a reader first counted n."""
+    found: list[float] = []
+    counted = 0
+    for at, count in seen:
+        for n in range(counted + 1, count + 1):
+            if n in acked:
+                found.append(max(0.0, at - acked[n]))
+        counted = max(counted, count)
+    return found
 
-    async def watch_picture() -> None:
-        counted = 0
+
+async def watch(
+    runtime: Runtime, call_id: uuid.UUID, after: int, target: int, stopping: asyncio.Event
+) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
+    """What a reader of the call's picture stream and a bare subscriber to the feed see: when
+    (CLOCK_MONOTONIC) they counted how many responses."""
+    pictures: list[tuple[float, int]] = []
+    feed: list[tuple[float, int]] = []
+
+    async def pictured() -> None:
         async for message in _live(runtime, TENANT, call_id, None, stopping):
-            import json
-
             if message.data is None:
                 continue
             responded = json.loads(str(message.data))["responded"]
-            now = time.perf_counter()
-            for n in range(counted + 1, responded + 1):
-                if n in acked:
-                    picture_delays.append(now - acked[n])
-            counted = max(counted, responded)
-            if counted >= target:
+            pictures.append((time.monotonic(), responded))
+            if responded >= target:
                 return
 
-    async def watch_feed() -> None:
+    async def fed() -> None:
         seen = 0
-        async for batch in subscribe(
-            runtime.store, runtime.signal, after=start_position, tenant=TENANT
-        ):
-            now = time.perf_counter()
-            for event in batch:
-                if event.topic.endswith("CallResponse.Responded"):
-                    seen += 1
-                    if seen in acked:
-                        feed_delays.append(now - acked[seen])
+        async for batch in subscribe(runtime.store, runtime.signal, after=after, tenant=TENANT):
+            now = time.monotonic()
+            seen += sum(1 for e in batch if e.topic.endswith("CallResponse.Responded"))
+            feed.append((now, seen))
             if seen >= target:
                 return
 
-    picture_task = asyncio.create_task(watch_picture())
-    feed_task = asyncio.create_task(watch_feed())
+    await asyncio.gather(pictured(), fed())
+    return pictures, feed
+
+
+async def watch_elsewhere(dsn: str, call_id: str, after: int, target: int) -> None:
+    """`bench_calls.py watch DSN CALL AFTER TARGET`: `watch` in a process of its own; prints
+    `ready`, then `picture|feed MONOTONIC COUNT` lines."""
+    settings = Settings(database_url=dsn, snapshot_every=0)
+    pool = await open_pool(dsn, settings, min_size=2, max_size=4)
+    async with runtime_on(settings, Database(pool=pool, dsn=dsn, embedded=False)) as runtime:
+        print("ready", flush=True)
+        pictures, feed = await watch(runtime, uuid.UUID(call_id), after, target, asyncio.Event())
+    for name, seen in (("picture", pictures), ("feed", feed)):
+        for at, count in seen:
+            print(name, at, count)
+
+
+async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seconds: float):  # type: ignore[no-untyped-def]
+    call_id = await issue(runtime, "Live")
+    acked: dict[int, float] = {}
+    stopping = asyncio.Event()
+    target = min(len(organisations), int(rate * seconds))
+    start_position = await runtime.store.last_position()
+    other = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "watch",
+        runtime.database.dsn,
+        str(call_id),
+        str(start_position),
+        str(target),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert other.stdout is not None
+    assert (await other.stdout.readline()).strip() == b"ready"
+    here = asyncio.create_task(watch(runtime, call_id, start_position, target, stopping))
     await asyncio.sleep(0.5)
     interval = 1.0 / rate
-    begun = time.perf_counter()
+    begun = time.monotonic()
     order = 0
-    lock = asyncio.Lock()
-
     limit = asyncio.Semaphore(16)  # at most as many commands in flight as a busy API has
 
     async def respond(organisation: uuid.UUID) -> None:
@@ -183,21 +220,35 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
                 organisation,
                 Response(available=True, volunteers=3),
             )
-        async with lock:
-            order += 1
-            acked[order] = time.perf_counter()
+        order += 1
+        acked[order] = time.monotonic()
 
     sending = []
     for n, organisation in enumerate(organisations[:target]):
-        delay = begun + n * interval - time.perf_counter()
+        delay = begun + n * interval - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         sending.append(asyncio.create_task(respond(organisation)))
     await asyncio.gather(*sending)
-    achieved = target / (time.perf_counter() - begun)
-    await asyncio.wait_for(asyncio.gather(picture_task, feed_task), 60)
+    achieved = target / (time.monotonic() - begun)
+    pictures, feed = await asyncio.wait_for(here, 60)
     stopping.set()
-    return achieved, picture_delays, feed_delays
+    output, _ = await asyncio.wait_for(other.communicate(), 60)
+    elsewhere: dict[str, list[tuple[float, int]]] = {"picture": [], "feed": []}
+    for line in output.decode().splitlines():
+        name, at, count = line.split()
+        elsewhere[name].append((float(at), int(count)))
+    return achieved, {
+        "bare feed, this process (baseline)": delays(acked, feed),
+        "bare feed, other process (NOTIFY)": delays(acked, elsewhere["feed"]),
+        "picture stream, this process": delays(acked, pictures),
+        "picture stream, other process": delays(acked, elsewhere["picture"]),
+    }
+
+
+def busy() -> str:
+    with open("/proc/loadavg") as loadavg:
+        return "load average " + " ".join(loadavg.read().split()[:3])
 
 
 async def main() -> None:
@@ -205,6 +256,8 @@ async def main() -> None:
     parser.add_argument("--organisations", type=int, default=2000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", default="1,4,8", help="SMTP connections to try in (a)")
+    parser.add_argument("--parts", default="ab", help="a: delivery, b: the live picture")
     parser.add_argument("--database-url")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -225,37 +278,38 @@ async def main() -> None:
             )
             t = time.perf_counter()
             organisations = await members(runtime, args.organisations)
-            print(f"{len(organisations)} members made in {time.perf_counter() - t:.1f} s")
-            bare = await asyncio.to_thread(bare_smtplib, smtp.port, args.organisations)
-            one = await delivery(runtime, smtp, args.organisations, 1)
-            four = await delivery(runtime, smtp, args.organisations, 4)
-            print(f"(a) a call to {args.organisations} organisations, issue to last accepted:")
-            print(f"    bare smtplib loop, 1 connection (baseline): {bare:6.2f} s")
             print(
-                f"    outbox + mail worker, 1 connection:         {one:6.2f} s"
-                f"  ({one / bare:.2f}x the baseline)"
+                f"{len(organisations)} members made in {time.perf_counter() - t:.1f} s ({busy()})"
             )
-            print(
-                f"    outbox + mail worker, 4 connections:        {four:6.2f} s"
-                f"  ({four / bare:.2f}x the baseline)"
-            )
-            await prepare_workers(runtime)
-            stop = asyncio.Event()
-            runner = asyncio.create_task(runtime.runner.run(stop))
-            achieved, picture, feed = await live(runtime, organisations, args.rate, args.seconds)
-            stop.set()
-            await runner
-            print(
-                f"(b) {len(picture)} responses at {achieved:.0f}/s: delay from a response's"
-                " acknowledgement to ..."
-            )
-            for name, values in (("the raw feed (baseline)", feed), ("the live picture", picture)):
+            if "a" in args.parts:
+                bare = await asyncio.to_thread(bare_smtplib, smtp.port, args.organisations)
+                print(f"(a) a call to {args.organisations} organisations, issue to last accepted:")
+                print(f"    bare smtplib loop, 1 connection (baseline): {bare:6.2f} s")
+                for connections in (int(n) for n in args.connections.split(",")):
+                    took = await delivery(runtime, smtp, args.organisations, connections)
+                    print(
+                        f"    outbox + mail worker, {connections} connection(s): {took:6.2f} s"
+                        f"  ({took / bare:.2f}x the baseline; {busy()})"
+                    )
+            if "b" in args.parts:
+                await prepare_workers(runtime)
+                stop = asyncio.Event()
+                runner = asyncio.create_task(runtime.runner.run(stop))
+                achieved, found = await live(runtime, organisations, args.rate, args.seconds)
+                stop.set()
+                await runner
+                count = len(found["bare feed, this process (baseline)"])
                 print(
-                    f"    {name:24s} p50 {1000 * statistics.median(values):6.1f} ms"
-                    f"  p99 {1000 * pct(values, 99):6.1f} ms  max {1000 * max(values):6.1f} ms"
+                    f"(b) {count} responses at {achieved:.0f}/s ({busy()}): delay from a"
+                    " response's acknowledgement to ..."
                 )
-            ratio = statistics.median(picture) / statistics.median(feed)
-            print(f"    picture/feed p50 ratio: {ratio:.1f}x")
+                for name, values in found.items():
+                    print(
+                        f"    {name:36s} n {len(values):5d}"
+                        f"  p50 {1000 * statistics.median(values):7.1f} ms"
+                        f"  p99 {1000 * pct(values, 99):7.1f} ms"
+                        f"  max {1000 * max(values):7.1f} ms"
+                    )
     finally:
         smtp.stop()
         with contextlib.suppress(Exception):
@@ -263,4 +317,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["watch"]:
+        asyncio.run(watch_elsewhere(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+    else:
+        asyncio.run(main())
