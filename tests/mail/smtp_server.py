@@ -32,12 +32,17 @@ class Handler:
     """A reply to send to every RCPT while set (e.g. `451 4.3.0 try later`)."""
     hold_at: str | None = None
     """`rcpt` or `data`: hold the next message at that step until `release` is set."""
+    hold_after: int = 0
+    """Messages to let through that step before the one held."""
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     attempts: int = 0
 
     async def _hold(self, step: str) -> None:
         if self.hold_at == step:
+            if self.hold_after > 0:
+                self.hold_after -= 1
+                return
             self.hold_at = None
             self.holding.set()
             import asyncio
