@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.calls_support import add_member
 from tests.mail.smtp_server import SmtpServer
 
-from verbinders.api.routes.call_board import _live
+from verbinders.api.routes.call_board import _live, _read
 from verbinders.application import call_responses as answers
 from verbinders.application.calls import issue_call
 from verbinders.application.context import Actor
@@ -204,6 +204,15 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     assert other.stdout is not None
     assert (await other.stdout.readline()).strip() == b"ready"
     here = asyncio.create_task(watch(runtime, call_id, start_position, target, stopping))
+    polled: list[tuple[float, int]] = []
+
+    async def poll_read_model() -> None:  # what the read model holds, every 10 ms
+        while not polled or polled[-1][1] < target:
+            picture = await _read(runtime, TENANT, call_id)
+            polled.append((time.monotonic(), picture.responded))
+            await asyncio.sleep(0.01)
+
+    polling = asyncio.create_task(poll_read_model())
     await asyncio.sleep(0.5)
     interval = 1.0 / rate
     begun = time.monotonic()
@@ -232,6 +241,7 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     await asyncio.gather(*sending)
     achieved = target / (time.monotonic() - begun)
     pictures, feed = await asyncio.wait_for(here, 60)
+    await asyncio.wait_for(polling, 60)
     stopping.set()
     output, _ = await asyncio.wait_for(other.communicate(), 60)
     elsewhere: dict[str, list[tuple[float, int]]] = {"picture": [], "feed": []}
@@ -241,6 +251,7 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     return achieved, {
         "bare feed, this process (baseline)": delays(acked, feed),
         "bare feed, other process (NOTIFY)": delays(acked, elsewhere["feed"]),
+        "read model (polled every 10 ms)": delays(acked, polled),
         "picture stream, this process": delays(acked, pictures),
         "picture stream, other process": delays(acked, elsewhere["picture"]),
     }

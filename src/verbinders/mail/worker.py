@@ -14,7 +14,10 @@ when `VERBINDERS_SMTP_URL` names a server; without one the messages wait in the 
    removed contact is no longer there: `skipped`), `begin` (everything but the final dot),
    mark `committing`, `finish` (the dot and the reply), mark `sent` with the reply. A 4xx or a
    broken connection: `pending` again after a backoff (`base_delay` · 2^(attempts-1), at most
-   `max_delay`); a 5xx or `max_attempts` attempts: `failed`.
+   `max_delay`); a 5xx or `max_attempts` attempts: `failed`. One trip to the connection's
+   thread finishes a message and begins the next; the next one's `committing` mark and the
+   former's outcome go into one statement, and the statements of all connections that are
+   ready at the same moment into one (`marks.py`).
 
 Never twice: a delivery is sent by one leader (its session id guards every update), and is
 sent again only if it is not `sent`. What remains is the moment between the server's
@@ -22,8 +25,11 @@ acceptance and the `sent` mark, which no protocol can make atomic: if the proces
 its database connection breaks) after the final dot and before that mark, the delivery is
 `committing` and the next leader sends it again, counting it in `in_doubt`, with the same
 `Message-ID` (`<message.person@domain>`), so that mail systems that recognise duplicates by
-their Message-ID show it once. A delivery interrupted before the final dot (`sending`) is
-sent again safely: the server discards an unfinished transaction.
+their Message-ID show it once. That moment is the server's reply to the final dot, the next
+message's envelope on the same connection (MAIL, RCPT, DATA and the data, which the server
+answers at once; if it takes longer than `mark_wait`, the `sent` mark is written on its own
+meanwhile) and one UPDATE. A delivery interrupted before the final dot (`sending`) is sent
+again safely: the server discards an unfinished transaction.
 """
 
 from __future__ import annotations
