@@ -6,9 +6,11 @@
 
 (a) Delivery. 2,000 member organisations with one contact person each. The time from issuing
     the call (the command, which writes 2,000 outbox messages with its events) to the last
-    message accepted by a real SMTP server on loopback (aiosmtpd), with the mail worker on 1
-    and on 4 SMTP connections, against a baseline in the same run: the same 2,000 messages sent
-    by a bare `smtplib` loop over one connection (no database, no outbox).
+    message accepted by a real SMTP server on loopback (aiosmtpd, in a process of its own:
+    `bench_calls.py smtp`, so that it does not share this process's interpreter lock), with
+    the mail worker on each of `--connections` SMTP connections, against a baseline in the
+    same run: the same 2,000 messages sent by a bare `smtplib` loop over one connection (no
+    database, no outbox).
 (b) The live picture. Responses arrive at `--rate` per second (each a command through the
     pipeline, from as many organisations); a picture stream (the API's `_live` generator, with
     the calls read model running in this process, as `verbinders project` runs it) reports,
@@ -113,17 +115,74 @@ def bare_smtplib(port: int, count: int) -> float:
     return time.perf_counter() - started
 
 
-async def delivery(runtime: Runtime, smtp: SmtpServer, count: int, connections: int) -> float:
+class SmtpProcess:
+    """The SMTP server in a process of its own (`bench_calls.py smtp`), and how many messages
+    it has accepted (it says so on its standard output)."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.process: asyncio.subprocess.Process | None = None
+        self.port = 0
+        self._reading: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "smtp", stdout=asyncio.subprocess.PIPE
+        )
+        assert self.process.stdout is not None
+        self.port = int(await self.process.stdout.readline())
+        self._reading = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            self.arrived = int(line)
+            self._changed.set()
+
+    async def wait_for(self, count: int) -> None:
+        while self.arrived < count:
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+        if self._reading is not None:
+            self._reading.cancel()
+
+
+def serve_smtp() -> None:
+    """`bench_calls.py smtp`: prints the port, then the count of messages accepted as it
+    grows, until terminated."""
+    server = SmtpServer()
+    server.start()
+    print(server.port, flush=True)
+    told = 0
+    while True:
+        count = len(server.handler.arrived)
+        if count != told:
+            print(count, flush=True)
+            told = count
+        time.sleep(0.005)
+
+
+async def delivery(runtime: Runtime, smtp: SmtpProcess, count: int, connections: int) -> float:
     runtime_settings = runtime.settings
     object.__setattr__(runtime_settings, "smtp_connections", connections)
-    before = len(smtp.handler.arrived)
+    before = smtp.arrived
     worker = MailWorker(runtime)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     started = time.perf_counter()
     await issue(runtime, f"Bench {connections}")
-    while len(smtp.handler.arrived) < before + count:  # noqa: ASYNC110 (another thread's list)
-        await asyncio.sleep(0.01)
+    await smtp.wait_for(before + count)
     elapsed = time.perf_counter() - started
     stop.set()
     await task
@@ -272,8 +331,8 @@ async def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    smtp = SmtpServer()
-    smtp.start()
+    smtp = SmtpProcess()
+    await smtp.start()
     folder = Path(tempfile.mkdtemp(prefix="verbinders-bench-calls-"))
     settings = Settings(
         data_dir=folder, database_url=args.database_url, smtp_url=smtp.url, snapshot_every=0
@@ -322,13 +381,15 @@ async def main() -> None:
                         f"  max {1000 * max(values):7.1f} ms"
                     )
     finally:
-        smtp.stop()
+        await smtp.stop()
         with contextlib.suppress(Exception):
             shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["watch"]:
+    if sys.argv[1:2] == ["smtp"]:
+        serve_smtp()
+    elif sys.argv[1:2] == ["watch"]:
         asyncio.run(watch_elsewhere(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
     else:
         asyncio.run(main())
