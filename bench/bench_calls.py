@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_calls.py [--organisations 2000] [--rate 200] [--seconds 5]
                                           [--connections 1,4,8] [--parts ab]
+                                          [--projector process|here]
                                           [--database-url postgresql://...]
 
 (a) Delivery. 2,000 member organisations with one contact person each. The time from issuing
@@ -13,7 +14,8 @@
     database, no outbox).
 (b) The live picture. Responses arrive at `--rate` per second (each a command through the
     pipeline, from as many organisations); a picture stream (the API's `_live` generator, with
-    the calls read model running in this process, as `verbinders project` runs it) reports,
+    the read models running in `verbinders project`, a process of their own, or with
+    `--projector here` in this process) reports,
     for each response, the delay from the command's acknowledgement (its commit) to the first
     picture that counts it: one stream in this process, and one in a process of its own
     (`bench_calls.py watch ...`, its own runtime on the same database, woken by LISTEN/NOTIFY,
@@ -31,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import shutil
 import smtplib
 import statistics
@@ -57,6 +60,7 @@ from verbinders.database import Database, open_pool
 from verbinders.domain.call_responses import Response
 from verbinders.domain.calls import CallKind, Need, NeedKind
 from verbinders.mail.worker import MailWorker
+from verbinders.projections.engine import wait_for_projection
 from verbinders.runtime import Runtime, open_runtime, runtime_on
 from verbinders.store.subscription import subscribe
 from verbinders.workers import prepare_workers
@@ -298,7 +302,8 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
             await asyncio.sleep(delay)
         sending.append(asyncio.create_task(respond(organisation)))
     await asyncio.gather(*sending)
-    achieved = target / (time.monotonic() - begun)
+    commands_took = time.monotonic() - begun
+    achieved = target / commands_took
     pictures, feed = await asyncio.wait_for(here, 60)
     await asyncio.wait_for(polling, 60)
     stopping.set()
@@ -307,6 +312,11 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     for line in output.decode().splitlines():
         name, at, count = line.split()
         elsewhere[name].append((float(at), int(count)))
+    first = next(at for at, count in polled if count > 0)
+    print(
+        f"    the read model counted {target} responses over {polled[-1][0] - first:.1f} s"
+        f" after its first; the commands took {commands_took:.1f} s"
+    )
     return achieved, {
         "bare feed, this process (baseline)": delays(acked, feed),
         "bare feed, other process (NOTIFY)": delays(acked, elsewhere["feed"]),
@@ -328,6 +338,12 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", default="1,4,8", help="SMTP connections to try in (a)")
     parser.add_argument("--parts", default="ab", help="a: delivery, b: the live picture")
+    parser.add_argument(
+        "--projector",
+        choices=("process", "here"),
+        default="process",
+        help="(b): run the read models in `verbinders project` (as in production) or here",
+    )
     parser.add_argument("--database-url")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -364,14 +380,34 @@ async def main() -> None:
             if "b" in args.parts:
                 await prepare_workers(runtime)
                 stop = asyncio.Event()
-                runner = asyncio.create_task(runtime.runner.run(stop))
-                achieved, found = await live(runtime, organisations, args.rate, args.seconds)
-                stop.set()
-                await runner
+                projector = None
+                if args.projector == "process":  # as in production: `verbinders project`
+                    projector = await asyncio.create_subprocess_exec(
+                        str(Path(sys.executable).with_name("verbinders")),
+                        "project",
+                        env={**os.environ, "VERBINDERS_DATABASE_URL": runtime.database.dsn},
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    )
+                    at = await runtime.store.last_position()
+                    assert await wait_for_projection(runtime.pool, "calls", at, 120)
+                    runner = None
+                else:
+                    runner = asyncio.create_task(runtime.runner.run(stop))
+                try:
+                    achieved, found = await live(runtime, organisations, args.rate, args.seconds)
+                finally:
+                    stop.set()
+                    if runner is not None:
+                        await runner
+                    if projector is not None:
+                        projector.terminate()
+                        await projector.wait()
                 count = len(found["bare feed, this process (baseline)"])
                 print(
-                    f"(b) {count} responses at {achieved:.0f}/s ({busy()}): delay from a"
-                    " response's acknowledgement to ..."
+                    f"(b) {count} responses at {achieved:.0f}/s, read models in"
+                    f" {'a process of their own' if projector else 'this process'}"
+                    f" ({busy()}): delay from a response's acknowledgement to ..."
                 )
                 for name, values in found.items():
                     print(
