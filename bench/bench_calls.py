@@ -177,20 +177,24 @@ def serve_smtp() -> None:
         time.sleep(0.005)
 
 
-async def delivery(runtime: Runtime, smtp: SmtpProcess, count: int, connections: int) -> float:
+async def delivery(
+    runtime: Runtime, smtp: SmtpProcess, count: int, connections: int
+) -> tuple[float, float]:
+    """Seconds from issuing to the last message accepted, and the CPU seconds this process
+    (the worker, with the command) used meanwhile."""
     runtime_settings = runtime.settings
     object.__setattr__(runtime_settings, "smtp_connections", connections)
     before = smtp.arrived
     worker = MailWorker(runtime)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await issue(runtime, f"Bench {connections}")
     await smtp.wait_for(before + count)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     stop.set()
     await task
-    return elapsed
+    return elapsed, cpu
 
 
 def delays(acked: dict[int, float], seen: list[tuple[float, int]]) -> list[float]:
@@ -372,10 +376,12 @@ async def main() -> None:
                 print(f"(a) a call to {args.organisations} organisations, issue to last accepted:")
                 print(f"    bare smtplib loop, 1 connection (baseline): {bare:6.2f} s")
                 for connections in (int(n) for n in args.connections.split(",")):
-                    took = await delivery(runtime, smtp, args.organisations, connections)
+                    took, cpu = await delivery(runtime, smtp, args.organisations, connections)
+                    per_message = 1000 * cpu / args.organisations
                     print(
                         f"    outbox + mail worker, {connections} connection(s): {took:6.2f} s"
-                        f"  ({took / bare:.2f}x the baseline; {busy()})"
+                        f"  ({took / bare:.2f}x the baseline; CPU {per_message:.2f} ms a"
+                        f" message; {busy()})"
                     )
             if "b" in args.parts:
                 await prepare_workers(runtime)
