@@ -3,7 +3,8 @@
     ./dev setup && .venv/bin/python bench/bench_readmodels.py [--events N] [--database-url URL]
 
 In one run, on one scratch database, on one history of N events (default 1,000,000) made by
-`history.py` (the product's own commands and append path), it measures:
+`history.py` (the product's own commands and append path; each platform in a process of its
+own unless `--one-process`), it measures:
 
   (a) a plain paged scan of the events (keyset pages of 5000, rows decoded): the baseline;
   (b) each registered read model's rebuild through the product's own path (`replay`, as
@@ -368,6 +369,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=1_000_000, help="the history's size")
     parser.add_argument("--platforms", type=int, default=3)
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument(
+        "--one-process", action="store_true", help="generate all platforms in this process"
+    )
     parser.add_argument("--only", default="a,b,c,d", help="parts to run, e.g. a,b")
     parser.add_argument("--models", help="read models for (b), comma-separated (default: all)")
     parser.add_argument("--routes", help="routes for (c), comma-separated names (default: all)")
@@ -391,7 +395,13 @@ async def run(args: argparse.Namespace, dsn: str, version: str, embedded: bool) 
     }
     async with open_runtime(settings) as runtime:
         await runtime.runner.prepare()
-        history: GeneratedHistory = await generate(runtime, args.events, platforms=args.platforms)
+        history: GeneratedHistory = await generate(
+            runtime,
+            args.events,
+            processes=not args.one_process,
+            platforms=args.platforms,
+            seed=args.seed,
+        )
         async with runtime.pool.acquire() as conn:
             await conn.execute("VACUUM (ANALYZE) events")
         total = history.events

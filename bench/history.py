@@ -35,34 +35,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
+import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
-from verbinders.application import call_responses as answers
-from verbinders.application import calls as call_service
-from verbinders.application import meetings as meetings_service
-from verbinders.application import membership as membership_service
-from verbinders.application import organisations as org_service
-from verbinders.application import tokens as token_service
+from history_story import (
+    AMSTERDAM,
+    CITIES,
+    EVENTS_PER_ORGANISATION,
+    SHARES,
+    Story,
+    Tenant,
+)
 from verbinders.application.context import Actor
 from verbinders.application.platforms import create_platform
 from verbinders.application.unit_of_work import CommandRequest, UnitOfWork
-from verbinders.demo import strengths_of
-from verbinders.demo_data import ORGANISATIONS, Org
-from verbinders.domain.call_responses import Response
-from verbinders.domain.calls import Call, CallKind, Need, NeedKind, Urgency
-from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.domain.platform import Platform, platform_id
-from verbinders.domain.profile import Profile, ProfileChanges
-from verbinders.domain.strengths import Strength
-from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.store.events import Metadata, NewEvent
 from verbinders.store.mapping import encode_event, event_subjects, stream_type_of
 
@@ -71,39 +67,6 @@ if TYPE_CHECKING:
     from verbinders.runtime import Runtime
 
 __all__ = ["GeneratedHistory", "HistoryGenerator", "generate"]
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-NAMESPACE = uuid.UUID("5b0c9a52-7f0e-4a53-9d4c-2e8f61b7a3d4")
-CITIES = ("haarlem", "spaarnestad", "kennemerland", "zuid-kennemerland", "bloemendaal")
-SHARES = (0.5, 0.3, 0.2, 0.15, 0.1)
-EVENTS_PER_ORGANISATION = 60
-"""About how many events an organisation brings over its platform's life (calibrated)."""
-
-ADMITTED = "Voldoet aan de uitgangspunten van het platform"
-REJECTED = "Past nog niet bij de uitgangspunten; welkom om later opnieuw aan te vragen"
-SUSPENDED = "Bestuur tijdelijk onbereikbaar"
-REINSTATED = "Nieuw bestuur gekozen"
-LEFT = "Stichting stopt met haar activiteiten"
-GROUNDS = "agreed in the platform meeting, see its minutes"
-TOKEN_REASON = "toegang voor een lid"
-REVOKED_LEFT = "het lidmaatschap is beëindigd"
-REVOKED_ROTATED = "jaarlijkse vervanging"
-THEMES = (
-    "Taalles en ontmoeting",
-    "Eenzaamheid onder ouderen",
-    "Jongeren en werk",
-    "Armoede en schulden",
-    "Gezondheid in de wijk",
-    "Vrijwilligers werven",
-)
-CONTACTS = (
-    ("Fatima El Amrani", "voorzitter"),
-    ("Mehmet Yıldız", "secretaris"),
-    ("Ingrid Sabajo", "penningmeester"),
-    ("Yonas Tesfay", "coördinator vrijwilligers"),
-    ("Anna Kowalska", "voorzitter"),
-    ("Priya Ramdin", "secretaris"),
-)
 
 
 class HeldUnit(UnitOfWork):
@@ -150,30 +113,6 @@ class Batch:
     streams: set[uuid.UUID] = field(default_factory=set)
 
 
-@dataclass
-class Member:
-    """What the generator remembers of an organisation (to pick what happens to it)."""
-
-    id: uuid.UUID
-    template: Org
-    registered: datetime
-    status: str = "none"  # none, applied, member, suspended, rejected, left
-    since: datetime | None = None
-    token: uuid.UUID | None = None
-    strengths: int = 0
-
-
-@dataclass
-class Tenant:
-    tenant: str
-    actor: Actor
-    token: str
-    organisations: int
-    """How many it will register in all."""
-    members: list[Member] = field(default_factory=list)
-    registered: int = 0
-
-
 @dataclass(frozen=True)
 class GeneratedHistory:
     events: int
@@ -189,17 +128,14 @@ class GeneratedHistory:
     """Each platform's members at the end (id, suspended)."""
 
 
-def stable_id(*parts: object) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, "/".join(map(str, parts)))
-
-
-class HistoryGenerator:
+class HistoryGenerator(Story):
     def __init__(
         self,
         runtime: Runtime,
         events: int,
         *,
         platforms: int = 3,
+        only: int | None = None,
         seed: int = 12,
         batch: int = 5000,
         max_streams: int = 1000,
@@ -207,8 +143,9 @@ class HistoryGenerator:
         progress: bool = True,
     ) -> None:
         self.runtime = runtime
-        self.target = events
-        self.random = random.Random(seed)
+        self.total = events
+        self.only = only
+        self.seed = seed
         self.batch_size = batch
         self.max_streams = max_streams
         self.with_calls = calls
@@ -216,6 +153,7 @@ class HistoryGenerator:
         self.world: dict[uuid.UUID, Aggregate] = {}
         self.platforms: list[Tenant] = []
         self.shares = [s / sum(SHARES[:platforms]) for s in SHARES[:platforms]]
+        self.target = events if only is None else round(events * self.shares[only])
         self.batch: Batch | None = None
         self.queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=2)
         self.appended = 0
@@ -334,10 +272,12 @@ class HistoryGenerator:
                         break
                 self.months += 1
                 month = (month.replace(day=28) + timedelta(days=5)).replace(day=1)
-                if self.show_progress and self.months % 6 == 0:
+                if self.show_progress and self.months % 12 == 0:
                     rate = self.appended / (time.monotonic() - started)
+                    who = ", ".join(p.tenant for p in self.platforms)
                     print(
-                        f"  {month:%Y-%m}: {self.appended:,} events appended ({rate:,.0f}/s)",
+                        f"  {who} {month:%Y-%m}: {self.appended:,} events appended ({rate:,.0f}/s)",
+                        file=sys.stderr,
                         flush=True,
                     )
             await self.drain()
@@ -369,6 +309,8 @@ class HistoryGenerator:
     async def _platforms(self) -> None:
         per_org = EVENTS_PER_ORGANISATION
         for n, share in enumerate(self.shares):
+            if self.only is not None and n != self.only:
+                continue
             tenant = f"bench-{CITIES[n]}"
             operator = Actor.operator(tenant, "history")
             created = await self.runtime.pipeline.run(
@@ -389,384 +331,78 @@ class HistoryGenerator:
                     tenant=tenant,
                     actor=coordinator,
                     token=created.token.token,
-                    organisations=max(20, round(self.target * share / per_org)),
+                    organisations=max(20, round(self.total * share / per_org)),
+                    random=random.Random(f"{self.seed}/{n}"),
                 )
             )
 
-    async def _month(self, p: Tenant, month: date, index: int) -> None:
-        rnd = self.random
-        first = datetime(month.year, month.month, 1, 9, tzinfo=AMSTERDAM)
-        meeting_day = datetime(month.year, month.month, 20, 19, 30, tzinfo=AMSTERDAM)
-        ends = meeting_day + timedelta(hours=2)
-        after = ends + timedelta(hours=1)
-        meeting_id = stable_id(p.tenant, "meeting", month)
-        thematic_id = stable_id(p.tenant, "thematic", month)
-        theme = THEMES[index % len(THEMES)]
 
-        # Day 1: the month's meetings scheduled, new organisations registered.
-        await self._schedule(p, meeting_id, "Algemene ledenvergadering", meeting_day, first)
-        thematic_day = meeting_day - timedelta(days=9)
-        await self._schedule(p, thematic_id, theme, thematic_day, first)
-        # Founding: a tenth at once; then evenly over four years.
-        wanted = round(p.organisations * (0.1 + 0.9 * min(1.0, index / 48)))
-        for _ in range(wanted - p.registered):
-            await self._register(p, first + timedelta(minutes=p.registered % 600))
-
-        # Day 3: profile changes and new strengths.
-        day3 = first + timedelta(days=2)
-        for member in rnd.sample(p.members, k=len(p.members) // 12):
-            await self._update_profile(p, member, day3)
-        for member in rnd.sample(p.members, k=len(p.members) // 40):
-            await self._add_strength(p, member, day3 + timedelta(hours=1))
-
-        # Day 5: applications of those registered three weeks ago or more, or rejected
-        # half a year ago or more.
-        day5 = first + timedelta(days=4)
-        for member in p.members:
-            if member.status == "none" and member.registered <= day5 - timedelta(days=21):
-                await self.run(
-                    membership_service.apply,
-                    p.actor,
-                    day5,
-                    member.id,
-                    motivation=f"{member.template.name} wil graag samenwerken.",
-                )
-                member.status = "applied"
-            elif (
-                member.status == "rejected"
-                and member.since
-                and member.since < day5 - timedelta(days=180)
-            ):
-                await self.run(
-                    membership_service.apply, p.actor, day5, member.id, motivation="Opnieuw"
-                )
-                member.status = "applied"
-
-        # Day 10: a tenth of the agendas change; notices of absence come in.
-        if rnd.random() < 0.3:
-            await self.run(
-                meetings_service.change_agenda,
-                p.actor,
-                first + timedelta(days=9),
-                meeting_id,
-                (
-                    AgendaItem(title="Opening en mededelingen"),
-                    AgendaItem(title="Algemene ledenvergadering"),
-                    AgendaItem(title=theme),
-                    AgendaItem(title="Rondvraag"),
-                ),
-            )
-
-        # The thematic meeting: a sixth of the members come.
-        members = [m for m in p.members if m.status in ("member", "suspended")]
-        thematic_after = thematic_day + timedelta(hours=3)
-        for member in rnd.sample(members, k=len(members) // 6):
-            await self.run(
-                meetings_service.record_attendance,
-                p.actor,
-                thematic_after,
-                thematic_id,
-                member.id,
-                AttendanceStatus.PRESENT,
-                people=1 + member.id.int % 3,
-            )
-
-        # Day 20: the general meeting: attendance of every member, decisions, membership.
-        for member in members:
-            roll = rnd.random()
-            if roll < 0.6:
-                status, people = AttendanceStatus.PRESENT, 1 + member.id.int % 4
-            elif roll < 0.9:
-                status, people = AttendanceStatus.ABSENT_WITH_NOTICE, None
-            else:
-                status, people = AttendanceStatus.ABSENT_WITHOUT_NOTICE, None
-            await self.run(
-                meetings_service.record_attendance,
-                p.actor,
-                after,
-                meeting_id,
-                member.id,
-                status,
-                people=people,
-            )
-        for n in range(1 + index % 3):
-            await self.run(
-                meetings_service.record_decision,
-                p.actor,
-                after,
-                meeting_id,
-                text=f"Besluit {n + 1} over {theme.lower()}",
-                reason=GROUNDS,
-                votes=Votes(
-                    in_favour=10 + rnd.randrange(40), against=rnd.randrange(5), abstained=1
-                ),
-                decision_id=stable_id(meeting_id, "decision", n),
-            )
-        await self._decisions(p, after, meeting_id, members)
-        await self._tokens(p, after + timedelta(days=1), month)
-
-        # Day 22: the minutes.
-        await self.run(
-            meetings_service.publish_minutes,
-            p.actor,
-            ends + timedelta(days=2),
-            meeting_id,
-            f"Verslag van de algemene ledenvergadering van {month:%m-%Y}.",
+async def generate(
+    runtime: Runtime, events: int, *, processes: bool = False, **options: Any
+) -> GeneratedHistory:
+    """Write a history of about `events` events into the runtime's store; with `processes`,
+    each platform's story in a process of its own (the same stories, told side by side)."""
+    if not processes:
+        return await HistoryGenerator(runtime, events, **options).generate()
+    platforms = options.pop("platforms", 3)
+    progress = options.pop("progress", True)
+    started = time.monotonic()
+    command = [sys.executable, str(Path(__file__)), "--worker-dsn", runtime.database.dsn]
+    command += ["--events", str(events), "--platforms", str(platforms)]
+    command += ["--seed", str(options.get("seed", 12)), "--batch", str(options.get("batch", 5000))]
+    if not options.get("calls", True):
+        command.append("--no-calls")
+    workers = [
+        await asyncio.create_subprocess_exec(
+            *command,
+            "--only",
+            str(n),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=None if progress else asyncio.subprocess.DEVNULL,
         )
-        await self.run(
-            meetings_service.publish_minutes,
-            p.actor,
-            thematic_day + timedelta(days=2),
-            thematic_id,
-            f"Verslag: {theme}.",
-        )
-        if self.with_calls and index % 2 == 1 and members:
-            await self._call(p, month, index, first + timedelta(days=14))
-
-    async def _schedule(
-        self, p: Tenant, meeting_id: uuid.UUID, title: str, starts: datetime, at: datetime
-    ) -> None:
-        online = starts.year in (2020, 2021)
-        await self.run(
-            meetings_service.schedule_meeting,
-            p.actor,
-            at,
-            meeting_id=meeting_id,
-            title=title,
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=2),
-            mode=MeetingMode.ONLINE if online else MeetingMode.IN_PERSON,
-            venue=None if online else "Stadhuis Haarlem, Grote Markt 2",
-            online_link="https://meet.voorbeeld.nl/verbinders" if online else None,
-            agenda=(
-                AgendaItem(title="Opening en mededelingen"),
-                AgendaItem(title=title),
-                AgendaItem(title="Rondvraag"),
-            ),
-        )
-
-    async def _register(self, p: Tenant, at: datetime) -> None:
-        n = p.registered
-        p.registered += 1
-        template = ORGANISATIONS[n % len(ORGANISATIONS)]
-        org_id = stable_id(p.tenant, "organisation", n)
-        await self.run(
-            org_service.register_organisation,
-            p.actor,
-            at,
-            organisation_id=org_id,
-            kind=OrganisationKind(template.kind),
-            name=f"{template.name} {n + 1}",
-            kvk_number=f"{10_000_000 + len(self.platforms) * n + self.platforms.index(p):08d}"
-            if template.kvk
-            else None,
-            profile=Profile(
-                description=f"{template.description} (nr. {n + 1})",
-                founding_year=template.founded,
-                communities=template.communities,
-                languages=template.languages,
-                themes=template.themes,
-                districts=template.districts,
-                target_groups=template.target_groups,
-                website=template.website,
-                constituency_size=template.constituency,
-                active_volunteers=template.volunteers,
-            ),
-        )
-        member = Member(org_id, template, at)
-        p.members.append(member)
-        for _ in strengths_of(template):
-            await self._add_strength(p, member, at)
-        for c in range(1 + n % 2):
-            name, role = CONTACTS[(n + c) % len(CONTACTS)]
-            await self.run(
-                org_service.add_contact,
-                p.actor,
-                at,
-                org_id,
-                name=name,
-                role=role,
-                email=f"{name.split()[0].lower()}.{n}@voorbeeld.nl",
-                phone=f"06{12345678 + n:08d}"[:10],
-                person_id=stable_id(org_id, "contact", c),
-            )
-
-    async def _add_strength(self, p: Tenant, member: Member, at: datetime) -> None:
-        rows = strengths_of(member.template)
-        kind, title, text, capacity, languages, districts = rows[member.strengths % len(rows)]
-        number = member.strengths
-        member.strengths += 1
-        await self.run(
-            org_service.add_strength,
-            p.actor,
-            at,
-            member.id,
-            Strength(
-                kind=kind,  # type: ignore[arg-type]
-                title=title if number == 0 else f"{title} ({number + 1})",
-                description=text,
-                capacity=capacity,
-                languages=languages,
-                districts=districts,
-            ),
-            strength_id=stable_id(member.id, "strength", number),
-        )
-
-    async def _update_profile(self, p: Tenant, member: Member, at: datetime) -> None:
-        volunteers = (member.template.volunteers or 5) + self.random.randrange(-3, 10)
-        changes = ProfileChanges(
-            description=f"{member.template.description} Bijgewerkt {at:%m-%Y}.",
-            active_volunteers=max(0, volunteers),
-        )
-        await self.run(org_service.update_organisation, p.actor, at, member.id, changes)
-
-    async def _decisions(
-        self, p: Tenant, at: datetime, meeting_id: uuid.UUID, members: list[Member]
-    ) -> None:
-        rnd = self.random
-        applicants = [m for m in p.members if m.status == "applied"]
-        admitted = [m for m in applicants if rnd.random() < 0.85]
-        rejected = [m for m in applicants if m not in admitted]
-        for member in admitted:
-            await self.run(
-                membership_service.admit,
-                p.actor,
-                at,
-                member.id,
-                reason=ADMITTED,
-                meeting_id=meeting_id,
-            )
-            member.status, member.since = "member", at
-        for member in rejected:
-            await self.run(
-                membership_service.reject,
-                p.actor,
-                at,
-                member.id,
-                reason=REJECTED,
-                meeting_id=meeting_id,
-            )
-            member.status, member.since = "rejected", at
-        for member in [m for m in members if m.status == "member" and rnd.random() < 0.005]:
-            await self.run(membership_service.suspend, p.actor, at, member.id, reason=SUSPENDED)
-            member.status, member.since = "suspended", at
-        for member in [
-            m
-            for m in members
-            if m.status == "suspended" and m.since and m.since < at - timedelta(days=80)
-        ]:
-            await self.run(membership_service.reinstate, p.actor, at, member.id, reason=REINSTATED)
-            member.status, member.since = "member", at
-        for member in [m for m in members if m.status == "member" and rnd.random() < 0.004]:
-            await self.run(membership_service.leave, p.actor, at, member.id, reason=LEFT)
-            member.status, member.since = "left", at
-
-    async def _tokens(self, p: Tenant, at: datetime, month: date) -> None:
-        for member in p.members:
-            if member.status == "left" and member.token is not None:
-                await self.run(
-                    token_service.revoke_token, p.actor, at, member.token, reason=REVOKED_LEFT
-                )
-                member.token = None
-        if month.month == 1:  # yearly rotation of a fifth of the tokens
-            rotating = [m for m in p.members if m.token is not None and self.random.random() < 0.2]
-            for member in rotating:
-                assert member.token is not None
-                await self.run(
-                    token_service.revoke_token, p.actor, at, member.token, reason=REVOKED_ROTATED
-                )
-                member.token = None
-        for member in p.members:
-            if member.status == "member" and member.token is None:
-                issued = await self.run(
-                    token_service.issue_token,
-                    p.actor,
-                    at,
-                    roles=("organisation",),
-                    label=f"token {member.template.name[:40]}",
-                    party=member.id,
-                    reason=TOKEN_REASON,
-                )
-                member.token = issued.id
-
-    async def _call(self, p: Tenant, month: date, index: int, at: datetime) -> None:
-        """A call to the members through the pipeline: responses from a fifth (at most 40),
-        its two needs claimed, closed two weeks later."""
-        await self.drain()
-        call_id = stable_id(p.tenant, "call", month)
-        kind = (CallKind.CALAMITY, CallKind.FESTIVITY, CallKind.CONSULTATION)[index % 3]
-        await self.pipeline(
-            call_service.issue_call,
-            p.actor,
-            at,
-            kind=kind,
-            title=f"Oproep {month:%m-%Y}: {THEMES[index % len(THEMES)]}",
-            message="Wie kan helpen? Laat het ons binnen een week weten.",
-            respond_by=at + timedelta(days=7),
-            needs=(
-                Need(
-                    id="vrijwilligers",
-                    kind=NeedKind.VOLUNTEERS,
-                    description="Vrijwilligers",
-                    quantity=10,
-                ),
-                Need(
-                    id="locatie",
-                    kind=NeedKind.VENUE,
-                    description="Een zaal",
-                    quantity=1,
-                    district="centrum",
-                ),
-            ),
-            districts=("centrum",),
-            urgency=Urgency.HIGH if kind is CallKind.CALAMITY else Urgency.NORMAL,
-            call_id=call_id,
-        )
-        call = await self.runtime.repository.get(Call, call_id, tenant=p.tenant)
-        addressees = sorted(call.addressees, key=lambda o: o.int)
-        responders = [o for o in addressees if o.int % 5 == index % 5][:40]
-
-        async def respond(n: int, organisation: uuid.UUID) -> None:
-            available = organisation.int % 3 != 0
-            await self.pipeline(
-                answers.respond_to_call,
-                p.actor,
-                at + timedelta(hours=1 + n),
-                call_id,
-                organisation,
-                Response(
-                    available=available, volunteers=2 if available else None, note="Wij helpen"
-                ),
-            )
-
-        for start in range(0, len(responders), 8):  # eight at a time, as many clients would
-            await asyncio.gather(
-                *(respond(start + n, o) for n, o in enumerate(responders[start : start + 8]))
-            )
-        for need, organisation in zip(("vrijwilligers", "locatie"), responders, strict=False):
-            await self.pipeline(
-                answers.claim_need,
-                p.actor,
-                at + timedelta(days=2),
-                call_id,
-                need,
-                organisation,
-                note="Wij doen dit",
-            )
-        await self.pipeline(
-            call_service.close_call,
-            p.actor,
-            at + timedelta(days=14),
-            call_id,
-            reason="De oproep is afgerond",
-            notify=False,
-        )
-        self.pipeline_events += 2 + len(responders) + 2 + 1
+        for n in range(platforms)
+    ]
+    outputs = await asyncio.gather(*(w.communicate() for w in workers))
+    parts = []
+    for worker, (out, _) in zip(workers, outputs, strict=True):
+        if worker.returncode != 0:
+            raise RuntimeError(f"a history worker failed ({worker.returncode})")
+        parts.append(json.loads(out.decode().strip().splitlines()[-1]))
+    async with runtime.pool.acquire() as conn:
+        total = await conn.fetchval("SELECT count(*) FROM events")
+    return GeneratedHistory(
+        events=int(total),
+        seconds=time.monotonic() - started,
+        tenants=tuple(t for p in parts for t in p["tenants"]),
+        tokens={t: v for p in parts for t, v in p["tokens"].items()},
+        organisations=sum(p["organisations"] for p in parts),
+        months=max(p["months"] for p in parts),
+        appends=sum(p["appends"] for p in parts),
+        pipeline_commands=sum(p["pipeline_commands"] for p in parts),
+        members={
+            t: [(uuid.UUID(m), s) for m, s in v] for p in parts for t, v in p["members"].items()
+        },
+    )
 
 
-async def generate(runtime: Runtime, events: int, **options: Any) -> GeneratedHistory:
-    """Write a history of about `events` events into the runtime's store."""
-    return await HistoryGenerator(runtime, events, **options).generate()
+async def worker(args: argparse.Namespace) -> None:
+    """One platform's story (`--only`) into the database at `--worker-dsn`; prints its
+    `GeneratedHistory` as the last line of JSON."""
+    from verbinders.config import Settings
+    from verbinders.runtime import open_runtime
+
+    settings = Settings(database_url=args.worker_dsn, run_projections=False, append_connections=0)
+    async with open_runtime(settings, min_size=1, max_size=10) as runtime:
+        history = await HistoryGenerator(
+            runtime,
+            args.events,
+            platforms=args.platforms,
+            only=args.only,
+            seed=args.seed,
+            batch=args.batch,
+            calls=not args.no_calls,
+        ).generate()
+    print(json.dumps(asdict(history), default=str))
 
 
 def parse_args() -> argparse.Namespace:
@@ -777,6 +413,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--batch", type=int, default=5000, help="events per append at most")
     parser.add_argument("--no-calls", action="store_true", help="no calls (pipeline commands)")
+    parser.add_argument(
+        "--one-process", action="store_true", help="all platforms in this process, in turn"
+    )
+    parser.add_argument("--worker-dsn", help=argparse.SUPPRESS)
+    parser.add_argument("--only", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -786,22 +427,26 @@ async def main() -> None:
     from verbinders.runtime import open_runtime
 
     args = parse_args()
+    if args.worker_dsn:
+        await worker(args)
+        return
     async with scratch_database(args.database_url) as scratch:
         settings = Settings(database_url=scratch.dsn, run_projections=False)
         async with open_runtime(settings) as runtime:
             history = await generate(
                 runtime,
                 args.events,
+                processes=not args.one_process,
                 platforms=args.platforms,
                 seed=args.seed,
                 batch=args.batch,
                 calls=not args.no_calls,
             )
-            counted = await runtime.store.last_position()
     print(
-        f"{counted:,} events ({history.organisations:,} organisations, {history.months} months,"
-        f" {history.appends:,} appends, {history.pipeline_commands:,} commands through the"
-        f" pipeline) in {history.seconds:.1f} s: {counted / history.seconds:,.0f} events/s"
+        f"{history.events:,} events ({history.organisations:,} organisations,"
+        f" {history.months} months, {history.appends:,} appends, {history.pipeline_commands:,}"
+        f" commands through the pipeline) in {history.seconds:.1f} s:"
+        f" {history.events / history.seconds:,.0f} events/s"
     )
 
 
