@@ -391,7 +391,14 @@ async def worker(args: argparse.Namespace) -> None:
     from verbinders.config import Settings
     from verbinders.runtime import open_runtime
 
-    settings = Settings(database_url=args.worker_dsn, run_projections=False, append_connections=0)
+    # `issue_call` reads its addressees from the whole history: on a big history on a busy
+    # machine that can take longer than the API's 30 s statement timeout.
+    settings = Settings(
+        database_url=args.worker_dsn,
+        run_projections=False,
+        append_connections=0,
+        statement_timeout_s=600,
+    )
     async with open_runtime(settings, min_size=1, max_size=10) as runtime:
         history = await HistoryGenerator(
             runtime,
