@@ -23,10 +23,12 @@ pipeline itself, after what came before them was appended.
 
 The store stamps `recorded_at` itself (the clock at the append), so recorded times span the
 generation, not 2020–2026; the events' own times (`at`, `timestamp`) span the months. Given
-the same N, seed and platforms the history is the same, except the ids and secrets of tokens
-(`issue_token` draws them).
+the same N, seed and platforms each platform's story is the same, except the ids and secrets
+of tokens (`issue_token` draws them). By default each platform is told by a process of its
+own (`generate(..., processes=True)`), so the platforms' events interleave in the feed as
+the processes happen to run; `--one-process` tells them in turn, month by month.
 
-    .venv/bin/python bench/history.py --events 100000 [--database-url URL]
+    .venv/bin/python bench/history.py --events 100000 [--database-url URL] [--one-process]
 
 generates into a scratch database (see common.py) and reports the rate.
 """
