@@ -19,9 +19,9 @@ from history import generate
 
 
 async def test_a_small_history_loads_back_and_projects(runtime: Runtime) -> None:
-    history = await generate(runtime, 600, platforms=1, calls=False, progress=False)
+    history = await generate(runtime, 300, platforms=1, calls=False, progress=False)
 
-    assert history.events >= 600
+    assert history.events >= 300
     tenant = history.tenants[0]
     async with runtime.pool.acquire() as conn:
         ids = await conn.fetch(
