@@ -10,10 +10,9 @@ from litestar.params import Parameter
 
 from verbinders.api.commands import etag, execute
 from verbinders.domain import rules
-from verbinders.errors import InvalidCommand, Unavailable
 
 if TYPE_CHECKING:
-    from verbinders.runtime import Runtime
+    pass
 
 AsOf = Annotated[
     datetime | None,
