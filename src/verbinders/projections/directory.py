@@ -5,10 +5,10 @@ district and Dutch full-text search). Contact persons are not here: they are per
 are read from the organisation itself by those allowed to see them.
 
 Every table keeps its history (`temporal.py`): one version of an organisation per event that
-changed it, so the directory as of any moment is the live query plus a condition. The
-full-text documents are folded here (`text.py`) and turned into `tsvector`s by PostgreSQL
-(generated columns, Dutch configuration), indexed with GIN. The queries are in
-`directory_queries.py`.
+changed what it shows (a strength's events change the strength's rows only), so the directory
+as of any moment is the live query plus a condition. The full-text documents are folded here
+(`text.py`) and turned into `tsvector`s by PostgreSQL (generated columns, Dutch
+configuration), indexed with GIN. The queries are in `directory_queries.py`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ ORGANISATIONS = Table(
         ("dissolved_at", "timestamptz"),
         ("membership_status", "text"),
         ("member_since", "timestamptz"),
-        ("version", "integer"),
         ("name_text", "text"),
         ("profile_text", "text"),
     ),
@@ -140,6 +139,12 @@ def _profile(profile: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_SEARCHED = frozenset(
+    ("name", "former_names", "description", "communities", "target_groups", "themes", "languages")
+)
+"""The values the search documents are made of."""
+
+
 def _texts(row: dict[str, Any]) -> None:
     """The organisation's search documents from its values (in place)."""
     row["name_text"] = search_text(row["name"], row["former_names"])
@@ -196,15 +201,6 @@ class DirectoryProjection(TemporalProjection):
         await rows.load(conn, ORGANISATIONS, organisations)
         await rows.load(conn, STRENGTHS, strengths)
 
-    def apply(self, rows: Rows, event: RecordedEvent) -> None:
-        super().apply(rows, event)
-        if self.dispatch[event.topic] != "membership":  # an organisation's own event
-            key = (event.tenant, event.stream_id)
-            row = rows.get(ORGANISATIONS, key)
-            if row is not None and row["version"] != event.version:
-                row["version"] = event.version
-                rows.put(ORGANISATIONS, key, row, event)
-
     def registered(self, rows: Rows, event: RecordedEvent) -> None:
         key = (event.tenant, event.stream_id)
         if rows.get(ORGANISATIONS, key) is not None:
@@ -220,7 +216,6 @@ class DirectoryProjection(TemporalProjection):
             "dissolved_at": None,
             "membership_status": "none",
             "member_since": None,
-            "version": event.version,
         }
         _texts(row)
         rows.put(ORGANISATIONS, key, row, event)
@@ -231,7 +226,8 @@ class DirectoryProjection(TemporalProjection):
         if row is None:
             return
         row.update(values)
-        _texts(row)
+        if not _SEARCHED.isdisjoint(values):
+            _texts(row)
         rows.put(ORGANISATIONS, key, row, event)
 
     def renamed(self, rows: Rows, event: RecordedEvent) -> None:
