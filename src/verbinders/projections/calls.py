@@ -109,6 +109,8 @@ def _at(payload: dict[str, Any]) -> datetime:
 
 
 def _uuid(value: Any) -> uuid.UUID:
+    if isinstance(value, str):
+        return uuid.UUID(value)
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 

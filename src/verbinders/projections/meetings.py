@@ -3,7 +3,7 @@
 Tables (readers query the views `meetings.<table>`; every row carries its tenant):
 
 - `meetings`: one row per meeting as it stands: plan, agenda, cancellation (who and why),
-  minutes, the stream version (the ETag) and when it last changed;
+  minutes; `meeting_stamps`: its stream version (the ETag) and when it last changed;
 - `attendance`: per meeting and organisation, the latest record (a correction replaces it; a
   notice of absence dropped by a reschedule disappears);
 - `decisions`: per decision, its text and votes, when it was taken, and who recorded it with
@@ -90,11 +90,16 @@ MEETINGS = Table(
         ("cancel_reason", "text"),
         ("minutes", "text"),
         ("minutes_published_at", "timestamptz"),
-        ("version", "integer"),
-        ("updated_at", "timestamptz"),
     ),
     indexes=("(tenant, starts_at, id)", "(tenant, ends_at, id)"),
 )
+STAMPS = Table(
+    "meeting_stamps",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(("version", "integer"), ("updated_at", "timestamptz")),
+)
+"""Each meeting's stream version (its ETag) and last change: apart from the meeting's row,
+which changes far less often (every attendance record moves the version)."""
 ATTENDANCE = Table(
     "attendance",
     keys=(("tenant", "text"), ("meeting_id", "uuid"), ("organisation_id", "uuid")),
@@ -148,7 +153,16 @@ def _moment(value: str) -> datetime:
 class MeetingsProjection(TemporalProjection):
     name = "meetings"
     version = 2
-    versioned = (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
+    versioned = (MEETINGS, STAMPS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
+    tables = (
+        "meetings",
+        "meeting_stamps",
+        "attendance",
+        "decisions",
+        "organisations",
+        "memberships",
+        "membership_periods",
+    )
     events = {
         **events_of(
             Meeting,
@@ -174,6 +188,7 @@ class MeetingsProjection(TemporalProjection):
                 wanted[MEMBERSHIPS].add(key)
             else:
                 wanted[MEETINGS].add(key)
+                wanted[STAMPS].add(key)
                 p = e.payload
                 if method == "attendance_recorded":
                     wanted[ATTENDANCE].add((*key, _uuid(p["organisation_id"])))
@@ -181,7 +196,7 @@ class MeetingsProjection(TemporalProjection):
                     wanted[ATTENDANCE].update((*key, _uuid(o)) for o in p["dropped_notices"])
                 elif method == "decision_recorded":
                     wanted[DECISIONS].add((*key, _uuid(p["decision_id"])))
-        for table in (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS):
+        for table in (MEETINGS, STAMPS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS):
             await rows.load(conn, table, wanted[table])
         # The open period a `Left` closes is found through its membership.
         for e in events:
@@ -200,11 +215,14 @@ class MeetingsProjection(TemporalProjection):
     def _touch(self, rows: Rows, e: RecordedEvent, **values: Any) -> None:
         """The meeting's version and change time, and `values`."""
         key = (e.tenant, e.stream_id)
-        row = rows.get(MEETINGS, key)
-        if row is None:
+        if rows.get(STAMPS, key) is None:
             return
-        row.update(values, version=e.version, updated_at=e.recorded_at)
-        rows.put(MEETINGS, key, row, e)
+        rows.put(STAMPS, key, {"version": e.version, "updated_at": e.recorded_at}, e)
+        if values:
+            row = rows.get(MEETINGS, key)
+            if row is not None:
+                row.update(values)
+                rows.put(MEETINGS, key, row, e)
 
     def scheduled(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
@@ -228,10 +246,11 @@ class MeetingsProjection(TemporalProjection):
                 "cancel_reason": None,
                 "minutes": None,
                 "minutes_published_at": None,
-                "version": e.version,
-                "updated_at": e.recorded_at,
             },
             e,
+        )
+        rows.put(
+            STAMPS, (e.tenant, e.stream_id), {"version": e.version, "updated_at": e.recorded_at}, e
         )
 
     def rescheduled(self, rows: Rows, e: RecordedEvent) -> None:
@@ -345,4 +364,8 @@ class MeetingsProjection(TemporalProjection):
 
 
 def _uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(value) if isinstance(value, str) else _as_uuid(value)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

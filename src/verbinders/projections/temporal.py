@@ -241,13 +241,19 @@ class Rows:
     def put(self, table: Table, key: Key, values: Values, event: RecordedEvent | int) -> None:
         """A new version of the row from `event`'s position (no version if nothing changed)."""
         position = event if isinstance(event, int) else event.position
-        if not self.known(table, key):
-            # A row the batch did not load is new (an event's own new key: a version, an
-            # id it creates). Were it stored after all, the current-key index refuses the
-            # second current version: a fault, never a silent duplicate.
-            self._stored[table.name][key] = None
-        elif self.get(table, key) == values:
-            return
+        now = self._now[table.name]
+        if key in now:
+            if now[key] == values:
+                return
+        else:
+            stored = self._stored[table.name]
+            if key not in stored:
+                # A row the batch did not load is new (an event's own new key: a version, an
+                # id it creates). Were it stored after all, the current-key index refuses the
+                # second current version: a fault, never a silent duplicate.
+                stored[key] = None
+            elif stored[key] == values:
+                return
         self._record(table, key, values, position)
 
     def delete(self, table: Table, key: Key, event: RecordedEvent | int) -> None:
