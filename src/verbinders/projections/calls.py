@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from verbinders.domain.call_responses import CallResponse, NeedClaim
 from verbinders.domain.calls import Call
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -108,12 +108,6 @@ def _at(payload: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(payload["at"])
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    if isinstance(value, str):
-        return uuid.UUID(value)
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
 def _addressee(at: datetime, *, added: bool = False) -> dict[str, Any]:
     return {
         "addressed_at": at,
@@ -165,11 +159,11 @@ class CallsProjection(TemporalProjection):
             else:
                 wanted[CALLS].add(key)
                 if method == "issued":
-                    wanted[ADDRESSEES].update((*key, _uuid(o)) for o in p["addressees"])
+                    wanted[ADDRESSEES].update((*key, as_uuid(o)) for o in p["addressees"])
                 elif method == "addressee_added":
-                    wanted[ADDRESSEES].add((*key, _uuid(p["organisation_id"])))
+                    wanted[ADDRESSEES].add((*key, as_uuid(p["organisation_id"])))
                 elif method == "reminded":
-                    wanted[ADDRESSEES].update((*key, _uuid(o)) for o in p["organisations"])
+                    wanted[ADDRESSEES].update((*key, as_uuid(o)) for o in p["organisations"])
                 elif method == "updated":
                     claims_of_calls.add(key)
         await rows.load(conn, RESPONSE_STREAMS, wanted[RESPONSE_STREAMS])
@@ -189,19 +183,19 @@ class CallsProjection(TemporalProjection):
             stream = rows.get(RESPONSE_STREAMS, key) or p
             call, organisation = stream.get("call_id"), stream.get("organisation_id")
             if call is not None and organisation is not None:
-                wanted[CALLS].add((e.tenant, _uuid(call)))
-                wanted[ADDRESSEES].add((e.tenant, _uuid(call), _uuid(organisation)))
+                wanted[CALLS].add((e.tenant, as_uuid(call)))
+                wanted[ADDRESSEES].add((e.tenant, as_uuid(call), as_uuid(organisation)))
         elif method in ("claimed", "released"):
             stream = rows.get(CLAIM_STREAMS, key) or p
             call, need = stream.get("call_id"), stream.get("need_id")
             if call is not None and need is not None:
-                wanted[CALLS].add((e.tenant, _uuid(call)))
-                wanted[CLAIMS].add((e.tenant, _uuid(call), need))
+                wanted[CALLS].add((e.tenant, as_uuid(call)))
+                wanted[CLAIMS].add((e.tenant, as_uuid(call), need))
 
     def _touch(self, rows: Rows, e: RecordedEvent, call_id: Any, **values: Any) -> None:
         """The call's picture changed at `e` (its position: what the live stream resumes
         from), with `values`."""
-        key = (e.tenant, _uuid(call_id))
+        key = (e.tenant, as_uuid(call_id))
         row = rows.get(CALLS, key)
         if row is None:
             return
@@ -234,7 +228,7 @@ class CallsProjection(TemporalProjection):
             e,
         )
         for organisation in p["addressees"]:
-            key = (e.tenant, e.stream_id, _uuid(organisation))
+            key = (e.tenant, e.stream_id, as_uuid(organisation))
             if rows.get(ADDRESSEES, key) is None:
                 rows.put(ADDRESSEES, key, _addressee(_at(p)), e)
 
@@ -260,7 +254,7 @@ class CallsProjection(TemporalProjection):
 
     def addressee_added(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
-        key = (e.tenant, e.stream_id, _uuid(p["organisation_id"]))
+        key = (e.tenant, e.stream_id, as_uuid(p["organisation_id"]))
         if rows.get(ADDRESSEES, key) is None:
             rows.put(ADDRESSEES, key, _addressee(_at(p), added=True), e)
         self._touch(rows, e, e.stream_id, version=e.version)
@@ -272,7 +266,7 @@ class CallsProjection(TemporalProjection):
 
     def reminded(self, rows: Rows, e: RecordedEvent) -> None:
         for organisation in e.payload["organisations"]:
-            key = (e.tenant, e.stream_id, _uuid(organisation))
+            key = (e.tenant, e.stream_id, as_uuid(organisation))
             row = rows.get(ADDRESSEES, key)
             if row is not None:
                 rows.put(ADDRESSEES, key, {**row, "reminders": row["reminders"] + 1}, e)
@@ -283,7 +277,7 @@ class CallsProjection(TemporalProjection):
     def acknowledged(self, rows: Rows, e: RecordedEvent) -> None:
         # The response stream's own id is derived; its call and organisation are in here.
         p = e.payload
-        call, organisation = _uuid(p["call_id"]), _uuid(p["organisation_id"])
+        call, organisation = as_uuid(p["call_id"]), as_uuid(p["organisation_id"])
         key = (e.tenant, call, organisation)
         row = rows.get(ADDRESSEES, key)
         if row is None:
@@ -317,7 +311,7 @@ class CallsProjection(TemporalProjection):
             languages=list(response.get("languages", [])),
             districts=list(response.get("districts", [])),
             offers=response.get("offers", []),
-            contact_person_id=_uuid(contact) if contact else None,
+            contact_person_id=as_uuid(contact) if contact else None,
         )
         rows.put(ADDRESSEES, key, row, e)
         self._touch(rows, e, stream["call_id"])
@@ -326,7 +320,7 @@ class CallsProjection(TemporalProjection):
         p, key = e.payload, (e.tenant, e.stream_id)
         if "call_id" in p and rows.get(CLAIM_STREAMS, key) is None:
             # The stream's first event names its call and need.
-            link = {"call_id": _uuid(p["call_id"]), "need_id": p["need_id"]}
+            link = {"call_id": as_uuid(p["call_id"]), "need_id": p["need_id"]}
             rows.put(CLAIM_STREAMS, key, link, e)
         stream = rows.get(CLAIM_STREAMS, key)
         if stream is None:  # a stream whose first event this model never saw: impossible
@@ -337,7 +331,7 @@ class CallsProjection(TemporalProjection):
         call, need = self._claim_of(rows, e)
         p = e.payload
         values = {
-            "organisation_id": _uuid(p["organisation_id"]),
+            "organisation_id": as_uuid(p["organisation_id"]),
             "claimed_at": _at(p),
             "note": p.get("note", ""),
         }

@@ -13,13 +13,12 @@ configuration), indexed with GIN. The queries are in `directory_queries.py`.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
 from verbinders.projections.text import search_text
 
 if TYPE_CHECKING:
@@ -191,13 +190,13 @@ class DirectoryProjection(TemporalProjection):
                 organisations.add((event.tenant, event.stream_id))
                 strength = event.payload.get("strength_id")
                 if strength is not None:
-                    strengths.add((event.tenant, uuid.UUID(strength)))
+                    strengths.add((event.tenant, as_uuid(strength)))
         await rows.load(conn, MEMBERSHIP_STREAMS, streams)
         for key in streams:
             known = rows.get(MEMBERSHIP_STREAMS, key)
             organisation = known["organisation_id"] if known is not None else applied.get(key)
             if organisation is not None:
-                organisations.add((key[0], uuid.UUID(str(organisation))))
+                organisations.add((key[0], as_uuid(organisation)))
         await rows.load(conn, ORGANISATIONS, organisations)
         await rows.load(conn, STRENGTHS, strengths)
 
@@ -248,7 +247,7 @@ class DirectoryProjection(TemporalProjection):
 
     def strength(self, rows: Rows, event: RecordedEvent) -> None:
         s = event.payload["strength"]
-        key = (event.tenant, uuid.UUID(event.payload["strength_id"]))
+        key = (event.tenant, as_uuid(event.payload["strength_id"]))
         old = rows.get(STRENGTHS, key)
         languages = list(s.get("languages") or ())
         rows.put(
@@ -270,7 +269,7 @@ class DirectoryProjection(TemporalProjection):
         )
 
     def strength_withdrawn(self, rows: Rows, event: RecordedEvent) -> None:
-        key = (event.tenant, uuid.UUID(event.payload["strength_id"]))
+        key = (event.tenant, as_uuid(event.payload["strength_id"]))
         row = rows.get(STRENGTHS, key)
         if row is not None:
             row["withdrawn_at"] = _at(event)
@@ -280,7 +279,7 @@ class DirectoryProjection(TemporalProjection):
         name = event.topic.rsplit(".", 1)[-1]
         stream = (event.tenant, event.stream_id)
         if name == "Applied" and rows.get(MEMBERSHIP_STREAMS, stream) is None:
-            organisation_id = uuid.UUID(str(event.payload["organisation_id"]))
+            organisation_id = as_uuid(event.payload["organisation_id"])
             rows.put(MEMBERSHIP_STREAMS, stream, {"organisation_id": organisation_id}, event)
         link = rows.get(MEMBERSHIP_STREAMS, stream)
         if link is None:

@@ -23,14 +23,13 @@ clock), so an answer as of a position equals a rebuild up to it. Queries: `meeti
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from verbinders.domain.meetings import Meeting
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -191,11 +190,11 @@ class MeetingsProjection(TemporalProjection):
                 wanted[STAMPS].add(key)
                 p = e.payload
                 if method == "attendance_recorded":
-                    wanted[ATTENDANCE].add((*key, _uuid(p["organisation_id"])))
+                    wanted[ATTENDANCE].add((*key, as_uuid(p["organisation_id"])))
                 elif method == "rescheduled":
-                    wanted[ATTENDANCE].update((*key, _uuid(o)) for o in p["dropped_notices"])
+                    wanted[ATTENDANCE].update((*key, as_uuid(o)) for o in p["dropped_notices"])
                 elif method == "decision_recorded":
-                    wanted[DECISIONS].add((*key, _uuid(p["decision_id"])))
+                    wanted[DECISIONS].add((*key, as_uuid(p["decision_id"])))
         for table in (MEETINGS, STAMPS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS):
             await rows.load(conn, table, wanted[table])
         # The open period a `Left` closes is found through its membership.
@@ -268,7 +267,7 @@ class MeetingsProjection(TemporalProjection):
             last_reschedule=p["reason"],
         )
         for organisation in p["dropped_notices"]:
-            rows.delete(ATTENDANCE, (e.tenant, e.stream_id, _uuid(organisation)), e)
+            rows.delete(ATTENDANCE, (e.tenant, e.stream_id, as_uuid(organisation)), e)
 
     def agenda_changed(self, rows: Rows, e: RecordedEvent) -> None:
         self._touch(rows, e, agenda=e.payload["agenda"])
@@ -288,7 +287,7 @@ class MeetingsProjection(TemporalProjection):
         attendance = p["attendance"]
         rows.put(
             ATTENDANCE,
-            (e.tenant, e.stream_id, _uuid(p["organisation_id"])),
+            (e.tenant, e.stream_id, as_uuid(p["organisation_id"])),
             {
                 "status": attendance["status"],
                 "people": attendance.get("people"),
@@ -305,7 +304,7 @@ class MeetingsProjection(TemporalProjection):
         votes = decision.get("votes") or {}
         rows.put(
             DECISIONS,
-            (e.tenant, e.stream_id, _uuid(p["decision_id"])),
+            (e.tenant, e.stream_id, as_uuid(p["decision_id"])),
             {
                 "meeting_version": e.version,
                 "text": decision["text"],
@@ -339,7 +338,7 @@ class MeetingsProjection(TemporalProjection):
     def applied(self, rows: Rows, e: RecordedEvent) -> None:
         key = (e.tenant, e.stream_id)
         if rows.get(MEMBERSHIPS, key) is None:
-            organisation = _uuid(e.payload["organisation_id"])
+            organisation = as_uuid(e.payload["organisation_id"])
             rows.put(MEMBERSHIPS, key, {"organisation_id": organisation, "open_since": None}, e)
 
     def admitted(self, rows: Rows, e: RecordedEvent) -> None:
@@ -361,11 +360,3 @@ class MeetingsProjection(TemporalProjection):
         if rows.known(PERIODS, period) and rows.get(PERIODS, period) is not None:
             rows.put(PERIODS, period, {"until": _moment(e.payload["at"])}, e)
         rows.put(MEMBERSHIPS, key, {**membership, "open_since": None}, e)
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return uuid.UUID(value) if isinstance(value, str) else _as_uuid(value)
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

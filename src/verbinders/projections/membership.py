@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
 from verbinders.domain.platform import Platform
-from verbinders.projections.temporal import Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -133,9 +133,7 @@ def _at(event: RecordedEvent) -> datetime:
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    return uuid.UUID(str(value))
+    return None if value is None else as_uuid(value)
 
 
 class MembershipProjection(TemporalProjection):

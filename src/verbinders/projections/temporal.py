@@ -43,6 +43,8 @@ Writing a read model (see "How to write a read model" in docs/architecture.md):
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -59,6 +61,7 @@ __all__ = [
     "Table",
     "TemporalProjection",
     "as_of",
+    "as_uuid",
     "events_of",
     "live",
     "valid",
@@ -84,7 +87,7 @@ def valid(alias: str, position: int | None) -> str:
     return live(alias) if position is None else as_of(alias, position)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Table:
     """A versioned table: its key columns and value columns (name, SQL type) and its indexes.
 
@@ -323,6 +326,19 @@ async def insert_rows(
         columns=[*table.key_names, *table.value_names, "valid_from", "valid_to"],
         schema_name=schema,
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed(text: str) -> uuid.UUID:
+    return uuid.UUID(text)
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A UUID from a payload's string (parsed once per batch run and id: ids repeat), or the
+    UUID itself."""
+    if isinstance(value, str):
+        return _parsed(value)
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def events_of(aggregate: type, **methods: str) -> dict[type, str]:
