@@ -25,10 +25,11 @@ from verbinders.domain.vocabulary import (
     OrganisationKind,
     Vocabulary,
 )
-from verbinders.projections.engine import ProjectionRunner, replay, wait_for_projection
+from verbinders.projections.engine import replay, wait_for_projection
 from verbinders.projections.membership import MembershipProjection
 from verbinders.projections.membership_queries import growth, register_page
 from verbinders.projections.reading import Reading
+from verbinders.projections.runner import ProjectionRunner
 from verbinders.store.events import Metadata
 from verbinders.store.subscription import FeedSignal
 

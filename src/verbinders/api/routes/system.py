@@ -25,7 +25,7 @@ from verbinders.domain.vocabulary import Term
 from verbinders.errors import FeedRefused
 from verbinders.mail.outbox import OutboxStatus, outbox_status
 from verbinders.policies.runner import PolicyStatus
-from verbinders.projections.engine import ProjectionStatus
+from verbinders.projections.runner import ProjectionStatus
 from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
 from verbinders.store.feed_guards import feed_refusal
