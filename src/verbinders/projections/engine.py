@@ -401,7 +401,7 @@ async def step(
     generation: Generation,
     *,
     batch_size: int = 1000,
-    isolate: bool = True,
+    isolate: bool | None = True,
 ) -> tuple[int, int, int]:
     """Process one batch: returns (events read, checkpoint now, horizon seen).
 
@@ -409,8 +409,10 @@ async def step(
     it with the checkpoint. Events of platforms quarantined for this generation are skipped.
     A batch that fails for a reason of its events (`faults.is_fault`) is applied again event
     by event: with `isolate`, each event that still fails is recorded as a fault and its
-    platform quarantined (`faults.py`), and the batch commits without it; without (a replay),
-    `ProjectionFault` names the first such event.
+    platform quarantined (`faults.py`), and the batch commits without it; with `False` (a
+    replay), `ProjectionFault` names the first such event; with `None` the error is raised
+    as it is (the runner retries the whole batch first: a failure that passes, such as a
+    lost lock or a bug in a dependency that recovers, quarantines nobody).
 
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
@@ -431,7 +433,7 @@ async def step(
         try:
             await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
         except Exception as error:
-            if not is_fault(error):
+            if isolate is None or not is_fault(error):
                 raise
             await _apply_one_by_one(
                 conn, projection, generation, events, checkpoint, new_checkpoint, isolate

@@ -51,6 +51,11 @@ log = logging.getLogger("verbinders.projections.engine")
 MAX_RETRY_DELAY = 30.0
 """Longest wait before a projection that keeps failing is tried again (seconds)."""
 
+ISOLATE_AFTER = 2
+"""Failed attempts at a batch after which its events are applied one by one, and those that
+still fail recorded as faults (their platforms held back); before, the batch is retried whole
+after a growing delay."""
+
 
 class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
     name: str
@@ -176,8 +181,11 @@ class ProjectionRunner:
                 # applied makes the wait below return at once instead of being lost.
                 pokes = self.signal.pokes
                 stepped = time.monotonic()
+                # A batch that failed ISOLATE_AFTER times in a row is taken apart: the events
+                # that still fail are faults, their platforms held back (`faults.py`).
+                isolate = True if self._failures[projection.name] >= ISOLATE_AFTER else None
                 applied, checkpoint, horizon = await step(
-                    conn, projection, generation, batch_size=self.batch_size
+                    conn, projection, generation, batch_size=self.batch_size, isolate=isolate
                 )
                 self._failures[projection.name] = 0
                 caught_up = checkpoint >= horizon and applied < self.batch_size
