@@ -56,32 +56,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import asyncpg
 import msgspec
 
 from verbinders.database import init_connection
-from verbinders.errors import Unavailable
+from verbinders.projections.faults import (
+    ProjectionFault,
+    forget,
+    is_fault,
+    load_quarantine,
+    quarantined,
+    record_fault,
+)
+from verbinders.projections.schema import MIGRATIONS
 from verbinders.store.events import RecordedEvent
 from verbinders.store.eventstore import row_to_event
+from verbinders.store.mapping import topic_of, upcast_payload
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
-    from verbinders.store.eventstore import EventStore
-    from verbinders.store.subscription import FeedSignal
 
 __all__ = [
+    "MIGRATIONS",
     "Generation",
     "Projection",
-    "ProjectionRunner",
-    "ProjectionStatus",
     "build_generation",
     "replay",
     "wait_for_projection",
@@ -91,142 +98,63 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
-MAX_RETRY_DELAY = 30.0
-"""Longest wait before a projection that keeps failing is tried again (seconds)."""
-
-MIGRATIONS: list[tuple[int, str, str]] = [
-    (
-        1,
-        "projection generations",
-        """
-CREATE TABLE projection_generations (
-    name           text        NOT NULL,
-    generation     integer     NOT NULL,
-    version        integer     NOT NULL,
-    schema_name    text        NOT NULL UNIQUE,
-    state          text        NOT NULL
-                   CHECK (state IN ('building', 'active', 'retired', 'historical')),
-    until_position bigint,
-    tenant         text,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    activated_at   timestamptz,
-    PRIMARY KEY (name, generation)
-);
-CREATE UNIQUE INDEX projection_generations_one_active
-    ON projection_generations (name) WHERE state = 'active';
-""",
-    ),
-    (
-        2,
-        "a batch's checkpoint, horizon and events in one round trip",
-        """
--- The checkpoint of generation p_name, the feed's horizon (at most p_until), and the events
--- after the checkpoint up to that horizon (at most p_limit, of p_topics and p_tenant where
--- given). The events' columns come first, in the order of `row_to_event`; without events,
--- one row with the checkpoint and the horizon only; no row at all if the generation has no
--- checkpoint (it was dropped).
-CREATE FUNCTION projection_batch(
-    p_name text, p_limit integer, p_topics text[], p_tenant text, p_until bigint,
-    p_payload boolean, p_metadata boolean
-) RETURNS TABLE (
-    ev_position bigint, ev_tenant text, ev_stream_id uuid, ev_stream_type text,
-    ev_version integer, ev_topic text, ev_payload jsonb, ev_metadata jsonb,
-    ev_recorded_at timestamptz, ev_checkpoint bigint, ev_horizon bigint
-) LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    cp bigint;
-    h bigint;
-BEGIN
-    SELECT c.position INTO cp FROM checkpoints c WHERE c.name = p_name;
-    IF cp IS NULL THEN
-        RETURN;
-    END IF;
-    h := feed_horizon();
-    IF p_until IS NOT NULL THEN
-        h := least(h, p_until);
-    END IF;
-    IF cp < h THEN
-        -- Each RETURN QUERY is a statement of its own in a volatile function: its snapshot is
-        -- taken after the horizon was computed, so it sees every event at or below it (see
-        -- the engine). One tenant's events are found through the (tenant, position) index.
-        IF p_tenant IS NULL THEN
-            RETURN QUERY
-            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
-                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
-                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
-                   e.recorded_at, cp, h
-              FROM events e
-             WHERE e.position > cp AND e.position <= h
-               AND (p_topics IS NULL OR e.topic = any(p_topics))
-             ORDER BY e.position
-             LIMIT p_limit;
-        ELSE
-            RETURN QUERY
-            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
-                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
-                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
-                   e.recorded_at, cp, h
-              FROM events e
-             WHERE e.tenant = p_tenant AND e.position > cp AND e.position <= h
-               AND (p_topics IS NULL OR e.topic = any(p_topics))
-             ORDER BY e.tenant, e.position
-             LIMIT p_limit;
-        END IF;
-        IF FOUND THEN  -- set by the RETURN QUERY just run
-            RETURN;
-        END IF;
-    END IF;
-    ev_checkpoint := cp;
-    ev_horizon := h;
-    RETURN NEXT;
-END $$;
-
--- Move generation p_name's checkpoint from p_from (as its leader read it) to p_to, or fail
--- with SQLSTATE VB001 if it is elsewhere (another leader moved it, or it was dropped).
-CREATE FUNCTION move_checkpoint(p_name text, p_from bigint, p_to bigint)
-RETURNS void LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    UPDATE checkpoints SET position = p_to, updated_at = now()
-     WHERE name = p_name AND position = p_from;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'the checkpoint of % moved elsewhere', p_name USING ERRCODE = 'VB001';
-    END IF;
-END $$;
-""",
-    ),
-]
-"""The engine's tables and functions (the `projections` component; see `registry.py`)."""
 
 CHECKPOINT_MOVED = "VB001"
 """SQLSTATE of `move_checkpoint` when the checkpoint is not where its leader left it."""
 
+CURRENT_SCHEMA: contextvars.ContextVar[str] = contextvars.ContextVar("projection_schema")
+"""The schema of the generation a batch is written to (set by `step` around a batch)."""
+
 
 class Projection(ABC):
-    """A read model. Subclasses set the class attributes and write `ddl` and `handle`."""
+    """A read model. Subclasses set the class attributes and write `ddl` and the handlers.
+
+    `events` names what the projection reads by event class ({class: method name}); its
+    `topics` follow from them. The events come as stored, their payloads brought up to their
+    class's current `class_version` by the same upcasters aggregates use (`upcast_payload`).
+    """
 
     name: ClassVar[str]
     """Lower-case identifier; readers query the views in the schema of this name."""
     version: ClassVar[int] = 1
     """Bump when the tables or the handling change: the projection is rebuilt beside."""
+    events: ClassVar[Mapping[type, str]] = {}
+    """{event class: name of the method handling it}; sets `topics` and `dispatch`."""
     topics: ClassVar[tuple[str, ...] | None] = None
-    """Event topics handled (None: every event)."""
+    """Event topics handled (None: every event); derived from `events` when those are given."""
+    dispatch: ClassVar[dict[str, str]] = {}
+    """{topic: method name}, from `events`."""
     tables: ClassVar[tuple[str, ...]] = ()
     """Tables exposed to readers through views."""
     reads_payload: ClassVar[bool] = True
     reads_metadata: ClassVar[bool] = True
     """False: the events come with an empty payload (metadata), neither read nor decoded."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.events:
+            cls.dispatch = {topic_of(c): method for c, method in cls.events.items()}
+            cls.topics = tuple(cls.dispatch)
+
     @abstractmethod
     def ddl(self) -> str:
         """Statements creating the tables, unqualified: they run in the generation's schema."""
+
+    def indexes(self) -> str:
+        """Secondary indexes: created with the tables for a new, empty read model, and after
+        the bulk load of a rebuild (before it is swapped in). Unqualified, as `ddl`."""
+        return ""
 
     async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """Apply a batch inside the projection's transaction (search_path = its schema)."""
         for event in events:
             await self.handle(conn, event)
 
-    async def handle(self, conn: Connection, event: RecordedEvent) -> None:  # noqa: B027
-        """Apply one event. Override this or `handle_batch`."""
+    async def handle(self, conn: Connection, event: RecordedEvent) -> None:
+        """Apply one event: by default the method `dispatch` names for its topic."""
+        method = self.dispatch.get(event.topic)
+        if method is not None:
+            await getattr(self, method)(conn, event)
 
 
 class Generation(msgspec.Struct, frozen=True, kw_only=True):
@@ -237,16 +165,6 @@ class Generation(msgspec.Struct, frozen=True, kw_only=True):
     state: str
     until_position: int | None = None
     tenant: str | None = None
-
-
-class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
-    version: int
-    schema_name: str
-    state: str
-    position: int
-    horizon: int
-    lag: int
 
 
 class LostLeadership(Exception):
@@ -308,13 +226,18 @@ async def create_generation(
         await conn.execute(f'CREATE SCHEMA "{schema}"')
         await conn.execute(f'SET LOCAL search_path = "{schema}", public')
         await conn.execute(projection.ddl())
+        # An empty read model that serves at once gets its indexes now; one that is built
+        # beside (a rebuild) after its bulk load (`ensure_indexes`).
+        indexed = state == "active" or not projection.indexes()
+        if state == "active" and projection.indexes():
+            await conn.execute(projection.indexes())
         await conn.execute("RESET search_path")
         await conn.execute(
             "INSERT INTO projection_generations"
             " (name, generation, version, schema_name, state, until_position, tenant,"
-            "  activated_at)"
+            "  activated_at, indexed)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7,"
-            "         CASE WHEN $5 = 'active' THEN now() END)",
+            "         CASE WHEN $5 = 'active' THEN now() END, $8)",
             projection.name,
             number,
             projection.version,
@@ -322,6 +245,7 @@ async def create_generation(
             state,
             until_position,
             tenant,
+            indexed,
         )
         await conn.execute(
             "INSERT INTO checkpoints (name, position) VALUES ($1, 0)"
@@ -348,6 +272,28 @@ async def _point_views(conn: Connection, projection: Projection, schema: str) ->
         await conn.execute(
             f'CREATE VIEW "{projection.name}"."{table}" AS SELECT * FROM "{schema}"."{table}"'
         )
+
+
+async def ensure_indexes(conn: Connection, projection: Projection, generation: Generation) -> None:
+    """Create the generation's secondary indexes if its bulk load went without them."""
+    indexed = await conn.fetchval(
+        "SELECT indexed FROM projection_generations WHERE name = $1 AND generation = $2",
+        generation.name,
+        generation.generation,
+    )
+    if indexed is None or indexed:
+        return
+    async with conn.transaction():
+        await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
+        await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        await conn.execute(projection.indexes())
+        await conn.execute(
+            "UPDATE projection_generations SET indexed = true WHERE name = $1 AND generation = $2",
+            generation.name,
+            generation.generation,
+        )
+    for table in projection.tables:  # the planner's statistics after the bulk load
+        await conn.execute(f'ANALYZE "{generation.schema_name}"."{table}"')
 
 
 async def activate(conn: Connection, projection: Projection, generation: Generation) -> None:
@@ -384,6 +330,10 @@ async def activate(conn: Connection, projection: Projection, generation: Generat
         if old is not None:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{old.schema_name}" CASCADE')
             await conn.execute("DELETE FROM checkpoints WHERE name = $1", old.schema_name)
+            await conn.execute(
+                "DELETE FROM projection_faults WHERE schema_name = $1", old.schema_name
+            )
+            forget(old.schema_name)
     log.info("projection %s: generation %s is now active", projection.name, generation.generation)
 
 
@@ -399,6 +349,10 @@ async def discard_generation(conn: Connection, generation: Generation) -> None:
         if deleted == "DELETE 1":
             await conn.execute(f'DROP SCHEMA IF EXISTS "{generation.schema_name}" CASCADE')
             await conn.execute("DELETE FROM checkpoints WHERE name = $1", generation.schema_name)
+            await conn.execute(
+                "DELETE FROM projection_faults WHERE schema_name = $1", generation.schema_name
+            )
+            forget(generation.schema_name)
 
 
 async def read_batch(
@@ -426,7 +380,19 @@ async def read_batch(
     checkpoint, horizon = int(rows[0][9]), int(rows[0][10])
     if rows[0][0] is None:
         return checkpoint, horizon, []
-    return checkpoint, horizon, [row_to_event(row) for row in rows]
+    events = [row_to_event(row) for row in rows]
+    if projection.reads_payload:
+        events = [_upcast(e) for e in events]
+    return checkpoint, horizon, events
+
+
+def _upcast(event: RecordedEvent) -> RecordedEvent:
+    """The event with its payload as its class's current version reads it (as aggregates get
+    it: `mapping.upcast_payload`)."""
+    payload = upcast_payload(event.topic, event.payload)
+    if payload is event.payload:
+        return event
+    return msgspec.structs.replace(event, payload=payload)
 
 
 async def step(
@@ -435,11 +401,18 @@ async def step(
     generation: Generation,
     *,
     batch_size: int = 1000,
+    isolate: bool | None = True,
 ) -> tuple[int, int, int]:
-    """Process one batch: returns (events applied, checkpoint now, horizon seen).
+    """Process one batch: returns (events read, checkpoint now, horizon seen).
 
     `conn` (outside a transaction, with `init_connection`'s codecs) reads the batch and writes
-    it with the checkpoint.
+    it with the checkpoint. Events of platforms quarantined for this generation are skipped.
+    A batch that fails for a reason of its events (`faults.is_fault`) is applied again event
+    by event: with `isolate`, each event that still fails is recorded as a fault and its
+    platform quarantined (`faults.py`), and the batch commits without it; with `False` (a
+    replay), `ProjectionFault` names the first such event; with `None` the error is raised
+    as it is (the runner retries the whole batch first: a failure that passes, such as a
+    lost lock or a bug in a dependency that recovers, quarantines nobody).
 
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
@@ -449,30 +422,22 @@ async def step(
         return 0, checkpoint, horizon
     # A short batch means everything up to the horizon was read.
     new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
-    if not batch:
+    held = await quarantined(conn, generation.schema_name)
+    events = [e for e in batch if e.tenant not in held] if held else batch
+    if not events:
         # Nothing of this projection's topics: the checkpoint alone moves, in one statement.
         await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
-        return 0, new_checkpoint, horizon
+        return len(batch), new_checkpoint, horizon
+    token = CURRENT_SCHEMA.set(generation.schema_name)
     try:
-        # BEGIN, the search path and the commit's durability (see "Durability" in the
-        # module's notes) in one round trip (the simple query protocol); and so the
-        # checkpoint's move with the COMMIT (the values are integers and the schema's name
-        # an identifier checked by `create_generation`).
-        await conn.execute(
-            f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public;'
-            " SET LOCAL synchronous_commit = off"
-        )
         try:
-            await projection.handle_batch(conn, batch)
-            await conn.execute(
-                f"SELECT move_checkpoint('{generation.schema_name}', {int(checkpoint)},"
-                f" {int(new_checkpoint)}); COMMIT"
+            await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
+        except Exception as error:
+            if isolate is None or not is_fault(error):
+                raise
+            await _apply_one_by_one(
+                conn, projection, generation, events, checkpoint, new_checkpoint, isolate
             )
-        except BaseException:
-            if not conn.is_closed() and conn.is_in_transaction():
-                with contextlib.suppress(Exception):
-                    await conn.execute("ROLLBACK")
-            raise
     except asyncpg.PostgresError as error:
         if error.sqlstate == CHECKPOINT_MOVED:
             raise _moved(generation) from error
@@ -488,7 +453,91 @@ async def step(
         ):
             raise LostLeadership(f"{generation.schema_name} is no longer in use") from error
         raise
+    finally:
+        CURRENT_SCHEMA.reset(token)
     return len(batch), new_checkpoint, horizon
+
+
+async def _begin(conn: Connection, generation: Generation) -> None:
+    # BEGIN, the search path and the commit's durability (see "Durability" in the module's
+    # notes) in one round trip (the simple query protocol).
+    await conn.execute(
+        f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public;'
+        " SET LOCAL synchronous_commit = off"
+    )
+
+
+async def _commit(
+    conn: Connection, generation: Generation, checkpoint: int, new_checkpoint: int
+) -> None:
+    # The checkpoint's move with the COMMIT (the values are integers and the schema's name an
+    # identifier checked by `create_generation`).
+    await conn.execute(
+        f"SELECT move_checkpoint('{generation.schema_name}', {int(checkpoint)},"
+        f" {int(new_checkpoint)}); COMMIT"
+    )
+
+
+async def _rollback(conn: Connection) -> None:
+    if not conn.is_closed() and conn.is_in_transaction():
+        with contextlib.suppress(Exception):
+            await conn.execute("ROLLBACK")
+
+
+async def _apply(
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    events: Sequence[RecordedEvent],
+    checkpoint: int,
+    new_checkpoint: int,
+) -> None:
+    await _begin(conn, generation)
+    try:
+        await projection.handle_batch(conn, events)
+        await _commit(conn, generation, checkpoint, new_checkpoint)
+    except BaseException:
+        await _rollback(conn)
+        raise
+
+
+async def _apply_one_by_one(
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    events: Sequence[RecordedEvent],
+    checkpoint: int,
+    new_checkpoint: int,
+    isolate: bool,
+) -> None:
+    """The batch again, each event in a savepoint: what fails is a fault (see `step`)."""
+    await _begin(conn, generation)
+    try:
+        held: set[str] = set()
+        for event in events:
+            if event.tenant in held:
+                continue
+            await conn.execute("SAVEPOINT one_event")
+            try:
+                await projection.handle_batch(conn, [event])
+            except Exception as error:
+                if not is_fault(error):
+                    raise
+                await conn.execute("ROLLBACK TO SAVEPOINT one_event")
+                if not isolate:
+                    raise ProjectionFault(projection.name, event, error) from error
+                fault = await record_fault(
+                    conn, projection.name, generation.schema_name, event, error
+                )
+                held.add(event.tenant)
+                log.error("%s", fault.describe())
+            else:
+                await conn.execute("RELEASE SAVEPOINT one_event")
+        await _commit(conn, generation, checkpoint, new_checkpoint)
+    except BaseException:
+        await _rollback(conn)
+        forget(generation.schema_name)  # read again: the faults recorded may be rolled back
+        raise
 
 
 async def _move_checkpoint(
@@ -530,296 +579,23 @@ async def build_generation(
     *,
     batch_size: int = 5000,
     progress: Callable[[int, int], None] | None = None,
+    isolate: bool = True,
 ) -> int:
     """Feed `generation` up to the current horizon (or its until-position); returns its checkpoint.
 
-    The caller holds the generation's lock (see `try_lead`).
+    The caller holds the generation's lock (see `try_lead`). Without `isolate`, the first
+    event the projection cannot apply stops it (`ProjectionFault`).
     """
     await init_connection(conn)  # the batches are read on it: json/jsonb through msgspec
+    await load_quarantine(conn, generation.schema_name)
     while True:
         applied, checkpoint, horizon = await step(
-            conn, projection, generation, batch_size=batch_size
+            conn, projection, generation, batch_size=batch_size, isolate=isolate
         )
         if progress is not None:
             progress(checkpoint, horizon)
         if checkpoint >= horizon and applied < batch_size:
             return checkpoint
-
-
-Connect = Callable[[], Awaitable["asyncpg.Connection"]]
-
-STEP_INTERVAL = 0.05
-"""Shortest time between two batches of a caught-up projection (see `ProjectionRunner._pace`)."""
-IDLE_STEP_INTERVAL = 0.1
-"""The same after a batch with none of the projection's topics in it."""
-
-
-class ProjectionRunner:
-    """Runs projections in this process, each on a connection of its own."""
-
-    def __init__(
-        self,
-        store: EventStore,
-        signal: FeedSignal,
-        projections: Sequence[Projection],
-        connect: Connect,
-        *,
-        batch_size: int = 1000,
-        standby_interval: float = 2.0,
-        step_interval: float = STEP_INTERVAL,
-        idle_step_interval: float = IDLE_STEP_INTERVAL,
-    ) -> None:
-        names = [p.name for p in projections]
-        if len(set(names)) != len(names):
-            raise ValueError(f"projection names must be unique: {names}")
-        self.store = store
-        self.signal = signal
-        self.projections = {p.name: p for p in projections}
-        self.connect = connect
-        self.batch_size = batch_size
-        self.standby_interval = standby_interval
-        self.step_interval = step_interval
-        self.idle_step_interval = max(step_interval, idle_step_interval)
-        self.leading: dict[str, str] = {}
-        """Projection name -> the schema of the generation this process works on now."""
-        self._failures: dict[str, int] = {}
-        self._outdated: set[str] = set()
-
-    async def prepare(self) -> None:
-        """Give every projection a generation to read from, before anything is served.
-
-        On a new database this creates each read model's (empty) tables and the readers'
-        views, so that a query right after start answers from a model that is merely behind
-        (as `/health/ready` reports) rather than failing for a missing table. Idempotent, and
-        safe beside other workers: the generation is chosen under the projection's lock.
-        """
-        conn = await self.connect()
-        try:
-            for projection in self.projections.values():
-                await self._target_generation(conn, projection)
-        finally:
-            await _close(conn)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run every projection until `stop` is set."""
-        async with asyncio.TaskGroup() as group:
-            for projection in self.projections.values():
-                group.create_task(self._run_one(projection, stop))
-
-    async def _run_one(self, projection: Projection, stop: asyncio.Event) -> None:
-        """Lead (or stand by for) one projection until `stop`; never gives up on it.
-
-        Whatever goes wrong is logged and retried after a delay that doubles while the failures
-        go on (up to `MAX_RETRY_DELAY`), so that one broken projection neither stops the others
-        nor floods the log. Losing the generation (swapped by a replay, or its checkpoint taken
-        over) is no failure: the runner re-elects at once.
-        """
-        name = projection.name
-        self._failures[name] = 0
-        while not stop.is_set():
-            try:
-                await self._lead(projection, stop)
-                continue
-            except LostLeadership as error:
-                log.info("projection %s: %s; re-electing", name, error)
-                continue
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("projection %s stopped (%s); restarting", name, error)
-            except Exception:
-                log.exception("projection %s failed; retrying", name)
-            finally:
-                self.leading.pop(name, None)
-            self._failures[name] += 1
-            delay = min(
-                self.standby_interval * 2 ** (self._failures[name] - 1),
-                max(self.standby_interval, MAX_RETRY_DELAY),
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-
-    async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
-        conn = await self.connect()
-        try:
-            await init_connection(conn)  # the batches are read on it: json/jsonb via msgspec
-            # Read models are derived: see "Durability" in the module's notes.
-            await conn.execute("SET synchronous_commit = off")
-            generation = await self._target_generation(conn, projection)
-            if generation is None or not await try_lead(conn, generation):
-                # Another process works on it (or this code is outdated); stand by.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.standby_interval)
-                return
-            self.leading[projection.name] = generation.schema_name
-            last_check = time.monotonic()
-            stepped = 0.0
-            while not stop.is_set():
-                # Taken before reading: a poke that arrives while this batch is read or
-                # applied makes the wait below return at once instead of being lost.
-                pokes = self.signal.pokes
-                stepped = time.monotonic()
-                applied, checkpoint, horizon = await step(
-                    conn, projection, generation, batch_size=self.batch_size
-                )
-                self._failures[projection.name] = 0
-                caught_up = checkpoint >= horizon and applied < self.batch_size
-                if caught_up and generation.state == "building":
-                    try:
-                        await activate(conn, projection, generation)
-                    except LostLeadership:
-                        await discard_generation(conn, generation)  # outdated meanwhile
-                        raise
-                    generation = msgspec.structs.replace(generation, state="active")
-                if time.monotonic() - last_check > self.standby_interval:
-                    last_check = time.monotonic()
-                    current = await self._target_generation(conn, projection, create=False)
-                    if current is None or current.schema_name != generation.schema_name:
-                        if generation.state == "building":
-                            # Replaced by another generation of this version (a replay):
-                            # nobody will finish this one.
-                            await discard_generation(conn, generation)
-                        return  # swapped by someone else: re-elect
-                if caught_up:
-                    await self._wait(stop, pokes)
-                    interval = self.step_interval if applied else self.idle_step_interval
-                    await self._pace(stop, stepped + interval)
-        finally:
-            self.leading.pop(projection.name, None)
-            await _close(conn)
-
-    async def _wait(self, stop: asyncio.Event, pokes: int) -> None:
-        """Until the feed may have moved on (a poke since `pokes`, or the poll interval), or
-        until `stop`: a worker told to stop does not first sit out its poll interval."""
-        if stop.is_set():
-            return
-        waiters = [
-            asyncio.ensure_future(self.signal.wait(since=pokes)),
-            asyncio.ensure_future(stop.wait()),
-        ]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-    async def _pace(self, stop: asyncio.Event, until: float) -> None:
-        """Under a steady stream of appends, step at most once per `step_interval`.
-
-        Woken by every append, a caught-up projection would otherwise take one batch (and one
-        commit) per event, competing with the appends for the database. Waiting out the rest
-        of the interval lets the events of that interval arrive as one batch; after a quiet
-        spell the projection reacts at once. A projection whose last batch held none of its
-        topics (appends it does not read) waits `idle_step_interval`: it only moves its
-        checkpoint, and an event it does read reaches it that much later under such load.
-        """
-        remaining = until - time.monotonic()
-        if remaining > 0 and not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), remaining)
-
-    async def _target_generation(
-        self, conn: Connection, projection: Projection, *, create: bool = True
-    ) -> Generation | None:
-        """The generation this code should feed.
-
-        The active one if it is of this version; else the newest one of this version being
-        built, created (with `create`) if there is none. None if a newer version is active:
-        this process runs outdated code and must not rebuild its version over the new one.
-        Decided under the projection's creation lock, so that workers starting together
-        agree on one new generation instead of building one each.
-        """
-        async with conn.transaction():
-            await _lock_generations(conn, projection.name)
-            active = await active_generation(conn, projection.name)
-            if active is not None and active.version == projection.version:
-                return active
-            if active is not None and active.version > projection.version:
-                if projection.name not in self._outdated:
-                    self._outdated.add(projection.name)
-                    log.warning(
-                        "projection %s: version %s is active, this process runs version %s;"
-                        " standing by (upgrade this worker)",
-                        projection.name,
-                        active.version,
-                        projection.version,
-                    )
-                return None
-            row = await conn.fetchrow(
-                f"SELECT {_GENERATION_COLUMNS} FROM projection_generations"
-                " WHERE name = $1 AND version = $2 AND state = 'building'"
-                " ORDER BY generation DESC LIMIT 1",
-                projection.name,
-                projection.version,
-            )
-            if row is not None:
-                return _row_to_generation(row)
-            if not create:
-                return None
-            state = "active" if active is None else "building"
-            return await create_generation(conn, projection, state=state)
-
-    async def status(self) -> list[ProjectionStatus]:
-        async with self.store.pool.acquire() as conn:
-            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
-            rows = await conn.fetch(
-                "SELECT g.name, g.version, g.schema_name, g.state, c.position"
-                " FROM projection_generations g JOIN checkpoints c ON c.name = g.schema_name"
-                " WHERE g.state IN ('active', 'building') AND g.name = any($1::text[])"
-                " ORDER BY g.name, g.generation",
-                list(self.projections),
-            )
-        return [
-            ProjectionStatus(
-                name=row["name"],
-                version=row["version"],
-                schema_name=row["schema_name"],
-                state=row["state"],
-                position=row["position"],
-                horizon=horizon,
-                lag=max(0, horizon - row["position"]),
-            )
-            for row in rows
-        ]
-
-    async def catch_up(self, name: str, timeout: float = 10.0) -> None:
-        """Bring projection `name` up to the feed as it stands now, before reading it.
-
-        For readers in processes that may run no projections (the command line): if no
-        process works on the projection, this one feeds it up to the current horizon itself,
-        under the same lock a worker would take; if one does, this waits for it (raising
-        `Unavailable` after `timeout` seconds).
-        """
-        projection = self.projections[name]
-        conn = await self.connect()
-        try:
-            await init_connection(conn)
-            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
-            generation = await self._target_generation(conn, projection)
-            if generation is not None and await try_lead(conn, generation):
-                await build_generation(conn, projection, generation, batch_size=self.batch_size)
-                if generation.state == "building":
-                    await activate(conn, projection, generation)
-                return
-        finally:
-            await _close(conn)  # and with it the generation's lock
-        if not await self.wait_for(name, horizon, timeout):
-            raise Unavailable(
-                f"the {name} read model has not reached position {horizon} within"
-                f" {timeout:g} s; retry later",
-                projection=name,
-                position=horizon,
-            )
-
-    async def wait_for(self, name: str, position: int, timeout: float) -> bool:
-        """Wait until projection `name`'s active generation has processed `position`."""
-        return await wait_for_projection(self.store.pool, name, position, timeout)
-
-
-async def _close(conn: Connection) -> None:
-    """Close a connection that may already be broken (its locks go with it either way)."""
-    try:
-        await asyncio.wait_for(conn.close(), 5)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        conn.terminate()
 
 
 async def wait_for_projection(pool: asyncpg.Pool, name: str, position: int, timeout: float) -> bool:
@@ -870,8 +646,9 @@ async def replay(
         raise LostLeadership(generation.schema_name)
     try:
         await build_generation(
-            conn, projection, generation, batch_size=batch_size, progress=progress
+            conn, projection, generation, batch_size=batch_size, progress=progress, isolate=False
         )
+        await ensure_indexes(conn, projection, generation)
         if not historical:
             await activate(conn, projection, generation)
             generation = msgspec.structs.replace(generation, state="active")
@@ -890,3 +667,12 @@ async def replay(
                 generation.schema_name,
             )
     return generation
+
+
+def __getattr__(name: str) -> object:
+    """What moved to `projections.runner` (the runner, its status, its intervals)."""
+    if name in ("ProjectionRunner", "ProjectionStatus", "STEP_INTERVAL", "IDLE_STEP_INTERVAL"):
+        from verbinders.projections import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -69,6 +69,14 @@ def row_to_event(row: asyncpg.Record) -> RecordedEvent:
     )
 
 
+POSITION_AT_SQL = (
+    "(SELECT coalesce(max(pa.position), 0) FROM events pa"
+    " WHERE pa.recorded_at <= {moment} AND pa.recorded_at >= (SELECT max(pb.recorded_at)"
+    " FROM events pb WHERE pb.recorded_at <= {moment}) - interval '2 seconds')"
+)
+"""SQL: the last position recorded by the moment `{moment}` (see `EventStore.position_at`)."""
+
+
 class EventStore:
     """Appends and reads events. Safe to share between tasks.
 
@@ -462,11 +470,16 @@ class EventStore:
         return int(value or 0)
 
     async def position_at(self, moment: datetime) -> int:
-        """The last position recorded at or before `moment`."""
+        """The last position recorded at or before `moment`.
+
+        Through the index on (recorded_at, position): the latest time recorded by then, and
+        the highest position among the events recorded in the two seconds up to it. An event's
+        time and its position are taken in the same statement (see `schema.py`), so an event
+        of a higher position recorded earlier than another lies within a statement's duration
+        of it (bounded here by two seconds).
+        """
         async with self.pool.acquire() as conn:
-            value = await conn.fetchval(
-                "SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= $1", moment
-            )
+            value = await conn.fetchval(f"SELECT {POSITION_AT_SQL.format(moment='$1')}", moment)
         return int(value)
 
     # -- snapshots -------------------------------------------------------------------------
