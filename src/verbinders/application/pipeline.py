@@ -115,6 +115,7 @@ class Pipeline:
                 # Read once the transaction rolled back, on the unit's own connection.
                 actual = int(await conn.fetchval(STREAM_VERSION, error.stream_id))
                 raise StreamConflict(error.stream_id, error.expected, actual) from error
+            uow.settle()
             await uow.save_snapshots()
         return outcome
 
