@@ -545,16 +545,14 @@ WITH wanted AS (
       FROM snapshots s JOIN wanted w ON w.stream_id = s.stream_id AND w.after = 0
      WHERE $3 AND s.tenant = $2
      ORDER BY s.stream_id, s.version DESC
+), since AS MATERIALIZED (
+    SELECT w.stream_id, greatest(w.after, coalesce(snap.version, 0)) AS version
+      FROM wanted w LEFT JOIN snap ON snap.stream_id = w.stream_id
 )
 SELECT true, stream_id, version, stream_type, topic, state FROM snap
 UNION ALL
 SELECT false, e.stream_id, e.version, e.stream_type, e.topic, e.payload
-  FROM wanted w
-  CROSS JOIN LATERAL (
-      SELECT greatest(w.after, coalesce(
-                 (SELECT snap.version FROM snap WHERE snap.stream_id = w.stream_id), 0)) AS since
-  ) f
-  JOIN events e ON e.stream_id = w.stream_id AND e.version > f.since
+  FROM since JOIN events e ON e.stream_id = since.stream_id AND e.version > since.version
  WHERE e.tenant = $2
  ORDER BY 2, 1 DESC, 3
 """
