@@ -312,4 +312,5 @@ async def forget_contact(
             raise
         # Recorded before, but the key may have survived: destroy it now.
     await forget_subject(uow.connection, person_id, tenant=uow.tenant)
+    uow.repository.forget_subject(person_id)  # nothing cached may name them (none should)
     return CommandResult.of(organisation, id=person_id)
