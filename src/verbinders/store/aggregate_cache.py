@@ -31,7 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from verbinders.store.mapping import personal_subjects
+from verbinders.store.mapping import aggregate_subjects
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -95,7 +95,7 @@ class AggregateCache:
         """Put `aggregate` in, at its version, once its command succeeded (see the module's
         notes); the cache owns it from now on. False when it is not kept (events still
         pending, or personal data in its state)."""
-        if aggregate._pending_events or personal_subjects(vars(aggregate).values()):
+        if aggregate._pending_events or aggregate_subjects(aggregate):
             self._entries.pop(aggregate.id, None)
             return False
         self._entries[aggregate.id] = CachedAggregate(
@@ -117,7 +117,7 @@ class AggregateCache:
         gone = [
             stream_id
             for stream_id, entry in self._entries.items()
-            if subject in personal_subjects(vars(entry.aggregate).values())
+            if subject in aggregate_subjects(entry.aggregate)
         ]
         for stream_id in gone:
             del self._entries[stream_id]
