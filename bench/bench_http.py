@@ -758,6 +758,20 @@ class Bench:
             raise server.failed(f"wrk failed ({process.returncode}):\n{output.decode()}")
         return parse_wrk(output.decode(), what=f"{server.kind} ({server.url + path})")
 
+    async def settle(self, kind: str, *, longest: float = 30.0) -> None:
+        """Wait until the requests wrk left in flight are written (the rows stop growing for
+        0.5 s): the mix reads which members are suspended before its measured run, and a
+        decision still in flight would make that read stale (and the next decision a 409)."""
+        await asyncio.sleep(0.5)
+        deadline = time.monotonic() + longest
+        rows = await self.rows(kind)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            now = await self.rows(kind)
+            if now == rows:
+                return
+            rows = now
+
     async def measure(self, kind: str, *, profile: bool = False) -> Result:
         path = CONTENDERS[kind].path
         rows_before = await self.rows(kind)
@@ -769,7 +783,7 @@ class Bench:
             )
             body = CONTENDERS[kind].body
             warm = await self.wrk_run(server, path, body, self.args.warmup)
-            await asyncio.sleep(0.5)  # let the warm-up's stragglers finish
+            await self.settle(kind)  # let the warm-up's stragglers finish
             spy = self._start_py_spy(kind, server) if profile else None
             cpu = _process_cpu(server.process.pid)
             pg = _server_cpu(self.postmaster)

@@ -141,6 +141,12 @@ class Settings:
         _int(0, 1_000_000),
         "snapshot a stream when loading it replayed at least N events (0: never)",
     )
+    aggregate_cache_size: int = _setting(
+        10_000,
+        _int(0, 10_000_000),
+        "aggregates kept in the process at their last committed version, so that a command"
+        " reads only the events after it (0: none)",
+    )
     max_body_bytes: int = _setting(
         1_048_576, _int(1024, 100_000_000), "largest accepted request body"
     )

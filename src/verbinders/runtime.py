@@ -20,6 +20,7 @@ from verbinders.config import Settings
 from verbinders.database import Database, connect, open_database
 from verbinders.policies.runner import PolicyRunner
 from verbinders.projections import ProjectionRunner, all_projections
+from verbinders.store.aggregate_cache import AggregateCache
 from verbinders.store.eventstore import EventStore
 from verbinders.store.personal import Keyring
 from verbinders.store.repository import Repository
@@ -91,7 +92,14 @@ async def runtime_on(
         list(all_projections() if projections is None else projections),
         open_connection,
     )
-    repository = Repository(store, keyring, snapshot_every=settings.snapshot_every)
+    repository = Repository(
+        store,
+        keyring,
+        snapshot_every=settings.snapshot_every,
+        cache=AggregateCache(settings.aggregate_cache_size)
+        if settings.aggregate_cache_size
+        else None,
+    )
     pipeline = Pipeline(repository, wait=settings.pool_wait_s)
     runtime = Runtime(
         settings=settings,

@@ -30,9 +30,10 @@ __all__ = [
     "MIGRATIONS",
     "Answer",
     "Idempotency",
-    "claim",
+    "begin_and_claim",
     "forget_old_keys",
-    "remember",
+    "remember_and_commit",
+    "sql_text",
 ]
 
 MAX_KEY_LENGTH = 200
@@ -108,31 +109,48 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     headers: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-async def claim(
+def sql_text(value: str) -> str:
+    """`value` as an SQL string literal, for the statements below that travel with BEGIN or
+    COMMIT in one simple query (which takes no parameters): an escape string (E'...'), read
+    alike whatever `standard_conforming_strings` says. A NUL cannot be in one: refused."""
+    if "\x00" in value:
+        raise InvalidCommand(
+            "Idempotency-Key must not contain NUL", field="Idempotency-Key", rule="characters"
+        )
+    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _where(tenant: str, principal: str, key: str) -> str:
+    return (
+        f"tenant = {sql_text(tenant)} AND principal = {sql_text(principal)}"
+        f" AND key = {sql_text(key)}"
+    )
+
+
+async def begin_and_claim(
     conn: Connection, tenant: str, principal: str, idempotency: Idempotency
 ) -> Answer | None:
-    """Claim the key in `conn`'s transaction: None if claimed now (run the command), else
-    the answer stored by the command that claimed it before.
+    """Begin the command's transaction on `conn` and claim the key in it, in one round trip:
+    None if claimed now (run the command), else the answer stored by the command that claimed
+    it before (the transaction is then still open: the caller rolls it back).
 
     The transaction bounds its lock waits (`BEGIN_BOUNDED`): a duplicate waits for the first
     request's transaction, but not for ever.
     """
+    claim = (
+        "INSERT INTO idempotency_keys (tenant, principal, key, fingerprint, permanent)"
+        f" VALUES ({sql_text(tenant)}, {sql_text(principal)}, {sql_text(idempotency.key)},"
+        f" {sql_text(idempotency.fingerprint)}, {'true' if idempotency.permanent else 'false'})"
+        " ON CONFLICT DO NOTHING"
+    )
     try:
-        claimed = await conn.fetchval(
-            "INSERT INTO idempotency_keys (tenant, principal, key, fingerprint, permanent)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
-            tenant,
-            principal,
-            idempotency.key,
-            idempotency.fingerprint,
-            idempotency.permanent,
-        )
+        status = await conn.execute(f"{BEGIN_BOUNDED}; {claim}")
     except asyncpg.LockNotAvailableError as error:
         raise Conflict(
             "a request with this Idempotency-Key is still being processed; retry soon",
             state="in-progress",
         ) from error
-    if claimed:
+    if status == "INSERT 0 1":
         return None
     row = await conn.fetchrow(
         "SELECT fingerprint, status, body, headers FROM idempotency_keys"
@@ -155,18 +173,20 @@ async def claim(
     )
 
 
-async def remember(conn: Connection, tenant: str, principal: str, key: str, answer: Answer) -> None:
-    """Store the answer beside the claim, in the command's transaction."""
+async def remember_and_commit(
+    conn: Connection, tenant: str, principal: str, key: str, answer: Answer
+) -> None:
+    """Store the answer beside the claim and commit the command's transaction, in one round
+    trip (if the UPDATE fails, PostgreSQL runs nothing after it: the caller rolls back)."""
+    headers = _headers_encoder.encode(answer.headers).decode()
     await conn.execute(
-        "UPDATE idempotency_keys SET status = $4, body = $5, headers = $6"
-        " WHERE tenant = $1 AND principal = $2 AND key = $3",
-        tenant,
-        principal,
-        key,
-        answer.status,
-        answer.body,
-        answer.headers,
+        f"UPDATE idempotency_keys SET status = {int(answer.status)},"
+        f" body = decode('{answer.body.hex()}', 'hex'), headers = {sql_text(headers)}::jsonb"
+        f" WHERE {_where(tenant, principal, key)}; COMMIT"
     )
+
+
+_headers_encoder = msgspec.json.Encoder()
 
 
 async def forget_old_keys(pool: asyncpg.Pool, *, older_than_hours: int = KEEP_HOURS) -> int:

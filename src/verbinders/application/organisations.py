@@ -21,6 +21,7 @@ from verbinders.domain.indexes import (
     UniqueIndex,
     claim_index,
     kvk_number_index_id,
+    normalise_name,
     organisation_name_index_id,
 )
 from verbinders.domain.organisations import Organisation
@@ -148,10 +149,11 @@ async def update_organisation(
     """Partial update of the profile; a new name or KvK number moves its index claim."""
     organisation = await _organisation(uow, organisation_id, with_platform=True)
     platform = await _platform(uow)
-    old_key, old_name, old_kvk = organisation.name_key, organisation.name, organisation.kvk_number
+    old_name, old_kvk = organisation.name, organisation.kvk_number
     organisation.update_profile(changes, vocabulary=platform.vocabulary, at=uow.now())
     tenant = uow.tenant
-    if organisation.name_key != old_key:
+    # The same name folds to the same key: folding (~50 us) only when the name changed.
+    if organisation.name != old_name and organisation.name_key != normalise_name(old_name):
         await _release(uow, organisation_name_index_id(tenant, old_name), organisation.id)
         await _claim(
             uow,
@@ -312,4 +314,5 @@ async def forget_contact(
             raise
         # Recorded before, but the key may have survived: destroy it now.
     await forget_subject(uow.connection, person_id, tenant=uow.tenant)
+    uow.repository.forget_subject(person_id)  # nothing cached may name them (none should)
     return CommandResult.of(organisation, id=person_id)

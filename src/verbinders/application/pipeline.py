@@ -115,6 +115,7 @@ class Pipeline:
                 # Read once the transaction rolled back, on the unit's own connection.
                 actual = int(await conn.fetchval(STREAM_VERSION, error.stream_id))
                 raise StreamConflict(error.stream_id, error.expected, actual) from error
+            uow.settle()
             await uow.save_snapshots()
         return outcome
 
@@ -137,11 +138,12 @@ class Pipeline:
         request = uow.request
         key = request.idempotency
         principal = principal_of(request.actor)
-        # BEGIN (with the key's bounded lock waits) in the same round trip; COMMIT in one.
-        await conn.execute(idempotency.BEGIN_BOUNDED if key is not None else "BEGIN")
         try:
-            if key is not None:
-                stored = await idempotency.claim(conn, uow.tenant, principal, key)
+            if key is None:
+                await conn.execute("BEGIN")
+            else:
+                # BEGIN (with the key's bounded lock waits) and the claim: one round trip.
+                stored = await idempotency.begin_and_claim(conn, uow.tenant, principal, key)
                 if stored is not None:
                     await conn.execute("ROLLBACK")
                     return self._replayed(command, stored)
@@ -152,8 +154,10 @@ class Pipeline:
             if key is not None:
                 kept = _for_retry(result)
                 stored = answer if kept is result else self._present(uow, kept)
-                await idempotency.remember(conn, uow.tenant, principal, key.key, stored)
-            await conn.execute("COMMIT")
+                # The answer stored and COMMIT: one round trip.
+                await idempotency.remember_and_commit(conn, uow.tenant, principal, key.key, stored)
+            else:
+                await conn.execute("COMMIT")
         except BaseException:
             if not conn.is_closed() and conn.is_in_transaction():
                 with contextlib.suppress(Exception):

@@ -22,6 +22,10 @@ A command is an application service declared with `@command` (see `commands.py`)
 4. The result gets the append's last position (`position`), is presented as an `Answer`
    (stored with the idempotency key, without secrets: `for_retry`), the transaction
    commits, and snapshots found due while loading are saved outside it.
+5. Once the command succeeded, its aggregates go into the repository's aggregate cache at
+   their committed versions (`settle`; see `store/aggregate_cache.py`): the next command on
+   the same stream reads only the events after that version. A command that fails leaves
+   nothing there (what it loaded was taken out of the cache).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
 
     from verbinders.application.context import Actor
     from verbinders.database import Connection
+    from verbinders.store.aggregate_cache import Loaded
     from verbinders.store.repository import PendingSnapshot, Repository
 
 __all__ = ["Answer", "CommandRequest", "Outcome", "UnitOfWork"]
@@ -113,6 +118,8 @@ class UnitOfWork:
             uuid.UUID, Callable[[], VerbindersError | Awaitable[VerbindersError]]
         ] = {}
         self._snapshots: list[PendingSnapshot] = []
+        self._loaded: dict[uuid.UUID, Loaded] = {}
+        self._appended: frozenset[uuid.UUID] = frozenset()
 
     @property
     def tenant(self) -> str:
@@ -143,7 +150,11 @@ class UnitOfWork:
         if not missing:
             return
         found = await self.repository.find_many(
-            missing, tenant=self.tenant, connection=self._connection, snapshots=self._snapshots
+            missing,
+            tenant=self.tenant,
+            connection=self._connection,
+            snapshots=self._snapshots,
+            loaded=self._loaded,
         )
         for aggregate_id, aggregate in found.items():
             if aggregate is None:
@@ -237,6 +248,7 @@ class UnitOfWork:
         """Append the pending events of every aggregate held, in one atomic append; returns
         the last position (0 when there was nothing to append). The pipeline calls it once,
         when the command has returned."""
+        self._appended = frozenset(a.id for a in self._held.values() if a._pending_events)
         positions = await self.repository.save(
             *self._held.values(), metadata=self.metadata(), connection=self._connection
         )
@@ -259,3 +271,11 @@ class UnitOfWork:
         """Save the snapshots found due while loading (the pipeline, after the transaction)."""
         if self._snapshots:
             await self.repository.save_snapshots(self._snapshots, connection=self._connection)
+
+    def settle(self) -> None:
+        """The command succeeded and its append, if any, committed: its aggregates go (back)
+        into the repository's cache at their versions (see `store/aggregate_cache.py`)."""
+        if self._held:
+            self.repository.keep(
+                self._held.values(), self._loaded, tenant=self.tenant, appended=self._appended
+            )

@@ -346,17 +346,22 @@ class EventStore:
         *,
         tenant: str,
         snapshots: bool = True,
+        after: Mapping[UUID, int] | None = None,
         connection: Connection | None = None,
     ) -> dict[UUID, tuple[SnapshotRow | None, list[StreamEvent]]]:
         """Several streams of `tenant` as they are now, in one statement: each one's latest
         snapshot (with `snapshots`) and its events after it, in version order. A stream of
-        another tenant, or of none, comes back empty: (None, [])."""
+        another tenant, or of none, comes back empty: (None, []). A stream named in `after`
+        (a version its caller holds the aggregate at) comes without a snapshot, with only
+        its events after that version."""
         from verbinders.store.snapshots import SnapshotRow
 
         found: dict[UUID, tuple[SnapshotRow | None, list[StreamEvent]]] = {
             stream: (None, []) for stream in stream_ids
         }
-        rows = await self._rows(READ_STREAMS, (list(found), tenant, snapshots), connection)
+        streams = list(found)
+        since = [after.get(stream, 0) for stream in streams] if after else [0] * len(streams)
+        rows = await self._rows(READ_STREAMS, (streams, tenant, snapshots, since), connection)
         for row in rows:
             stream = row[1]
             if row[0]:  # the snapshot comes first
@@ -546,18 +551,26 @@ class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
 # snapshot first, then by version; in one statement, so that loading the aggregates a command
 # needs costs one round trip.
 READ_STREAMS = """
-WITH snap AS (
+WITH wanted AS (
+    SELECT w.stream_id, w.after FROM unnest($1::uuid[], $4::integer[]) AS w(stream_id, after)
+), snap AS (
     SELECT DISTINCT ON (s.stream_id) s.stream_id, s.version, s.stream_type, s.topic, s.state
-      FROM snapshots s
-     WHERE $3 AND s.stream_id = any($1::uuid[]) AND s.tenant = $2
+      FROM snapshots s JOIN wanted w ON w.stream_id = s.stream_id AND w.after = 0
+     WHERE $3 AND s.tenant = $2
      ORDER BY s.stream_id, s.version DESC
+), since AS MATERIALIZED (
+    SELECT w.stream_id, greatest(w.after, coalesce(snap.version, 0)) AS version
+      FROM wanted w LEFT JOIN snap ON snap.stream_id = w.stream_id
 )
 SELECT true, stream_id, version, stream_type, topic, state FROM snap
 UNION ALL
 SELECT false, e.stream_id, e.version, e.stream_type, e.topic, e.payload
-  FROM events e LEFT JOIN snap ON snap.stream_id = e.stream_id
- WHERE e.stream_id = any($1::uuid[]) AND e.tenant = $2 AND e.version > coalesce(snap.version, 0)
+  FROM since JOIN events e ON e.stream_id = since.stream_id AND e.version > since.version
+ WHERE e.tenant = $2
  ORDER BY 2, 1 DESC, 3
 """
+"""Streams' latest snapshots and events after them; a stream with an `after` version ($4,
+not 0: its aggregate is held at that version, see `aggregate_cache.py`) gets no snapshot,
+only its events after that version."""
 
 _encode_metadata = msgspec.json.Encoder().encode

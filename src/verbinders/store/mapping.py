@@ -98,6 +98,27 @@ def may_hold_personal_data(cls: type) -> bool:
     return any(_hint_may_hold(hint) for hint in hints.values())
 
 
+def aggregate_subjects(aggregate: Aggregate) -> set[UUID]:
+    """`personal_subjects` of an aggregate's state, skipping the attributes whose declared
+    type cannot hold `PersonalData` (ids, names, dates...); an attribute without a usable
+    annotation is visited."""
+    safe = _attributes_without_personal_data(type(aggregate))
+    return personal_subjects(value for name, value in vars(aggregate).items() if name not in safe)
+
+
+@functools.cache
+def _attributes_without_personal_data(cls: type) -> frozenset[str]:
+    """The attributes of aggregate class `cls` that cannot hold personal data, as far as its
+    annotations tell (none when they do not resolve), and the aggregate's internals."""
+    try:
+        hints = _state_types(cls)
+    except Exception:
+        return frozenset(_AGGREGATE_INTERNALS)
+    return frozenset(
+        [*_AGGREGATE_INTERNALS, *(name for name, hint in hints.items() if not _hint_may_hold(hint))]
+    )
+
+
 def _hint_may_hold(hint: Any) -> bool:
     if hint is Any or hint is object:
         return True

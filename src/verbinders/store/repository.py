@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -12,6 +12,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from verbinders.errors import NotFound
+from verbinders.store.aggregate_cache import AggregateCache, Loaded
+from verbinders.store.aggregate_cache import CachedAggregate as Cached
 from verbinders.store.events import Companion, Metadata, NewEvent
 from verbinders.store.mapping import (
     decode_aggregate_state,
@@ -27,7 +29,7 @@ from verbinders.store.mapping import (
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
-    from verbinders.store.eventstore import EventStore
+    from verbinders.store.eventstore import EventStore, StreamEvent
     from verbinders.store.personal import Keyring
     from verbinders.store.snapshots import SnapshotRow
 
@@ -41,10 +43,19 @@ A = TypeVar("A", bound=Aggregate)
 class Repository:
     """Aggregates in, events out, and back: the application layer's only way to the store."""
 
-    def __init__(self, store: EventStore, keyring: Keyring, *, snapshot_every: int = 50) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        keyring: Keyring,
+        *,
+        snapshot_every: int = 50,
+        cache: AggregateCache | None = None,
+    ) -> None:
         self.store = store
         self.keyring = keyring
         self.snapshot_every = snapshot_every
+        self.cache = cache
+        """Commands' aggregates at their last committed version (`aggregate_cache.py`)."""
 
     async def get(
         self,
@@ -143,42 +154,112 @@ class Repository:
         tenant: str,
         connection: Connection | None = None,
         snapshots: list[PendingSnapshot] | None = None,
+        loaded: dict[UUID, Loaded] | None = None,
     ) -> dict[UUID, Aggregate | None]:
         """Several aggregates as they are now (id -> class; None for one not found), read in
         one statement and their personal-data keys in one more (when they hold any). Snapshots
-        found due are handled as by `find`."""
-        read = await self.store.read_streams(
-            list(wanted), tenant=tenant, snapshots=bool(self.snapshot_every), connection=connection
-        )
+        found due are handled as by `find`.
+
+        With `loaded` (a command's, see `UnitOfWork`) and the repository's `cache`: the
+        aggregates the cache holds are taken out of it and only their streams' events after
+        their cached version are read (in the same statement); what was found is recorded in
+        `loaded`, for `keep` to put back once the command succeeded (`aggregate_cache.py`)."""
+        taken = self._take(wanted, tenant) if loaded is not None else {}
+        try:
+            read = await self.store.read_streams(
+                list(wanted),
+                tenant=tenant,
+                snapshots=bool(self.snapshot_every),
+                after={stream: entry.aggregate.version for stream, entry in taken.items()},
+                connection=connection,
+            )
+        except BaseException:
+            self._put_back(taken)  # nothing was applied to them: still the committed version
+            raise
+        keys = await self._keys(read.values(), connection)
+        found: dict[UUID, Aggregate | None] = {}
+        for aggregate_id, cls in wanted.items():
+            snapshot, events = read[aggregate_id]
+            kind = stream_type_of(cls)
+            aggregate, snapshot_version = _assemble(
+                kind, snapshot, events, taken.get(aggregate_id), keys
+            )
+            if not isinstance(aggregate, cls):
+                found[aggregate_id] = None
+                continue
+            found[aggregate_id] = aggregate
+            due = (
+                self.snapshot_every and aggregate.version - snapshot_version >= self.snapshot_every
+            )
+            if due and await self._snapshot_due(aggregate, tenant, keys, connection, snapshots):
+                snapshot_version = aggregate.version
+            if loaded is not None:
+                loaded[aggregate_id] = Loaded(tenant, kind, snapshot_version)
+        return found
+
+    def _take(self, wanted: Mapping[UUID, type[Aggregate]], tenant: str) -> dict[UUID, Cached]:
+        """The cache's entries for `wanted`, taken out of it (see `aggregate_cache.py`)."""
+        cache = self.cache
+        if cache is None or not len(cache):
+            return {}
+        taken: dict[UUID, Cached] = {}
+        for aggregate_id, cls in wanted.items():
+            entry = cache.take(aggregate_id, tenant=tenant, stream_type=stream_type_of(cls))
+            if entry is not None:
+                taken[aggregate_id] = entry
+        return taken
+
+    def _put_back(self, taken: Mapping[UUID, Cached]) -> None:
+        if self.cache is not None:
+            for entry in taken.values():
+                self.cache.keep(
+                    entry.aggregate, Loaded(entry.tenant, entry.stream_type, entry.snapshot_version)
+                )
+
+    async def _keys(
+        self,
+        read: Iterable[tuple[SnapshotRow | None, list[StreamEvent]]],
+        connection: Connection | None,
+    ) -> dict[UUID, bytes]:
+        """The personal-data keys of what was read (none read when it seals nothing)."""
         subjects: set[UUID] = set()
-        for snapshot, events in read.values():
+        for snapshot, events in read:
             for event in events:
                 if topic_may_be_sealed(event.topic):
                     subjects |= sealed_subjects(event.payload)
             if snapshot is not None:
                 subjects |= sealed_subjects(snapshot.state)
-        keys = await self.keyring.keys_for(subjects, connection=connection) if subjects else {}
-        found: dict[UUID, Aggregate | None] = {}
-        for aggregate_id, cls in wanted.items():
-            snapshot, events = read[aggregate_id]
-            kind = stream_type_of(cls)
-            if (snapshot is None and not events) or (
-                (snapshot.stream_type if snapshot else events[0].stream_type) != kind
-            ):
-                found[aggregate_id] = None
-                continue
-            aggregate: Aggregate | None = (
-                decode_aggregate_state(snapshot, keys) if snapshot is not None else None
-            )
-            for stored in events:
-                decoded = decode_event(
-                    stored.topic, stored.stream_id, stored.version, stored.payload, keys
+        return await self.keyring.keys_for(subjects, connection=connection) if subjects else {}
+
+    def keep(
+        self,
+        aggregates: Iterable[Aggregate],
+        loaded: Mapping[UUID, Loaded],
+        *,
+        tenant: str,
+        appended: Set[UUID] = frozenset(),
+    ) -> None:
+        """Put a command's aggregates (back) into the cache once the command succeeded: its
+        append committed, if it had one (see `aggregate_cache.py`). An aggregate it did not
+        load through `find_many(loaded=...)` is kept only if its events were just appended
+        (`appended`): the append's version check then proved its state the stream's."""
+        cache = self.cache
+        if cache is None:
+            return
+        for aggregate in aggregates:
+            found = loaded.get(aggregate.id)
+            if found is None:
+                if aggregate.id not in appended:
+                    continue
+                found = Loaded(
+                    tenant=tenant, stream_type=stream_type_of(type(aggregate)), snapshot_version=0
                 )
-                aggregate = decoded.mutate(aggregate)
-            found[aggregate_id] = aggregate if isinstance(aggregate, cls) else None
-            if aggregate is not None and self.snapshot_every and len(events) >= self.snapshot_every:
-                await self._snapshot_due(aggregate, tenant, keys, connection, snapshots)
-        return found
+            cache.keep(aggregate, found)
+
+    def forget_subject(self, subject: UUID) -> None:
+        """A person was forgotten: nothing cached may name them (see `aggregate_cache.py`)."""
+        if self.cache is not None:
+            self.cache.discard_subject(subject)
 
     async def _snapshot_due(
         self,
@@ -187,16 +268,19 @@ class Repository:
         keys: dict[UUID, bytes],
         connection: Connection | None,
         snapshots: list[PendingSnapshot] | None,
-    ) -> None:
+    ) -> bool:
+        """Take the snapshot due (at once, or for the caller to save): whether one was."""
         # Taken on load, of events committed before this load (a unit of work appends only
         # at its end), so that a transaction that later rolls back can never leave a snapshot
         # of a version that does not exist.
         if connection is None:
-            await self._snapshot(aggregate, tenant, keys)
-        elif snapshots is not None:
+            return await self._snapshot(aggregate, tenant, keys)
+        if snapshots is not None:
             due = self._snapshot_row(aggregate, tenant, keys)
             if due is not None:
                 snapshots.append(PendingSnapshot(due))
+                return True
+        return False
 
     async def save_snapshots(
         self, pending: list[PendingSnapshot], *, connection: Connection | None = None
@@ -254,10 +338,12 @@ class Repository:
             new_events, expected=expected, metadata=metadata, connection=connection, also=also
         )
 
-    async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> None:
+    async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> bool:
         row = self._snapshot_row(aggregate, tenant, keys)
-        if row is not None:
-            await self.store.save_snapshot(row)
+        if row is None:
+            return False
+        await self.store.save_snapshot(row)
+        return True
 
     def _snapshot_row(
         self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]
@@ -267,6 +353,32 @@ class Repository:
         if personal_subjects(vars(aggregate).values()) - keys.keys():
             return None
         return encode_snapshot(aggregate, tenant, keys)
+
+
+def _assemble(
+    kind: str,
+    snapshot: SnapshotRow | None,
+    events: list[StreamEvent],
+    entry: Cached | None,
+    keys: Mapping[UUID, bytes],
+) -> tuple[Aggregate | None, int]:
+    """An aggregate from what was read for its stream (and its snapshot's version): the
+    cached aggregate, else the snapshot, and the events after; None for a stream that does
+    not exist or is of another kind."""
+    aggregate: Aggregate | None
+    if entry is not None:
+        aggregate, snapshot_version = entry.aggregate, entry.snapshot_version
+    else:
+        if snapshot is None and not events:
+            return None, 0
+        if (snapshot.stream_type if snapshot else events[0].stream_type) != kind:
+            return None, 0
+        aggregate = decode_aggregate_state(snapshot, keys) if snapshot is not None else None
+        snapshot_version = snapshot.version if snapshot is not None else 0
+    for stored in events:
+        decoded = decode_event(stored.topic, stored.stream_id, stored.version, stored.payload, keys)
+        aggregate = decoded.mutate(aggregate)
+    return aggregate, snapshot_version
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,257 @@
+"""The aggregate cache of the command path: a command reads only the events after the version
+it holds, and never serves state that is not the stream's committed state now (another
+runtime's appends, a failed command, a concurrent command, a forgotten person)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import msgspec
+import pytest
+
+from tests.platforms import Platform
+from verbinders.application.commands import command
+from verbinders.application.context import Actor, CommandResult
+from verbinders.application.idempotency import Idempotency
+from verbinders.application.organisations import (
+    add_contact,
+    contacts_of,
+    forget_contact,
+    register_organisation,
+    update_organisation,
+)
+from verbinders.application.unit_of_work import CommandRequest, UnitOfWork
+from verbinders.config import Settings
+from verbinders.database import Database
+from verbinders.domain.organisations import Organisation
+from verbinders.domain.profile import ProfileChanges
+from verbinders.domain.vocabulary import OrganisationKind
+from verbinders.errors import InvalidCommand, StreamConflict
+from verbinders.runtime import Runtime, runtime_on
+from verbinders.store.aggregate_cache import AggregateCache, Loaded
+
+
+def operator(platform: Platform) -> Actor:
+    return Actor.operator(platform.slug, "tests")
+
+
+@pytest.fixture
+async def other_runtime(database: str, pool: asyncpg.Pool) -> AsyncIterator[Runtime]:
+    """A second runtime on the same database, with a cache of its own (another process)."""
+    settings = Settings(snapshot_every=0)
+    async with runtime_on(settings, Database(pool=pool, dsn=database, embedded=False)) as runtime:
+        yield runtime
+
+
+@command(writes_once=True)
+async def describe(uow: UnitOfWork, organisation_id: uuid.UUID, text: str) -> CommandResult:
+    """Change the description, answering the one the command found first."""
+    organisation = await uow.get(Organisation, organisation_id)
+    found = organisation.profile.description
+    result = await update_organisation(uow, organisation_id, ProfileChanges(description=text))
+    return msgspec.structs.replace(result, data={"found": found})
+
+
+@command(writes_once=True)
+async def read_description(uow: UnitOfWork, organisation_id: uuid.UUID) -> CommandResult:
+    organisation = await uow.get(Organisation, organisation_id)
+    return CommandResult.of(organisation, data={"found": organisation.profile.description})
+
+
+def cache_of(runtime: Runtime) -> AggregateCache:
+    cache = runtime.repository.cache
+    assert cache is not None
+    return cache
+
+
+async def new_organisation(runtime: Runtime, platform: Platform, name: str) -> uuid.UUID:
+    registered = await runtime.pipeline.run(
+        register_organisation,
+        operator(platform),
+        kind=OrganisationKind.SELF_ORGANISATION,
+        name=name,
+    )
+    return uuid.UUID(registered.id)
+
+
+async def test_a_command_takes_the_cached_aggregate_and_reads_only_later_events(
+    runtime: Runtime, platform: Platform
+) -> None:
+    org = await new_organisation(runtime, platform, "Vereniging Geheugen")
+    cache = cache_of(runtime)
+    assert org in cache  # the new aggregate, at the version its append committed
+    hits = cache.hits
+    for n in range(3):
+        result = await runtime.pipeline.run(describe, operator(platform), org, f"tekst {n}")
+        assert result.data == {"found": "" if n == 0 else f"tekst {n - 1}"}
+    assert cache.hits >= hits + 3  # the organisation (and the platform) each time
+    assert cache._entries[org].aggregate.version == result.version
+
+
+async def test_two_runtimes_on_one_database_never_serve_a_stale_aggregate(
+    runtime: Runtime, other_runtime: Runtime, platform: Platform
+) -> None:
+    org = await new_organisation(runtime, platform, "Vereniging Twee Processen")
+    await runtime.pipeline.run(describe, operator(platform), org, "van A")
+    assert org in cache_of(runtime)
+    # The other runtime appends twice; the first still holds the organisation at its version.
+    await other_runtime.pipeline.run(describe, operator(platform), org, "van B 1")
+    await other_runtime.pipeline.run(describe, operator(platform), org, "van B 2")
+    held = cache_of(runtime)._entries[org].aggregate.version
+    hits = cache_of(runtime).hits
+    result = await runtime.pipeline.run(describe, operator(platform), org, "weer van A")
+    assert cache_of(runtime).hits >= hits + 1
+    assert result.data == {"found": "van B 2"}  # the events after the cached version were read
+    assert result.version == held + 3
+    # And the other way round.
+    found = await other_runtime.pipeline.run(read_description, operator(platform), org)
+    assert found.data == {"found": "weer van A"}
+    assert found.version == result.version
+
+
+async def test_commands_on_one_aggregate_at_once_still_conflict(
+    runtime: Runtime, platform: Platform
+) -> None:
+    org = await new_organisation(runtime, platform, "Vereniging Gelijktijdig")
+    await runtime.pipeline.run(describe, operator(platform), org, "start")
+    both_loaded = asyncio.Event()
+    loaded = 0
+
+    @command(writes_once=True)
+    async def slow_describe(uow: UnitOfWork, text: str) -> CommandResult:
+        nonlocal loaded
+        await uow.get(Organisation, org)
+        loaded += 1
+        if loaded == 2:
+            both_loaded.set()
+        await asyncio.wait_for(both_loaded.wait(), 10)
+        return await update_organisation(uow, org, ProfileChanges(description=text))
+
+    outcomes = await asyncio.gather(
+        runtime.pipeline.run(slow_describe, operator(platform), "een"),
+        runtime.pipeline.run(slow_describe, operator(platform), "twee"),
+        return_exceptions=True,
+    )
+    conflicts = [o for o in outcomes if isinstance(o, StreamConflict)]
+    won = [o for o in outcomes if isinstance(o, CommandResult)]
+    assert len(conflicts) == 1 and len(won) == 1, outcomes
+    # What the cache holds afterwards is the winner's version, and commands go on from it.
+    after = await runtime.pipeline.run(describe, operator(platform), org, "daarna")
+    assert after.data == {"found": "een" if won[0] is outcomes[0] else "twee"}
+    assert after.version == won[0].version + 1
+
+
+async def test_a_conflict_with_another_runtime_refuses_the_append_and_the_next_load_is_fresh(
+    runtime: Runtime, other_runtime: Runtime, platform: Platform
+) -> None:
+    org = await new_organisation(runtime, platform, "Vereniging Inhaalslag")
+    await runtime.pipeline.run(describe, operator(platform), org, "A")
+
+    @command(writes_once=True)
+    async def describe_after_b(uow: UnitOfWork) -> CommandResult:
+        await uow.get(Organisation, org)  # from the cache
+        await other_runtime.pipeline.run(describe, operator(platform), org, "B, tussendoor")
+        return await update_organisation(uow, org, ProfileChanges(description="A2"))
+
+    with pytest.raises(StreamConflict):
+        await runtime.pipeline.run(describe_after_b, operator(platform))
+    assert org not in cache_of(runtime)  # the loser's changed aggregate is gone
+    result = await runtime.pipeline.run(describe, operator(platform), org, "A3")
+    assert result.data == {"found": "B, tussendoor"}
+
+
+async def test_a_failed_command_leaves_no_changed_aggregate_behind(
+    runtime: Runtime, platform: Platform
+) -> None:
+    org = await new_organisation(runtime, platform, "Vereniging Bedenktijd")
+    await runtime.pipeline.run(describe, operator(platform), org, "bewaard")
+
+    @command()  # in a transaction: the change is thrown away with it
+    async def change_then_fail(uow: UnitOfWork) -> None:
+        await update_organisation(uow, org, ProfileChanges(description="nooit"))
+        raise InvalidCommand("bedacht", field="description", rule="test")
+
+    with pytest.raises(InvalidCommand):
+        await runtime.pipeline.run(change_then_fail, operator(platform))
+    assert org not in cache_of(runtime)
+    found = await runtime.pipeline.run(read_description, operator(platform), org)
+    assert found.data == {"found": "bewaard"}
+
+
+async def test_a_keyed_command_fills_the_cache_only_once_committed(
+    runtime: Runtime, platform: Platform
+) -> None:
+    org = await new_organisation(runtime, platform, "Vereniging Sleutel")
+    request = CommandRequest(
+        actor=operator(platform), idempotency=Idempotency(key="k-1", fingerprint="f")
+    )
+    first = await runtime.pipeline.run(describe, request, org, "met sleutel")
+    assert cache_of(runtime)._entries[org].aggregate.version == first.version
+    again = await runtime.pipeline.run(describe, request, org, "met sleutel")  # a replay
+    assert again.version == first.version
+    found = await runtime.pipeline.run(read_description, operator(platform), org)
+    assert found.data == {"found": "met sleutel"} and found.version == first.version
+
+
+async def test_an_aggregate_with_personal_data_is_never_kept_and_forgetting_reads_redacted(
+    runtime: Runtime, other_runtime: Runtime, platform: Platform
+) -> None:
+    org = await new_organisation(runtime, platform, "Vereniging Privé")
+    assert org in cache_of(runtime)
+    added = await runtime.pipeline.run(
+        add_contact, operator(platform), org, name="Fatima El Amrani", email="f@example.nl"
+    )
+    person = uuid.UUID(str(added.id))
+    # Its state holds a decrypted name now: it stays out of the cache.
+    assert org not in cache_of(runtime)
+    await runtime.pipeline.run(describe, operator(platform), org, "met contact")
+    assert org not in cache_of(runtime)
+    # Forgotten through the other runtime: this one reads no name any more.
+    await other_runtime.pipeline.run(forget_contact, operator(platform), org, person)
+    views, _ = await contacts_of(runtime, operator(platform), org)
+    assert views == []
+    found = await runtime.pipeline.run(read_description, operator(platform), org)
+    organisation = await runtime.repository.get(Organisation, org, tenant=platform.slug)
+    assert found.version == organisation.version
+    assert all(c.is_redacted for c in organisation.contacts.values())
+    assert "Fatima" not in repr(cache_of(runtime)._entries)
+
+
+def test_the_cache_is_bounded_and_forgets_the_least_recently_kept() -> None:
+    from eventsourcing.domain import Aggregate
+
+    cache = AggregateCache(max_entries=2)
+    made = []
+    for _ in range(3):
+        aggregate = Aggregate()
+        aggregate.collect_events()
+        made.append(aggregate)
+        assert cache.keep(aggregate, Loaded("t", "Aggregate", 0))
+    assert len(cache) == 2
+    assert made[0].id not in cache
+    assert cache.take(made[1].id, tenant="other", stream_type="Aggregate") is None
+    assert cache.take(made[1].id, tenant="t", stream_type="Other") is None
+    taken = cache.take(made[1].id, tenant="t", stream_type="Aggregate")
+    assert taken is not None and taken.aggregate is made[1]
+    assert made[1].id not in cache  # taken, not shared
+    with pytest.raises(ValueError, match="at least one"):
+        AggregateCache(max_entries=0)
+
+
+async def test_snapshots_are_still_taken_when_the_cache_serves_the_loads(
+    database: str, pool: asyncpg.Pool, platform: Platform
+) -> None:
+    settings = Settings(snapshot_every=3)
+    async with runtime_on(settings, Database(pool=pool, dsn=database, embedded=False)) as rt:
+        org = await new_organisation(rt, platform, "Vereniging Momentopname")
+        for n in range(8):
+            await rt.pipeline.run(describe, operator(platform), org, f"versie {n}")
+        assert cache_of(rt).hits >= 8
+    async with pool.acquire() as conn:
+        versions = await conn.fetch(
+            "SELECT version FROM snapshots WHERE stream_id = $1 ORDER BY version", org
+        )
+    assert [r["version"] for r in versions], "no snapshot was taken"
