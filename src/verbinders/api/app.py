@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from verbinders import __version__
 from verbinders.api.docs import SwaggerPage
 from verbinders.api.hygiene import RequestHygiene
+from verbinders.api.openapi import OpenAPIJson
 from verbinders.api.problems import exception_handlers
 from verbinders.api.routes import ROUTES
 from verbinders.api.state import AppState, RateLimiter
@@ -119,7 +120,7 @@ def create_app(
             version=__version__,
             description=DESCRIPTION,
             path="/schema",
-            render_plugins=[SwaggerPage()],
+            render_plugins=[SwaggerPage(), OpenAPIJson()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(

@@ -27,6 +27,7 @@ organisation is still a member.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -283,7 +284,7 @@ async def _membership(conn: Connection, event: RecordedEvent, name: str) -> None
 
 
 class RegisterEntry(msgspec.Struct, frozen=True, kw_only=True):
-    organisation_id: Any
+    organisation_id: uuid.UUID
     name: str
     kind: str
     status: str

@@ -26,6 +26,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from verbinders.api.auth import READERS, get_actor, roles
+from verbinders.api.results import Page, TransitionResult
 from verbinders.api.routes.common import (
     AsOf,
     Timeout,
@@ -37,9 +38,9 @@ from verbinders.api.routes.common import (
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import membership as service
-from verbinders.application.context import CommandResult
 from verbinders.application.membership_record import MembershipView, membership_of
 from verbinders.application.rights import OWN, RECORD_READERS
+from verbinders.domain import limits
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.projections.history import schema_as_of
@@ -61,15 +62,15 @@ EffectiveAt = Annotated[
 
 
 class Apply(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    motivation: str
+    motivation: limits.Motivation
 
 
 class OptionalReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str = ""
+    reason: limits.Reason = ""
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str
+    reason: limits.Reason
     meeting_id: uuid.UUID | None = None
     """The platform meeting where it was decided, if any."""
 
@@ -77,11 +78,8 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return msgspec.structs.asdict(self)
 
 
-class RegisterPage(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[RegisterEntry]
-    total: int
-    limit: int
-    offset: int
+class RegisterPage(Page[RegisterEntry], frozen=True, kw_only=True):
+    """A page of the register."""
 
 
 class MembershipController(Controller):
@@ -96,7 +94,7 @@ class MembershipController(Controller):
     )
     async def apply(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Apply
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.apply, organisation_id, motivation=data.motivation)
 
     @post(
@@ -107,7 +105,7 @@ class MembershipController(Controller):
     )
     async def withdraw(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: OptionalReason
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.withdraw, organisation_id, reason=data.reason)
 
     @post(
@@ -118,7 +116,7 @@ class MembershipController(Controller):
     )
     async def leave(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: OptionalReason
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.leave, organisation_id, reason=data.reason)
 
     @post(
@@ -129,7 +127,7 @@ class MembershipController(Controller):
     )
     async def admit(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.admit, organisation_id, **data.fields())
 
     @post(
@@ -140,7 +138,7 @@ class MembershipController(Controller):
     )
     async def reject(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.reject, organisation_id, **data.fields())
 
     @post(
@@ -151,7 +149,7 @@ class MembershipController(Controller):
     )
     async def suspend(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.suspend, organisation_id, **data.fields())
 
     @post(
@@ -162,7 +160,7 @@ class MembershipController(Controller):
     )
     async def reinstate(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.reinstate, organisation_id, **data.fields())
 
     @get(
