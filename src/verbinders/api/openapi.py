@@ -117,6 +117,38 @@ def _problem_response(status: int) -> dict[str, Any]:
     }
 
 
+COMMAND_HEADERS = [
+    {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": 'The `ETag` of the version the command expects (`"3"`); another gets'
+        ' 412. `"0"` before the resource exists (a first membership application).',
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Makes a retry safe: the same key with the same request replays the"
+        " first answer (for a day); with another request it gets 409.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
+    },
+]
+
+
+def guarded_route(operation: dict[str, Any]) -> bool:
+    return bool(operation.get("security"))
+
+
+def _command_headers(operation: dict[str, Any]) -> None:
+    parameters = operation.setdefault("parameters", [])
+    present = {(p.get("in"), str(p.get("name")).lower()) for p in parameters}
+    for header in COMMAND_HEADERS:
+        if ("header", str(header["name"]).lower()) not in present:
+            parameters.append(dict(header))
+
+
 def _errors_for(method: str, path: str, guarded: bool) -> list[int]:
     statuses = [400, 422]
     if guarded:
@@ -181,6 +213,8 @@ def build_document(app: Litestar) -> dict[str, Any]:
             success["content"] = content
             bodies.append((content["application/json"], answer, "response"))
         responses[status] = success
+        if method in WRITE_METHODS and guarded_route(operation):
+            _command_headers(operation)
         guarded = bool(operation.get("security"))
         for code in list(responses):
             if not code.startswith("2"):
