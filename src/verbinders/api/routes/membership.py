@@ -39,7 +39,7 @@ from verbinders.api.routes.common import (
 from verbinders.api.state import runtime_of
 from verbinders.application import membership as service
 from verbinders.application.membership_record import MembershipView, membership_of
-from verbinders.application.rights import OWN, RECORD_READERS
+from verbinders.application.rights import OWN, RECORD_READERS, without_hidden_decisions
 from verbinders.domain import limits
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
@@ -186,7 +186,12 @@ class MembershipController(Controller):
         )
         return Response(view, headers={"ETag": etag(view.version)})
 
-    @get("/membership", **roles(*READERS), summary="The membership register")
+    @get(
+        "/membership",
+        **roles(*READERS),
+        summary="The membership register (who decided and why: only for those who may read"
+        " the record)",
+    )
     async def register(
         self,
         request: Request[Any, Any, Any],
@@ -223,6 +228,7 @@ class MembershipController(Controller):
                 limit=limit,
                 offset=offset,
             )
+        items = without_hidden_decisions(get_actor(request), items)
         return RegisterPage(items=items, total=total, limit=limit, offset=offset)
 
     @get(
