@@ -38,7 +38,7 @@ from verbinders.api.problems import PROBLEM_BASE, PROBLEM_JSON, Problem
 if TYPE_CHECKING:
     from litestar import Litestar, Request
 
-__all__ = ["ERROR_STATUSES", "OpenAPIJson", "build_document"]
+__all__ = ["ERROR_STATUSES", "OpenAPIJson", "build_document", "options_name_every_method"]
 
 REF = "#/components/schemas/{name}"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -260,3 +260,20 @@ class OpenAPIJson(OpenAPIRenderPlugin):
         if self._body is None:
             self._body = msgspec.json.encode(build_document(request.app))
         return self._body
+
+
+def options_name_every_method(app: Litestar) -> None:
+    """`OPTIONS` answers `Allow` with every method of its path. Litestar merges the handlers of
+    one path from several handler functions (`GET` and `PATCH /platform`) into one route, but
+    the `OPTIONS` handler it made first still reads the methods of the route it was made for:
+    point it at the merged route."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.http_methods != {"OPTIONS"} or handler.include_in_schema:
+                continue
+            function = getattr(handler.fn, "__closure__", None) or ()
+            for cell in function:
+                if isinstance(cell.cell_contents, HTTPRoute):
+                    cell.cell_contents = route

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 from verbinders.api.app import create_app
@@ -148,3 +149,16 @@ def test_commands_answer_201_only_where_they_create(document: dict[str, Any]) ->
             "scheduleMeeting",
         ]
     )
+
+
+async def test_options_lists_every_method_of_every_path(
+    client: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    uuid = "00000000-0000-4000-8000-000000000000"
+    for path, item in document["paths"].items():
+        methods = {m.upper() for m in item if m in ("get", "post", "put", "patch", "delete")}
+        concrete = re.sub(r"\{[a-z_]+_id\}", uuid, path).replace("{need_id}", "n1")
+        answer = await client.options(concrete)
+        assert answer.status_code == 204, (path, answer.status_code, answer.text)
+        allowed = {m.strip() for m in answer.headers["allow"].split(",")}
+        assert methods | {"OPTIONS"} <= allowed, (path, allowed)
