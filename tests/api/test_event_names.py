@@ -53,3 +53,11 @@ async def test_the_feed_shows_and_filters_by_public_names(
     exported = sink.getvalue().decode()
     assert '"topic":"organisation.registered"' in exported
     assert '"topic":"verbinders.' not in exported
+
+
+def test_docs_list_every_event_name() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    missing = [name for name in event_names() if f"| `{name}` |" not in text]
+    assert not missing, missing
