@@ -136,7 +136,7 @@ async def test_issued_tokens_work_at_once_and_revoked_ones_stop(
     # Granting and revoking are events with who and why, for auditors.
     events = await client.get(f"/events?stream={body['id']}", headers=platform.auth("auditor"))
     topics = [e["topic"].rsplit(".", 1)[-1] for e in events.json()["events"]]
-    assert topics == ["Issued", "Revoked"]
+    assert topics == ["issued", "revoked"]
     revocation = events.json()["events"][1]
     assert revocation["metadata"]["reason"] == "audit done"
     assert revocation["metadata"]["roles"] == ["coordinator"]

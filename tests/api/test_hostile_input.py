@@ -64,6 +64,7 @@ async def test_a_nul_in_a_json_string_is_refused_naming_the_field(
     )
     refused(answer, "name", "characters")
     assert "U+0000" in answer.json()["detail"]
+    assert "control character" in answer.json()["detail"]
 
 
 @pytest.mark.parametrize(

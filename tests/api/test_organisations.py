@@ -227,7 +227,7 @@ async def test_contacts_are_personal_data_that_can_be_forgotten(
     assert shown.status_code == 200
     events = await client.get(f"/events?stream={org}", headers=platform.auth("auditor"))
     topics = [e["topic"].rsplit(".", 1)[-1] for e in events.json()["events"]]
-    assert topics == ["Registered", "ContactAdded", "ContactForgotten"]
+    assert topics == ["registered", "contact_added", "contact_forgotten"]
     await asyncio.sleep(0)
     async with pool.acquire() as conn:
         tables = await conn.fetch(

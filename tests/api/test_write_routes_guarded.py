@@ -272,7 +272,12 @@ async def test_the_coordinator_and_the_organisation_itself_remove_contacts(
     assert forgotten.status_code == 200, forgotten.text
     events = await client.get(f"/events?stream={org.id}", headers=platform.auth("auditor"))
     topics = [e["topic"].rsplit(".", 1)[-1] for e in events.json()["events"]]
-    assert topics[-4:] == ["ContactAdded", "ContactRemoved", "ContactRemoved", "ContactForgotten"]
+    assert topics[-4:] == [
+        "contact_added",
+        "contact_removed",
+        "contact_removed",
+        "contact_forgotten",
+    ]
 
 
 async def test_ending_something_needs_a_token_and_the_coordinator_may_do_it(

@@ -95,7 +95,7 @@ async def test_platform_tokens_and_serve_survive_a_restart(env: dict[str, str]) 
         async with httpx.AsyncClient(base_url=base) as client:
             page = await client.get("/events", headers={"Authorization": f"Bearer {analyst}"})
             topics = [e["topic"].rsplit(".", 1)[-1] for e in page.json()["events"]]
-            assert topics.count("Issued") == 3
+            assert topics.count("issued") == 3
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 20) == 0

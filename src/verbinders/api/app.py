@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from verbinders import __version__
 from verbinders.api.docs import SwaggerPage
 from verbinders.api.hygiene import RequestHygiene
+from verbinders.api.openapi import OpenAPIJson, options_name_every_method
 from verbinders.api.problems import exception_handlers
 from verbinders.api.routes import ROUTES
 from verbinders.api.state import AppState, RateLimiter
@@ -108,7 +109,7 @@ def create_app(
                 stop.set()
                 await asyncio.gather(*workers)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
@@ -119,7 +120,7 @@ def create_app(
             version=__version__,
             description=DESCRIPTION,
             path="/schema",
-            render_plugins=[SwaggerPage()],
+            render_plugins=[SwaggerPage(), OpenAPIJson()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(
@@ -145,3 +146,5 @@ def create_app(
         debug=False,
         logging_config=None,  # records go to the root logger: the command line's one format
     )
+    options_name_every_method(app)
+    return app

@@ -131,10 +131,21 @@ def _whole_number(value: str, field: str) -> None:
         )
 
 
+_ISO_DAY = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
+"""How every date and date-time a query names begins (not a number of seconds since 1970)."""
+
+
 def _typed(value: str, kind: Kind, field: str) -> None:
     if kind == "int":
         _whole_number(value, field)
         return
+    if not _ISO_DAY.match(value):
+        shape = "a date-time with a time zone" if kind == "datetime" else "a date"
+        raise InvalidRequest(
+            f"{field} must be {shape} in ISO 8601 (2024-03-01...), got {value[:40]!r}",
+            field=field,
+            rule="format",
+        )
     try:
         parsed = msgspec.convert(value, datetime if kind == "datetime" else date, strict=False)
     except msgspec.ValidationError:

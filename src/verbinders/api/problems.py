@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROBLEM_BASE",
+    "PROBLEM_JSON",
+    "FieldError",
     "InvalidRequest",
     "MalformedRequest",
     "Problem",
@@ -73,17 +75,33 @@ PROBLEM_BASE = "https://verbinders.nl/problems/"
 PROBLEM_JSON = "application/problem+json"
 
 
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    """One value the request's validation refused."""
+
+    field: str | None = None
+    """The field, with its path (`districts[0].label`), or the query parameter or header."""
+    source: str | None = None
+    """Where it was: `body`, `query`, `path`, `header`."""
+    message: str | None = None
+
+
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """An RFC 9457 problem document; extra members carry what the client can act on."""
+    """An RFC 9457 problem document. `type` is stable (a client may branch on it); further
+    members carry what the client can act on (`required_roles`, `current_version`, `state`,
+    `retry_after`, ...), named in docs/api.md."""
 
     type: str
+    """`https://verbinders.nl/problems/<kind>`: the kind of problem."""
     title: str
     status: int
     detail: str | None = None
     instance: str | None = None
+    """The request's path."""
     field: str | None = None
+    """The field a 422 is about."""
     rule: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    """The rule a 422 names (`max-length`, `range`, `unknown-field`, `required`, ...)."""
+    errors: list[FieldError] | None = None
 
 
 class RateLimited(VerbindersError):
@@ -211,6 +229,9 @@ def _validation_error(
     first = errors[0] if errors else {}
     message = str(first.get("message") or error.detail)
     field = _field_of(message, first.get("field"))
+    rule = _rule_of(message)
+    if rule == "characters":  # the pattern itself says little to a person
+        message = CONTROL_CHARACTERS
     return problem_response(
         request,
         kind="invalid-request",
@@ -218,11 +239,15 @@ def _validation_error(
         status=HTTP_422_UNPROCESSABLE_ENTITY,
         detail=f"{field}: {message}" if field else message,
         field=field,
-        rule=_rule_of(message),
+        rule=rule,
         errors=errors or None,
     )
 
 
+CONTROL_CHARACTERS = (
+    "holds a control character (U+0000 to U+001F other than tab, line feed and carriage"
+    " return, or U+007F to U+009F), which no text may hold"
+)
 _PATH = re.compile(r"at `\$\.([^`]+)`")
 _NAMED = re.compile(r"field `([^`]+)`")
 
@@ -256,7 +281,9 @@ def _rule_of(message: str) -> str:
             return "max-items" if operator.startswith("<") else "min-items"
         return "max-length" if operator.startswith("<") else "min-length"
     if "matching regex" in lowered:
-        return "characters" if NO_CONTROLS_PATTERN.lower() in lowered else "format"
+        # msgspec quotes the pattern (its backslashes doubled): look for its first range
+        controls = NO_CONTROLS_PATTERN.lower() in lowered or "x00-" in lowered
+        return "characters" if controls else "format"
     if "timezone" in lowered:
         return "timezone"
     if any(op in lowered for op in (">=", "<=", "` >", "` <")):

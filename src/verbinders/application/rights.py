@@ -22,6 +22,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from verbinders.domain.access import PARTY_ROLES, Role
 from verbinders.errors import Forbidden
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection
 
     from verbinders.application.context import Actor
+    from verbinders.projections.membership_queries import RegisterEntry
 
 __all__ = [
     "ACTS_FOR_A_PARTY",
@@ -45,6 +48,7 @@ __all__ = [
     "see_call",
     "sees_call",
     "sees_decision_reasons",
+    "without_hidden_decisions",
 ]
 
 ACTS_FOR_A_PARTY: tuple[str, ...] = tuple(sorted(role.value for role in PARTY_ROLES))
@@ -95,6 +99,20 @@ def sees_decision_reasons(actor: Actor, organisation_id: uuid.UUID) -> bool:
     """Whether the actor may read why `organisation_id` was rejected or suspended and who
     decided (the record, and the same columns in the register)."""
     return actor.has_any(*TRACERS) or acts_for(actor, organisation_id)
+
+
+def without_hidden_decisions(actor: Actor, entries: list[RegisterEntry]) -> list[RegisterEntry]:
+    """Register entries as `actor` may read them: who decided and why only where
+    `sees_decision_reasons` (the coordinator, auditors, analysts, the organisation itself);
+    `null` elsewhere, as on a record the actor may not read."""
+    if actor.has_any(*TRACERS):
+        return entries
+    return [
+        entry
+        if sees_decision_reasons(actor, entry.organisation_id)
+        else msgspec.structs.replace(entry, decided_by=None, reason=None)
+        for entry in entries
+    ]
 
 
 # -- calls ----------------------------------------------------------------------------------------

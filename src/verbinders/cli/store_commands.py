@@ -228,7 +228,10 @@ async def write_ndjson(
 
 
 def _encode_line(event: RecordedEvent) -> bytes:
-    return _line_encoder.encode(event) + b"\n"
+    """One event a line, its `topic` the event's public name (`event_names`)."""
+    from verbinders.event_names import public_event
+
+    return _line_encoder.encode(public_event(event)) + b"\n"
 
 
 # JSON allows these three raw inside strings, but line-splitting tools (Python's

@@ -7,6 +7,7 @@ versions live, or as of a position).
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ _TICK = timedelta(microseconds=1)
 
 
 class RegisterEntry(msgspec.Struct, frozen=True, kw_only=True):
-    organisation_id: Any
+    organisation_id: uuid.UUID
     name: str
     kind: str
     status: str

@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import get_actor, roles
+from verbinders.api.results import CallIssuedResult, CommandResult
 from verbinders.api.routes.common import (
     AsOf,
     Timeout,
@@ -31,7 +32,6 @@ from verbinders.api.state import runtime_of
 from verbinders.application import call_responses as answers
 from verbinders.application import calls as service
 from verbinders.application import rights
-from verbinders.application.context import CommandResult
 from verbinders.domain import limits
 from verbinders.domain.access import Role
 from verbinders.domain.call_responses import CallResponse, NeedClaim, Offer, claim_id, response_id
@@ -482,7 +482,7 @@ class CallsController(Controller):
     )
     async def issue(
         self, request: Request[Any, Any, Any], data: IssueCall
-    ) -> Response[CommandResult]:
+    ) -> Response[CallIssuedResult]:
         return await execute(request, service.issue_call, **data.fields())
 
     @patch(

@@ -16,6 +16,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from verbinders.api.auth import get_actor, roles
 from verbinders.api.state import runtime_of
 from verbinders.errors import InvalidCommand
+from verbinders.event_names import public_event, stored_topic
 from verbinders.store.events import RecordedEvent
 from verbinders.store.subscription import subscribe
 
@@ -53,7 +54,14 @@ class EventsController(Controller):
         ] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         stream: uuid.UUID | None = None,
-        topic: str | None = None,
+        topic: Annotated[
+            str | None,
+            Parameter(
+                description="Only events of this public name (`organisation.registered`; see"
+                " docs/api.md), 422 for an unknown one",
+                max_length=80,
+            ),
+        ] = None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> EventPage:
@@ -61,6 +69,7 @@ class EventsController(Controller):
         if since is not None and until is not None and since > until:
             raise InvalidCommand("since must not be after until", field="since", rule="order")
         tenant = get_actor(request).tenant
+        topic = None if topic is None else stored_topic(topic)
         async with runtime.connection() as conn:
             # The horizon first, in its own statement: rows are read in a later snapshot.
             horizon = await conn.fetchval("SELECT feed_horizon()")
@@ -82,7 +91,7 @@ class EventsController(Controller):
                 until,
                 limit,
             )
-        events = [RecordedEvent(**dict(row)) for row in rows]
+        events = [public_event(RecordedEvent(**dict(row))) for row in rows]
         # A short page holds every match up to the horizon: the next one starts there.
         next_after = events[-1].position if len(events) == limit else max(after, int(horizon))
         return EventPage(events=events, next_after=next_after)
@@ -152,7 +161,7 @@ async def _live(
             if feed in done:
                 feed.result()  # the subscription failed: end the stream with its error
             if getting in done:
-                for event in getting.result():
+                for event in map(public_event, getting.result()):
                     yield ServerSentEventMessage(
                         data=_encoder.encode(event).decode(),
                         id=str(event.position),

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
+from verbinders.api.results import CommandResult, DecisionRecordedResult
 from verbinders.api.routes.common import (
     AsOf,
     Timeout,
@@ -29,9 +30,8 @@ from verbinders.api.routes.common import (
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import meetings as service
-from verbinders.application.context import CommandResult
 from verbinders.application.rights import OWN
-from verbinders.domain import rules
+from verbinders.domain import limits, rules
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.errors import InvalidCommand, NotFound
 from verbinders.projections.meetings_queries import (
@@ -50,26 +50,29 @@ REPORT_READERS = ("coordinator", "analyst", "auditor", "municipality", "fund")
 
 
 class AgendaItemIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    title: str
-    description: str = ""
+    title: limits.AgendaTitle
+    description: limits.AgendaDescription = ""
 
 
 class VotesIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    in_favour: int = 0
-    against: int = 0
-    abstained: int = 0
+    in_favour: limits.VoteCount = 0
+    against: limits.VoteCount = 0
+    abstained: limits.VoteCount = 0
+
+
+Agenda = Annotated[tuple[AgendaItemIn, ...], msgspec.Meta(max_length=limits.AGENDA_ITEMS_MAX)]
 
 
 class ScheduleMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    title: str
-    starts_at: datetime
-    ends_at: datetime
+    title: limits.Title
+    starts_at: limits.Moment
+    ends_at: limits.Moment
     mode: MeetingMode
-    venue: str | None = None
+    venue: limits.Venue | None = None
     """Required in person and hybrid; not allowed online."""
-    online_link: str | None = None
+    online_link: limits.WebAddress | None = None
     """Required online and hybrid; not allowed in person."""
-    agenda: tuple[AgendaItemIn, ...] = ()
+    agenda: Agenda = ()
 
     def fields(self) -> dict[str, Any]:
         return {**msgspec.structs.asdict(self), "agenda": _agenda(self.agenda)}
@@ -78,32 +81,32 @@ class ScheduleMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 class RescheduleMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Only the fields sent change; `null` clears the venue or the link (as the mode needs)."""
 
-    starts_at: datetime | UnsetType = UNSET
-    ends_at: datetime | UnsetType = UNSET
+    starts_at: limits.Moment | UnsetType = UNSET
+    ends_at: limits.Moment | UnsetType = UNSET
     mode: MeetingMode | UnsetType = UNSET
-    venue: str | UnsetType | None = UNSET
-    online_link: str | UnsetType | None = UNSET
-    reason: str = ""
+    venue: limits.Venue | UnsetType | None = UNSET
+    online_link: limits.WebAddress | UnsetType | None = UNSET
+    reason: limits.Reason = ""
 
 
 class ChangeAgenda(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    agenda: tuple[AgendaItemIn, ...]
+    agenda: Agenda
 
 
 class CancelMeeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str
+    reason: limits.Reason
 
 
 class RecordAttendance(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     organisation_id: uuid.UUID
     status: AttendanceStatus
-    people: int | None = None
+    people: limits.People | None = None
     """How many people came (present only, at least 1)."""
 
 
 class RecordDecision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: str
-    reason: str
+    text: limits.DecisionText
+    reason: limits.Reason
     """The grounds of the decision, for those who read it later."""
     votes: VotesIn | None = None
 
@@ -113,7 +116,7 @@ class RecordDecision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 class PublishMinutes(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    minutes: str
+    minutes: limits.Minutes
 
 
 def _agenda(items: tuple[AgendaItemIn, ...]) -> tuple[AgendaItem, ...]:
@@ -434,7 +437,7 @@ class MeetingsController(Controller):
     )
     async def decide(
         self, request: Request[Any, Any, Any], meeting_id: uuid.UUID, data: RecordDecision
-    ) -> Response[CommandResult]:
+    ) -> Response[DecisionRecordedResult]:
         return await execute(request, service.record_decision, meeting_id, **data.fields())
 
     @post(

@@ -26,6 +26,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from verbinders.api.auth import READERS, get_actor, roles
+from verbinders.api.results import Page, TransitionResult
 from verbinders.api.routes.common import (
     AsOf,
     Timeout,
@@ -36,9 +37,9 @@ from verbinders.api.routes.common import (
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import membership as service
-from verbinders.application.context import CommandResult
 from verbinders.application.membership_record import MembershipView, membership_of
-from verbinders.application.rights import OWN, RECORD_READERS
+from verbinders.application.rights import OWN, RECORD_READERS, without_hidden_decisions
+from verbinders.domain import limits
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.projections.membership_queries import (
@@ -65,15 +66,15 @@ EffectiveAt = Annotated[
 
 
 class Apply(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    motivation: str
+    motivation: limits.Motivation
 
 
 class OptionalReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str = ""
+    reason: limits.Reason = ""
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str
+    reason: limits.Reason
     meeting_id: uuid.UUID | None = None
     """The platform meeting where it was decided, if any."""
 
@@ -81,11 +82,8 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return msgspec.structs.asdict(self)
 
 
-class RegisterPage(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[RegisterEntry]
-    total: int
-    limit: int
-    offset: int
+class RegisterPage(Page[RegisterEntry], frozen=True, kw_only=True):
+    """A page of the register."""
 
 
 class MembershipController(Controller):
@@ -100,7 +98,7 @@ class MembershipController(Controller):
     )
     async def apply(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Apply
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.apply, organisation_id, motivation=data.motivation)
 
     @post(
@@ -111,7 +109,7 @@ class MembershipController(Controller):
     )
     async def withdraw(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: OptionalReason
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.withdraw, organisation_id, reason=data.reason)
 
     @post(
@@ -122,7 +120,7 @@ class MembershipController(Controller):
     )
     async def leave(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: OptionalReason
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.leave, organisation_id, reason=data.reason)
 
     @post(
@@ -133,7 +131,7 @@ class MembershipController(Controller):
     )
     async def admit(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.admit, organisation_id, **data.fields())
 
     @post(
@@ -144,7 +142,7 @@ class MembershipController(Controller):
     )
     async def reject(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.reject, organisation_id, **data.fields())
 
     @post(
@@ -155,7 +153,7 @@ class MembershipController(Controller):
     )
     async def suspend(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.suspend, organisation_id, **data.fields())
 
     @post(
@@ -166,7 +164,7 @@ class MembershipController(Controller):
     )
     async def reinstate(
         self, request: Request[Any, Any, Any], organisation_id: uuid.UUID, data: Decision
-    ) -> Response[CommandResult]:
+    ) -> Response[TransitionResult]:
         return await execute(request, service.reinstate, organisation_id, **data.fields())
 
     @get(
@@ -192,7 +190,12 @@ class MembershipController(Controller):
         )
         return Response(view, headers={"ETag": etag(view.version)})
 
-    @get("/membership", **roles(*READERS), summary="The membership register")
+    @get(
+        "/membership",
+        **roles(*READERS),
+        summary="The membership register (who decided and why: only for those who may read"
+        " the record)",
+    )
     async def register(
         self,
         request: Request[Any, Any, Any],
@@ -228,6 +231,7 @@ class MembershipController(Controller):
                 limit=limit,
                 offset=offset,
             )
+        items = without_hidden_decisions(get_actor(request), items)
         return RegisterPage(items=items, total=total, limit=limit, offset=offset)
 
     @get(

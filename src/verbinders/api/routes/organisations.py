@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import READERS, get_actor, roles
+from verbinders.api.results import CommandResult, Page
 from verbinders.api.routes.common import (
     AsOf,
     Timeout,
@@ -23,8 +24,8 @@ from verbinders.api.routes.common import (
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import organisations as service
-from verbinders.application.context import CommandResult
 from verbinders.application.rights import OWN
+from verbinders.domain import limits
 from verbinders.domain.contacts import ContactChanges
 from verbinders.domain.membership import Membership, MembershipStatus, membership_id
 from verbinders.domain.organisations import Organisation
@@ -38,23 +39,26 @@ from verbinders.projections.reading import reading
 __all__ = ["OrganisationsController", "StrengthsController"]
 
 
+KvkNumber = Annotated[str, msgspec.Meta(max_length=20, description="A KvK number (8 digits)")]
+
+
 class ProfileFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    description: str = ""
-    founding_year: int | None = None
-    communities: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    themes: tuple[str, ...] = ()
-    districts: tuple[str, ...] = ()
-    target_groups: tuple[str, ...] = ()
-    website: str | None = None
-    constituency_size: int | None = None
-    active_volunteers: int | None = None
+    description: limits.Description = ""
+    founding_year: limits.FoundingYear | None = None
+    communities: limits.Labels = ()
+    languages: limits.Languages = ()
+    themes: limits.Codes = ()
+    districts: limits.Codes = ()
+    target_groups: limits.Labels = ()
+    website: limits.WebAddress | None = None
+    constituency_size: limits.ConstituencySize | None = None
+    active_volunteers: limits.ActiveVolunteers | None = None
 
 
 class RegisterOrganisation(ProfileFields, frozen=True, kw_only=True, forbid_unknown_fields=True):
     kind: OrganisationKind
-    name: str
-    kvk_number: str | None = None
+    name: limits.OrganisationName
+    kvk_number: KvkNumber | None = None
 
     def profile(self) -> Profile:
         fields = msgspec.structs.asdict(self)
@@ -66,38 +70,38 @@ class RegisterOrganisation(ProfileFields, frozen=True, kw_only=True, forbid_unkn
 class UpdateOrganisation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Only the fields sent change; `null` clears an optional field."""
 
-    name: str | UnsetType = UNSET
-    kvk_number: str | UnsetType | None = UNSET
-    description: str | UnsetType = UNSET
-    founding_year: int | UnsetType | None = UNSET
-    communities: tuple[str, ...] | UnsetType = UNSET
-    languages: tuple[str, ...] | UnsetType = UNSET
-    themes: tuple[str, ...] | UnsetType = UNSET
-    districts: tuple[str, ...] | UnsetType = UNSET
-    target_groups: tuple[str, ...] | UnsetType = UNSET
-    website: str | UnsetType | None = UNSET
-    constituency_size: int | UnsetType | None = UNSET
-    active_volunteers: int | UnsetType | None = UNSET
+    name: limits.OrganisationName | UnsetType = UNSET
+    kvk_number: KvkNumber | UnsetType | None = UNSET
+    description: limits.Description | UnsetType = UNSET
+    founding_year: limits.FoundingYear | UnsetType | None = UNSET
+    communities: limits.Labels | UnsetType = UNSET
+    languages: limits.Languages | UnsetType = UNSET
+    themes: limits.Codes | UnsetType = UNSET
+    districts: limits.Codes | UnsetType = UNSET
+    target_groups: limits.Labels | UnsetType = UNSET
+    website: limits.WebAddress | UnsetType | None = UNSET
+    constituency_size: limits.ConstituencySize | UnsetType | None = UNSET
+    active_volunteers: limits.ActiveVolunteers | UnsetType | None = UNSET
 
     def changes(self) -> ProfileChanges:
         return ProfileChanges(**msgspec.structs.asdict(self))
 
 
 class Reason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str
+    reason: limits.Reason
 
 
-class OptionalReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str = ""
+class StrengthWithdrawal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: limits.Reason = ""
 
 
 class AddStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     kind: StrengthKind
-    title: str
-    description: str = ""
-    capacity: int | None = None
-    languages: tuple[str, ...] = ()
-    districts: tuple[str, ...] = ()
+    title: limits.StrengthTitle
+    description: limits.StrengthDescription = ""
+    capacity: limits.Capacity | None = None
+    languages: limits.Languages = ()
+    districts: limits.Codes = ()
 
     def strength(self) -> Strength:
         return Strength(**msgspec.structs.asdict(self))
@@ -105,28 +109,28 @@ class AddStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 class ChangeStrength(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     kind: StrengthKind | UnsetType = UNSET
-    title: str | UnsetType = UNSET
-    description: str | UnsetType = UNSET
-    capacity: int | UnsetType | None = UNSET
-    languages: tuple[str, ...] | UnsetType = UNSET
-    districts: tuple[str, ...] | UnsetType = UNSET
+    title: limits.StrengthTitle | UnsetType = UNSET
+    description: limits.StrengthDescription | UnsetType = UNSET
+    capacity: limits.Capacity | UnsetType | None = UNSET
+    languages: limits.Languages | UnsetType = UNSET
+    districts: limits.Codes | UnsetType = UNSET
 
     def changes(self) -> StrengthChanges:
         return StrengthChanges(**msgspec.structs.asdict(self))
 
 
 class AddContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: str
-    role: str = ""
-    email: str | None = None
-    phone: str | None = None
+    name: limits.ContactName
+    role: limits.ContactRole = ""
+    email: limits.Email | None = None
+    phone: limits.Phone | None = None
 
 
 class ChangeContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: str | UnsetType = UNSET
-    role: str | UnsetType = UNSET
-    email: str | UnsetType | None = UNSET
-    phone: str | UnsetType | None = UNSET
+    name: limits.ContactName | UnsetType = UNSET
+    role: limits.ContactRole | UnsetType = UNSET
+    email: limits.Email | UnsetType | None = UNSET
+    phone: limits.Phone | UnsetType | None = UNSET
 
     def changes(self) -> ContactChanges:
         return ContactChanges(**msgspec.structs.asdict(self))
@@ -173,17 +177,18 @@ class DirectoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     strengths: int
 
 
-class Page(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[Any]
-    total: int
-    limit: int
-    offset: int
-
-
 class StrengthHit(msgspec.Struct, frozen=True, kw_only=True):
     strength: StrengthView
     organisation_name: str
     organisation_kind: str
+
+
+class OrganisationPage(Page[DirectoryEntry], frozen=True, kw_only=True):
+    """A page of the directory."""
+
+
+class StrengthPage(Page[StrengthHit], frozen=True, kw_only=True):
+    """A page of offered strengths."""
 
 
 def _view(organisation: Organisation, membership: Membership | None) -> OrganisationView:
@@ -263,7 +268,7 @@ class OrganisationsController(Controller):
         as_of: AsOf = None,
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
-    ) -> Page:
+    ) -> OrganisationPage:
         runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         as_of = moment(as_of)
@@ -308,7 +313,7 @@ class OrganisationsController(Controller):
             )
             for r in rows
         ]
-        return Page(items=items, total=total, limit=limit, offset=offset)
+        return OrganisationPage(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{organisation_id:uuid}", **roles(*READERS), summary="One organisation's profile")
     async def show(
@@ -391,7 +396,7 @@ class OrganisationsController(Controller):
         request: Request[Any, Any, Any],
         organisation_id: uuid.UUID,
         strength_id: uuid.UUID,
-        data: OptionalReason,
+        data: StrengthWithdrawal,
     ) -> Response[CommandResult]:
         return await execute(
             request, service.withdraw_strength, organisation_id, strength_id, reason=data.reason
@@ -479,7 +484,7 @@ class StrengthsController(Controller):
         as_of: AsOf = None,
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
-    ) -> Page:
+    ) -> StrengthPage:
         runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         as_of = moment(as_of)
@@ -515,4 +520,4 @@ class StrengthsController(Controller):
             )
             for r in rows
         ]
-        return Page(items=items, total=total, limit=limit, offset=offset)
+        return StrengthPage(items=items, total=total, limit=limit, offset=offset)

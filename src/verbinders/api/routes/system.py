@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, put
@@ -12,15 +12,17 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from verbinders.api.auth import PUBLIC, READERS, get_actor, roles
 from verbinders.api.problems import problem_response
+from verbinders.api.results import CommandResult
 from verbinders.api.routes.common import AsOf, etag, execute, moment
 from verbinders.api.state import runtime_of
-from verbinders.application.context import Actor, CommandResult
+from verbinders.application.context import Actor
 from verbinders.application.platforms import (
     PlatformView,
     change_platform,
     get_platform,
     reassign_point_of_contact,
 )
+from verbinders.domain import limits
 from verbinders.domain.vocabulary import Term
 from verbinders.errors import FeedRefused
 from verbinders.mail.outbox import OutboxStatus, outbox_status
@@ -62,17 +64,20 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     label: str
 
 
+Terms = Annotated[tuple[Term, ...], msgspec.Meta(max_length=limits.TERMS_MAX)]
+
+
 class ChangePlatform(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: str | None = None
-    city: str | None = None
-    districts: tuple[Term, ...] | None = None
-    themes: tuple[Term, ...] | None = None
+    name: limits.PlatformName | None = None
+    city: limits.City | None = None
+    districts: Terms | None = None
+    themes: Terms | None = None
 
 
 class PointOfContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     organisation_id: uuid.UUID | None
     """The organisation that becomes the single point of contact (null: nobody)."""
-    reason: str
+    reason: limits.Reason
 
 
 async def _consumers(

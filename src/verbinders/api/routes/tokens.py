@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -11,9 +10,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
+from verbinders.api.results import CommandResult
 from verbinders.api.routes.common import Timeout, WaitFor, execute
 from verbinders.api.state import runtime_of
-from verbinders.application.context import CommandResult
 from verbinders.application.tokens import (
     IssuedToken,
     TokenView,
@@ -21,6 +20,7 @@ from verbinders.application.tokens import (
     revoke_token,
     token_views,
 )
+from verbinders.domain import limits
 from verbinders.projections.reading import reading
 from verbinders.projections.tokens import token_rows
 
@@ -28,13 +28,13 @@ __all__ = ["TokensController"]
 
 
 class IssueToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    roles: tuple[str, ...]
-    label: str = msgspec.field(default="")
+    roles: limits.Roles
+    label: limits.TokenLabel = msgspec.field(default="")
     party: uuid.UUID | None = None
     """The organisation of this platform the token acts for (required for organisation,
     municipality and fund; of kind municipality or fund for those roles)."""
-    expires_at: datetime | None = None
-    reason: str = ""
+    expires_at: limits.Moment | None = None
+    reason: limits.Reason = ""
 
     def fields(self) -> dict[str, Any]:
         fields = msgspec.structs.asdict(self)
@@ -43,7 +43,7 @@ class IssueToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class RevokeToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str
+    reason: limits.Reason
 
 
 class TokensController(Controller):
