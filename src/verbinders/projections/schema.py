@@ -107,7 +107,7 @@ END $$;
     ),
     (
         3,
-        "faults and quarantined platforms; indexes after a rebuild's load; moments to positions",
+        "faults and quarantined platforms; indexes after a rebuild's load",
         """
 CREATE TABLE projection_faults (
     name        text        NOT NULL,
@@ -120,8 +120,6 @@ CREATE TABLE projection_faults (
     PRIMARY KEY (schema_name, tenant)
 );
 ALTER TABLE projection_generations ADD COLUMN indexed boolean NOT NULL DEFAULT true;
--- `EventStore.position_at`: the last position recorded by a moment, through an index.
-CREATE INDEX events_recorded_at_position ON events (recorded_at, position);
 """,
     ),
 ]

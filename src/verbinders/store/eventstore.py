@@ -477,7 +477,7 @@ class EventStore:
     async def position_at(self, moment: datetime) -> int:
         """The last position recorded at or before `moment`.
 
-        Through the index on (recorded_at, position): the latest time recorded by then, and
+        The latest time recorded by then (the BRIN index on recorded_at), and
         the highest position among the events recorded in the two seconds up to it. An event's
         time and its position are taken in the same statement (see `schema.py`), so an event
         of a higher position recorded earlier than another lies within a statement's duration
