@@ -435,8 +435,8 @@ async def test_an_empty_platform_name_or_city_is_refused(
         "/platform", json={field: ""}, headers=platform.auth("coordinator")
     )
     assert await read_platform(client, platform) == before
-    problem = assert_problem(refused, 422, "invalid-command")
-    assert problem["field"] == field
+    problem = assert_problem(refused, 422, "invalid-request")  # by the body's schema
+    assert (problem["field"], problem["rule"]) == (field, "min-length")
 
 
 async def test_the_point_of_contact_is_never_an_unknown_dissolved_or_foreign_organisation(
