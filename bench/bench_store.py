@@ -80,9 +80,10 @@ META = Metadata(tenant="bench", actor="bench", correlation_id="bench")
 META_JSON = msgspec.json.encode(META)
 TOPIC = "bench:Thing.Happened"
 
-# Same columns, types, defaults and indexes as `events` (store/schema.py, migration 1); the
-# position comes from a sequence with the same CACHE 1 (as a column default instead of a
-# nextval() inside append_events).
+# Same columns, types, defaults and indexes as `events` (store/schema.py, migrations 1 and 3:
+# its 32-byte `hash` here a constant, there chained, see store/chain.py); the position comes
+# from a sequence with the same CACHE 1 (as a column default instead of a nextval() inside
+# append_events).
 PLAIN_DDL = """
 CREATE SEQUENCE IF NOT EXISTS plain_position_seq AS bigint CACHE 1;
 CREATE TABLE IF NOT EXISTS plain_events (
@@ -94,7 +95,8 @@ CREATE TABLE IF NOT EXISTS plain_events (
     topic        text        NOT NULL,
     payload      jsonb       NOT NULL,
     metadata     jsonb       NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    hash         bytea       NOT NULL DEFAULT decode(repeat('ab', 32), 'hex')
 );
 CREATE UNIQUE INDEX IF NOT EXISTS plain_events_stream_version
     ON plain_events (stream_id, version);
