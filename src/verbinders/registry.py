@@ -152,6 +152,21 @@ DOMAINS: tuple[Domain, ...] = (
         workers=("verbinders.mail.worker:MailWorker", "verbinders.policies.call_timer:CallTimer"),
     ),
     Domain(
+        name="funding",
+        aggregates=(
+            "verbinders.domain.funds:Fund",
+            "verbinders.domain.funds:Round",
+            "verbinders.domain.funding_applications:FundingApplication",
+            "verbinders.domain.funding_reports:Accountability",
+        ),
+        services=("verbinders.application.funding", "verbinders.application.funding_applicants"),
+        routes=("verbinders.api.routes.funding:FundingController",),
+    ),
+    Domain(
+        name="audit",
+        workers=("verbinders.audit.sealer:Sealer",),
+    ),
+    Domain(
         name="events",
         projections=("verbinders.projections.activity:ActivityProjection",),
         routes=(
