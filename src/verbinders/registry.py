@@ -160,7 +160,11 @@ DOMAINS: tuple[Domain, ...] = (
             "verbinders.domain.funding_reports:Accountability",
         ),
         services=("verbinders.application.funding", "verbinders.application.funding_applicants"),
-        routes=("verbinders.api.routes.funding:FundingController",),
+        projections=("verbinders.projections.funding:FundingProjection",),
+        routes=(
+            "verbinders.api.routes.funding:FundingController",
+            "verbinders.api.routes.funding_reports:FundingReportsController",
+        ),
     ),
     Domain(
         name="audit",
