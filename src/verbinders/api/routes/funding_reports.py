@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -116,6 +116,12 @@ def _answer(
     )
 
 
+def _stamp(moment: datetime) -> str:
+    """A full RFC 3339 date-time (the standard's dates also take YYYY-MM-DD, but its schema's
+    `oneOf` then matches both of its branches where formats are not asserted)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def giving_package(tenant: str, found: list[dict[str, Any]]) -> dict[str, Any]:
     """The 360Giving package of `grants` rows (identifiers prefixed by the platform)."""
     prefix = f"360G-verbinders-{tenant}"
@@ -133,18 +139,18 @@ def giving_package(tenant: str, found: list[dict[str, Any]]) -> dict[str, Any]:
             "amountAppliedFor": g["requested"],
             "amountAwarded": g["granted"],
             "amountDisbursed": g["paid"],
-            "awardDate": g["awarded_at"].date().isoformat(),
+            "awardDate": _stamp(g["awarded_at"]),
             "recipientOrganization": [org(g["applicant"], g["applicant_name"])],
             "fundingOrganization": [org(g["funder"], g["funder_name"])],
             "grantProgramme": [{"code": str(g["round_id"]), "title": g["round_title"]}],
-            "plannedDates": [{"startDate": g["awarded_at"].date().isoformat()}],
+            "plannedDates": [{"startDate": _stamp(g["awarded_at"])}],
             "fromOpenCall": "Yes",
         }
         if g["payments"]:
             item["disbursementTransaction"] = [
                 {
                     "id": f"{prefix}-{g['id']}-payment-{p['number']}",
-                    "transactionDate": p["paid_at"].date().isoformat(),
+                    "transactionDate": _stamp(p["paid_at"]),
                     "value": p["amount"],
                     "currency": "EUR",
                 }
