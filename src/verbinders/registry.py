@@ -165,6 +165,9 @@ DOMAINS: tuple[Domain, ...] = (
             "verbinders.api.routes.funding:FundingController",
             "verbinders.api.routes.funding_reports:FundingReportsController",
         ),
+        policies=("verbinders.policies.report_reminders:ReportReminders",),
+        migrations=(("report_timers", "verbinders.application.report_timers:MIGRATIONS"),),
+        workers=("verbinders.policies.report_timer:ReportTimer",),
     ),
     Domain(
         name="audit",

@@ -20,6 +20,7 @@ from decimal import Decimal
 from verbinders.application import rights
 from verbinders.application.commands import command
 from verbinders.application.context import CommandResult
+from verbinders.application.report_timers import set_report_timers
 from verbinders.application.unit_of_work import UnitOfWork
 from verbinders.domain.funding_applications import FundingApplication, Recommendation
 from verbinders.domain.funding_reports import Accountability, accountability_id
@@ -38,6 +39,8 @@ __all__ = [
     "declare_conflict",
     "open_round",
     "pay",
+    "record_report_reminder_due",
+    "remind_report",
     "require_report",
     "review",
     "settle",
@@ -253,7 +256,7 @@ async def pay(
     return CommandResult.of(application, data={"payment": payment.number})
 
 
-@command(writes_once=True)
+@command()
 async def require_report(uow: UnitOfWork, application_id: uuid.UUID, *, due: date) -> CommandResult:
     application = await uow.get(FundingApplication, application_id)
     ledger_id = accountability_id(uow.tenant, application.fund_id, application.applicant)
@@ -268,7 +271,34 @@ async def require_report(uow: UnitOfWork, application_id: uuid.UUID, *, due: dat
         )
         uow.save(ledger)
     report = ledger.require_report(application.id, due=due, at=uow.now())
+    await set_report_timers(uow.connection, uow.tenant, ledger.id, report.number, due)
     return CommandResult.of(ledger, data={"report": report.number})
+
+
+@command(writes_once=True)
+async def record_report_reminder_due(
+    uow: UnitOfWork, ledger_id: uuid.UUID, number: int, when: str
+) -> CommandResult:
+    """The report timer's command: reminder `when` of report `number` fell due (nothing for a
+    report already in, or a reminder recorded already)."""
+    ledger = await uow.get(Accountability, ledger_id)
+    fund = await uow.get(Fund, ledger.fund_id)
+    rights.manage_fund(uow.actor, fund.funder)
+    ledger.reminder_fell_due(number, when=when, at=uow.now())
+    return CommandResult.of(ledger)
+
+
+@command(writes_once=True)
+async def remind_report(
+    uow: UnitOfWork, ledger_id: uuid.UUID, number: int, when: str
+) -> CommandResult:
+    """The reminder policy's command: record that the applicant was reminded of report
+    `number` (`before` or `after` its due date), once; nothing once the report is in."""
+    ledger = await uow.get(Accountability, ledger_id)
+    fund = await uow.get(Fund, ledger.fund_id)
+    rights.manage_fund(uow.actor, fund.funder)
+    ledger.remind(number, when=when, at=uow.now())
+    return CommandResult.of(ledger)
 
 
 @command(writes_once=True)

@@ -29,6 +29,7 @@ __all__ = ["Accountability", "Document", "Report", "accountability_id"]
 _NAMESPACE = uuid.UUID("0f1c8a52-6a8e-4c59-9a56-0a4e1bb8d5a1")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DOCUMENTS_MAX = 50
+REMINDERS = ("before", "after")
 
 
 def accountability_id(tenant: str, fund_id: UUID, applicant: UUID) -> UUID:
@@ -48,8 +49,10 @@ class Report(msgspec.Struct, kw_only=True):
     spent: Decimal | None = None
     results: str = ""
     documents: tuple[Document, ...] = ()
+    falling_due: tuple[str, ...] = ()
+    """Reminder moments that passed (recorded by the timer): `before`, `after`."""
     reminded: tuple[str, ...] = ()
-    """Reminders recorded: `before`, `after`."""
+    """Reminders recorded (by the reminder policy): `before`, `after`."""
 
     def overdue(self, on: date) -> bool:
         return self.submitted_at is None and on > self.due
@@ -149,6 +152,22 @@ class Accountability(Aggregate):
         report.spent = spent
         report.results = results
         report.documents = documents
+
+    def reminder_fell_due(self, number: int, *, when: str, at: datetime) -> bool:
+        """The timer: the moment of reminder `when` (`before` or `after` the due date) passed;
+        recorded once, and not for a report already in."""
+        if when not in REMINDERS:
+            raise InvalidCommand("when is before or after", field="when", rule="choice")
+        report = self.report(number)
+        if when in report.falling_due or report.submitted_at is not None:
+            return False
+        self._reminder_due(number=number, when=when, at=at)
+        return True
+
+    @event("ReminderDue")
+    def _reminder_due(self, number: int, when: str, at: datetime) -> None:
+        report = self.reports[number - 1]
+        report.falling_due = (*report.falling_due, when)
 
     def remind(self, number: int, *, when: str, at: datetime) -> bool:
         """Record a reminder (`before` or `after` the due date) once; False if it was."""
