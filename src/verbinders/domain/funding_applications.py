@@ -26,13 +26,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from uuid import UUID
 
-import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from verbinders.domain import limits, rules
+from verbinders.domain.funding_records import (
+    CO_APPLICANTS_MAX,
+    CONDITIONS_MAX,
+    SCORE_MAX,
+    ApplicationState,
+    BudgetLine,
+    Decision,
+    Objection,
+    Payment,
+    Recommendation,
+    Review,
+    check_budget_lines,
+    required_text,
+)
 from verbinders.domain.funds import Round
 from verbinders.domain.money import ZERO, amount, euros, total
 from verbinders.errors import Conflict, Forbidden, InvalidCommand
@@ -47,89 +59,6 @@ __all__ = [
     "Recommendation",
     "Review",
 ]
-
-BUDGET_LINES_MAX = 50
-CO_APPLICANTS_MAX = 10
-CONDITIONS_MAX = 20
-SCORE_MAX = 10
-
-
-class ApplicationState(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    DECIDED = "decided"
-    OBJECTED = "objected"
-    SETTLED = "settled"
-    WITHDRAWN = "withdrawn"
-
-
-class Recommendation(StrEnum):
-    GRANT = "grant"
-    PARTIAL = "partial"
-    REJECT = "reject"
-
-
-class BudgetLine(msgspec.Struct, frozen=True, kw_only=True):
-    description: str
-    amount: Decimal
-
-
-class Review(msgspec.Struct, frozen=True, kw_only=True):
-    reviewer: str
-    scores: dict[str, int]
-    recommendation: Recommendation
-    comment: str
-    at: datetime
-
-
-class Decision(msgspec.Struct, frozen=True, kw_only=True):
-    number: int
-    amount: Decimal
-    conditions: tuple[str, ...]
-    rationale: str
-    decided_by: str
-    at: datetime
-    objection_until: datetime
-    replaces: int | None = None
-    """The decision this one reconsidered."""
-    reviews: int = 0
-    """Reviews counted when it was taken."""
-
-
-class Objection(msgspec.Struct, frozen=True, kw_only=True):
-    decision: int
-    reason: str
-    by: str
-    at: datetime
-
-
-class Payment(msgspec.Struct, frozen=True, kw_only=True):
-    number: int
-    amount: Decimal
-    by: str
-    at: datetime
-
-
-def check_budget_lines(lines: Sequence[BudgetLine]) -> tuple[BudgetLine, ...]:
-    if not 1 <= len(lines) <= BUDGET_LINES_MAX:
-        raise InvalidCommand(
-            f"an application has 1 to {BUDGET_LINES_MAX} budget lines",
-            field="budget_lines",
-            rule="range",
-        )
-    return tuple(
-        BudgetLine(
-            description=rules.single_line(
-                line.description, field=f"budget_lines[{i}].description", max_length=200
-            ),
-            amount=amount(line.amount, field=f"budget_lines[{i}].amount", minimum=Decimal("0.01")),
-        )
-        for i, line in enumerate(lines)
-    )
-
-
-def _text(value: str, field: str, maximum: int = limits.DESCRIPTION_MAX) -> str:
-    return rules.multi_line(value, field=field, max_length=maximum, required=True)
 
 
 class FundingApplication(Aggregate):
@@ -183,7 +112,7 @@ class FundingApplication(Aggregate):
             funder=round.funder,
             applicant=applicant,
             title=rules.single_line(title, field="title", max_length=limits.TITLE_MAX),
-            summary=_text(summary, "summary"),
+            summary=required_text(summary, "summary"),
             budget_lines=check_budget_lines(budget_lines),
             activity_id=activity_id,
             co_applicants=_co_applicants(co_applicants, applicant),
@@ -291,7 +220,7 @@ class FundingApplication(Aggregate):
             title=self.title
             if title is None
             else rules.single_line(title, field="title", max_length=limits.TITLE_MAX),
-            summary=self.summary if summary is None else _text(summary, "summary"),
+            summary=self.summary if summary is None else required_text(summary, "summary"),
             budget_lines=self.budget_lines
             if budget_lines is None
             else check_budget_lines(budget_lines),
@@ -372,7 +301,9 @@ class FundingApplication(Aggregate):
                 f"the period to object ended at {decision.objection_until.isoformat()}",
                 state="objection-period-over",
             )
-        self._objected(decision=decision.number, by=by, reason=_text(reason, "reason"), at=at)
+        self._objected(
+            decision=decision.number, by=by, reason=required_text(reason, "reason"), at=at
+        )
 
     @event("Objected")
     def _objected(self, decision: int, by: str, reason: str, at: datetime) -> None:
@@ -484,7 +415,7 @@ class FundingApplication(Aggregate):
                 rules.single_line(c, field=f"conditions[{i}]", max_length=limits.NOTE_MAX)
                 for i, c in enumerate(conditions)
             ),
-            rationale=_text(rationale, "rationale"),
+            rationale=required_text(rationale, "rationale"),
             decided_by=person,
             at=at,
             objection_until=at + timedelta(days=round.objection_days),
