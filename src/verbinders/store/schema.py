@@ -150,7 +150,7 @@ INSERT_MANY = """INSERT INTO events (position, tenant, stream_id, stream_type, v
 SELECT n.position, $1, $2, $3, n.version, n.topic, n.payload, $7, n.recorded_at,
        event_chain(n.previous, event_body($1, $2, $3, n.version, n.position, n.topic,
                                           n.recorded_at, $7, n.payload))
-           OVER (ORDER BY n.n)
+           OVER (ORDER BY n.n ROWS UNBOUNDED PRECEDING)
   FROM (SELECT nextval('event_position_seq') AS position, $4::integer + e.n::integer AS version,
                e.topic, e.payload, e.n, h.recorded_at,
                coalesce(p.hash, decode(repeat('00', 32), 'hex'))
@@ -160,7 +160,6 @@ SELECT n.position, $1, $2, $3, n.version, n.topic, n.payload, $7, n.recorded_at,
          WHERE $4::integer = 0 OR p.hash IS NOT NULL
          ORDER BY e.n
         OFFSET 0) n
- ORDER BY n.n
 RETURNING position"""
 
 APPEND_ONE = f"WITH {HORIZON_CTE}\n{INSERT_ONE}"
