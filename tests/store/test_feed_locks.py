@@ -95,6 +95,8 @@ async def test_a_transaction_takes_one_horizon_lock_however_many_it_appends(
         positions: list[int] = []
         async with store.transaction() as conn:
             pid = conn.get_server_pid()
+            # 15,500 round trips take longer than the default bound of 10 s on a busy machine.
+            await conn.execute("SET LOCAL verbinders.append_timeout = '120s'")
             for version in range(1, 15_501):
                 positions += await store.append(
                     [new_event(stream, version)],
