@@ -38,7 +38,7 @@ from verbinders.application.tokens import issue_token
 from verbinders.config import Settings
 from verbinders.database import connect
 from verbinders.projections import ProjectionRunner, all_projections
-from verbinders.projections.engine import STEP_INTERVAL
+from verbinders.projections.runner import STEP_INTERVAL
 from verbinders.runtime import open_runtime
 
 if TYPE_CHECKING:

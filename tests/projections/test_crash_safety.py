@@ -19,7 +19,8 @@ from tests.projections.ledger import (
     read_model,
 )
 from tests.projections.worker_process import APPLICATION_NAME
-from verbinders.projections.engine import ProjectionRunner, replay, wait_for_projection
+from verbinders.projections.engine import replay, wait_for_projection
+from verbinders.projections.runner import ProjectionRunner
 from verbinders.store.eventstore import EventStore
 from verbinders.store.subscription import FeedSignal
 

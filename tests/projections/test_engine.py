@@ -14,7 +14,6 @@ from verbinders.projections.activity import ActivityProjection
 from verbinders.projections.engine import (
     LostLeadership,
     Projection,
-    ProjectionRunner,
     create_generation,
     replay,
     step,
@@ -22,6 +21,7 @@ from verbinders.projections.engine import (
     wait_for_projection,
 )
 from verbinders.projections.faults import ProjectionFault
+from verbinders.projections.runner import ProjectionRunner
 from verbinders.store.events import Metadata, NewEvent
 from verbinders.store.subscription import FeedSignal
 

@@ -266,7 +266,9 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
     ]
     assert {d["recorded_by"] for d in decisions} == {"operator:tests"}
     soon = await conn.fetchrow(
-        "SELECT * FROM meetings.meetings WHERE tenant = 'haarlem' AND id = $1 AND valid_to IS NULL",
+        "SELECT m.*, v.version FROM meetings.meetings m JOIN meetings.meeting_stamps v"
+        " ON v.tenant = m.tenant AND v.id = m.id AND v.valid_to IS NULL"
+        " WHERE m.tenant = 'haarlem' AND m.id = $1 AND m.valid_to IS NULL",
         haarlem["upcoming"],
     )
     assert soon is not None

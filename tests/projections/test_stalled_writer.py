@@ -16,7 +16,8 @@ from tests.projections.ledger import META
 from verbinders.cli import main
 from verbinders.config import Settings
 from verbinders.projections.activity import ActivityProjection
-from verbinders.projections.engine import ProjectionRunner, wait_for_projection
+from verbinders.projections.engine import wait_for_projection
+from verbinders.projections.runner import ProjectionRunner
 from verbinders.store.events import NewEvent
 from verbinders.store.eventstore import EventStore
 from verbinders.store.subscription import FeedSignal, subscribe

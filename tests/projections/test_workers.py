@@ -22,10 +22,10 @@ from tests.projections.ledger import (
 )
 from verbinders.projections.engine import (
     LostLeadership,
-    ProjectionRunner,
     replay,
     wait_for_projection,
 )
+from verbinders.projections.runner import ProjectionRunner
 from verbinders.store.subscription import FeedSignal
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.projections.ledger import LedgerProjection, connector
 from verbinders.config import Settings
 from verbinders.database import open_pool
-from verbinders.projections.engine import ProjectionRunner
+from verbinders.projections.runner import ProjectionRunner
 from verbinders.store.eventstore import EventStore
 from verbinders.store.subscription import FeedSignal
 

@@ -48,6 +48,8 @@ def status_command(max_lag: int | None) -> None:
             )
             if p.state == "active":
                 positions[f"projection {p.name}"] = p.position
+            for fault in p.faults:
+                click.echo(f"  fault: {fault.describe()}")
         if not projections:
             click.echo("no projection has run yet")
         for q in policies:
@@ -63,6 +65,7 @@ def status_command(max_lag: int | None) -> None:
         )
         if feed.withheld > max_lag:
             problems.append(f"{feed.withheld} positions are withheld (more than {max_lag})")
+        problems += [fault.describe() for p in projections for fault in p.faults]
         for problem in problems:
             click.echo(f"not healthy: {problem}", err=True)
         return 1 if problems else 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal as signals
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -23,6 +24,7 @@ from verbinders.errors import Conflict, InvalidCommand
 from verbinders.projections import all_projections
 from verbinders.projections.engine import LostLeadership
 from verbinders.projections.engine import replay as replay_projection
+from verbinders.projections.faults import ProjectionFault
 from verbinders.runtime import open_runtime
 
 if TYPE_CHECKING:
@@ -146,6 +148,10 @@ async def _replay_with_progress(
                 )
             except LostLeadership as error:  # e.g. a newer version is active: run the new code
                 raise Conflict(f"cannot replay {name}: {error}") from error
+            except ProjectionFault as error:  # an event it cannot apply: one line, no trace
+                bar.stop()
+                click.echo(f"error: {error} (nothing was swapped in)", err=True)
+                sys.exit(1)
     finally:
         await conn.close()
     if generation.state == "historical":

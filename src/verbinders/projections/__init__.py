@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from verbinders.projections.engine import Projection, ProjectionRunner
+from verbinders.projections.engine import Projection
+from verbinders.projections.runner import ProjectionRunner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -5,21 +5,20 @@ district and Dutch full-text search). Contact persons are not here: they are per
 are read from the organisation itself by those allowed to see them.
 
 Every table keeps its history (`temporal.py`): one version of an organisation per event that
-changed it, so the directory as of any moment is the live query plus a condition. The
-full-text documents are folded here (`text.py`) and turned into `tsvector`s by PostgreSQL
-(generated columns, Dutch configuration), indexed with GIN. The queries are in
-`directory_queries.py`.
+changed what it shows (a strength's events change the strength's rows only), so the directory
+as of any moment is the live query plus a condition. The full-text documents are folded here
+(`text.py`) and turned into `tsvector`s by PostgreSQL (generated columns, Dutch
+configuration), indexed with GIN. The queries are in `directory_queries.py`.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
 from verbinders.projections.text import search_text
 
 if TYPE_CHECKING:
@@ -64,7 +63,6 @@ ORGANISATIONS = Table(
         ("dissolved_at", "timestamptz"),
         ("membership_status", "text"),
         ("member_since", "timestamptz"),
-        ("version", "integer"),
         ("name_text", "text"),
         ("profile_text", "text"),
     ),
@@ -140,6 +138,12 @@ def _profile(profile: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_SEARCHED = frozenset(
+    ("name", "former_names", "description", "communities", "target_groups", "themes", "languages")
+)
+"""The values the search documents are made of."""
+
+
 def _texts(row: dict[str, Any]) -> None:
     """The organisation's search documents from its values (in place)."""
     row["name_text"] = search_text(row["name"], row["former_names"])
@@ -186,24 +190,15 @@ class DirectoryProjection(TemporalProjection):
                 organisations.add((event.tenant, event.stream_id))
                 strength = event.payload.get("strength_id")
                 if strength is not None:
-                    strengths.add((event.tenant, uuid.UUID(strength)))
+                    strengths.add((event.tenant, as_uuid(strength)))
         await rows.load(conn, MEMBERSHIP_STREAMS, streams)
         for key in streams:
             known = rows.get(MEMBERSHIP_STREAMS, key)
             organisation = known["organisation_id"] if known is not None else applied.get(key)
             if organisation is not None:
-                organisations.add((key[0], uuid.UUID(str(organisation))))
+                organisations.add((key[0], as_uuid(organisation)))
         await rows.load(conn, ORGANISATIONS, organisations)
         await rows.load(conn, STRENGTHS, strengths)
-
-    def apply(self, rows: Rows, event: RecordedEvent) -> None:
-        super().apply(rows, event)
-        if self.dispatch[event.topic] != "membership":  # an organisation's own event
-            key = (event.tenant, event.stream_id)
-            row = rows.get(ORGANISATIONS, key)
-            if row is not None and row["version"] != event.version:
-                row["version"] = event.version
-                rows.put(ORGANISATIONS, key, row, event)
 
     def registered(self, rows: Rows, event: RecordedEvent) -> None:
         key = (event.tenant, event.stream_id)
@@ -220,7 +215,6 @@ class DirectoryProjection(TemporalProjection):
             "dissolved_at": None,
             "membership_status": "none",
             "member_since": None,
-            "version": event.version,
         }
         _texts(row)
         rows.put(ORGANISATIONS, key, row, event)
@@ -231,7 +225,8 @@ class DirectoryProjection(TemporalProjection):
         if row is None:
             return
         row.update(values)
-        _texts(row)
+        if not _SEARCHED.isdisjoint(values):
+            _texts(row)
         rows.put(ORGANISATIONS, key, row, event)
 
     def renamed(self, rows: Rows, event: RecordedEvent) -> None:
@@ -252,7 +247,7 @@ class DirectoryProjection(TemporalProjection):
 
     def strength(self, rows: Rows, event: RecordedEvent) -> None:
         s = event.payload["strength"]
-        key = (event.tenant, uuid.UUID(event.payload["strength_id"]))
+        key = (event.tenant, as_uuid(event.payload["strength_id"]))
         old = rows.get(STRENGTHS, key)
         languages = list(s.get("languages") or ())
         rows.put(
@@ -274,7 +269,7 @@ class DirectoryProjection(TemporalProjection):
         )
 
     def strength_withdrawn(self, rows: Rows, event: RecordedEvent) -> None:
-        key = (event.tenant, uuid.UUID(event.payload["strength_id"]))
+        key = (event.tenant, as_uuid(event.payload["strength_id"]))
         row = rows.get(STRENGTHS, key)
         if row is not None:
             row["withdrawn_at"] = _at(event)
@@ -284,7 +279,7 @@ class DirectoryProjection(TemporalProjection):
         name = event.topic.rsplit(".", 1)[-1]
         stream = (event.tenant, event.stream_id)
         if name == "Applied" and rows.get(MEMBERSHIP_STREAMS, stream) is None:
-            organisation_id = uuid.UUID(str(event.payload["organisation_id"]))
+            organisation_id = as_uuid(event.payload["organisation_id"])
             rows.put(MEMBERSHIP_STREAMS, stream, {"organisation_id": organisation_id}, event)
         link = rows.get(MEMBERSHIP_STREAMS, stream)
         if link is None:

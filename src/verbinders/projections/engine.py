@@ -61,24 +61,22 @@ import logging
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import asyncpg
 import msgspec
 
 from verbinders.database import init_connection
-from verbinders.errors import Unavailable
 from verbinders.projections.faults import (
-    Fault,
     ProjectionFault,
-    faults_of,
     forget,
     is_fault,
     load_quarantine,
     quarantined,
     record_fault,
 )
+from verbinders.projections.schema import MIGRATIONS
 from verbinders.store.events import RecordedEvent
 from verbinders.store.eventstore import row_to_event
 from verbinders.store.mapping import topic_of, upcast_payload
@@ -86,14 +84,11 @@ from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
-    from verbinders.store.eventstore import EventStore
-    from verbinders.store.subscription import FeedSignal
 
 __all__ = [
+    "MIGRATIONS",
     "Generation",
     "Projection",
-    "ProjectionRunner",
-    "ProjectionStatus",
     "build_generation",
     "replay",
     "wait_for_projection",
@@ -103,130 +98,6 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
-MAX_RETRY_DELAY = 30.0
-"""Longest wait before a projection that keeps failing is tried again (seconds)."""
-
-MIGRATIONS: list[tuple[int, str, str]] = [
-    (
-        1,
-        "projection generations",
-        """
-CREATE TABLE projection_generations (
-    name           text        NOT NULL,
-    generation     integer     NOT NULL,
-    version        integer     NOT NULL,
-    schema_name    text        NOT NULL UNIQUE,
-    state          text        NOT NULL
-                   CHECK (state IN ('building', 'active', 'retired', 'historical')),
-    until_position bigint,
-    tenant         text,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    activated_at   timestamptz,
-    PRIMARY KEY (name, generation)
-);
-CREATE UNIQUE INDEX projection_generations_one_active
-    ON projection_generations (name) WHERE state = 'active';
-""",
-    ),
-    (
-        2,
-        "a batch's checkpoint, horizon and events in one round trip",
-        """
--- The checkpoint of generation p_name, the feed's horizon (at most p_until), and the events
--- after the checkpoint up to that horizon (at most p_limit, of p_topics and p_tenant where
--- given). The events' columns come first, in the order of `row_to_event`; without events,
--- one row with the checkpoint and the horizon only; no row at all if the generation has no
--- checkpoint (it was dropped).
-CREATE FUNCTION projection_batch(
-    p_name text, p_limit integer, p_topics text[], p_tenant text, p_until bigint,
-    p_payload boolean, p_metadata boolean
-) RETURNS TABLE (
-    ev_position bigint, ev_tenant text, ev_stream_id uuid, ev_stream_type text,
-    ev_version integer, ev_topic text, ev_payload jsonb, ev_metadata jsonb,
-    ev_recorded_at timestamptz, ev_checkpoint bigint, ev_horizon bigint
-) LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    cp bigint;
-    h bigint;
-BEGIN
-    SELECT c.position INTO cp FROM checkpoints c WHERE c.name = p_name;
-    IF cp IS NULL THEN
-        RETURN;
-    END IF;
-    h := feed_horizon();
-    IF p_until IS NOT NULL THEN
-        h := least(h, p_until);
-    END IF;
-    IF cp < h THEN
-        -- Each RETURN QUERY is a statement of its own in a volatile function: its snapshot is
-        -- taken after the horizon was computed, so it sees every event at or below it (see
-        -- the engine). One tenant's events are found through the (tenant, position) index.
-        IF p_tenant IS NULL THEN
-            RETURN QUERY
-            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
-                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
-                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
-                   e.recorded_at, cp, h
-              FROM events e
-             WHERE e.position > cp AND e.position <= h
-               AND (p_topics IS NULL OR e.topic = any(p_topics))
-             ORDER BY e.position
-             LIMIT p_limit;
-        ELSE
-            RETURN QUERY
-            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
-                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
-                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
-                   e.recorded_at, cp, h
-              FROM events e
-             WHERE e.tenant = p_tenant AND e.position > cp AND e.position <= h
-               AND (p_topics IS NULL OR e.topic = any(p_topics))
-             ORDER BY e.tenant, e.position
-             LIMIT p_limit;
-        END IF;
-        IF FOUND THEN  -- set by the RETURN QUERY just run
-            RETURN;
-        END IF;
-    END IF;
-    ev_checkpoint := cp;
-    ev_horizon := h;
-    RETURN NEXT;
-END $$;
-
--- Move generation p_name's checkpoint from p_from (as its leader read it) to p_to, or fail
--- with SQLSTATE VB001 if it is elsewhere (another leader moved it, or it was dropped).
-CREATE FUNCTION move_checkpoint(p_name text, p_from bigint, p_to bigint)
-RETURNS void LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    UPDATE checkpoints SET position = p_to, updated_at = now()
-     WHERE name = p_name AND position = p_from;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'the checkpoint of % moved elsewhere', p_name USING ERRCODE = 'VB001';
-    END IF;
-END $$;
-""",
-    ),
-    (
-        3,
-        "faults and quarantined platforms; indexes after a rebuild's load; moments to positions",
-        """
-CREATE TABLE projection_faults (
-    name        text        NOT NULL,
-    schema_name text        NOT NULL,
-    tenant      text        NOT NULL,
-    position    bigint      NOT NULL,
-    topic       text        NOT NULL,
-    error       text        NOT NULL,
-    recorded_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (schema_name, tenant)
-);
-ALTER TABLE projection_generations ADD COLUMN indexed boolean NOT NULL DEFAULT true;
--- `EventStore.position_at`: the last position recorded by a moment, through an index.
-CREATE INDEX events_recorded_at_position ON events (recorded_at, position);
-""",
-    ),
-]
-"""The engine's tables and functions (the `projections` component; see `registry.py`)."""
 
 CHECKPOINT_MOVED = "VB001"
 """SQLSTATE of `move_checkpoint` when the checkpoint is not where its leader left it."""
@@ -294,18 +165,6 @@ class Generation(msgspec.Struct, frozen=True, kw_only=True):
     state: str
     until_position: int | None = None
     tenant: str | None = None
-
-
-class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
-    version: int
-    schema_name: str
-    state: str
-    position: int
-    horizon: int
-    lag: int
-    faults: list[Fault] = []
-    """Events this generation could not apply; their platforms are quarantined."""
 
 
 class LostLeadership(Exception):
@@ -542,7 +401,7 @@ async def step(
     generation: Generation,
     *,
     batch_size: int = 1000,
-    isolate: bool = True,
+    isolate: bool | None = True,
 ) -> tuple[int, int, int]:
     """Process one batch: returns (events read, checkpoint now, horizon seen).
 
@@ -550,8 +409,10 @@ async def step(
     it with the checkpoint. Events of platforms quarantined for this generation are skipped.
     A batch that fails for a reason of its events (`faults.is_fault`) is applied again event
     by event: with `isolate`, each event that still fails is recorded as a fault and its
-    platform quarantined (`faults.py`), and the batch commits without it; without (a replay),
-    `ProjectionFault` names the first such event.
+    platform quarantined (`faults.py`), and the batch commits without it; with `False` (a
+    replay), `ProjectionFault` names the first such event; with `None` the error is raised
+    as it is (the runner retries the whole batch first: a failure that passes, such as a
+    lost lock or a bug in a dependency that recovers, quarantines nobody).
 
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
@@ -572,7 +433,7 @@ async def step(
         try:
             await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
         except Exception as error:
-            if not is_fault(error):
+            if isolate is None or not is_fault(error):
                 raise
             await _apply_one_by_one(
                 conn, projection, generation, events, checkpoint, new_checkpoint, isolate
@@ -737,290 +598,6 @@ async def build_generation(
             return checkpoint
 
 
-Connect = Callable[[], Awaitable["asyncpg.Connection"]]
-
-STEP_INTERVAL = 0.05
-"""Shortest time between two batches of a caught-up projection (see `ProjectionRunner._pace`)."""
-IDLE_STEP_INTERVAL = 0.1
-"""The same after a batch with none of the projection's topics in it."""
-
-
-class ProjectionRunner:
-    """Runs projections in this process, each on a connection of its own."""
-
-    def __init__(
-        self,
-        store: EventStore,
-        signal: FeedSignal,
-        projections: Sequence[Projection],
-        connect: Connect,
-        *,
-        batch_size: int = 1000,
-        standby_interval: float = 2.0,
-        step_interval: float = STEP_INTERVAL,
-        idle_step_interval: float = IDLE_STEP_INTERVAL,
-    ) -> None:
-        names = [p.name for p in projections]
-        if len(set(names)) != len(names):
-            raise ValueError(f"projection names must be unique: {names}")
-        self.store = store
-        self.signal = signal
-        self.projections = {p.name: p for p in projections}
-        self.connect = connect
-        self.batch_size = batch_size
-        self.standby_interval = standby_interval
-        self.step_interval = step_interval
-        self.idle_step_interval = max(step_interval, idle_step_interval)
-        self.leading: dict[str, str] = {}
-        """Projection name -> the schema of the generation this process works on now."""
-        self._failures: dict[str, int] = {}
-        self._outdated: set[str] = set()
-
-    async def prepare(self) -> None:
-        """Give every projection a generation to read from, before anything is served.
-
-        On a new database this creates each read model's (empty) tables and the readers'
-        views, so that a query right after start answers from a model that is merely behind
-        (as `/health/ready` reports) rather than failing for a missing table. Idempotent, and
-        safe beside other workers: the generation is chosen under the projection's lock.
-        """
-        conn = await self.connect()
-        try:
-            for projection in self.projections.values():
-                await self._target_generation(conn, projection)
-        finally:
-            await _close(conn)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run every projection until `stop` is set."""
-        async with asyncio.TaskGroup() as group:
-            for projection in self.projections.values():
-                group.create_task(self._run_one(projection, stop))
-
-    async def _run_one(self, projection: Projection, stop: asyncio.Event) -> None:
-        """Lead (or stand by for) one projection until `stop`; never gives up on it.
-
-        Whatever goes wrong is logged and retried after a delay that doubles while the failures
-        go on (up to `MAX_RETRY_DELAY`), so that one broken projection neither stops the others
-        nor floods the log. Losing the generation (swapped by a replay, or its checkpoint taken
-        over) is no failure: the runner re-elects at once.
-        """
-        name = projection.name
-        self._failures[name] = 0
-        while not stop.is_set():
-            try:
-                await self._lead(projection, stop)
-                continue
-            except LostLeadership as error:
-                log.info("projection %s: %s; re-electing", name, error)
-                continue
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("projection %s stopped (%s); restarting", name, error)
-            except Exception:
-                log.exception("projection %s failed; retrying", name)
-            finally:
-                self.leading.pop(name, None)
-            self._failures[name] += 1
-            delay = min(
-                self.standby_interval * 2 ** (self._failures[name] - 1),
-                max(self.standby_interval, MAX_RETRY_DELAY),
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-
-    async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
-        conn = await self.connect()
-        try:
-            await init_connection(conn)  # the batches are read on it: json/jsonb via msgspec
-            # Read models are derived: see "Durability" in the module's notes.
-            await conn.execute("SET synchronous_commit = off")
-            generation = await self._target_generation(conn, projection)
-            if generation is None or not await try_lead(conn, generation):
-                # Another process works on it (or this code is outdated); stand by.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.standby_interval)
-                return
-            self.leading[projection.name] = generation.schema_name
-            await load_quarantine(conn, generation.schema_name)
-            last_check = time.monotonic()
-            stepped = 0.0
-            while not stop.is_set():
-                # Taken before reading: a poke that arrives while this batch is read or
-                # applied makes the wait below return at once instead of being lost.
-                pokes = self.signal.pokes
-                stepped = time.monotonic()
-                applied, checkpoint, horizon = await step(
-                    conn, projection, generation, batch_size=self.batch_size
-                )
-                self._failures[projection.name] = 0
-                caught_up = checkpoint >= horizon and applied < self.batch_size
-                if caught_up and generation.state == "building":
-                    await ensure_indexes(conn, projection, generation)
-                    try:
-                        await activate(conn, projection, generation)
-                    except LostLeadership:
-                        await discard_generation(conn, generation)  # outdated meanwhile
-                        raise
-                    generation = msgspec.structs.replace(generation, state="active")
-                if time.monotonic() - last_check > self.standby_interval:
-                    last_check = time.monotonic()
-                    current = await self._target_generation(conn, projection, create=False)
-                    if current is None or current.schema_name != generation.schema_name:
-                        if generation.state == "building":
-                            # Replaced by another generation of this version (a replay):
-                            # nobody will finish this one.
-                            await discard_generation(conn, generation)
-                        return  # swapped by someone else: re-elect
-                if caught_up:
-                    await self._wait(stop, pokes)
-                    interval = self.step_interval if applied else self.idle_step_interval
-                    await self._pace(stop, stepped + interval)
-        finally:
-            self.leading.pop(projection.name, None)
-            await _close(conn)
-
-    async def _wait(self, stop: asyncio.Event, pokes: int) -> None:
-        """Until the feed may have moved on (a poke since `pokes`, or the poll interval), or
-        until `stop`: a worker told to stop does not first sit out its poll interval."""
-        if stop.is_set():
-            return
-        waiters = [
-            asyncio.ensure_future(self.signal.wait(since=pokes)),
-            asyncio.ensure_future(stop.wait()),
-        ]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-    async def _pace(self, stop: asyncio.Event, until: float) -> None:
-        """Under a steady stream of appends, step at most once per `step_interval`.
-
-        Woken by every append, a caught-up projection would otherwise take one batch (and one
-        commit) per event, competing with the appends for the database. Waiting out the rest
-        of the interval lets the events of that interval arrive as one batch; after a quiet
-        spell the projection reacts at once. A projection whose last batch held none of its
-        topics (appends it does not read) waits `idle_step_interval`: it only moves its
-        checkpoint, and an event it does read reaches it that much later under such load.
-        """
-        remaining = until - time.monotonic()
-        if remaining > 0 and not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), remaining)
-
-    async def _target_generation(
-        self, conn: Connection, projection: Projection, *, create: bool = True
-    ) -> Generation | None:
-        """The generation this code should feed.
-
-        The active one if it is of this version; else the newest one of this version being
-        built, created (with `create`) if there is none. None if a newer version is active:
-        this process runs outdated code and must not rebuild its version over the new one.
-        Decided under the projection's creation lock, so that workers starting together
-        agree on one new generation instead of building one each.
-        """
-        async with conn.transaction():
-            await _lock_generations(conn, projection.name)
-            active = await active_generation(conn, projection.name)
-            if active is not None and active.version == projection.version:
-                return active
-            if active is not None and active.version > projection.version:
-                if projection.name not in self._outdated:
-                    self._outdated.add(projection.name)
-                    log.warning(
-                        "projection %s: version %s is active, this process runs version %s;"
-                        " standing by (upgrade this worker)",
-                        projection.name,
-                        active.version,
-                        projection.version,
-                    )
-                return None
-            row = await conn.fetchrow(
-                f"SELECT {_GENERATION_COLUMNS} FROM projection_generations"
-                " WHERE name = $1 AND version = $2 AND state = 'building'"
-                " ORDER BY generation DESC LIMIT 1",
-                projection.name,
-                projection.version,
-            )
-            if row is not None:
-                return _row_to_generation(row)
-            if not create:
-                return None
-            state = "active" if active is None else "building"
-            return await create_generation(conn, projection, state=state)
-
-    async def status(self) -> list[ProjectionStatus]:
-        async with self.store.pool.acquire() as conn:
-            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
-            rows = await conn.fetch(
-                "SELECT g.name, g.version, g.schema_name, g.state, c.position"
-                " FROM projection_generations g JOIN checkpoints c ON c.name = g.schema_name"
-                " WHERE g.state IN ('active', 'building') AND g.name = any($1::text[])"
-                " ORDER BY g.name, g.generation",
-                list(self.projections),
-            )
-            faults = await faults_of(conn, [row["schema_name"] for row in rows])
-        by_schema: dict[str, list[Fault]] = {}
-        for fault in faults:
-            by_schema.setdefault(fault.schema_name, []).append(fault)
-        return [
-            ProjectionStatus(
-                name=row["name"],
-                version=row["version"],
-                schema_name=row["schema_name"],
-                state=row["state"],
-                position=row["position"],
-                horizon=horizon,
-                lag=max(0, horizon - row["position"]),
-                faults=by_schema.get(row["schema_name"], []),
-            )
-            for row in rows
-        ]
-
-    async def catch_up(self, name: str, timeout: float = 10.0) -> None:
-        """Bring projection `name` up to the feed as it stands now, before reading it.
-
-        For readers in processes that may run no projections (the command line): if no
-        process works on the projection, this one feeds it up to the current horizon itself,
-        under the same lock a worker would take; if one does, this waits for it (raising
-        `Unavailable` after `timeout` seconds).
-        """
-        projection = self.projections[name]
-        conn = await self.connect()
-        try:
-            await init_connection(conn)
-            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
-            generation = await self._target_generation(conn, projection)
-            if generation is not None and await try_lead(conn, generation):
-                await build_generation(conn, projection, generation, batch_size=self.batch_size)
-                if generation.state == "building":
-                    await ensure_indexes(conn, projection, generation)
-                    await activate(conn, projection, generation)
-                return
-        finally:
-            await _close(conn)  # and with it the generation's lock
-        if not await self.wait_for(name, horizon, timeout):
-            raise Unavailable(
-                f"the {name} read model has not reached position {horizon} within"
-                f" {timeout:g} s; retry later",
-                projection=name,
-                position=horizon,
-            )
-
-    async def wait_for(self, name: str, position: int, timeout: float) -> bool:
-        """Wait until projection `name`'s active generation has processed `position`."""
-        return await wait_for_projection(self.store.pool, name, position, timeout)
-
-
-async def _close(conn: Connection) -> None:
-    """Close a connection that may already be broken (its locks go with it either way)."""
-    try:
-        await asyncio.wait_for(conn.close(), 5)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        conn.terminate()
-
-
 async def wait_for_projection(pool: asyncpg.Pool, name: str, position: int, timeout: float) -> bool:
     """True once the active generation of `name` has passed `position`; False on timeout."""
     deadline = time.monotonic() + timeout
@@ -1090,3 +667,12 @@ async def replay(
                 generation.schema_name,
             )
     return generation
+
+
+def __getattr__(name: str) -> object:
+    """What moved to `projections.runner` (the runner, its status, its intervals)."""
+    if name in ("ProjectionRunner", "ProjectionStatus", "STEP_INTERVAL", "IDLE_STEP_INTERVAL"):
+        from verbinders.projections import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

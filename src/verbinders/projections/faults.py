@@ -92,6 +92,8 @@ def is_fault(error: BaseException) -> bool:
     """Whether `error` says something about the events (retry them one by one and record
     what fails) rather than about the connection, the server or the generation (retry the
     whole batch later, as before)."""
+    if isinstance(error, ValueError):  # also asyncpg's refusal of a value it cannot send
+        return True
     if not isinstance(error, Exception) or isinstance(error, _TRANSIENT):
         return False
     if isinstance(error, asyncpg.PostgresError) and error.sqlstate in ("VB001", "57P01"):

@@ -3,7 +3,7 @@
 Tables (readers query the views `meetings.<table>`; every row carries its tenant):
 
 - `meetings`: one row per meeting as it stands: plan, agenda, cancellation (who and why),
-  minutes, the stream version (the ETag) and when it last changed;
+  minutes; `meeting_stamps`: its stream version (the ETag) and when it last changed;
 - `attendance`: per meeting and organisation, the latest record (a correction replaces it; a
   notice of absence dropped by a reschedule disappears);
 - `decisions`: per decision, its text and votes, when it was taken, and who recorded it with
@@ -23,14 +23,13 @@ clock), so an answer as of a position equals a rebuild up to it. Queries: `meeti
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from verbinders.domain.meetings import Meeting
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -90,11 +89,16 @@ MEETINGS = Table(
         ("cancel_reason", "text"),
         ("minutes", "text"),
         ("minutes_published_at", "timestamptz"),
-        ("version", "integer"),
-        ("updated_at", "timestamptz"),
     ),
     indexes=("(tenant, starts_at, id)", "(tenant, ends_at, id)"),
 )
+STAMPS = Table(
+    "meeting_stamps",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(("version", "integer"), ("updated_at", "timestamptz")),
+)
+"""Each meeting's stream version (its ETag) and last change: apart from the meeting's row,
+which changes far less often (every attendance record moves the version)."""
 ATTENDANCE = Table(
     "attendance",
     keys=(("tenant", "text"), ("meeting_id", "uuid"), ("organisation_id", "uuid")),
@@ -148,7 +152,16 @@ def _moment(value: str) -> datetime:
 class MeetingsProjection(TemporalProjection):
     name = "meetings"
     version = 2
-    versioned = (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
+    versioned = (MEETINGS, STAMPS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
+    tables = (
+        "meetings",
+        "meeting_stamps",
+        "attendance",
+        "decisions",
+        "organisations",
+        "memberships",
+        "membership_periods",
+    )
     events = {
         **events_of(
             Meeting,
@@ -174,14 +187,15 @@ class MeetingsProjection(TemporalProjection):
                 wanted[MEMBERSHIPS].add(key)
             else:
                 wanted[MEETINGS].add(key)
+                wanted[STAMPS].add(key)
                 p = e.payload
                 if method == "attendance_recorded":
-                    wanted[ATTENDANCE].add((*key, _uuid(p["organisation_id"])))
+                    wanted[ATTENDANCE].add((*key, as_uuid(p["organisation_id"])))
                 elif method == "rescheduled":
-                    wanted[ATTENDANCE].update((*key, _uuid(o)) for o in p["dropped_notices"])
+                    wanted[ATTENDANCE].update((*key, as_uuid(o)) for o in p["dropped_notices"])
                 elif method == "decision_recorded":
-                    wanted[DECISIONS].add((*key, _uuid(p["decision_id"])))
-        for table in (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS):
+                    wanted[DECISIONS].add((*key, as_uuid(p["decision_id"])))
+        for table in (MEETINGS, STAMPS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS):
             await rows.load(conn, table, wanted[table])
         # The open period a `Left` closes is found through its membership.
         for e in events:
@@ -200,11 +214,14 @@ class MeetingsProjection(TemporalProjection):
     def _touch(self, rows: Rows, e: RecordedEvent, **values: Any) -> None:
         """The meeting's version and change time, and `values`."""
         key = (e.tenant, e.stream_id)
-        row = rows.get(MEETINGS, key)
-        if row is None:
+        if rows.get(STAMPS, key) is None:
             return
-        row.update(values, version=e.version, updated_at=e.recorded_at)
-        rows.put(MEETINGS, key, row, e)
+        rows.put(STAMPS, key, {"version": e.version, "updated_at": e.recorded_at}, e)
+        if values:
+            row = rows.get(MEETINGS, key)
+            if row is not None:
+                row.update(values)
+                rows.put(MEETINGS, key, row, e)
 
     def scheduled(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
@@ -228,10 +245,11 @@ class MeetingsProjection(TemporalProjection):
                 "cancel_reason": None,
                 "minutes": None,
                 "minutes_published_at": None,
-                "version": e.version,
-                "updated_at": e.recorded_at,
             },
             e,
+        )
+        rows.put(
+            STAMPS, (e.tenant, e.stream_id), {"version": e.version, "updated_at": e.recorded_at}, e
         )
 
     def rescheduled(self, rows: Rows, e: RecordedEvent) -> None:
@@ -249,7 +267,7 @@ class MeetingsProjection(TemporalProjection):
             last_reschedule=p["reason"],
         )
         for organisation in p["dropped_notices"]:
-            rows.delete(ATTENDANCE, (e.tenant, e.stream_id, _uuid(organisation)), e)
+            rows.delete(ATTENDANCE, (e.tenant, e.stream_id, as_uuid(organisation)), e)
 
     def agenda_changed(self, rows: Rows, e: RecordedEvent) -> None:
         self._touch(rows, e, agenda=e.payload["agenda"])
@@ -269,7 +287,7 @@ class MeetingsProjection(TemporalProjection):
         attendance = p["attendance"]
         rows.put(
             ATTENDANCE,
-            (e.tenant, e.stream_id, _uuid(p["organisation_id"])),
+            (e.tenant, e.stream_id, as_uuid(p["organisation_id"])),
             {
                 "status": attendance["status"],
                 "people": attendance.get("people"),
@@ -286,7 +304,7 @@ class MeetingsProjection(TemporalProjection):
         votes = decision.get("votes") or {}
         rows.put(
             DECISIONS,
-            (e.tenant, e.stream_id, _uuid(p["decision_id"])),
+            (e.tenant, e.stream_id, as_uuid(p["decision_id"])),
             {
                 "meeting_version": e.version,
                 "text": decision["text"],
@@ -320,7 +338,7 @@ class MeetingsProjection(TemporalProjection):
     def applied(self, rows: Rows, e: RecordedEvent) -> None:
         key = (e.tenant, e.stream_id)
         if rows.get(MEMBERSHIPS, key) is None:
-            organisation = _uuid(e.payload["organisation_id"])
+            organisation = as_uuid(e.payload["organisation_id"])
             rows.put(MEMBERSHIPS, key, {"organisation_id": organisation, "open_since": None}, e)
 
     def admitted(self, rows: Rows, e: RecordedEvent) -> None:
@@ -342,7 +360,3 @@ class MeetingsProjection(TemporalProjection):
         if rows.known(PERIODS, period) and rows.get(PERIODS, period) is not None:
             rows.put(PERIODS, period, {"until": _moment(e.payload["at"])}, e)
         rows.put(MEMBERSHIPS, key, {**membership, "open_since": None}, e)
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -39,11 +39,12 @@ def _held(r: Reading, m: str) -> str:
 
 def _summary_sql(r: Reading) -> str:
     return (
-        "SELECT m.*,"
+        "SELECT m.*, v.version, v.updated_at,"
         f" {MEETING_STATE.format(m='m', at='$2')} AS state,"
         f" {_held(r, 'm')} AS held,"
         " a.present, a.people, a.excused, a.unexcused, d.decisions"
-        f" FROM {r.table('meetings')} m"
+        f" FROM {r.table('meetings')} m JOIN {r.table('meeting_stamps')} v"
+        f" ON v.tenant = m.tenant AND v.id = m.id AND {r.valid('v')}"
         " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE status = 'present') AS present,"
         "   coalesce(sum(people) FILTER (WHERE status = 'present'), 0) AS people,"
         "   count(*) FILTER (WHERE status = 'absent-with-notice') AS excused,"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from verbinders.errors import InvalidCommand, Unavailable
 from verbinders.projections.engine import wait_for_projection
 from verbinders.projections.temporal import valid
+from verbinders.store.eventstore import POSITION_AT_SQL
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -62,8 +63,20 @@ class Reading:
         return self.position is None
 
 
-async def position_of(runtime: Runtime, as_of: datetime | None) -> int | None:
-    return None if as_of is None else await runtime.store.position_at(as_of)
+_STATE_SQL = f"""
+SELECT (SELECT c.position FROM projection_generations g
+          JOIN checkpoints c ON c.name = g.schema_name
+         WHERE g.name = $1 AND g.state = 'active') AS checkpoint,
+       CASE WHEN $3::timestamptz IS NOT NULL
+            THEN {POSITION_AT_SQL.format(moment="$3::timestamptz")} END AS position,
+       f.position AS fault_position, f.error AS fault
+  FROM (SELECT) AS one
+  LEFT JOIN (projection_faults f JOIN projection_generations fg
+             ON fg.schema_name = f.schema_name AND fg.state = 'active' AND fg.name = $1)
+    ON f.tenant = $2
+"""
+"""The read model's checkpoint, the position of the moment asked about, and the platform's
+fault in it, in one round trip."""
 
 
 @contextlib.asynccontextmanager
@@ -83,33 +96,29 @@ async def reading(
             field="timeout",
             rule="range",
         )
-    position = await position_of(runtime, as_of)
-    needed = max(wait_for or 0, position or 0)
-    if needed and not await wait_for_projection(runtime.pool, name, needed, timeout):
-        raise Unavailable(
-            f"the {name} read model has not reached position {needed}"
-            f" within {timeout:g} s; retry later",
-            projection=name,
-            position=needed,
-        )
-    async with runtime.connection() as conn:
-        if tenant is not None:
-            await _refuse_quarantined(conn, name, tenant)
-        yield Reading(conn=conn, name=name, position=position)
-
-
-async def _refuse_quarantined(conn: Connection, name: str, tenant: str) -> None:
-    fault = await conn.fetchrow(
-        "SELECT f.position, f.topic, f.error FROM projection_faults f"
-        " JOIN projection_generations g ON g.schema_name = f.schema_name"
-        " WHERE g.name = $1 AND g.state = 'active' AND f.tenant = $2",
-        name,
-        tenant,
-    )
-    if fault is not None:
-        raise Unavailable(
-            f"the {name} read model of this platform stopped at position {fault['position']}:"
-            f" {fault['error']}",
-            projection=name,
-            position=int(fault["position"]),
-        )
+    waited = False
+    while True:
+        async with runtime.connection() as conn:
+            state = await conn.fetchrow(_STATE_SQL, name, tenant, as_of)
+            assert state is not None  # one row, always
+            position = None if state["position"] is None else int(state["position"])
+            needed = max(wait_for or 0, position or 0)
+            if (state["checkpoint"] or 0) >= needed:
+                if state["fault_position"] is not None:
+                    raise Unavailable(
+                        f"the {name} read model of this platform stopped at position"
+                        f" {state['fault_position']}: {state['fault']}",
+                        projection=name,
+                        position=int(state["fault_position"]),
+                    )
+                yield Reading(conn=conn, name=name, position=position)
+                return
+        # Not there yet: wait without holding a connection, then read once more.
+        if waited or not await wait_for_projection(runtime.pool, name, needed, timeout):
+            raise Unavailable(
+                f"the {name} read model has not reached position {needed}"
+                f" within {timeout:g} s; retry later",
+                projection=name,
+                position=needed,
+            )
+        waited = True

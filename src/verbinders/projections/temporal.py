@@ -43,6 +43,8 @@ Writing a read model (see "How to write a read model" in docs/architecture.md):
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -59,6 +61,7 @@ __all__ = [
     "Table",
     "TemporalProjection",
     "as_of",
+    "as_uuid",
     "events_of",
     "live",
     "valid",
@@ -84,7 +87,7 @@ def valid(alias: str, position: int | None) -> str:
     return live(alias) if position is None else as_of(alias, position)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Table:
     """A versioned table: its key columns and value columns (name, SQL type) and its indexes.
 
@@ -149,8 +152,9 @@ class Rows:
     `get` answers from memory (what the batch's earlier events made, else what was loaded);
     `put` and `delete` record a new version at an event's position. `write` stores the batch:
     per table one UPDATE closing the superseded current rows and one COPY of the new versions.
-    A key that was not loaded cannot be read (`LookupError`): a read model that forgot to load
-    a row would otherwise make a second current version of it.
+    A key that was not loaded cannot be read (`LookupError`), and one written without being
+    loaded is taken as new (were it stored, its current-key index refuses the second current
+    version, a fault rather than a silent duplicate).
     """
 
     def __init__(self, tables: Iterable[Table]) -> None:
@@ -161,6 +165,7 @@ class Rows:
         self._versions: dict[str, dict[Key, list[tuple[int, Values | None]]]] = {
             t: {} for t in self._tables
         }
+        self._prefixes: dict[str, set[Key]] = {}
 
     async def load(self, conn: Connection, table: Table, keys: Iterable[Key]) -> None:
         """Read the current versions of `keys` (those not known yet) into memory."""
@@ -184,6 +189,43 @@ class Rows:
             values = tuple(row)
             stored[values[:width]] = dict(zip(names, values[width:], strict=True))
 
+    async def load_prefix(self, conn: Connection, table: Table, prefixes: Iterable[Key]) -> None:
+        """Read every current row whose key starts with one of `prefixes` (e.g. all claims of
+        a call: `(tenant, call_id)`), so that `keys_with_prefix` can list them."""
+        done = self._prefixes.setdefault(table.name, set())
+        wanted = list({k for k in prefixes if k not in done})
+        if not wanted:
+            return
+        width = len(wanted[0])
+        done.update(wanted)
+        names = table.key_names[:width]
+        columns = ", ".join(f"t.{n}" for n in (*table.key_names, *table.value_names))
+        arrays = ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(table.keys[:width], start=1))
+        match = " AND ".join(f"t.{n} = k.{n}" for n in names)
+        rows = await conn.fetch(
+            f"SELECT {columns} FROM unnest({arrays}) AS k({', '.join(names)})"
+            f" JOIN {table.name} t ON {match} WHERE t.valid_to IS NULL",
+            *([k[i] for k in wanted] for i in range(width)),
+        )
+        stored = self._stored[table.name]
+        size = len(table.keys)
+        for row in rows:
+            values = tuple(row)
+            if values[:size] not in stored:
+                stored[values[:size]] = dict(zip(table.value_names, values[size:], strict=True))
+
+    def keys_with_prefix(self, table: Table, prefix: Key) -> list[Key]:
+        """The keys of the rows that exist now and start with `prefix` (loaded with
+        `load_prefix`)."""
+        if prefix not in self._prefixes.get(table.name, set()):
+            raise LookupError(f"{table.name} rows of {prefix!r} were not loaded for this batch")
+        width = len(prefix)
+        candidates = set(self._stored[table.name]) | set(self._now[table.name])
+        return sorted(
+            (k for k in candidates if k[:width] == prefix and self.get(table, k) is not None),
+            key=repr,
+        )
+
     def known(self, table: Table, key: Key) -> bool:
         return key in self._now[table.name] or key in self._stored[table.name]
 
@@ -202,8 +244,19 @@ class Rows:
     def put(self, table: Table, key: Key, values: Values, event: RecordedEvent | int) -> None:
         """A new version of the row from `event`'s position (no version if nothing changed)."""
         position = event if isinstance(event, int) else event.position
-        if self.get(table, key) == values:
-            return
+        now = self._now[table.name]
+        if key in now:
+            if now[key] == values:
+                return
+        else:
+            stored = self._stored[table.name]
+            if key not in stored:
+                # A row the batch did not load is new (an event's own new key: a version, an
+                # id it creates). Were it stored after all, the current-key index refuses the
+                # second current version: a fault, never a silent duplicate.
+                stored[key] = None
+            elif stored[key] == values:
+                return
         self._record(table, key, values, position)
 
     def delete(self, table: Table, key: Key, event: RecordedEvent | int) -> None:
@@ -273,6 +326,19 @@ async def insert_rows(
         columns=[*table.key_names, *table.value_names, "valid_from", "valid_to"],
         schema_name=schema,
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed(text: str) -> uuid.UUID:
+    return uuid.UUID(text)
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A UUID from a payload's string (parsed once per batch run and id: ids repeat), or the
+    UUID itself."""
+    if isinstance(value, str):
+        return _parsed(value)
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def events_of(aggregate: type, **methods: str) -> dict[type, str]:

@@ -69,6 +69,14 @@ def row_to_event(row: asyncpg.Record) -> RecordedEvent:
     )
 
 
+POSITION_AT_SQL = (
+    "(SELECT coalesce(max(pa.position), 0) FROM events pa"
+    " WHERE pa.recorded_at <= {moment} AND pa.recorded_at >= (SELECT max(pb.recorded_at)"
+    " FROM events pb WHERE pb.recorded_at <= {moment}) - interval '2 seconds')"
+)
+"""SQL: the last position recorded by the moment `{moment}` (see `EventStore.position_at`)."""
+
+
 class EventStore:
     """Appends and reads events. Safe to share between tasks.
 
@@ -471,12 +479,7 @@ class EventStore:
         of it (bounded here by two seconds).
         """
         async with self.pool.acquire() as conn:
-            value = await conn.fetchval(
-                "SELECT coalesce(max(position), 0) FROM events"
-                " WHERE recorded_at <= $1 AND recorded_at >= (SELECT max(recorded_at)"
-                " FROM events WHERE recorded_at <= $1) - interval '2 seconds'",
-                moment,
-            )
+            value = await conn.fetchval(f"SELECT {POSITION_AT_SQL.format(moment='$1')}", moment)
         return int(value)
 
     # -- snapshots -------------------------------------------------------------------------

@@ -2,10 +2,9 @@
 
 Commands (coordinator; attendance also by a token for its own organisation) answer a
 `CommandResult` with the meeting's `ETag` and accept `If-Match`. Queries read the `meetings`
-read model (`wait_for` for read-your-writes) and answer `as_of` from a historical generation of
-it: the same tables rebuilt from the tenant's events recorded up to that moment (cached, see
-`projections.history`). "Upcoming", "in progress" and "held" are judged at the moment asked
-about: now, or `as_of`.
+read model through `projections.reading` (`wait_for` for read-your-writes; `as_of` reads the
+versions true at the last position recorded by then, `projections.temporal`). "Upcoming",
+"in progress" and "held" are judged at the moment asked about: now, or `as_of`.
 """
 
 from __future__ import annotations

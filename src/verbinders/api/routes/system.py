@@ -25,7 +25,7 @@ from verbinders.domain.vocabulary import Term
 from verbinders.errors import FeedRefused
 from verbinders.mail.outbox import OutboxStatus, outbox_status
 from verbinders.policies.runner import PolicyStatus
-from verbinders.projections.engine import ProjectionStatus
+from verbinders.projections.runner import ProjectionStatus
 from verbinders.runtime import Runtime
 from verbinders.store.events import FeedStatus
 from verbinders.store.feed_guards import feed_refusal
@@ -119,9 +119,10 @@ _READY = roles(PUBLIC)
 _READY["description"] += (
     " 200 when ready. 503, as a problem document (`not-ready`) whose `problems` name each"
     " cause, when the database does not answer, the event feed cannot be read here, one"
-    " transaction has held the feed back longer than VERBINDERS_READY_MAX_HELD_S, or an"
+    " transaction has held the feed back longer than VERBINDERS_READY_MAX_HELD_S, an"
     " active projection lags more than VERBINDERS_READY_MAX_LAG positions behind the last"
-    " allocated position."
+    " allocated position, or a read model could not apply an event (its projection, the"
+    " platform held back, the position and the error; see `projections[].faults`)."
 )
 
 
@@ -177,6 +178,7 @@ class SystemController(Controller):
             max_lag=settings.ready_max_lag,
             max_held_s=settings.ready_max_held_s,
         )
+        problems += [fault.describe() for p in projections for fault in p.faults]
         if not problems:
             return Response(readiness, status_code=HTTP_200_OK)
         body = msgspec.to_builtins(readiness)

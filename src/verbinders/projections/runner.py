@@ -1,0 +1,356 @@
+"""Runs projections in a process: each on a connection of its own, one leader per generation.
+
+See `engine.py` ("Leadership and generations") for how a runner picks the generation its code
+feeds, stands by for another process's leader, swaps a rebuilt generation in and retries a
+failing projection without stopping the others; `faults.py` for events a read model cannot
+apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+import asyncpg
+import msgspec
+
+from verbinders.database import init_connection
+from verbinders.errors import Unavailable
+from verbinders.projections.engine import (
+    _GENERATION_COLUMNS,
+    Generation,
+    LostLeadership,
+    Projection,
+    _lock_generations,
+    _row_to_generation,
+    activate,
+    active_generation,
+    build_generation,
+    create_generation,
+    discard_generation,
+    ensure_indexes,
+    step,
+    try_lead,
+    wait_for_projection,
+)
+from verbinders.projections.faults import Fault, faults_of, load_quarantine
+
+if TYPE_CHECKING:
+    from verbinders.database import Connection
+    from verbinders.store.eventstore import EventStore
+    from verbinders.store.subscription import FeedSignal
+
+__all__ = ["IDLE_STEP_INTERVAL", "STEP_INTERVAL", "ProjectionRunner", "ProjectionStatus"]
+
+log = logging.getLogger("verbinders.projections.engine")
+
+MAX_RETRY_DELAY = 30.0
+"""Longest wait before a projection that keeps failing is tried again (seconds)."""
+
+ISOLATE_AFTER = 2
+"""Failed attempts at a batch after which its events are applied one by one, and those that
+still fail recorded as faults (their platforms held back); before, the batch is retried whole
+after a growing delay."""
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    version: int
+    schema_name: str
+    state: str
+    position: int
+    horizon: int
+    lag: int
+    faults: list[Fault] = []
+    """Events this generation could not apply; their platforms are quarantined."""
+
+
+Connect = Callable[[], Awaitable["asyncpg.Connection"]]
+
+STEP_INTERVAL = 0.05
+"""Shortest time between two batches of a caught-up projection (see `ProjectionRunner._pace`)."""
+IDLE_STEP_INTERVAL = 0.1
+"""The same after a batch with none of the projection's topics in it."""
+
+
+class ProjectionRunner:
+    """Runs projections in this process, each on a connection of its own."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        signal: FeedSignal,
+        projections: Sequence[Projection],
+        connect: Connect,
+        *,
+        batch_size: int = 1000,
+        standby_interval: float = 2.0,
+        step_interval: float = STEP_INTERVAL,
+        idle_step_interval: float = IDLE_STEP_INTERVAL,
+    ) -> None:
+        names = [p.name for p in projections]
+        if len(set(names)) != len(names):
+            raise ValueError(f"projection names must be unique: {names}")
+        self.store = store
+        self.signal = signal
+        self.projections = {p.name: p for p in projections}
+        self.connect = connect
+        self.batch_size = batch_size
+        self.standby_interval = standby_interval
+        self.step_interval = step_interval
+        self.idle_step_interval = max(step_interval, idle_step_interval)
+        self.leading: dict[str, str] = {}
+        """Projection name -> the schema of the generation this process works on now."""
+        self._failures: dict[str, int] = {}
+        self._outdated: set[str] = set()
+
+    async def prepare(self) -> None:
+        """Give every projection a generation to read from, before anything is served.
+
+        On a new database this creates each read model's (empty) tables and the readers'
+        views, so that a query right after start answers from a model that is merely behind
+        (as `/health/ready` reports) rather than failing for a missing table. Idempotent, and
+        safe beside other workers: the generation is chosen under the projection's lock.
+        """
+        conn = await self.connect()
+        try:
+            for projection in self.projections.values():
+                await self._target_generation(conn, projection)
+        finally:
+            await _close(conn)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every projection until `stop` is set."""
+        async with asyncio.TaskGroup() as group:
+            for projection in self.projections.values():
+                group.create_task(self._run_one(projection, stop))
+
+    async def _run_one(self, projection: Projection, stop: asyncio.Event) -> None:
+        """Lead (or stand by for) one projection until `stop`; never gives up on it.
+
+        Whatever goes wrong is logged and retried after a delay that doubles while the failures
+        go on (up to `MAX_RETRY_DELAY`), so that one broken projection neither stops the others
+        nor floods the log. Losing the generation (swapped by a replay, or its checkpoint taken
+        over) is no failure: the runner re-elects at once.
+        """
+        name = projection.name
+        self._failures[name] = 0
+        while not stop.is_set():
+            try:
+                await self._lead(projection, stop)
+                continue
+            except LostLeadership as error:
+                log.info("projection %s: %s; re-electing", name, error)
+                continue
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("projection %s stopped (%s); restarting", name, error)
+            except Exception:
+                log.exception("projection %s failed; retrying", name)
+            finally:
+                self.leading.pop(name, None)
+            self._failures[name] += 1
+            delay = min(
+                self.standby_interval * 2 ** (self._failures[name] - 1),
+                max(self.standby_interval, MAX_RETRY_DELAY),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+    async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
+        conn = await self.connect()
+        try:
+            await init_connection(conn)  # the batches are read on it: json/jsonb via msgspec
+            # Read models are derived: see "Durability" in the module's notes.
+            await conn.execute("SET synchronous_commit = off")
+            generation = await self._target_generation(conn, projection)
+            if generation is None or not await try_lead(conn, generation):
+                # Another process works on it (or this code is outdated); stand by.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.standby_interval)
+                return
+            self.leading[projection.name] = generation.schema_name
+            await load_quarantine(conn, generation.schema_name)
+            last_check = time.monotonic()
+            stepped = 0.0
+            while not stop.is_set():
+                # Taken before reading: a poke that arrives while this batch is read or
+                # applied makes the wait below return at once instead of being lost.
+                pokes = self.signal.pokes
+                stepped = time.monotonic()
+                # A batch that failed ISOLATE_AFTER times in a row is taken apart: the events
+                # that still fail are faults, their platforms held back (`faults.py`).
+                isolate = True if self._failures[projection.name] >= ISOLATE_AFTER else None
+                applied, checkpoint, horizon = await step(
+                    conn, projection, generation, batch_size=self.batch_size, isolate=isolate
+                )
+                self._failures[projection.name] = 0
+                caught_up = checkpoint >= horizon and applied < self.batch_size
+                if caught_up and generation.state == "building":
+                    await ensure_indexes(conn, projection, generation)
+                    try:
+                        await activate(conn, projection, generation)
+                    except LostLeadership:
+                        await discard_generation(conn, generation)  # outdated meanwhile
+                        raise
+                    generation = msgspec.structs.replace(generation, state="active")
+                if time.monotonic() - last_check > self.standby_interval:
+                    last_check = time.monotonic()
+                    current = await self._target_generation(conn, projection, create=False)
+                    if current is None or current.schema_name != generation.schema_name:
+                        if generation.state == "building":
+                            # Replaced by another generation of this version (a replay):
+                            # nobody will finish this one.
+                            await discard_generation(conn, generation)
+                        return  # swapped by someone else: re-elect
+                if caught_up:
+                    await self._wait(stop, pokes)
+                    interval = self.step_interval if applied else self.idle_step_interval
+                    await self._pace(stop, stepped + interval)
+        finally:
+            self.leading.pop(projection.name, None)
+            await _close(conn)
+
+    async def _wait(self, stop: asyncio.Event, pokes: int) -> None:
+        """Until the feed may have moved on (a poke since `pokes`, or the poll interval), or
+        until `stop`: a worker told to stop does not first sit out its poll interval."""
+        if stop.is_set():
+            return
+        waiters = [
+            asyncio.ensure_future(self.signal.wait(since=pokes)),
+            asyncio.ensure_future(stop.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _pace(self, stop: asyncio.Event, until: float) -> None:
+        """Under a steady stream of appends, step at most once per `step_interval`.
+
+        Woken by every append, a caught-up projection would otherwise take one batch (and one
+        commit) per event, competing with the appends for the database. Waiting out the rest
+        of the interval lets the events of that interval arrive as one batch; after a quiet
+        spell the projection reacts at once. A projection whose last batch held none of its
+        topics (appends it does not read) waits `idle_step_interval`: it only moves its
+        checkpoint, and an event it does read reaches it that much later under such load.
+        """
+        remaining = until - time.monotonic()
+        if remaining > 0 and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), remaining)
+
+    async def _target_generation(
+        self, conn: Connection, projection: Projection, *, create: bool = True
+    ) -> Generation | None:
+        """The generation this code should feed.
+
+        The active one if it is of this version; else the newest one of this version being
+        built, created (with `create`) if there is none. None if a newer version is active:
+        this process runs outdated code and must not rebuild its version over the new one.
+        Decided under the projection's creation lock, so that workers starting together
+        agree on one new generation instead of building one each.
+        """
+        async with conn.transaction():
+            await _lock_generations(conn, projection.name)
+            active = await active_generation(conn, projection.name)
+            if active is not None and active.version == projection.version:
+                return active
+            if active is not None and active.version > projection.version:
+                if projection.name not in self._outdated:
+                    self._outdated.add(projection.name)
+                    log.warning(
+                        "projection %s: version %s is active, this process runs version %s;"
+                        " standing by (upgrade this worker)",
+                        projection.name,
+                        active.version,
+                        projection.version,
+                    )
+                return None
+            row = await conn.fetchrow(
+                f"SELECT {_GENERATION_COLUMNS} FROM projection_generations"
+                " WHERE name = $1 AND version = $2 AND state = 'building'"
+                " ORDER BY generation DESC LIMIT 1",
+                projection.name,
+                projection.version,
+            )
+            if row is not None:
+                return _row_to_generation(row)
+            if not create:
+                return None
+            state = "active" if active is None else "building"
+            return await create_generation(conn, projection, state=state)
+
+    async def status(self) -> list[ProjectionStatus]:
+        async with self.store.pool.acquire() as conn:
+            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+            rows = await conn.fetch(
+                "SELECT g.name, g.version, g.schema_name, g.state, c.position"
+                " FROM projection_generations g JOIN checkpoints c ON c.name = g.schema_name"
+                " WHERE g.state IN ('active', 'building') AND g.name = any($1::text[])"
+                " ORDER BY g.name, g.generation",
+                list(self.projections),
+            )
+            faults = await faults_of(conn, [row["schema_name"] for row in rows])
+        by_schema: dict[str, list[Fault]] = {}
+        for fault in faults:
+            by_schema.setdefault(fault.schema_name, []).append(fault)
+        return [
+            ProjectionStatus(
+                name=row["name"],
+                version=row["version"],
+                schema_name=row["schema_name"],
+                state=row["state"],
+                position=row["position"],
+                horizon=horizon,
+                lag=max(0, horizon - row["position"]),
+                faults=by_schema.get(row["schema_name"], []),
+            )
+            for row in rows
+        ]
+
+    async def catch_up(self, name: str, timeout: float = 10.0) -> None:
+        """Bring projection `name` up to the feed as it stands now, before reading it.
+
+        For readers in processes that may run no projections (the command line): if no
+        process works on the projection, this one feeds it up to the current horizon itself,
+        under the same lock a worker would take; if one does, this waits for it (raising
+        `Unavailable` after `timeout` seconds).
+        """
+        projection = self.projections[name]
+        conn = await self.connect()
+        try:
+            await init_connection(conn)
+            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+            generation = await self._target_generation(conn, projection)
+            if generation is not None and await try_lead(conn, generation):
+                await build_generation(conn, projection, generation, batch_size=self.batch_size)
+                if generation.state == "building":
+                    await ensure_indexes(conn, projection, generation)
+                    await activate(conn, projection, generation)
+                return
+        finally:
+            await _close(conn)  # and with it the generation's lock
+        if not await self.wait_for(name, horizon, timeout):
+            raise Unavailable(
+                f"the {name} read model has not reached position {horizon} within"
+                f" {timeout:g} s; retry later",
+                projection=name,
+                position=horizon,
+            )
+
+    async def wait_for(self, name: str, position: int, timeout: float) -> bool:
+        """Wait until projection `name`'s active generation has processed `position`."""
+        return await wait_for_projection(self.store.pool, name, position, timeout)
+
+
+async def _close(conn: Connection) -> None:
+    """Close a connection that may already be broken (its locks go with it either way)."""
+    try:
+        await asyncio.wait_for(conn.close(), 5)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn.terminate()
