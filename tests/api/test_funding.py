@@ -252,8 +252,10 @@ async def test_a_joint_application_through_the_api_and_what_each_party_sees(
     await ok(await client.post(f"{base}/reports", json={"due": due}, headers=fund))
     blocked = await client.post(f"{base}/payments", json={"amount": "100.00"}, headers=fund)
     assert blocked.status_code == 409 and blocked.json()["state"] == "report-overdue"
-    await ok(
-        await client.post(
+    # The report timer may record a reminder on the same stream meanwhile: a 409 on its
+    # version, which a client answers by sending the command again.
+    for _ in range(5):
+        sent = await client.post(
             f"{base}/reports/1",
             json={
                 "spent": "950.00",
@@ -262,7 +264,9 @@ async def test_a_joint_application_through_the_api_and_what_each_party_sees(
             },
             headers=org,
         )
-    )
+        if sent.status_code != 409 or "concurrency" not in sent.json()["type"]:
+            break
+    assert sent.status_code == 200, sent.text
     paid = await ok(await client.post(f"{base}/payments", json={"amount": "100.00"}, headers=fund))
     await ok(
         await client.post(
