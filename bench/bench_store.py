@@ -66,7 +66,7 @@ from verbinders.projections.activity import ActivityProjection
 from verbinders.projections.engine import replay
 from verbinders.store.events import Metadata, NewEvent, RecordedEvent
 from verbinders.store.eventstore import EventStore
-from verbinders.store.schema import APPEND_ONE, install_schema
+from verbinders.store.schema import APPEND_ONE, INSERT_ONE, install_schema
 
 PAYLOAD = msgspec.json.encode(
     {
@@ -80,9 +80,10 @@ META = Metadata(tenant="bench", actor="bench", correlation_id="bench")
 META_JSON = msgspec.json.encode(META)
 TOPIC = "bench:Thing.Happened"
 
-# Same columns, types, defaults and indexes as `events` (store/schema.py, migration 1); the
-# position comes from a sequence with the same CACHE 1 (as a column default instead of a
-# nextval() inside append_events).
+# Same columns, types, defaults and indexes as `events` (store/schema.py, migrations 1 and 3:
+# its 32-byte `hash` here a constant, there chained, see store/chain.py); the position comes
+# from a sequence with the same CACHE 1 (as a column default instead of a nextval() inside
+# append_events).
 PLAIN_DDL = """
 CREATE SEQUENCE IF NOT EXISTS plain_position_seq AS bigint CACHE 1;
 CREATE TABLE IF NOT EXISTS plain_events (
@@ -94,7 +95,8 @@ CREATE TABLE IF NOT EXISTS plain_events (
     topic        text        NOT NULL,
     payload      jsonb       NOT NULL,
     metadata     jsonb       NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    hash         bytea       NOT NULL DEFAULT decode(repeat('ab', 32), 'hex')
 );
 CREATE UNIQUE INDEX IF NOT EXISTS plain_events_stream_version
     ON plain_events (stream_id, version);
@@ -147,9 +149,10 @@ BEGIN
     END IF;
     RETURN QUERY
     INSERT INTO public.events (position, tenant, stream_id, stream_type, version, topic,
-                               payload, metadata, recorded_at)
+                               payload, metadata, recorded_at, hash)
     SELECT nextval('public.event_position_seq'), p_tenant, e.stream_id, e.stream_type,
-           e.version, e.topic, e.payload, p_metadata, recorded
+           e.version, e.topic, e.payload, p_metadata, recorded,
+           decode(repeat('ab', 32), 'hex')  -- not chained: these copies price other steps
       FROM unnest(p_ev_streams, p_ev_types, p_ev_versions, p_ev_topics, p_ev_payloads)
            AS e(stream_id, stream_type, version, topic, payload)
     RETURNING position;
@@ -180,13 +183,9 @@ END $$;
 
 # Diagnostic only, NOT a correct append: the store's APPEND_ONE without the horizon's lock (a
 # reader could then pass a position still in flight), to price that lock under load.
-APPEND_ONE_NO_HORIZON_SQL = """
-INSERT INTO events (position, tenant, stream_id, stream_type, version, topic, payload,
-                    metadata, recorded_at)
-SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + 1, $5, $6, $7, clock_timestamp()
- WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
-RETURNING position
-"""
+APPEND_ONE_NO_HORIZON_SQL = (
+    "WITH horizon AS MATERIALIZED (SELECT clock_timestamp() AS recorded_at)\n" + INSERT_ONE
+)
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -590,7 +589,8 @@ def library_recorder(dsn: str, writers: int) -> tuple[Any, Any]:
 
 async def load_events(conn: asyncpg.Connection, n: int) -> None:
     """Write n events straight into `events` (not measured): 20 events per stream, 7 tenants,
-    4 topics, recorded one second apart, so the projection has some hundreds of rows."""
+    4 topics, recorded one second apart, so the projection has some hundreds of rows; each
+    stream chained as the store chains it (store/chain.py)."""
     chunk = 250_000
     await conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_truncate")
     await conn.execute("TRUNCATE events")
@@ -598,12 +598,18 @@ async def load_events(conn: asyncpg.Connection, n: int) -> None:
     for start in range(0, n, chunk):
         await conn.execute(
             "INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,"
-            " payload, metadata, recorded_at)"
-            " SELECT nextval('event_position_seq'), 'tenant-' || (g / 20 % 7),"
-            "  md5('s' || (g / 20))::uuid, 'Thing', g % 20 + 1,"
-            "  'bench:Thing.' || (ARRAY['Registered','Renamed','Joined','Left'])[g % 4 + 1],"
-            "  $1::jsonb, $2::jsonb, now() - ($4 - g) * interval '1 second'"
-            " FROM generate_series($3::bigint, $5::bigint) AS g",
+            " payload, metadata, recorded_at, hash)"
+            " SELECT e.position, e.tenant, e.stream_id, 'Thing', e.version, e.topic,"
+            "  $1::jsonb, $2::jsonb, e.recorded_at,"
+            "  event_chain(decode(repeat('00', 32), 'hex'), event_body(e.tenant, e.stream_id,"
+            "   'Thing', e.version, e.position, e.topic, e.recorded_at, $2::jsonb, $1::jsonb))"
+            "   OVER (PARTITION BY e.stream_id ORDER BY e.version)"
+            " FROM (SELECT nextval('event_position_seq') AS position,"
+            "  'tenant-' || (g / 20 % 7) AS tenant, md5('s' || (g / 20))::uuid AS stream_id,"
+            "  (g % 20 + 1)::integer AS version,"
+            "  'bench:Thing.' || (ARRAY['Registered','Renamed','Joined','Left'])[g % 4 + 1]"
+            "   AS topic, now() - ($4 - g) * interval '1 second' AS recorded_at"
+            "  FROM generate_series($3::bigint, $5::bigint) AS g ORDER BY g OFFSET 0) e",
             PAYLOAD,
             META_JSON,
             start,

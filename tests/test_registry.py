@@ -89,6 +89,7 @@ def test_migrations_are_plain_lists_in_order_collected_in_one_place() -> None:
         "mail",
         "call_timers",
         "call_board",
+        "report_timers",
     ]
     for name, steps in collected:
         assert [version for version, _, _ in steps] == list(range(1, len(steps) + 1)), name

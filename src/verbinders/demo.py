@@ -29,6 +29,7 @@ from verbinders.application.tokens import IssuedToken, issue_token, list_tokens,
 from verbinders.application.unit_of_work import CommandRequest
 from verbinders.demo_calls import load_calls
 from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org, StrengthRow
+from verbinders.demo_funding import load_funding
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.domain.membership import membership_id
 from verbinders.domain.platform import Platform, platform_id
@@ -271,7 +272,13 @@ class _Loader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.actor = Actor.operator(DEMO_TENANT, "demo")
-        self.created = {"organisations": 0, "memberships": 0, "meetings": 0, "calls": 0}
+        self.created = {
+            "organisations": 0,
+            "memberships": 0,
+            "meetings": 0,
+            "calls": 0,
+            "funding rounds": 0,
+        }
 
     async def tell(self, stream_id: uuid.UUID, steps: list[Step], key: str) -> bool:
         """Run the steps the stream has not seen yet (one event each); True if it was new."""
@@ -364,4 +371,8 @@ async def load_demo(runtime: Runtime) -> DemoResult:
         created["memberships"] += await loader.tell(stream, steps, f"membership/{stream}")
     await loader.point_of_contact()
     created["calls"] += await load_calls(runtime, loader.actor, DEMO_TENANT)
+    organisations = {o.name: (demo_id("organisation", o.name), o.joined) for o in ORGANISATIONS}
+    created["funding rounds"] += await load_funding(
+        runtime, loader.actor, DEMO_TENANT, organisations
+    )
     return DemoResult(token=await loader.token(), created=created)

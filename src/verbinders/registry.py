@@ -152,6 +152,28 @@ DOMAINS: tuple[Domain, ...] = (
         workers=("verbinders.mail.worker:MailWorker", "verbinders.policies.call_timer:CallTimer"),
     ),
     Domain(
+        name="funding",
+        aggregates=(
+            "verbinders.domain.funds:Fund",
+            "verbinders.domain.funds:Round",
+            "verbinders.domain.funding_applications:FundingApplication",
+            "verbinders.domain.funding_reports:Accountability",
+        ),
+        services=("verbinders.application.funding", "verbinders.application.funding_applicants"),
+        projections=("verbinders.projections.funding:FundingProjection",),
+        routes=(
+            "verbinders.api.routes.funding:FundingController",
+            "verbinders.api.routes.funding_reports:FundingReportsController",
+        ),
+        policies=("verbinders.policies.report_reminders:ReportReminders",),
+        migrations=(("report_timers", "verbinders.application.report_timers:MIGRATIONS"),),
+        workers=("verbinders.policies.report_timer:ReportTimer",),
+    ),
+    Domain(
+        name="audit",
+        workers=("verbinders.audit.sealer:Sealer",),
+    ),
+    Domain(
         name="events",
         projections=("verbinders.projections.activity:ActivityProjection",),
         routes=(

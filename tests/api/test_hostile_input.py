@@ -453,7 +453,10 @@ _PATH_PARAM = re.compile(r"{(\w+):(\w+)}")
 
 
 def _url(route: HTTPRoute) -> str:
-    return _PATH_PARAM.sub(lambda m: str(uuid.uuid4()) if m.group(2) == "uuid" else "x", route.path)
+    """The route with valid path parameters (a fresh uuid, 1 for a number), so that the body
+    attacks reach the handler."""
+    kinds = {"uuid": lambda: str(uuid.uuid4()), "int": lambda: "1"}
+    return _PATH_PARAM.sub(lambda m: kinds.get(m.group(2), lambda: "x")(), route.path)
 
 
 def _sample(annotation: Any) -> Any:

@@ -43,10 +43,17 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
             "memberships": 29,
             "meetings": 20,
             "calls": 3,
+            "funding rounds": 18,
         }
         after_first = await counts(pool)
         second = await load_demo(runtime)
-        assert second.created == {"organisations": 0, "memberships": 0, "meetings": 0, "calls": 0}
+        assert second.created == {
+            "organisations": 0,
+            "memberships": 0,
+            "meetings": 0,
+            "calls": 0,
+            "funding rounds": 0,
+        }
         after_second = await counts(pool)
         await runtime.runner.catch_up("tokens")
         tokens = await list_tokens(pool, DEMO_TENANT)
@@ -61,6 +68,32 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
     assert after_first["Call"] == after_second["Call"] == 3
     assert after_first["CallResponse"] == after_second["CallResponse"] > 10
     assert after_first["NeedClaim"] == after_second["NeedClaim"] == 8
+    # Funding: three funds, a round a year, applications solo and joint, the whole story, once.
+    assert after_first["Fund"] == after_second["Fund"] == 3
+    assert after_first["FundingRound"] == 18
+    assert after_first["FundingApplication"] == after_second["FundingApplication"] == 90
+    async with pool.acquire() as conn:
+        told = {
+            r["name"]: r["n"]
+            for r in await conn.fetch(
+                "SELECT substring(topic from '[^.]+$') AS name, count(*) AS n FROM events"
+                " WHERE tenant = $1 AND stream_type LIKE 'Funding%' GROUP BY 1",
+                DEMO_TENANT,
+            )
+        }
+        late = await conn.fetchval(
+            "SELECT count(*) FROM events s JOIN events d ON d.stream_id = s.stream_id"
+            " AND d.topic LIKE '%ReportDue' WHERE s.tenant = $1"
+            " AND s.topic LIKE '%ReportSubmitted' AND (s.payload->>'at')::timestamptz"
+            " > ((d.payload->>'due')::date + 1)",
+            DEMO_TENANT,
+        )
+    for name in ("CoApplicantConfirmed", "ConflictDeclared", "Reviewed", "Decided", "Objected"):
+        assert told.get(name, 0) > 0, name
+    for name in ("Paid", "ReportSubmitted", "Settled"):
+        assert told.get(name, 0) > 0, name
+    assert told["Decided"] > told["Objected"]  # reconsidered decisions among them
+    assert late > 0  # a late report
     # Only a new demo coordinator token (the old one revoked) is added by a second run.
     assert after_second["AccessToken"] == after_first["AccessToken"] + 1
     async with pool.acquire() as conn:

@@ -41,7 +41,7 @@ async def start_serving(env: dict[str, str], port: int) -> asyncio.subprocess.Pr
         sys.executable, "-m", "verbinders", "serve", "--port", str(port), env=env
     )
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+        for _ in range(600):  # 30 s: a busy machine starts Python slowly
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
                     return process

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -161,7 +162,9 @@ def event_classes(cls: type[Aggregate], created: type) -> set[str]:
 def assert_same_types(original: Any, copy: Any, path: str = "") -> None:
     """Like ==, but also the types all the way down (a str equals a StrEnum; a list a list)."""
     assert type(copy) is type(original), f"{path}: {type(copy)} is not {type(original)}"
-    if original is None or isinstance(original, str | int | float | UUID | date | time | Enum):
+    if original is None or isinstance(
+        original, str | int | float | Decimal | UUID | date | time | Enum
+    ):
         assert copy == original, path
     elif isinstance(original, dict):
         assert list(copy) == list(original), path

@@ -15,6 +15,12 @@ from uuid import uuid4
 import pytest
 from eventsourcing.domain import Aggregate
 
+from tests.domain.funding_story import (
+    accountability_story,
+    application_story,
+    fund_story,
+    round_story,
+)
 from verbinders import registry
 from verbinders.domain.access import AccessToken
 from verbinders.domain.activities import Activity
@@ -22,6 +28,9 @@ from verbinders.domain.activity_details import ActivityChanges, Contribution
 from verbinders.domain.call_responses import CallResponse, NeedClaim, check_response
 from verbinders.domain.calls import Call, CallChanges, Urgency
 from verbinders.domain.contacts import ContactChanges
+from verbinders.domain.funding_applications import FundingApplication
+from verbinders.domain.funding_reports import Accountability
+from verbinders.domain.funds import Fund, Round
 from verbinders.domain.hours import HoursEntry
 from verbinders.domain.indexes import IndexScope, UniqueIndex
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, Meeting, MeetingMode, Votes
@@ -288,6 +297,10 @@ STORIES: dict[str, tuple[type[Aggregate], Callable[[], list[Aggregate]]]] = {
     "Organisation": (Organisation, organisation_story),
     "Membership": (Membership, membership_story),
     "Meeting": (Meeting, meeting_story),
+    "Fund": (Fund, fund_story),
+    "FundingRound": (Round, round_story),
+    "FundingApplication": (FundingApplication, application_story),
+    "FundingAccountability": (Accountability, accountability_story),
 }
 
 

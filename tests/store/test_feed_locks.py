@@ -15,12 +15,13 @@ import pytest
 from tests.conftest import RUN_ID, with_database
 from tests.store.cluster import scratch_cluster
 from tests.store.support import META, Rollback, new_event
+from verbinders.audit.verify import verify
 from verbinders.config import Settings
 from verbinders.database import init_connection, open_pool
 from verbinders.errors import StreamConflict
 from verbinders.store import schema
 from verbinders.store.eventstore import EventStore
-from verbinders.store.schema import INSERT_ONE, install_schema
+from verbinders.store.schema import HORIZON_CTE, install_schema
 from verbinders.store.watchdog import AppendWatchdog
 
 RESERVED_LOCKS = (
@@ -94,6 +95,8 @@ async def test_a_transaction_takes_one_horizon_lock_however_many_it_appends(
         positions: list[int] = []
         async with store.transaction() as conn:
             pid = conn.get_server_pid()
+            # 15,500 round trips take longer than the default bound of 10 s on a busy machine.
+            await conn.execute("SET LOCAL verbinders.append_timeout = '120s'")
             for version in range(1, 15_501):
                 positions += await store.append(
                     [new_event(stream, version)],
@@ -147,13 +150,22 @@ async def test_an_append_undone_by_a_savepoint_leaves_the_next_one_to_take_the_l
     assert [e.position for e in await store.read_feed(0, 10)] == [mine, theirs]
 
 
+PRE_CHAIN_INSERT_ONE = """INSERT INTO events (position, tenant, stream_id, stream_type,
+                    version, topic, payload, metadata, recorded_at)
+SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + 1, $5, $6, $7, h.recorded_at
+  FROM horizon h
+ WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
+RETURNING position"""
+"""The single-stream insert before the store's migration 3 (the hash chain)."""
 OLD_APPEND_ONE = f"""WITH horizon AS MATERIALIZED (
     SELECT pg_advisory_xact_lock_shared(CASE WHEN is_called THEN last_value ELSE 0 END),
            clock_timestamp() AS recorded_at
       FROM event_position_seq
 )
-{INSERT_ONE}"""
+{PRE_CHAIN_INSERT_ONE}"""
 """A single-stream append as the code before the store's migration 2 sends it."""
+V2_APPEND_ONE = f"WITH {HORIZON_CTE}\n{PRE_CHAIN_INSERT_ONE}"
+"""A single-stream append as the code of migration 2 (before the chain) sends it."""
 
 
 @pytest.mark.server
@@ -189,16 +201,19 @@ async def test_appends_of_processes_still_running_the_code_before_the_upgrade_ho
                     OLD_APPEND_ONE, "t", stream, "Thing", 0, "t:T", b"{}", b"{}"
                 )
             ]
-            async with pool.acquire() as conn:
-                assert (await install_schema(conn))["store"] == 2  # while the old append is open
+            async with pool.acquire() as conn:  # while the old append is open
+                assert (await install_schema(conn, [("store", schema.MIGRATIONS[:2])]))[
+                    "store"
+                ] == 2
             await stranger.execute("BEGIN")
             await stranger.execute("SELECT pg_advisory_xact_lock_shared(1)")
 
             store = EventStore(pool)
             new_stream = uuid.uuid4()
-            [new_position] = await store.append(
-                [new_event(new_stream, 1)], expected={new_stream: 0}, metadata=META
-            )
+            async with pool.acquire() as conn:
+                new_position = await conn.fetchval(
+                    V2_APPEND_ONE, "t", new_stream, "Thing", 0, "t:T", b"{}", b"{}"
+                )
             assert new_position > old_position
             assert await store.read_feed(0, 10) == []
             status = await store.feed_status()
@@ -211,6 +226,12 @@ async def test_appends_of_processes_still_running_the_code_before_the_upgrade_ho
                 old_position,
                 new_position,
             ]
+            # Then the chain's migration: what both wrote is chained, and appends go on.
+            async with pool.acquire() as conn:
+                assert (await install_schema(conn))["store"] == len(schema.MIGRATIONS)
+            await store.append([new_event(new_stream, 2)], expected={new_stream: 1}, metadata=META)
+            async with pool.acquire() as conn:
+                assert (await verify(conn)).intact
             await store.close()
         finally:
             await pool.close()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Self
 
 import asyncpg
 import pytest
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
+from tests.store.personal_data_support import Association, Contact
 from tests.store.support import META
-from verbinders.domain.personal import REDACTED, PersonalData
 from verbinders.errors import Conflict, NotFound
 from verbinders.store.personal import Keyring
 from verbinders.store.repository import Repository
@@ -19,46 +18,6 @@ pytestmark = pytest.mark.server
 
 FATIMA = ("Fatima El Amrani", "fatima.elamrani@example.nl")
 JAN = ("Jan de Wit", "jan.dewit@example.nl")
-
-
-class Contact(PersonalData, frozen=True, kw_only=True):
-    name: str
-    email: str
-
-    @classmethod
-    def redacted(cls, subject: uuid.UUID) -> Self:
-        return cls(subject=subject, name=REDACTED, email=REDACTED)
-
-
-class Association(Aggregate):
-    STREAM_TYPE = "Association"
-    name: str
-    contacts: dict[uuid.UUID, Contact]
-    chair: Contact | None
-    former: frozenset[Contact]
-
-    @event("Registered")
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.contacts = {}
-        self.chair = None
-        self.former = frozenset()
-
-    @event("ContactAdded")
-    def add_contact(self, contact: Contact) -> None:
-        self.contacts[contact.subject] = contact
-
-    @event("ChairElected")
-    def elect_chair(self, chair: Contact) -> None:
-        self.chair = chair
-
-    @event("Archived")
-    def archive(self, former: frozenset[Contact]) -> None:
-        self.former = self.former | former
-
-    @event("Renamed")
-    def rename(self, name: str) -> None:
-        self.name = name
 
 
 def state_of(aggregate: Aggregate) -> dict[str, object]:

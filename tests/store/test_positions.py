@@ -51,9 +51,11 @@ async def test_an_appends_positions_need_not_be_contiguous_and_the_feed_keeps_th
     store: EventStore, pool: asyncpg.Pool
 ) -> None:
     """Three events of one stream in one append, paused (by a trigger of this test's own
-    database) at its second row: another append, meanwhile, takes the position after it. The
-    feed withholds the other append until the first one commits, then reads all four in
-    position order, each stream in version order."""
+    database) at its second row: another append, meanwhile, takes the next position. The
+    append's own positions are all allocated before its rows are written (each row's hash
+    chains to the one before it, computed over the rows in order: `INSERT_MANY`), so the other
+    append's lies above them. The feed withholds it until the first one commits, then reads
+    all four in position order, each stream in version order."""
     async with pool.acquire() as conn:
         await conn.execute(PAUSE_BEFORE_INSERT)
     a, b = uuid.uuid4(), uuid.uuid4()
@@ -68,9 +70,9 @@ async def test_an_appends_positions_need_not_be_contiguous_and_the_feed_keeps_th
     [between] = await store.append([new_event(b, 1)], expected={b: 0}, metadata=META)
     assert await store.read_feed(0, 10) == []  # the first append may still commit below it
     first = await slow
-    assert first[0] < first[1] < between < first[2]
+    assert first[0] < first[1] < first[2] < between
     feed = await store.read_feed(0, 10)
-    assert [(e.stream_id, e.version) for e in feed] == [(a, 1), (a, 2), (b, 1), (a, 3)]
+    assert [(e.stream_id, e.version) for e in feed] == [(a, 1), (a, 2), (a, 3), (b, 1)]
     assert [e.position for e in feed] == sorted([*first, between])
 
 

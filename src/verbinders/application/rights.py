@@ -37,15 +37,24 @@ __all__ = [
     "ACTS_FOR_A_PARTY",
     "CALL_MANAGERS",
     "CALL_REPORT_READERS",
+    "FUNDING_READERS",
+    "FUNDING_REPORT_READERS",
+    "FUND_MANAGERS",
     "OWN",
     "RECORD_READERS",
+    "TRAIL_READERS",
     "act_for",
     "acts_for",
     "decide_membership",
     "manage_call",
+    "manage_fund",
     "manages_call",
+    "manages_fund",
+    "person",
     "read_membership_record",
+    "see_application",
     "see_call",
+    "sees_application",
     "sees_call",
     "sees_decision_reasons",
     "without_hidden_decisions",
@@ -163,4 +172,73 @@ def see_call(actor: Actor, issued_by: str, addressees: Collection[uuid.UUID]) ->
         raise Forbidden(
             "this call is not addressed to the organisation the token acts for",
             organisation=str(actor.party) if actor.party else None,
+        )
+
+
+# -- funding --------------------------------------------------------------------------------------
+
+FUNDING_READERS: tuple[str, ...] = (*OWN, Role.AUDITOR.value)
+"""Roles admitted to funding's reads; `see_application` and `manage_fund` then decide."""
+FUND_MANAGERS: tuple[str, ...] = (
+    Role.COORDINATOR.value,
+    Role.FUND.value,
+    Role.MUNICIPALITY.value,
+)
+"""Who acts for funds; `manage_fund` then decides which fund."""
+FUNDING_REPORT_READERS: tuple[str, ...] = (
+    Role.COORDINATOR.value,
+    Role.MUNICIPALITY.value,
+    Role.ANALYST.value,
+    Role.AUDITOR.value,
+)
+TRAIL_READERS: tuple[str, ...] = (Role.COORDINATOR.value, Role.AUDITOR.value)
+
+
+def person(actor: Actor) -> str:
+    """Who acts as a person (a reviewer, a decider): the token, else the policy or operator.
+    Conflicts of interest are declared by, and bind, this person."""
+    if actor.token_id is not None:
+        return f"token:{actor.token_id}"
+    if actor.policy is not None:
+        return f"policy:{actor.policy}"
+    return f"operator:{actor.label or 'cli'}"
+
+
+def manages_fund(actor: Actor, funder: uuid.UUID) -> bool:
+    """The coordinator, and the people of the fund's own funder (a fund or municipality token
+    acting for it)."""
+    if actor.has_any(Role.COORDINATOR.value):
+        return True
+    return (
+        actor.party == funder
+        and actor.party is not None
+        and actor.has_any(Role.FUND.value, Role.MUNICIPALITY.value)
+    )
+
+
+def manage_fund(actor: Actor, funder: uuid.UUID) -> None:
+    if not manages_fund(actor, funder):
+        raise Forbidden(
+            "only the fund's own people (or the coordinator) act for this fund",
+            funder=str(funder),
+        )
+
+
+def sees_application(
+    actor: Actor, funder: uuid.UUID, applicant: uuid.UUID, co_applicants: Collection[uuid.UUID]
+) -> bool:
+    """Auditors and the coordinator see every application; the fund its own; the applicant
+    and its co-applicants theirs."""
+    if actor.has_any(Role.AUDITOR.value) or manages_fund(actor, funder):
+        return True
+    return acts_for(actor, applicant) or any(acts_for(actor, c) for c in co_applicants)
+
+
+def see_application(
+    actor: Actor, funder: uuid.UUID, applicant: uuid.UUID, co_applicants: Collection[uuid.UUID]
+) -> None:
+    if not sees_application(actor, funder, applicant, co_applicants):
+        raise Forbidden(
+            "only the applicant, its co-applicants, the fund, auditors and the coordinator see"
+            " this application"
         )

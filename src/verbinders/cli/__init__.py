@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "verbinders.cli.store_commands",
     "verbinders.cli.status",
     "verbinders.cli.demo",
+    "verbinders.cli.audit",
 )
 
 

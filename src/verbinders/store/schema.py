@@ -81,7 +81,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from verbinders.store import feed_guards
+from verbinders.store import chain, feed_guards
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -127,21 +127,39 @@ HORIZON_CTE = """horizon AS MATERIALIZED (
 HORIZON_CTE_IN_TRANSACTION = """horizon AS MATERIALIZED (SELECT feed_enter() AS recorded_at)"""
 
 # One event appended to one stream ($4 = the stream's expected version); see the notes above.
+# The predecessor's row gives both the version check and the hash the new one chains to
+# (store/chain.py); OFFSET 0 keeps the subquery whole, so nextval() runs once per row and the
+# hash covers the position the row gets.
 INSERT_ONE = """INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,
-                    payload, metadata, recorded_at)
-SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + 1, $5, $6, $7, h.recorded_at
-  FROM horizon h
- WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
+                    payload, metadata, recorded_at, hash)
+SELECT n.position, $1, $2, $3, $4::integer + 1, $5, $6, $7, n.recorded_at,
+       sha256(n.previous || event_body($1, $2, $3, $4::integer + 1, n.position, $5,
+                                       n.recorded_at, $7, $6))
+  FROM (SELECT nextval('event_position_seq') AS position, h.recorded_at,
+               coalesce(p.hash, decode(repeat('00', 32), 'hex'))
+                   AS previous
+          FROM horizon h LEFT JOIN events p ON p.stream_id = $2 AND p.version = $4::integer
+         WHERE $4::integer = 0 OR p.hash IS NOT NULL
+        OFFSET 0) n
 RETURNING position"""
 
-# Several events of one stream: $5 topics and $6 payloads, versions $4 + 1, $4 + 2, ...
+# Several events of one stream: $5 topics and $6 payloads, versions $4 + 1, $4 + 2, ..., each
+# chained to the one before it (the `event_chain` aggregate as a running window).
 INSERT_MANY = """INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,
-                    payload, metadata, recorded_at)
-SELECT nextval('event_position_seq'), $1, $2, $3, $4::integer + e.n::integer, e.topic,
-       e.payload, $7, h.recorded_at
-  FROM horizon h, unnest($5::text[], $6::jsonb[]) WITH ORDINALITY AS e(topic, payload, n)
- WHERE $4::integer = 0 OR EXISTS (SELECT FROM events WHERE stream_id = $2 AND version = $4)
- ORDER BY e.n
+                    payload, metadata, recorded_at, hash)
+SELECT n.position, $1, $2, $3, n.version, n.topic, n.payload, $7, n.recorded_at,
+       event_chain(n.previous, event_body($1, $2, $3, n.version, n.position, n.topic,
+                                          n.recorded_at, $7, n.payload))
+           OVER (ORDER BY n.n ROWS UNBOUNDED PRECEDING)
+  FROM (SELECT nextval('event_position_seq') AS position, $4::integer + e.n::integer AS version,
+               e.topic, e.payload, e.n, h.recorded_at,
+               coalesce(p.hash, decode(repeat('00', 32), 'hex'))
+                   AS previous
+          FROM horizon h LEFT JOIN events p ON p.stream_id = $2 AND p.version = $4::integer
+               CROSS JOIN unnest($5::text[], $6::jsonb[]) WITH ORDINALITY AS e(topic, payload, n)
+         WHERE $4::integer = 0 OR p.hash IS NOT NULL
+         ORDER BY e.n
+        OFFSET 0) n
 RETURNING position"""
 
 APPEND_ONE = f"WITH {HORIZON_CTE}\n{INSERT_ONE}"
@@ -342,6 +360,7 @@ END $$;
         "the feed's guards, reserved lock space and one lock per transaction",
         feed_guards.MIGRATION,
     ),
+    (3, "each event's hash chained to its stream's previous one; seals", chain.MIGRATION),
 ]
 
 
