@@ -1,0 +1,163 @@
+"""Which activities of other organisations a (planned or draft) activity may overlap with.
+
+The query interface of overlap detection over the candidate index
+(`projections/overlap_candidates.py`): the overlap policy asks it about an activity that was
+planned or changed, "check before you plan" about a draft. One statement: PostgreSQL stems
+the draft's normalised documents (`to_tsvector('dutch', ...)`) and finds every open activity
+of another organisation of the platform whose occurrences meet the draft's (GiST `&&` on the
+`tstzmultirange`) and that shares a theme or a lexeme (GIN `&&` on the arrays): the score is 0
+for any other (see `domain/overlap.py`). Each candidate is then scored in Python, with its
+explanation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from verbinders.domain.activity_details import ActivityDetails
+from verbinders.domain.lexicon import overlap_document
+from verbinders.domain.overlap import DEFAULT_THRESHOLD, Explanation, Features, features, score
+from verbinders.domain.schedule import Schedule, TimeRange, occurrences
+from verbinders.projections.overlap_candidates import multirange
+
+if TYPE_CHECKING:
+    from verbinders.database import Connection
+
+__all__ = ["Found", "candidates_of", "search", "threshold_of"]
+
+READ_MODEL = "overlap_candidates"
+
+_SEARCH = """
+WITH d AS (SELECT tsvector_to_array(to_tsvector('dutch', $1::text)) AS title_lexemes,
+                  tsvector_to_array(to_tsvector('dutch', $2::text)) AS lexemes)
+SELECT d.title_lexemes AS draft_title_lexemes, d.lexemes AS draft_lexemes, c.*
+  FROM d LEFT JOIN LATERAL (
+       SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
+              c.languages, c.venue, c.ranges, c.title_lexemes, c.lexemes
+         FROM overlap_candidates.candidates c
+        WHERE c.tenant = $3 AND c.organisation_id <> $4 AND c.id <> $5
+          AND c.ranges && $6::text::tstzmultirange
+          AND (c.themes && $7::text[] OR c.lexemes && d.lexemes)
+       ) c ON true
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    """A candidate and how much it overlaps."""
+
+    activity_id: uuid.UUID
+    organisation_id: uuid.UUID
+    title: str
+    status: str
+    explanation: Explanation
+
+
+def _ranges(value: Any) -> tuple[TimeRange, ...]:
+    return tuple(TimeRange(r.lower.astimezone(UTC), r.upper.astimezone(UTC)) for r in value)
+
+
+async def search(
+    conn: Connection,
+    tenant: str,
+    *,
+    organisation_id: uuid.UUID,
+    details: ActivityDetails,
+    schedule: Schedule,
+    activity_id: uuid.UUID | None = None,
+) -> list[Found]:
+    """Every open activity of another organisation that scores above 0 against the given
+    one (checked details and schedule), the highest score first."""
+    ranges = occurrences(schedule)
+    rows = await conn.fetch(
+        _SEARCH,
+        overlap_document(details.title),
+        overlap_document(details.title, details.description),
+        tenant,
+        organisation_id,
+        activity_id or uuid.UUID(int=0),
+        multirange(ranges),
+        list(details.themes),
+    )
+    mine = features(
+        activity_id=activity_id or uuid.UUID(int=0),
+        organisation_id=organisation_id,
+        themes=details.themes,
+        target_groups=details.target_groups,
+        districts=details.districts,
+        languages=details.languages,
+        venue=details.venue,
+        ranges=ranges,
+        title_lexemes=rows[0]["draft_title_lexemes"],
+        lexemes=rows[0]["draft_lexemes"],
+    )
+    found = []
+    for row in rows:
+        if row["id"] is None:
+            continue
+        other = Features(
+            activity_id=row["id"],
+            organisation_id=row["organisation_id"],
+            themes=frozenset(row["themes"]),
+            groups=frozenset(row["groups"]),
+            districts=frozenset(row["districts"]),
+            languages=frozenset(row["languages"]),
+            venue=row["venue"],
+            ranges=_ranges(row["ranges"]),
+            title_lexemes=frozenset(row["title_lexemes"]),
+            lexemes=frozenset(row["lexemes"]) | frozenset(row["title_lexemes"]),
+        )
+        explanation = score(mine, other)
+        if explanation.score > 0:
+            found.append(
+                Found(
+                    activity_id=row["id"],
+                    organisation_id=row["organisation_id"],
+                    title=row["title"],
+                    status=row["status"],
+                    explanation=explanation,
+                )
+            )
+    found.sort(key=lambda f: (-f.explanation.score, str(f.activity_id)))
+    return found
+
+
+async def threshold_of(conn: Connection, tenant: str) -> float:
+    """The platform's overlap threshold as the candidate index has it (else the default)."""
+    value = await conn.fetchval(
+        "SELECT threshold FROM overlap_candidates.settings WHERE tenant = $1", tenant
+    )
+    return DEFAULT_THRESHOLD if value is None else float(value)
+
+
+async def candidates_of(
+    conn: Connection, tenant: str, activity_id: uuid.UUID
+) -> tuple[list[Found], float] | None:
+    """The candidates of an open activity as the index holds it (None when it is not open
+    there), with the platform's threshold."""
+    import msgspec
+
+    from verbinders.domain.schedule import Schedule as ScheduleType
+
+    row = await conn.fetchrow(
+        "SELECT organisation_id, details, schedule FROM overlap_candidates.candidates"
+        " WHERE tenant = $1 AND id = $2",
+        tenant,
+        activity_id,
+    )
+    if row is None:
+        return None
+    details = msgspec.convert(row["details"], ActivityDetails, strict=False)
+    schedule: Schedule = msgspec.convert(row["schedule"], ScheduleType, strict=False)
+    found = await search(
+        conn,
+        tenant,
+        organisation_id=row["organisation_id"],
+        details=details,
+        schedule=schedule,
+        activity_id=activity_id,
+    )
+    return found, await threshold_of(conn, tenant)
