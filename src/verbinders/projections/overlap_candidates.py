@@ -71,16 +71,16 @@ INSERT INTO candidates (tenant, id, organisation_id, status, title, details, sch
                         groups, districts, languages, venue, ranges, title_lexemes, lexemes,
                         position)
 SELECT r.tenant, r.id, r.organisation_id, r.status, r.title, r.details, r.schedule,
-       ARRAY(SELECT jsonb_array_elements_text(r.themes)),
-       ARRAY(SELECT jsonb_array_elements_text(r.groups)),
-       ARRAY(SELECT jsonb_array_elements_text(r.districts)),
-       ARRAY(SELECT jsonb_array_elements_text(r.languages)),
+       ARRAY(SELECT jsonb_array_elements_text(r.themes::jsonb)),
+       ARRAY(SELECT jsonb_array_elements_text(r.groups::jsonb)),
+       ARRAY(SELECT jsonb_array_elements_text(r.districts::jsonb)),
+       ARRAY(SELECT jsonb_array_elements_text(r.languages::jsonb)),
        r.venue, r.ranges::tstzmultirange,
        tsvector_to_array(to_tsvector('dutch', r.title_document)),
        tsvector_to_array(to_tsvector('dutch', r.document)),
        r.position
   FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[],
-              $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::jsonb[], $12::text[],
+              $7::jsonb[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
               $13::text[], $14::text[], $15::text[], $16::bigint[])
        AS r(tenant, id, organisation_id, status, title, details, schedule, themes, groups,
             districts, languages, venue, ranges, title_document, document, position)
@@ -197,6 +197,7 @@ def _json(value: Any) -> Any:
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    # Arrays of arrays would be read by asyncpg as two-dimensional: JSON texts instead.
     columns: list[list[Any]] = [[] for _ in range(16)]
     for row in rows:
         raw_details, raw_schedule = _json(row["details"]), _json(row["schedule"])
@@ -210,10 +211,10 @@ def _columns(rows: list[dict[str, Any]]) -> list[list[Any]]:
             details.title,
             raw_details,
             raw_schedule,
-            list(details.themes),
-            sorted(group_keys(details.target_groups)),
-            list(details.districts),
-            list(details.languages),
+            json.dumps(list(details.themes)),
+            json.dumps(sorted(group_keys(details.target_groups))),
+            json.dumps(list(details.districts)),
+            json.dumps(list(details.languages)),
             fold(details.venue) if details.venue else None,
             multirange(occurrences(schedule)),
             overlap_document(details.title),
