@@ -216,7 +216,9 @@ async def test_the_live_directory_equals_a_rebuild_from_scratch(
     # What the rows say, for one platform, against the aggregates themselves.
     organisations = {
         r["id"]: r
-        for r in await conn.fetch("SELECT * FROM directory.organisations WHERE tenant = 'haarlem'")
+        for r in await conn.fetch(
+            "SELECT * FROM directory.organisations WHERE tenant = 'haarlem' AND valid_to IS NULL"
+        )
     }
     assert set(organisations) == {haarlem["a"], haarlem["b"], haarlem["c"]}
     for key in ("a", "b", "c"):
@@ -246,7 +248,9 @@ async def test_the_live_directory_equals_a_rebuild_from_scratch(
 
     strengths = {
         r["id"]: r
-        for r in await conn.fetch("SELECT * FROM directory.strengths WHERE tenant = 'haarlem'")
+        for r in await conn.fetch(
+            "SELECT * FROM directory.strengths WHERE tenant = 'haarlem' AND valid_to IS NULL"
+        )
     }
     tolken, zaal = strengths[haarlem["tolken"]], strengths[haarlem["zaal"]]
     assert (tolken["title"], tolken["capacity"], tolken["withdrawn_at"]) == (
@@ -258,7 +262,7 @@ async def test_the_live_directory_equals_a_rebuild_from_scratch(
     assert zaal["withdrawn_at"] is not None
     # Searchable by a former name and the description.
     found = await conn.fetch(
-        "SELECT id FROM directory.organisations WHERE tenant = 'haarlem'"
+        "SELECT id FROM directory.organisations WHERE tenant = 'haarlem' AND valid_to IS NULL"
         " AND search @@ websearch_to_tsquery('dutch', $1)",
         "stichting amal ontmoeting",
     )

@@ -21,6 +21,7 @@ from verbinders.projections.engine import (
     try_lead,
     wait_for_projection,
 )
+from verbinders.projections.faults import ProjectionFault
 from verbinders.store.events import Metadata, NewEvent
 from verbinders.store.subscription import FeedSignal
 
@@ -277,9 +278,9 @@ async def test_a_failed_replay_leaves_nothing_behind_and_the_live_model_untouche
     conn = await asyncpg.connect(database)
     try:
         live = await replay(conn, ActivityProjection())
-        with pytest.raises(RuntimeError, match="a bug in the new code"):
+        with pytest.raises(ProjectionFault, match=r"position 4 .*a bug in the new code"):
             await replay(conn, Broken(), batch_size=2)
-        with pytest.raises(RuntimeError, match="a bug in the new code"):
+        with pytest.raises(ProjectionFault, match=r"position 4 .*a bug in the new code"):
             await replay(conn, Broken(), until_position=8, batch_size=2)
         generations = await conn.fetch("SELECT schema_name, state FROM projection_generations")
         assert [tuple(g) for g in generations] == [(live.schema_name, "active")]

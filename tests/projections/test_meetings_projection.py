@@ -234,7 +234,8 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
 
     # What the rows say, for one platform.
     held = await conn.fetchrow(
-        "SELECT * FROM meetings.meetings WHERE tenant = 'haarlem' AND id = $1", haarlem["held"]
+        "SELECT * FROM meetings.meetings WHERE tenant = 'haarlem' AND id = $1 AND valid_to IS NULL",
+        haarlem["held"],
     )
     assert held is not None
     assert held["minutes"] == "Verslag ..." and held["mode"] == "hybrid"
@@ -245,7 +246,8 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
     attendance = {
         r["organisation_id"]: (r["status"], r["people"])
         for r in await conn.fetch(
-            "SELECT * FROM meetings.attendance WHERE tenant = 'haarlem' AND meeting_id = $1",
+            "SELECT * FROM meetings.attendance WHERE tenant = 'haarlem' AND meeting_id = $1"
+            " AND valid_to IS NULL",
             haarlem["held"],
         )
     }
@@ -255,7 +257,8 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
         haarlem["c"]: ("absent-with-notice", None),
     }
     decisions = await conn.fetch(
-        "SELECT * FROM meetings.decisions WHERE tenant = 'haarlem' ORDER BY meeting_version"
+        "SELECT * FROM meetings.decisions WHERE tenant = 'haarlem' AND valid_to IS NULL"
+        " ORDER BY meeting_version"
     )
     assert [(d["text"], d["grounds"], d["votes_in_favour"]) for d in decisions] == [
         ("Eén inzamelpunt voor de voedselbank", "Drie inzamelingen overlapten", 7),
@@ -263,7 +266,7 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
     ]
     assert {d["recorded_by"] for d in decisions} == {"operator:tests"}
     soon = await conn.fetchrow(
-        "SELECT * FROM meetings.meetings WHERE tenant = 'haarlem' AND id = $1",
+        "SELECT * FROM meetings.meetings WHERE tenant = 'haarlem' AND id = $1 AND valid_to IS NULL",
         haarlem["upcoming"],
     )
     assert soon is not None
@@ -273,12 +276,14 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
     assert soon["version"] == 5
     # The notice of absence was dropped when the meeting moved.
     assert not await conn.fetchval(
-        "SELECT count(*) FROM meetings.attendance WHERE meeting_id = $1", haarlem["upcoming"]
+        "SELECT count(*) FROM meetings.attendance WHERE meeting_id = $1 AND valid_to IS NULL",
+        haarlem["upcoming"],
     )
     periods = await conn.fetch(
         "SELECT p.since, p.until FROM meetings.membership_periods p"
         " JOIN meetings.memberships m ON m.tenant = p.tenant AND m.id = p.membership_id"
-        " WHERE m.tenant = 'haarlem' AND m.organisation_id = $1 ORDER BY p.since",
+        " WHERE m.tenant = 'haarlem' AND m.organisation_id = $1"
+        " AND m.valid_to IS NULL AND p.valid_to IS NULL ORDER BY p.since",
         haarlem["b"],
     )
     assert [(p["since"], p["until"]) for p in periods] == [
@@ -287,7 +292,8 @@ async def test_the_live_model_equals_a_rebuild_from_scratch(
     ]
     assert (
         await conn.fetchval(
-            "SELECT name FROM meetings.organisations WHERE tenant = 'haarlem' AND id = $1",
+            "SELECT name FROM meetings.organisations WHERE tenant = 'haarlem' AND id = $1"
+            " AND valid_to IS NULL",
             haarlem["c"],
         )
         == "Cultuurhuis Noord"

@@ -18,7 +18,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -31,6 +31,8 @@ from verbinders.domain.vocabulary import OrganisationKind
 from verbinders.errors import Conflict, InvalidCommand
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import asyncpg
 
     from verbinders.application.unit_of_work import UnitOfWork
@@ -46,6 +48,7 @@ __all__ = [
     "revoke_if_open",
     "revoke_token",
     "token_id_of",
+    "token_views",
     "tokens_of_party",
 ]
 
@@ -193,13 +196,16 @@ async def revoke_if_open(
 
 async def list_tokens(pool: asyncpg.Pool, tenant: str) -> list[TokenView]:
     """The platform's tokens, from the `tokens` read model (as far as it has come)."""
+    from verbinders.projections.reading import Reading
+    from verbinders.projections.tokens import token_rows
+
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT token_id, party, roles, label, issued_at, issued_by, expires_at,"
-            " revoked_at, revoked_by FROM tokens.tokens WHERE tenant = $1"
-            " ORDER BY issued_at, token_id",
-            tenant,
-        )
+        rows = await token_rows(Reading(conn=conn, name="tokens"), tenant)
+    return token_views(rows)
+
+
+def token_views(rows: Sequence[Any]) -> list[TokenView]:
+    """`TokenView`s of rows of the `tokens` read model (`projections.tokens.token_rows`)."""
     return [
         TokenView(
             id=r["token_id"],

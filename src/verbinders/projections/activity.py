@@ -1,7 +1,8 @@
 """Activity: how many events of each kind each platform recorded per day.
 
 The analysts' first look at growth ("how did collaboration grow since 2019?"), and the simple
-projection the catch-up benchmark measures.
+projection the catch-up benchmark measures. It reads every event (no payloads) and keeps
+counts, no history: nothing asks for it as of a moment.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from verbinders.projections.engine import Projection
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import date
+
+    import asyncpg
 
     from verbinders.database import Connection
+    from verbinders.projections.reading import Reading
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["ActivityProjection"]
+__all__ = ["ActivityProjection", "monthly"]
 
 
 class ActivityProjection(Projection):
@@ -53,3 +58,21 @@ CREATE TABLE daily_events (
             [k[3] for k in keys],
             [counts[k] for k in keys],
         )
+
+
+async def monthly(
+    r: Reading, tenant: str, since: date | None, until: date | None
+) -> list[asyncpg.Record]:
+    """Events per month and kind of stream, between `since` and `until` (days, inclusive)."""
+    return list(
+        await r.conn.fetch(
+            "SELECT date_trunc('month', day)::date AS month, stream_type,"
+            f" sum(events)::bigint AS events FROM {r.table('daily_events')}"
+            " WHERE tenant = $1 AND ($2::date IS NULL OR day >= $2)"
+            " AND ($3::date IS NULL OR day <= $3)"
+            " GROUP BY 1, 2 ORDER BY 1, 2",
+            tenant,
+            since,
+            until,
+        )
+    )

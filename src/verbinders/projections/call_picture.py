@@ -22,7 +22,7 @@ import msgspec
 from verbinders.errors import NotFound
 
 if TYPE_CHECKING:
-    from verbinders.database import Connection
+    from verbinders.projections.reading import Reading
 
 __all__ = ["CallPicture", "NeedState", "Tally", "call_picture", "picture_row"]
 
@@ -72,17 +72,17 @@ class CallPicture(msgspec.Struct, frozen=True, kw_only=True):
 
 PICTURE_SQL = """
 SELECT c.*,
-       (SELECT count(*) FROM {s}.addressees a WHERE a.tenant = c.tenant AND a.call_id = c.id)
-           AS addressed,
-       (SELECT count(*) FROM {s}.addressees a WHERE a.tenant = c.tenant AND a.call_id = c.id
-           AND a.acknowledged_at IS NOT NULL) AS acknowledged,
-       (SELECT count(*) FROM {s}.addressees a WHERE a.tenant = c.tenant AND a.call_id = c.id
-           AND a.first_response_at IS NOT NULL) AS responded,
-       (SELECT count(*) FROM {s}.addressees a WHERE a.tenant = c.tenant AND a.call_id = c.id
-           AND a.available) AS available,
-       (SELECT coalesce(sum(volunteers), 0) FROM {s}.addressees a WHERE a.tenant = c.tenant
-           AND a.call_id = c.id AND a.available) AS volunteers
-  FROM {s}.calls c WHERE c.tenant = $1 AND c.id = $2
+       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
+           AND {valid_a}) AS addressed,
+       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
+           AND {valid_a} AND a.acknowledged_at IS NOT NULL) AS acknowledged,
+       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
+           AND {valid_a} AND a.first_response_at IS NOT NULL) AS responded,
+       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
+           AND {valid_a} AND a.available) AS available,
+       (SELECT coalesce(sum(volunteers), 0) FROM {addressees} a WHERE a.tenant = c.tenant
+           AND a.call_id = c.id AND {valid_a} AND a.available) AS volunteers
+  FROM {calls} c WHERE c.tenant = $1 AND c.id = $2 AND {valid_c}
 """
 
 REACHED_SQL = """
@@ -96,13 +96,22 @@ SELECT count(DISTINCT m.organisation_id)
 
 OFFERS_SQL = """
 SELECT available, volunteers, languages, districts, offers
-  FROM {s}.addressees WHERE tenant = $1 AND call_id = $2 AND available
+  FROM {addressees} a WHERE a.tenant = $1 AND a.call_id = $2 AND {valid_a} AND a.available
 """
 
 
-async def picture_row(conn: Connection, schema: str, tenant: str, call_id: uuid.UUID) -> Any:
+def _names(r: Reading) -> dict[str, str]:
+    return {
+        "addressees": r.table("addressees"),
+        "calls": r.table("calls"),
+        "valid_a": r.valid("a"),
+        "valid_c": r.valid("c"),
+    }
+
+
+async def picture_row(r: Reading, tenant: str, call_id: uuid.UUID) -> Any:
     """The call's row with its counts (`NotFound` when there is none on this platform)."""
-    row = await conn.fetchrow(PICTURE_SQL.format(s=f'"{schema}"'), tenant, call_id)
+    row = await r.conn.fetchrow(PICTURE_SQL.format(**_names(r)), tenant, call_id)
     if row is None:
         raise NotFound(f"no call {call_id}", stream_type="Call", id=str(call_id))
     return row
@@ -122,27 +131,26 @@ def _tallies(needed: dict[Any, int], offered: dict[Any, list[int]]) -> list[Tall
 
 
 async def call_picture(
-    conn: Connection,
-    schema: str,
+    r: Reading,
     tenant: str,
     call_id: uuid.UUID,
     *,
     as_of: datetime | None = None,
 ) -> CallPicture:
-    row = await picture_row(conn, schema, tenant, call_id)
-    s = f'"{schema}"'
+    row = await picture_row(r, tenant, call_id)
     claims = {
-        r["need_id"]: r
-        for r in await conn.fetch(
-            f"SELECT c.need_id, c.organisation_id, c.claimed_at, o.name FROM {s}.claims c"
-            f" LEFT JOIN {s}.organisations o ON o.tenant = c.tenant AND o.id = c.organisation_id"
-            " WHERE c.tenant = $1 AND c.call_id = $2",
+        c["need_id"]: c
+        for c in await r.conn.fetch(
+            "SELECT c.need_id, c.organisation_id, c.claimed_at, o.name"
+            f" FROM {r.table('claims')} c LEFT JOIN {r.table('organisations')} o"
+            f" ON o.tenant = c.tenant AND o.id = c.organisation_id AND {r.valid('o')}"
+            f" WHERE c.tenant = $1 AND c.call_id = $2 AND {r.valid('c')}",
             tenant,
             call_id,
         )
     }
-    responses = await conn.fetch(OFFERS_SQL.format(s=s), tenant, call_id)
-    reached = await conn.fetchval(REACHED_SQL, tenant, call_id, as_of)
+    responses = await r.conn.fetch(OFFERS_SQL.format(**_names(r)), tenant, call_id)
+    reached = await r.conn.fetchval(REACHED_SQL, tenant, call_id, as_of)
     needs: list[NeedState] = []
     by_district: dict[Any, int] = {}
     by_language: dict[Any, int] = {}

@@ -12,352 +12,351 @@ Tables (readers query the views `calls.<table>`; every row carries its tenant):
 - `organisations`: names and kinds of the platform's organisations (for the picture and the
   reports by kind of organisation).
 
-Queries: `picture.py` (the live picture) and `call_reports.py` (reports) beside this module.
+Every table keeps its history (`temporal.py`): the picture and the reports as of a moment are
+the live queries with the versions' condition. Queries: `call_picture.py` (the picture) and
+`calls_queries.py` (lists and reports) beside this module.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from verbinders.domain.call_responses import CallResponse, NeedClaim
 from verbinders.domain.calls import Call
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.engine import Projection
-from verbinders.store.mapping import topic_of
+from verbinders.projections.temporal import Table, TemporalProjection, events_of
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from verbinders.database import Connection
+    from verbinders.projections.temporal import Key, Rows
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["CallsProjection"]
+__all__ = ["ADDRESSEES", "CALLS", "CLAIMS", "ORGANISATIONS", "CallsProjection"]
 
-# The event classes `@event` creates are invisible to type checkers.
-_HANDLERS = {
-    topic_of(Call.Issued): "_issued",  # type: ignore[attr-defined]
-    topic_of(Call.Updated): "_updated",  # type: ignore[attr-defined]
-    topic_of(Call.AddresseeAdded): "_addressee_added",  # type: ignore[attr-defined]
-    topic_of(Call.Closed): "_closed",  # type: ignore[attr-defined]
-    topic_of(Call.Reminded): "_reminded",  # type: ignore[attr-defined]
-    topic_of(CallResponse.Acknowledged): "_acknowledged",  # type: ignore[attr-defined]
-    topic_of(CallResponse.Responded): "_responded",  # type: ignore[attr-defined]
-    topic_of(NeedClaim.Claimed): "_claimed",  # type: ignore[attr-defined]
-    topic_of(NeedClaim.Reclaimed): "_claimed",  # type: ignore[attr-defined]
-    topic_of(NeedClaim.Released): "_released",  # type: ignore[attr-defined]
-    topic_of(Organisation.Registered): "_organisation",  # type: ignore[attr-defined]
-    topic_of(Organisation.Renamed): "_renamed",  # type: ignore[attr-defined]
-}
+CALLS = Table(
+    "calls",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(
+        ("kind", "text"),
+        ("title", "text"),
+        ("urgency", "text"),
+        ("state", "text"),
+        ("districts", "text[]"),
+        ("needs", "jsonb"),
+        ("respond_by", "timestamptz"),
+        ("issued_at", "timestamptz"),
+        ("issued_by", "text"),
+        ("members_as_of", "bigint"),
+        ("closed_at", "timestamptz"),
+        ("version", "integer"),
+        ("position", "bigint"),
+        ("need_ids", "text[]"),
+    ),
+    indexes=("(tenant, issued_at DESC, id)",),
+)
+"""`need_ids`: the ids of the needs (which claims a change of needs drops)."""
+ADDRESSEES = Table(
+    "addressees",
+    keys=(("tenant", "text"), ("call_id", "uuid"), ("organisation_id", "uuid")),
+    values=(
+        ("addressed_at", "timestamptz"),
+        ("added", "boolean"),
+        ("acknowledged_at", "timestamptz"),
+        ("first_response_at", "timestamptz"),
+        ("last_response_at", "timestamptz"),
+        ("revision", "integer"),
+        ("available", "boolean"),
+        ("volunteers", "integer"),
+        ("languages", "text[]"),
+        ("districts", "text[]"),
+        ("offers", "jsonb"),
+        ("contact_person_id", "uuid"),
+        ("reminders", "integer"),
+    ),
+    indexes=("(tenant, call_id)", "(tenant, organisation_id)"),
+)
+CLAIMS = Table(
+    "claims",
+    keys=(("tenant", "text"), ("call_id", "uuid"), ("need_id", "text")),
+    values=(("organisation_id", "uuid"), ("claimed_at", "timestamptz"), ("note", "text")),
+    indexes=("(tenant, call_id)",),
+)
+ORGANISATIONS = Table(
+    "organisations",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(("name", "text"), ("kind", "text")),
+)
+RESPONSE_STREAMS = Table(
+    "response_streams",
+    keys=(("tenant", "text"), ("stream_id", "uuid")),
+    values=(("call_id", "uuid"), ("organisation_id", "uuid")),
+)
+"""Which call and organisation a response stream is about (its first event says)."""
+CLAIM_STREAMS = Table(
+    "claim_streams",
+    keys=(("tenant", "text"), ("stream_id", "uuid")),
+    values=(("call_id", "uuid"), ("need_id", "text")),
+)
+"""Which call and need a claim stream is about (its first event says)."""
 
 
 def _at(payload: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(payload["at"])
 
 
-class CallsProjection(Projection):
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _addressee(at: datetime, *, added: bool = False) -> dict[str, Any]:
+    return {
+        "addressed_at": at,
+        "added": added,
+        "acknowledged_at": None,
+        "first_response_at": None,
+        "last_response_at": None,
+        "revision": 0,
+        "available": None,
+        "volunteers": 0,
+        "languages": [],
+        "districts": [],
+        "offers": [],
+        "contact_person_id": None,
+        "reminders": 0,
+    }
+
+
+class CallsProjection(TemporalProjection):
     name = "calls"
-    version = 1
-    topics = tuple(_HANDLERS)
+    version = 2
+    versioned = (CALLS, ADDRESSEES, CLAIMS, ORGANISATIONS, RESPONSE_STREAMS, CLAIM_STREAMS)
     tables = ("calls", "addressees", "claims", "organisations")
+    events = {
+        **events_of(
+            Call,
+            Issued="issued",
+            Updated="updated",
+            AddresseeAdded="addressee_added",
+            Closed="closed",
+            Reminded="reminded",
+        ),
+        **events_of(CallResponse, Acknowledged="acknowledged", Responded="responded"),
+        **events_of(NeedClaim, Claimed="claimed", Reclaimed="claimed", Released="released"),
+        **events_of(Organisation, Registered="organisation", Renamed="renamed"),
+    }
 
-    def ddl(self) -> str:
-        return """
-CREATE TABLE calls (
-    tenant     text        NOT NULL,
-    id         uuid        NOT NULL,
-    kind       text        NOT NULL,
-    title      text        NOT NULL,
-    urgency    text        NOT NULL,
-    state      text        NOT NULL,
-    districts  text[]      NOT NULL,
-    needs      jsonb       NOT NULL,
-    respond_by timestamptz NOT NULL,
-    issued_at  timestamptz NOT NULL,
-    issued_by  text        NOT NULL,
-    members_as_of bigint   NOT NULL,
-    closed_at  timestamptz,
-    version    integer     NOT NULL,
-    position   bigint      NOT NULL,
-    PRIMARY KEY (tenant, id)
-);
-CREATE INDEX calls_by_issue ON calls (tenant, issued_at DESC, id);
+    async def load(self, conn: Connection, rows: Rows, events: Sequence[RecordedEvent]) -> None:
+        wanted: dict[Table, set[Key]] = {t: set() for t in self.versioned}
+        claims_of_calls: set[Key] = set()
+        for e in events:
+            method, p, key = self.dispatch[e.topic], e.payload, (e.tenant, e.stream_id)
+            if method in ("organisation", "renamed"):
+                wanted[ORGANISATIONS].add(key)
+            elif method in ("acknowledged", "responded"):
+                wanted[RESPONSE_STREAMS].add(key)
+            elif method in ("claimed", "released"):
+                wanted[CLAIM_STREAMS].add(key)
+            else:
+                wanted[CALLS].add(key)
+                if method == "issued":
+                    wanted[ADDRESSEES].update((*key, _uuid(o)) for o in p["addressees"])
+                elif method == "addressee_added":
+                    wanted[ADDRESSEES].add((*key, _uuid(p["organisation_id"])))
+                elif method == "reminded":
+                    wanted[ADDRESSEES].update((*key, _uuid(o)) for o in p["organisations"])
+                elif method == "updated":
+                    claims_of_calls.add(key)
+        await rows.load(conn, RESPONSE_STREAMS, wanted[RESPONSE_STREAMS])
+        await rows.load(conn, CLAIM_STREAMS, wanted[CLAIM_STREAMS])
+        for e in events:
+            self._through_stream(rows, e, wanted)
+        for table in (CALLS, ADDRESSEES, ORGANISATIONS):
+            await rows.load(conn, table, wanted[table])
+        if claims_of_calls:  # a change of needs may drop any claim of its call
+            await rows.load_prefix(conn, CLAIMS, claims_of_calls)
+        await rows.load(conn, CLAIMS, wanted[CLAIMS])
 
-CREATE TABLE addressees (
-    tenant            text        NOT NULL,
-    call_id           uuid        NOT NULL,
-    organisation_id   uuid        NOT NULL,
-    addressed_at      timestamptz NOT NULL,
-    added             boolean     NOT NULL DEFAULT false,
-    acknowledged_at   timestamptz,
-    first_response_at timestamptz,
-    last_response_at  timestamptz,
-    revision          integer     NOT NULL DEFAULT 0,
-    available         boolean,
-    volunteers        integer     NOT NULL DEFAULT 0,
-    languages         text[]      NOT NULL DEFAULT '{}',
-    districts         text[]      NOT NULL DEFAULT '{}',
-    offers            jsonb       NOT NULL DEFAULT '[]',
-    contact_person_id uuid,
-    reminders         integer     NOT NULL DEFAULT 0,
-    PRIMARY KEY (tenant, call_id, organisation_id)
-);
-CREATE INDEX addressees_by_organisation ON addressees (tenant, organisation_id);
+    def _through_stream(self, rows: Rows, e: RecordedEvent, wanted: dict[Table, set[Key]]) -> None:
+        """Answers and claims reach their call through their stream (or their first event)."""
+        method, p, key = self.dispatch[e.topic], e.payload, (e.tenant, e.stream_id)
+        if method in ("acknowledged", "responded"):
+            stream = rows.get(RESPONSE_STREAMS, key) or p
+            call, organisation = stream.get("call_id"), stream.get("organisation_id")
+            if call is not None and organisation is not None:
+                wanted[CALLS].add((e.tenant, _uuid(call)))
+                wanted[ADDRESSEES].add((e.tenant, _uuid(call), _uuid(organisation)))
+        elif method in ("claimed", "released"):
+            stream = rows.get(CLAIM_STREAMS, key) or p
+            call, need = stream.get("call_id"), stream.get("need_id")
+            if call is not None and need is not None:
+                wanted[CALLS].add((e.tenant, _uuid(call)))
+                wanted[CLAIMS].add((e.tenant, _uuid(call), need))
 
-CREATE TABLE claims (
-    tenant          text        NOT NULL,
-    call_id         uuid        NOT NULL,
-    need_id         text        NOT NULL,
-    organisation_id uuid        NOT NULL,
-    claimed_at      timestamptz NOT NULL,
-    note            text        NOT NULL DEFAULT '',
-    PRIMARY KEY (tenant, call_id, need_id)
-);
-
-CREATE TABLE organisations (
-    tenant text NOT NULL,
-    id     uuid NOT NULL,
-    name   text NOT NULL,
-    kind   text NOT NULL,
-    PRIMARY KEY (tenant, id)
-);
-
--- Which call (and organisation, or need) a response or claim stream is about: named by the
--- stream's first event only.
-CREATE TABLE response_streams (
-    tenant          text NOT NULL,
-    stream_id       uuid NOT NULL,
-    call_id         uuid NOT NULL,
-    organisation_id uuid NOT NULL,
-    PRIMARY KEY (tenant, stream_id)
-);
-CREATE TABLE claim_streams (
-    tenant    text NOT NULL,
-    stream_id uuid NOT NULL,
-    call_id   uuid NOT NULL,
-    need_id   text NOT NULL,
-    PRIMARY KEY (tenant, stream_id)
-);
-"""
-
-    async def handle(self, conn: Connection, event: RecordedEvent) -> None:
-        handler = getattr(self, _HANDLERS.get(event.topic, ""), None)
-        if handler is not None:
-            await handler(conn, event, event.payload)
-
-    async def _touch(self, conn: Connection, tenant: str, call_id: Any, position: int) -> None:
-        """The call's picture changed at `position` (the live stream's resume point)."""
-        await conn.execute(
-            "UPDATE calls SET position = greatest(position, $3) WHERE tenant = $1 AND id = $2",
-            tenant,
-            call_id,
-            position,
-        )
+    def _touch(self, rows: Rows, e: RecordedEvent, call_id: Any, **values: Any) -> None:
+        """The call's picture changed at `e` (its position: what the live stream resumes
+        from), with `values`."""
+        key = (e.tenant, _uuid(call_id))
+        row = rows.get(CALLS, key)
+        if row is None:
+            return
+        row.update(values, position=max(row["position"], e.position))
+        rows.put(CALLS, key, row, e)
 
     # -- the call -------------------------------------------------------------------------------
 
-    async def _issued(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "INSERT INTO calls (tenant, id, kind, title, urgency, state, districts, needs,"
-            " respond_by, issued_at, issued_by, members_as_of, version, position)"
-            " VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10, $11, $12, $13)",
-            e.tenant,
-            e.stream_id,
-            p["kind"],
-            p["title"],
-            p["urgency"],
-            p["districts"],
-            p["needs"],
-            datetime.fromisoformat(p["respond_by"]),
-            _at(p),
-            p["issued_by"],
-            p["members_as_of"],
-            e.version,
-            e.position,
+    def issued(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        rows.put(
+            CALLS,
+            (e.tenant, e.stream_id),
+            {
+                "kind": p["kind"],
+                "title": p["title"],
+                "urgency": p["urgency"],
+                "state": "open",
+                "districts": list(p["districts"]),
+                "needs": p["needs"],
+                "respond_by": datetime.fromisoformat(p["respond_by"]),
+                "issued_at": _at(p),
+                "issued_by": p["issued_by"],
+                "members_as_of": p["members_as_of"],
+                "closed_at": None,
+                "version": e.version,
+                "position": e.position,
+                "need_ids": [need["id"] for need in p["needs"]],
+            },
+            e,
         )
-        await conn.execute(
-            "INSERT INTO addressees (tenant, call_id, organisation_id, addressed_at)"
-            " SELECT $1, $2, o, $4 FROM unnest($3::uuid[]) AS o ON CONFLICT DO NOTHING",
-            e.tenant,
-            e.stream_id,
-            p["addressees"],
-            _at(p),
-        )
+        for organisation in p["addressees"]:
+            key = (e.tenant, e.stream_id, _uuid(organisation))
+            if rows.get(ADDRESSEES, key) is None:
+                rows.put(ADDRESSEES, key, _addressee(_at(p)), e)
 
-    async def _updated(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "UPDATE calls SET title = $3, urgency = $4, districts = $5, needs = $6,"
-            " respond_by = $7, version = $8, position = $9 WHERE tenant = $1 AND id = $2",
-            e.tenant,
+    def updated(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        need_ids = [need["id"] for need in p["needs"]]
+        self._touch(
+            rows,
+            e,
             e.stream_id,
-            p["title"],
-            p["urgency"],
-            p["districts"],
-            p["needs"],
-            datetime.fromisoformat(p["respond_by"]),
-            e.version,
-            e.position,
+            title=p["title"],
+            urgency=p["urgency"],
+            districts=list(p["districts"]),
+            needs=p["needs"],
+            respond_by=datetime.fromisoformat(p["respond_by"]),
+            version=e.version,
+            need_ids=need_ids,
         )
         if "needs" in p["changed"]:  # a claim on a need that is gone no longer counts
-            await conn.execute(
-                "DELETE FROM claims WHERE tenant = $1 AND call_id = $2"
-                " AND need_id <> ALL($3::text[])",
-                e.tenant,
-                e.stream_id,
-                [need["id"] for need in p["needs"]],
-            )
+            for key in rows.keys_with_prefix(CLAIMS, (e.tenant, e.stream_id)):
+                if key[2] not in need_ids:
+                    rows.delete(CLAIMS, key, e)
 
-    async def _addressee_added(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "INSERT INTO addressees (tenant, call_id, organisation_id, addressed_at, added)"
-            " VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING",
-            e.tenant,
-            e.stream_id,
-            p["organisation_id"],
-            _at(p),
-        )
-        await conn.execute(
-            "UPDATE calls SET version = $3, position = $4 WHERE tenant = $1 AND id = $2",
-            e.tenant,
-            e.stream_id,
-            e.version,
-            e.position,
+    def addressee_added(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        key = (e.tenant, e.stream_id, _uuid(p["organisation_id"]))
+        if rows.get(ADDRESSEES, key) is None:
+            rows.put(ADDRESSEES, key, _addressee(_at(p), added=True), e)
+        self._touch(rows, e, e.stream_id, version=e.version)
+
+    def closed(self, rows: Rows, e: RecordedEvent) -> None:
+        self._touch(
+            rows, e, e.stream_id, state="closed", closed_at=_at(e.payload), version=e.version
         )
 
-    async def _closed(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "UPDATE calls SET state = 'closed', closed_at = $3, version = $4, position = $5"
-            " WHERE tenant = $1 AND id = $2",
-            e.tenant,
-            e.stream_id,
-            _at(p),
-            e.version,
-            e.position,
-        )
-
-    async def _reminded(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "UPDATE addressees SET reminders = reminders + 1"
-            " WHERE tenant = $1 AND call_id = $2 AND organisation_id = any($3::uuid[])",
-            e.tenant,
-            e.stream_id,
-            p["organisations"],
-        )
-        await conn.execute(
-            "UPDATE calls SET version = $3, position = $4 WHERE tenant = $1 AND id = $2",
-            e.tenant,
-            e.stream_id,
-            e.version,
-            e.position,
-        )
+    def reminded(self, rows: Rows, e: RecordedEvent) -> None:
+        for organisation in e.payload["organisations"]:
+            key = (e.tenant, e.stream_id, _uuid(organisation))
+            row = rows.get(ADDRESSEES, key)
+            if row is not None:
+                rows.put(ADDRESSEES, key, {**row, "reminders": row["reminders"] + 1}, e)
+        self._touch(rows, e, e.stream_id, version=e.version)
 
     # -- answers --------------------------------------------------------------------------------
 
-    async def _acknowledged(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
+    def acknowledged(self, rows: Rows, e: RecordedEvent) -> None:
         # The response stream's own id is derived; its call and organisation are in here.
-        await conn.execute(
-            "INSERT INTO addressees (tenant, call_id, organisation_id, addressed_at,"
-            " acknowledged_at) VALUES ($1, $2, $3, $4, $4)"
-            " ON CONFLICT (tenant, call_id, organisation_id)"
-            " DO UPDATE SET acknowledged_at = coalesce(addressees.acknowledged_at, $4)",
-            e.tenant,
-            p["call_id"],
-            p["organisation_id"],
-            _at(p),
-        )
-        await conn.execute(
-            "INSERT INTO response_streams (tenant, stream_id, call_id, organisation_id)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            e.tenant,
-            e.stream_id,
-            p["call_id"],
-            p["organisation_id"],
-        )
-        await self._touch(conn, e.tenant, p["call_id"], e.position)
+        p = e.payload
+        call, organisation = _uuid(p["call_id"]), _uuid(p["organisation_id"])
+        key = (e.tenant, call, organisation)
+        row = rows.get(ADDRESSEES, key)
+        if row is None:
+            row = {**_addressee(_at(p)), "acknowledged_at": _at(p)}
+        elif row["acknowledged_at"] is None:
+            row["acknowledged_at"] = _at(p)
+        rows.put(ADDRESSEES, key, row, e)
+        stream = (e.tenant, e.stream_id)
+        if rows.get(RESPONSE_STREAMS, stream) is None:
+            link = {"call_id": call, "organisation_id": organisation}
+            rows.put(RESPONSE_STREAMS, stream, link, e)
+        self._touch(rows, e, call)
 
-    async def _responded(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
+    def responded(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        stream = rows.get(RESPONSE_STREAMS, (e.tenant, e.stream_id))
+        if stream is None:
+            return
+        key = (e.tenant, stream["call_id"], stream["organisation_id"])
+        row = rows.get(ADDRESSEES, key)
+        if row is None:
+            return
         response = p["response"]
-        call_id = await conn.fetchval(
-            "UPDATE addressees a SET first_response_at = coalesce(a.first_response_at, $3),"
-            " last_response_at = $3, revision = $4, available = $5, volunteers = $6,"
-            " languages = $7, districts = $8, offers = $9, contact_person_id = $10"
-            " FROM response_streams s"
-            " WHERE s.tenant = $1 AND s.stream_id = $2"
-            " AND a.tenant = s.tenant AND a.call_id = s.call_id"
-            " AND a.organisation_id = s.organisation_id"
-            " RETURNING a.call_id",
-            e.tenant,
-            e.stream_id,
-            _at(p),
-            p["revision"],
-            response["available"],
-            response.get("volunteers", 0),
-            response.get("languages", []),
-            response.get("districts", []),
-            response.get("offers", []),
-            response.get("contact_person_id"),
+        contact = response.get("contact_person_id")
+        row.update(
+            first_response_at=row["first_response_at"] or _at(p),
+            last_response_at=_at(p),
+            revision=p["revision"],
+            available=response["available"],
+            volunteers=response.get("volunteers", 0),
+            languages=list(response.get("languages", [])),
+            districts=list(response.get("districts", [])),
+            offers=response.get("offers", []),
+            contact_person_id=_uuid(contact) if contact else None,
         )
-        if call_id is not None:
-            await self._touch(conn, e.tenant, call_id, e.position)
+        rows.put(ADDRESSEES, key, row, e)
+        self._touch(rows, e, stream["call_id"])
 
-    async def _claimed(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        call_id, need_id = await self._claim_of(conn, e, p)
-        await conn.execute(
-            "INSERT INTO claims (tenant, call_id, need_id, organisation_id, claimed_at, note)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, call_id, need_id) DO UPDATE"
-            " SET organisation_id = $4, claimed_at = $5, note = $6",
-            e.tenant,
-            call_id,
-            need_id,
-            p["organisation_id"],
-            _at(p),
-            p.get("note", ""),
-        )
-        await self._touch(conn, e.tenant, call_id, e.position)
-
-    async def _released(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        call_id, need_id = await self._claim_of(conn, e, p)
-        await conn.execute(
-            "DELETE FROM claims WHERE tenant = $1 AND call_id = $2 AND need_id = $3",
-            e.tenant,
-            call_id,
-            need_id,
-        )
-        await self._touch(conn, e.tenant, call_id, e.position)
-
-    async def _claim_of(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> Any:
-        if "call_id" in p:  # the stream's first event names its call and need
-            await conn.execute(
-                "INSERT INTO claim_streams (tenant, stream_id, call_id, need_id)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                e.tenant,
-                e.stream_id,
-                p["call_id"],
-                p["need_id"],
-            )
-        row = await conn.fetchrow(
-            "SELECT call_id, need_id FROM claim_streams WHERE tenant = $1 AND stream_id = $2",
-            e.tenant,
-            e.stream_id,
-        )
-        if row is None:  # a stream whose first event this model never saw: impossible
+    def _claim_of(self, rows: Rows, e: RecordedEvent) -> tuple[uuid.UUID, str]:
+        p, key = e.payload, (e.tenant, e.stream_id)
+        if "call_id" in p and rows.get(CLAIM_STREAMS, key) is None:
+            # The stream's first event names its call and need.
+            link = {"call_id": _uuid(p["call_id"]), "need_id": p["need_id"]}
+            rows.put(CLAIM_STREAMS, key, link, e)
+        stream = rows.get(CLAIM_STREAMS, key)
+        if stream is None:  # a stream whose first event this model never saw: impossible
             raise LookupError(f"claim stream {e.stream_id} is unknown to the calls read model")
-        return row["call_id"], row["need_id"]
+        return stream["call_id"], stream["need_id"]
+
+    def claimed(self, rows: Rows, e: RecordedEvent) -> None:
+        call, need = self._claim_of(rows, e)
+        p = e.payload
+        values = {
+            "organisation_id": _uuid(p["organisation_id"]),
+            "claimed_at": _at(p),
+            "note": p.get("note", ""),
+        }
+        rows.put(CLAIMS, (e.tenant, call, need), values, e)
+        self._touch(rows, e, call)
+
+    def released(self, rows: Rows, e: RecordedEvent) -> None:
+        call, need = self._claim_of(rows, e)
+        rows.delete(CLAIMS, (e.tenant, call, need), e)
+        self._touch(rows, e, call)
 
     # -- organisations --------------------------------------------------------------------------
 
-    async def _organisation(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "INSERT INTO organisations (tenant, id, name, kind) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT DO NOTHING",
-            e.tenant,
-            e.stream_id,
-            p["name"],
-            p["kind"],
-        )
+    def organisation(self, rows: Rows, e: RecordedEvent) -> None:
+        key = (e.tenant, e.stream_id)
+        if rows.get(ORGANISATIONS, key) is None:
+            values = {"name": e.payload["name"], "kind": e.payload["kind"]}
+            rows.put(ORGANISATIONS, key, values, e)
 
-    async def _renamed(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "UPDATE organisations SET name = $3 WHERE tenant = $1 AND id = $2",
-            e.tenant,
-            e.stream_id,
-            p["name"],
-        )
+    def renamed(self, rows: Rows, e: RecordedEvent) -> None:
+        key = (e.tenant, e.stream_id)
+        row = rows.get(ORGANISATIONS, key)
+        if row is not None:
+            rows.put(ORGANISATIONS, key, {**row, "name": e.payload["name"]}, e)

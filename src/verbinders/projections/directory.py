@@ -3,26 +3,33 @@
 Answers "who is on the platform" and "who can help with X" (strengths by kind, language,
 district and Dutch full-text search). Contact persons are not here: they are personal data and
 are read from the organisation itself by those allowed to see them.
+
+Every table keeps its history (`temporal.py`): one version of an organisation per event that
+changed it, so the directory as of any moment is the live query plus a condition. The
+full-text documents are folded here (`text.py`) and turned into `tsvector`s by PostgreSQL
+(generated columns, Dutch configuration), indexed with GIN. The queries are in
+`directory_queries.py`.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from verbinders.projections.engine import Projection
+from verbinders.domain.membership import Membership
+from verbinders.domain.organisations import Organisation
+from verbinders.projections.temporal import Table, TemporalProjection, events_of
 from verbinders.projections.text import search_text
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Sequence
 
     from verbinders.database import Connection
+    from verbinders.projections.temporal import Key, Rows
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["DirectoryProjection"]
-
-ORG = "verbinders.domain.organisations:Organisation."
-MEMBERSHIP = "verbinders.domain.membership:Membership."
+__all__ = ["MEMBERSHIP_STREAMS", "ORGANISATIONS", "STRENGTHS", "DirectoryProjection"]
 
 STATUS_AFTER = {
     "Applied": "applied",
@@ -35,132 +42,82 @@ STATUS_AFTER = {
     "Left": "left",
 }
 
-_ORG_SEARCH = """
-UPDATE organisations SET search =
-    setweight(to_tsvector('dutch', $3), 'A') || setweight(to_tsvector('dutch', $4), 'B')
- WHERE tenant = $1 AND id = $2
-"""
+ORGANISATIONS = Table(
+    "organisations",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(
+        ("kind", "text"),
+        ("name", "text"),
+        ("former_names", "text[]"),
+        ("kvk_number", "text"),
+        ("description", "text"),
+        ("founding_year", "integer"),
+        ("communities", "text[]"),
+        ("languages", "text[]"),
+        ("themes", "text[]"),
+        ("districts", "text[]"),
+        ("target_groups", "text[]"),
+        ("website", "text"),
+        ("constituency_size", "integer"),
+        ("active_volunteers", "integer"),
+        ("registered_at", "timestamptz"),
+        ("dissolved_at", "timestamptz"),
+        ("membership_status", "text"),
+        ("member_since", "timestamptz"),
+        ("version", "integer"),
+        ("name_text", "text"),
+        ("profile_text", "text"),
+    ),
+    generated=(
+        (
+            "search",
+            "tsvector GENERATED ALWAYS AS"
+            " (setweight(to_tsvector('dutch'::regconfig, coalesce(name_text, '')), 'A')"
+            " || setweight(to_tsvector('dutch'::regconfig, coalesce(profile_text, '')), 'B'))"
+            " STORED",
+        ),
+    ),
+    indexes=(
+        "USING gin (search)",
+        "USING gin (themes)",
+        "USING gin (districts)",
+        "USING gin (languages)",
+        "(tenant, lower(name))",
+        "(tenant, registered_at)",
+    ),
+)
 
+STRENGTHS = Table(
+    "strengths",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(
+        ("organisation_id", "uuid"),
+        ("kind", "text"),
+        ("title", "text"),
+        ("description", "text"),
+        ("capacity", "integer"),
+        ("languages", "text[]"),
+        ("districts", "text[]"),
+        ("added_at", "timestamptz"),
+        ("withdrawn_at", "timestamptz"),
+        ("search_text", "text"),
+    ),
+    generated=(
+        (
+            "search",
+            "tsvector GENERATED ALWAYS AS"
+            " (to_tsvector('dutch'::regconfig, coalesce(search_text, ''))) STORED",
+        ),
+    ),
+    indexes=("USING gin (search)", "(tenant, organisation_id)"),
+)
 
-class DirectoryProjection(Projection):
-    name = "directory"
-    version = 1
-    topics = tuple(
-        [
-            ORG + e
-            for e in (
-                "Registered",
-                "Renamed",
-                "KvkNumberChanged",
-                "ProfileUpdated",
-                "Dissolved",
-                "StrengthAdded",
-                "StrengthChanged",
-                "StrengthWithdrawn",
-            )
-        ]
-        + [MEMBERSHIP + e for e in STATUS_AFTER]
-    )
-    tables = ("organisations", "strengths")
-    reads_metadata = False
-
-    def ddl(self) -> str:
-        return """
-CREATE TABLE organisations (
-    tenant            text        NOT NULL,
-    id                uuid        NOT NULL,
-    kind              text        NOT NULL,
-    name              text        NOT NULL,
-    former_names      text[]      NOT NULL DEFAULT '{}',
-    kvk_number        text,
-    description       text        NOT NULL DEFAULT '',
-    founding_year     integer,
-    communities       text[]      NOT NULL DEFAULT '{}',
-    languages         text[]      NOT NULL DEFAULT '{}',
-    themes            text[]      NOT NULL DEFAULT '{}',
-    districts         text[]      NOT NULL DEFAULT '{}',
-    target_groups     text[]      NOT NULL DEFAULT '{}',
-    website           text,
-    constituency_size integer,
-    active_volunteers integer,
-    registered_at     timestamptz NOT NULL,
-    dissolved_at      timestamptz,
-    membership_status text        NOT NULL DEFAULT 'none',
-    member_since      timestamptz,
-    version           integer     NOT NULL,
-    search            tsvector    NOT NULL DEFAULT ''::tsvector,
-    PRIMARY KEY (tenant, id)
-);
-CREATE INDEX organisations_search ON organisations USING gin (search);
-CREATE INDEX organisations_themes ON organisations USING gin (themes);
-CREATE INDEX organisations_districts ON organisations USING gin (districts);
-CREATE INDEX organisations_languages ON organisations USING gin (languages);
-CREATE INDEX organisations_name ON organisations (tenant, lower(name));
-
-CREATE TABLE strengths (
-    tenant          text        NOT NULL,
-    id              uuid        NOT NULL,
-    organisation_id uuid        NOT NULL,
-    kind            text        NOT NULL,
-    title           text        NOT NULL,
-    description     text        NOT NULL DEFAULT '',
-    capacity        integer,
-    languages       text[]      NOT NULL DEFAULT '{}',
-    districts       text[]      NOT NULL DEFAULT '{}',
-    added_at        timestamptz NOT NULL,
-    withdrawn_at    timestamptz,
-    search          tsvector    NOT NULL DEFAULT ''::tsvector,
-    PRIMARY KEY (tenant, id)
-);
-CREATE INDEX strengths_search ON strengths USING gin (search);
-CREATE INDEX strengths_organisation ON strengths (tenant, organisation_id);
-
-CREATE TABLE membership_streams (
-    tenant          text NOT NULL,
-    stream_id       uuid NOT NULL,
-    organisation_id uuid NOT NULL,
-    PRIMARY KEY (tenant, stream_id)
-);
-"""
-
-    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        for event in events:
-            name = event.topic.rsplit(".", 1)[-1]
-            if event.topic.startswith(MEMBERSHIP):
-                await self._membership(conn, event, name)
-            else:
-                handler = _HANDLERS.get(name)
-                if handler is not None:
-                    await handler(conn, event)
-                await conn.execute(
-                    "UPDATE organisations SET version = $3 WHERE tenant = $1 AND id = $2",
-                    event.tenant,
-                    event.stream_id,
-                    event.version,
-                )
-
-    async def _membership(self, conn: Connection, event: RecordedEvent, name: str) -> None:
-        if name == "Applied":
-            await conn.execute(
-                "INSERT INTO membership_streams VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                event.tenant,
-                event.stream_id,
-                event.payload["organisation_id"],
-            )
-        status = STATUS_AFTER[name]
-        await conn.execute(
-            "UPDATE organisations o SET membership_status = $3,"
-            " member_since = CASE WHEN $3 = 'member' AND o.membership_status = 'member'"
-            "   THEN o.member_since WHEN $3 = 'member' AND o.membership_status = 'suspended'"
-            "   THEN o.member_since WHEN $3 = 'member' THEN $4::timestamptz"
-            "   WHEN $3 = 'suspended' THEN o.member_since ELSE NULL END"
-            " FROM membership_streams m WHERE m.tenant = $1 AND m.stream_id = $2"
-            " AND o.tenant = m.tenant AND o.id = m.organisation_id",
-            event.tenant,
-            event.stream_id,
-            status,
-            _at(event),
-        )
+MEMBERSHIP_STREAMS = Table(
+    "membership_streams",
+    keys=(("tenant", "text"), ("stream_id", "uuid")),
+    values=(("organisation_id", "uuid"),),
+)
+"""Which organisation each membership stream is about (its later events do not say)."""
 
 
 def _at(event: RecordedEvent) -> datetime:
@@ -168,147 +125,179 @@ def _at(event: RecordedEvent) -> datetime:
     return datetime.fromisoformat(event.payload["at"])
 
 
-def _profile_values(profile: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        profile.get("description") or "",
-        profile.get("founding_year"),
-        list(profile.get("communities") or ()),
-        list(profile.get("languages") or ()),
-        list(profile.get("themes") or ()),
-        list(profile.get("districts") or ()),
-        list(profile.get("target_groups") or ()),
-        profile.get("website"),
-        profile.get("constituency_size"),
-        profile.get("active_volunteers"),
+def _profile(profile: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": profile.get("description") or "",
+        "founding_year": profile.get("founding_year"),
+        "communities": list(profile.get("communities") or ()),
+        "languages": list(profile.get("languages") or ()),
+        "themes": list(profile.get("themes") or ()),
+        "districts": list(profile.get("districts") or ()),
+        "target_groups": list(profile.get("target_groups") or ()),
+        "website": profile.get("website"),
+        "constituency_size": profile.get("constituency_size"),
+        "active_volunteers": profile.get("active_volunteers"),
+    }
+
+
+def _texts(row: dict[str, Any]) -> None:
+    """The organisation's search documents from its values (in place)."""
+    row["name_text"] = search_text(row["name"], row["former_names"])
+    row["profile_text"] = search_text(
+        row["description"],
+        row["communities"],
+        row["target_groups"],
+        row["themes"],
+        row["languages"],
     )
 
 
-async def _reindex_organisation(conn: Connection, tenant: str, organisation_id: Any) -> None:
-    row = await conn.fetchrow(
-        "SELECT name, former_names, description, communities, target_groups, themes, languages"
-        " FROM organisations WHERE tenant = $1 AND id = $2",
-        tenant,
-        organisation_id,
-    )
-    if row is None:
-        return
-    await conn.execute(
-        _ORG_SEARCH,
-        tenant,
-        organisation_id,
-        search_text(row["name"], row["former_names"]),
-        search_text(
-            row["description"],
-            row["communities"],
-            row["target_groups"],
-            row["themes"],
-            row["languages"],
+class DirectoryProjection(TemporalProjection):
+    name = "directory"
+    version = 2
+    versioned = (ORGANISATIONS, STRENGTHS, MEMBERSHIP_STREAMS)
+    events = {
+        **events_of(
+            Organisation,
+            Registered="registered",
+            Renamed="renamed",
+            KvkNumberChanged="kvk_changed",
+            ProfileUpdated="profile_updated",
+            Dissolved="dissolved",
+            StrengthAdded="strength",
+            StrengthChanged="strength",
+            StrengthWithdrawn="strength_withdrawn",
         ),
-    )
+        **events_of(Membership, **dict.fromkeys(STATUS_AFTER, "membership")),
+    }
+    reads_metadata = False
 
+    async def load(self, conn: Connection, rows: Rows, events: Sequence[RecordedEvent]) -> None:
+        organisations: set[Key] = set()
+        strengths: set[Key] = set()
+        streams: set[Key] = set()
+        applied: dict[Key, Any] = {}
+        for event in events:
+            if self.dispatch.get(event.topic) == "membership":
+                streams.add((event.tenant, event.stream_id))
+                if event.topic.endswith(".Applied"):
+                    applied[(event.tenant, event.stream_id)] = event.payload["organisation_id"]
+            else:
+                organisations.add((event.tenant, event.stream_id))
+                strength = event.payload.get("strength_id")
+                if strength is not None:
+                    strengths.add((event.tenant, uuid.UUID(strength)))
+        await rows.load(conn, MEMBERSHIP_STREAMS, streams)
+        for key in streams:
+            known = rows.get(MEMBERSHIP_STREAMS, key)
+            organisation = known["organisation_id"] if known is not None else applied.get(key)
+            if organisation is not None:
+                organisations.add((key[0], uuid.UUID(str(organisation))))
+        await rows.load(conn, ORGANISATIONS, organisations)
+        await rows.load(conn, STRENGTHS, strengths)
 
-async def _registered(conn: Connection, event: RecordedEvent) -> None:
-    p = event.payload
-    await conn.execute(
-        "INSERT INTO organisations (tenant, id, kind, name, kvk_number, description,"
-        " founding_year, communities, languages, themes, districts, target_groups, website,"
-        " constituency_size, active_volunteers, registered_at, version)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        " ON CONFLICT (tenant, id) DO NOTHING",
-        event.tenant,
-        event.stream_id,
-        p["kind"],
-        p["name"],
-        p.get("kvk_number"),
-        *_profile_values(p.get("profile") or {}),
-        _at(event),
-        event.version,
-    )
-    await _reindex_organisation(conn, event.tenant, event.stream_id)
+    def apply(self, rows: Rows, event: RecordedEvent) -> None:
+        super().apply(rows, event)
+        if self.dispatch[event.topic] != "membership":  # an organisation's own event
+            key = (event.tenant, event.stream_id)
+            row = rows.get(ORGANISATIONS, key)
+            if row is not None and row["version"] != event.version:
+                row["version"] = event.version
+                rows.put(ORGANISATIONS, key, row, event)
 
+    def registered(self, rows: Rows, event: RecordedEvent) -> None:
+        key = (event.tenant, event.stream_id)
+        if rows.get(ORGANISATIONS, key) is not None:
+            return
+        p = event.payload
+        row = {
+            "kind": p["kind"],
+            "name": p["name"],
+            "former_names": [],
+            "kvk_number": p.get("kvk_number"),
+            **_profile(p.get("profile") or {}),
+            "registered_at": _at(event),
+            "dissolved_at": None,
+            "membership_status": "none",
+            "member_since": None,
+            "version": event.version,
+        }
+        _texts(row)
+        rows.put(ORGANISATIONS, key, row, event)
 
-async def _renamed(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE organisations SET name = $3, former_names = former_names || $4::text"
-        " WHERE tenant = $1 AND id = $2",
-        event.tenant,
-        event.stream_id,
-        event.payload["name"],
-        event.payload["previous_name"],
-    )
-    await _reindex_organisation(conn, event.tenant, event.stream_id)
+    def _change(self, rows: Rows, event: RecordedEvent, **values: Any) -> None:
+        key = (event.tenant, event.stream_id)
+        row = rows.get(ORGANISATIONS, key)
+        if row is None:
+            return
+        row.update(values)
+        _texts(row)
+        rows.put(ORGANISATIONS, key, row, event)
 
+    def renamed(self, rows: Rows, event: RecordedEvent) -> None:
+        key = (event.tenant, event.stream_id)
+        row = rows.get(ORGANISATIONS, key)
+        if row is not None:
+            former = [*row["former_names"], event.payload["previous_name"]]
+            self._change(rows, event, name=event.payload["name"], former_names=former)
 
-async def _kvk_changed(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE organisations SET kvk_number = $3 WHERE tenant = $1 AND id = $2",
-        event.tenant,
-        event.stream_id,
-        event.payload["kvk_number"],
-    )
+    def kvk_changed(self, rows: Rows, event: RecordedEvent) -> None:
+        self._change(rows, event, kvk_number=event.payload["kvk_number"])
 
+    def profile_updated(self, rows: Rows, event: RecordedEvent) -> None:
+        self._change(rows, event, **_profile(event.payload["profile"]))
 
-async def _profile_updated(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE organisations SET description = $3, founding_year = $4, communities = $5,"
-        " languages = $6, themes = $7, districts = $8, target_groups = $9, website = $10,"
-        " constituency_size = $11, active_volunteers = $12 WHERE tenant = $1 AND id = $2",
-        event.tenant,
-        event.stream_id,
-        *_profile_values(event.payload["profile"]),
-    )
-    await _reindex_organisation(conn, event.tenant, event.stream_id)
+    def dissolved(self, rows: Rows, event: RecordedEvent) -> None:
+        self._change(rows, event, dissolved_at=_at(event))
 
+    def strength(self, rows: Rows, event: RecordedEvent) -> None:
+        s = event.payload["strength"]
+        key = (event.tenant, uuid.UUID(event.payload["strength_id"]))
+        old = rows.get(STRENGTHS, key)
+        languages = list(s.get("languages") or ())
+        rows.put(
+            STRENGTHS,
+            key,
+            {
+                "organisation_id": old["organisation_id"] if old else event.stream_id,
+                "kind": s["kind"],
+                "title": s["title"],
+                "description": s.get("description") or "",
+                "capacity": s.get("capacity"),
+                "languages": languages,
+                "districts": list(s.get("districts") or ()),
+                "added_at": old["added_at"] if old else _at(event),
+                "withdrawn_at": old["withdrawn_at"] if old else None,
+                "search_text": search_text(s["title"], s.get("description"), s["kind"], languages),
+            },
+            event,
+        )
 
-async def _dissolved(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE organisations SET dissolved_at = $3 WHERE tenant = $1 AND id = $2",
-        event.tenant,
-        event.stream_id,
-        _at(event),
-    )
+    def strength_withdrawn(self, rows: Rows, event: RecordedEvent) -> None:
+        key = (event.tenant, uuid.UUID(event.payload["strength_id"]))
+        row = rows.get(STRENGTHS, key)
+        if row is not None:
+            row["withdrawn_at"] = _at(event)
+            rows.put(STRENGTHS, key, row, event)
 
-
-async def _strength(conn: Connection, event: RecordedEvent) -> None:
-    s = event.payload["strength"]
-    await conn.execute(
-        "INSERT INTO strengths AS s (tenant, id, organisation_id, kind, title, description,"
-        " capacity, languages, districts, added_at, search)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_tsvector('dutch', $11))"
-        " ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, title = excluded.title,"
-        " description = excluded.description, capacity = excluded.capacity,"
-        " languages = excluded.languages, districts = excluded.districts,"
-        " search = excluded.search",
-        event.tenant,
-        event.payload["strength_id"],
-        event.stream_id,
-        s["kind"],
-        s["title"],
-        s.get("description") or "",
-        s.get("capacity"),
-        list(s.get("languages") or ()),
-        list(s.get("districts") or ()),
-        _at(event),
-        search_text(s["title"], s.get("description"), s["kind"], s.get("languages") or ()),
-    )
-
-
-async def _strength_withdrawn(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE strengths SET withdrawn_at = $3 WHERE tenant = $1 AND id = $2",
-        event.tenant,
-        event.payload["strength_id"],
-        _at(event),
-    )
-
-
-_HANDLERS: dict[str, Callable[[Connection, RecordedEvent], Awaitable[None]]] = {
-    "Registered": _registered,
-    "Renamed": _renamed,
-    "KvkNumberChanged": _kvk_changed,
-    "ProfileUpdated": _profile_updated,
-    "Dissolved": _dissolved,
-    "StrengthAdded": _strength,
-    "StrengthChanged": _strength,
-    "StrengthWithdrawn": _strength_withdrawn,
-}
+    def membership(self, rows: Rows, event: RecordedEvent) -> None:
+        name = event.topic.rsplit(".", 1)[-1]
+        stream = (event.tenant, event.stream_id)
+        if name == "Applied" and rows.get(MEMBERSHIP_STREAMS, stream) is None:
+            organisation_id = uuid.UUID(str(event.payload["organisation_id"]))
+            rows.put(MEMBERSHIP_STREAMS, stream, {"organisation_id": organisation_id}, event)
+        link = rows.get(MEMBERSHIP_STREAMS, stream)
+        if link is None:
+            return
+        key = (event.tenant, link["organisation_id"])
+        row = rows.get(ORGANISATIONS, key)
+        if row is None:
+            return
+        status, before = STATUS_AFTER[name], row["membership_status"]
+        if status == "member":
+            if before not in ("member", "suspended"):
+                row["member_since"] = _at(event)
+        elif status != "suspended":
+            row["member_since"] = None
+        row["membership_status"] = status
+        rows.put(ORGANISATIONS, key, row, event)

@@ -56,20 +56,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import asyncpg
 import msgspec
 
 from verbinders.database import init_connection
 from verbinders.errors import Unavailable
+from verbinders.projections.faults import (
+    Fault,
+    ProjectionFault,
+    faults_of,
+    forget,
+    is_fault,
+    load_quarantine,
+    quarantined,
+    record_fault,
+)
 from verbinders.store.events import RecordedEvent
 from verbinders.store.eventstore import row_to_event
+from verbinders.store.mapping import topic_of, upcast_payload
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 
 if TYPE_CHECKING:
@@ -194,39 +206,84 @@ BEGIN
 END $$;
 """,
     ),
+    (
+        3,
+        "faults and quarantined platforms; indexes after a rebuild's load; moments to positions",
+        """
+CREATE TABLE projection_faults (
+    name        text        NOT NULL,
+    schema_name text        NOT NULL,
+    tenant      text        NOT NULL,
+    position    bigint      NOT NULL,
+    topic       text        NOT NULL,
+    error       text        NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (schema_name, tenant)
+);
+ALTER TABLE projection_generations ADD COLUMN indexed boolean NOT NULL DEFAULT true;
+-- `EventStore.position_at`: the last position recorded by a moment, through an index.
+CREATE INDEX events_recorded_at_position ON events (recorded_at, position);
+""",
+    ),
 ]
 """The engine's tables and functions (the `projections` component; see `registry.py`)."""
 
 CHECKPOINT_MOVED = "VB001"
 """SQLSTATE of `move_checkpoint` when the checkpoint is not where its leader left it."""
 
+CURRENT_SCHEMA: contextvars.ContextVar[str] = contextvars.ContextVar("projection_schema")
+"""The schema of the generation a batch is written to (set by `step` around a batch)."""
+
 
 class Projection(ABC):
-    """A read model. Subclasses set the class attributes and write `ddl` and `handle`."""
+    """A read model. Subclasses set the class attributes and write `ddl` and the handlers.
+
+    `events` names what the projection reads by event class ({class: method name}); its
+    `topics` follow from them. The events come as stored, their payloads brought up to their
+    class's current `class_version` by the same upcasters aggregates use (`upcast_payload`).
+    """
 
     name: ClassVar[str]
     """Lower-case identifier; readers query the views in the schema of this name."""
     version: ClassVar[int] = 1
     """Bump when the tables or the handling change: the projection is rebuilt beside."""
+    events: ClassVar[Mapping[type, str]] = {}
+    """{event class: name of the method handling it}; sets `topics` and `dispatch`."""
     topics: ClassVar[tuple[str, ...] | None] = None
-    """Event topics handled (None: every event)."""
+    """Event topics handled (None: every event); derived from `events` when those are given."""
+    dispatch: ClassVar[dict[str, str]] = {}
+    """{topic: method name}, from `events`."""
     tables: ClassVar[tuple[str, ...]] = ()
     """Tables exposed to readers through views."""
     reads_payload: ClassVar[bool] = True
     reads_metadata: ClassVar[bool] = True
     """False: the events come with an empty payload (metadata), neither read nor decoded."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.events:
+            cls.dispatch = {topic_of(c): method for c, method in cls.events.items()}
+            cls.topics = tuple(cls.dispatch)
+
     @abstractmethod
     def ddl(self) -> str:
         """Statements creating the tables, unqualified: they run in the generation's schema."""
+
+    def indexes(self) -> str:
+        """Secondary indexes: created with the tables for a new, empty read model, and after
+        the bulk load of a rebuild (before it is swapped in). Unqualified, as `ddl`."""
+        return ""
 
     async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """Apply a batch inside the projection's transaction (search_path = its schema)."""
         for event in events:
             await self.handle(conn, event)
 
-    async def handle(self, conn: Connection, event: RecordedEvent) -> None:  # noqa: B027
-        """Apply one event. Override this or `handle_batch`."""
+    async def handle(self, conn: Connection, event: RecordedEvent) -> None:
+        """Apply one event: by default the method `dispatch` names for its topic."""
+        method = self.dispatch.get(event.topic)
+        if method is not None:
+            await getattr(self, method)(conn, event)
 
 
 class Generation(msgspec.Struct, frozen=True, kw_only=True):
@@ -247,6 +304,8 @@ class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
     position: int
     horizon: int
     lag: int
+    faults: list[Fault] = []
+    """Events this generation could not apply; their platforms are quarantined."""
 
 
 class LostLeadership(Exception):
@@ -308,13 +367,18 @@ async def create_generation(
         await conn.execute(f'CREATE SCHEMA "{schema}"')
         await conn.execute(f'SET LOCAL search_path = "{schema}", public')
         await conn.execute(projection.ddl())
+        # An empty read model that serves at once gets its indexes now; one that is built
+        # beside (a rebuild) after its bulk load (`ensure_indexes`).
+        indexed = state == "active" or not projection.indexes()
+        if state == "active" and projection.indexes():
+            await conn.execute(projection.indexes())
         await conn.execute("RESET search_path")
         await conn.execute(
             "INSERT INTO projection_generations"
             " (name, generation, version, schema_name, state, until_position, tenant,"
-            "  activated_at)"
+            "  activated_at, indexed)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7,"
-            "         CASE WHEN $5 = 'active' THEN now() END)",
+            "         CASE WHEN $5 = 'active' THEN now() END, $8)",
             projection.name,
             number,
             projection.version,
@@ -322,6 +386,7 @@ async def create_generation(
             state,
             until_position,
             tenant,
+            indexed,
         )
         await conn.execute(
             "INSERT INTO checkpoints (name, position) VALUES ($1, 0)"
@@ -348,6 +413,28 @@ async def _point_views(conn: Connection, projection: Projection, schema: str) ->
         await conn.execute(
             f'CREATE VIEW "{projection.name}"."{table}" AS SELECT * FROM "{schema}"."{table}"'
         )
+
+
+async def ensure_indexes(conn: Connection, projection: Projection, generation: Generation) -> None:
+    """Create the generation's secondary indexes if its bulk load went without them."""
+    indexed = await conn.fetchval(
+        "SELECT indexed FROM projection_generations WHERE name = $1 AND generation = $2",
+        generation.name,
+        generation.generation,
+    )
+    if indexed is None or indexed:
+        return
+    async with conn.transaction():
+        await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
+        await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        await conn.execute(projection.indexes())
+        await conn.execute(
+            "UPDATE projection_generations SET indexed = true WHERE name = $1 AND generation = $2",
+            generation.name,
+            generation.generation,
+        )
+    for table in projection.tables:  # the planner's statistics after the bulk load
+        await conn.execute(f'ANALYZE "{generation.schema_name}"."{table}"')
 
 
 async def activate(conn: Connection, projection: Projection, generation: Generation) -> None:
@@ -384,6 +471,10 @@ async def activate(conn: Connection, projection: Projection, generation: Generat
         if old is not None:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{old.schema_name}" CASCADE')
             await conn.execute("DELETE FROM checkpoints WHERE name = $1", old.schema_name)
+            await conn.execute(
+                "DELETE FROM projection_faults WHERE schema_name = $1", old.schema_name
+            )
+            forget(old.schema_name)
     log.info("projection %s: generation %s is now active", projection.name, generation.generation)
 
 
@@ -399,6 +490,10 @@ async def discard_generation(conn: Connection, generation: Generation) -> None:
         if deleted == "DELETE 1":
             await conn.execute(f'DROP SCHEMA IF EXISTS "{generation.schema_name}" CASCADE')
             await conn.execute("DELETE FROM checkpoints WHERE name = $1", generation.schema_name)
+            await conn.execute(
+                "DELETE FROM projection_faults WHERE schema_name = $1", generation.schema_name
+            )
+            forget(generation.schema_name)
 
 
 async def read_batch(
@@ -426,7 +521,19 @@ async def read_batch(
     checkpoint, horizon = int(rows[0][9]), int(rows[0][10])
     if rows[0][0] is None:
         return checkpoint, horizon, []
-    return checkpoint, horizon, [row_to_event(row) for row in rows]
+    events = [row_to_event(row) for row in rows]
+    if projection.reads_payload:
+        events = [_upcast(e) for e in events]
+    return checkpoint, horizon, events
+
+
+def _upcast(event: RecordedEvent) -> RecordedEvent:
+    """The event with its payload as its class's current version reads it (as aggregates get
+    it: `mapping.upcast_payload`)."""
+    payload = upcast_payload(event.topic, event.payload)
+    if payload is event.payload:
+        return event
+    return msgspec.structs.replace(event, payload=payload)
 
 
 async def step(
@@ -435,11 +542,16 @@ async def step(
     generation: Generation,
     *,
     batch_size: int = 1000,
+    isolate: bool = True,
 ) -> tuple[int, int, int]:
-    """Process one batch: returns (events applied, checkpoint now, horizon seen).
+    """Process one batch: returns (events read, checkpoint now, horizon seen).
 
     `conn` (outside a transaction, with `init_connection`'s codecs) reads the batch and writes
-    it with the checkpoint.
+    it with the checkpoint. Events of platforms quarantined for this generation are skipped.
+    A batch that fails for a reason of its events (`faults.is_fault`) is applied again event
+    by event: with `isolate`, each event that still fails is recorded as a fault and its
+    platform quarantined (`faults.py`), and the batch commits without it; without (a replay),
+    `ProjectionFault` names the first such event.
 
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
@@ -449,30 +561,22 @@ async def step(
         return 0, checkpoint, horizon
     # A short batch means everything up to the horizon was read.
     new_checkpoint = batch[-1].position if len(batch) == batch_size else horizon
-    if not batch:
+    held = await quarantined(conn, generation.schema_name)
+    events = [e for e in batch if e.tenant not in held] if held else batch
+    if not events:
         # Nothing of this projection's topics: the checkpoint alone moves, in one statement.
         await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
-        return 0, new_checkpoint, horizon
+        return len(batch), new_checkpoint, horizon
+    token = CURRENT_SCHEMA.set(generation.schema_name)
     try:
-        # BEGIN, the search path and the commit's durability (see "Durability" in the
-        # module's notes) in one round trip (the simple query protocol); and so the
-        # checkpoint's move with the COMMIT (the values are integers and the schema's name
-        # an identifier checked by `create_generation`).
-        await conn.execute(
-            f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public;'
-            " SET LOCAL synchronous_commit = off"
-        )
         try:
-            await projection.handle_batch(conn, batch)
-            await conn.execute(
-                f"SELECT move_checkpoint('{generation.schema_name}', {int(checkpoint)},"
-                f" {int(new_checkpoint)}); COMMIT"
+            await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
+        except Exception as error:
+            if not is_fault(error):
+                raise
+            await _apply_one_by_one(
+                conn, projection, generation, events, checkpoint, new_checkpoint, isolate
             )
-        except BaseException:
-            if not conn.is_closed() and conn.is_in_transaction():
-                with contextlib.suppress(Exception):
-                    await conn.execute("ROLLBACK")
-            raise
     except asyncpg.PostgresError as error:
         if error.sqlstate == CHECKPOINT_MOVED:
             raise _moved(generation) from error
@@ -488,7 +592,91 @@ async def step(
         ):
             raise LostLeadership(f"{generation.schema_name} is no longer in use") from error
         raise
+    finally:
+        CURRENT_SCHEMA.reset(token)
     return len(batch), new_checkpoint, horizon
+
+
+async def _begin(conn: Connection, generation: Generation) -> None:
+    # BEGIN, the search path and the commit's durability (see "Durability" in the module's
+    # notes) in one round trip (the simple query protocol).
+    await conn.execute(
+        f'BEGIN; SET LOCAL search_path = "{generation.schema_name}", public;'
+        " SET LOCAL synchronous_commit = off"
+    )
+
+
+async def _commit(
+    conn: Connection, generation: Generation, checkpoint: int, new_checkpoint: int
+) -> None:
+    # The checkpoint's move with the COMMIT (the values are integers and the schema's name an
+    # identifier checked by `create_generation`).
+    await conn.execute(
+        f"SELECT move_checkpoint('{generation.schema_name}', {int(checkpoint)},"
+        f" {int(new_checkpoint)}); COMMIT"
+    )
+
+
+async def _rollback(conn: Connection) -> None:
+    if not conn.is_closed() and conn.is_in_transaction():
+        with contextlib.suppress(Exception):
+            await conn.execute("ROLLBACK")
+
+
+async def _apply(
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    events: Sequence[RecordedEvent],
+    checkpoint: int,
+    new_checkpoint: int,
+) -> None:
+    await _begin(conn, generation)
+    try:
+        await projection.handle_batch(conn, events)
+        await _commit(conn, generation, checkpoint, new_checkpoint)
+    except BaseException:
+        await _rollback(conn)
+        raise
+
+
+async def _apply_one_by_one(
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    events: Sequence[RecordedEvent],
+    checkpoint: int,
+    new_checkpoint: int,
+    isolate: bool,
+) -> None:
+    """The batch again, each event in a savepoint: what fails is a fault (see `step`)."""
+    await _begin(conn, generation)
+    try:
+        held: set[str] = set()
+        for event in events:
+            if event.tenant in held:
+                continue
+            await conn.execute("SAVEPOINT one_event")
+            try:
+                await projection.handle_batch(conn, [event])
+            except Exception as error:
+                if not is_fault(error):
+                    raise
+                await conn.execute("ROLLBACK TO SAVEPOINT one_event")
+                if not isolate:
+                    raise ProjectionFault(projection.name, event, error) from error
+                fault = await record_fault(
+                    conn, projection.name, generation.schema_name, event, error
+                )
+                held.add(event.tenant)
+                log.error("%s", fault.describe())
+            else:
+                await conn.execute("RELEASE SAVEPOINT one_event")
+        await _commit(conn, generation, checkpoint, new_checkpoint)
+    except BaseException:
+        await _rollback(conn)
+        forget(generation.schema_name)  # read again: the faults recorded may be rolled back
+        raise
 
 
 async def _move_checkpoint(
@@ -530,15 +718,18 @@ async def build_generation(
     *,
     batch_size: int = 5000,
     progress: Callable[[int, int], None] | None = None,
+    isolate: bool = True,
 ) -> int:
     """Feed `generation` up to the current horizon (or its until-position); returns its checkpoint.
 
-    The caller holds the generation's lock (see `try_lead`).
+    The caller holds the generation's lock (see `try_lead`). Without `isolate`, the first
+    event the projection cannot apply stops it (`ProjectionFault`).
     """
     await init_connection(conn)  # the batches are read on it: json/jsonb through msgspec
+    await load_quarantine(conn, generation.schema_name)
     while True:
         applied, checkpoint, horizon = await step(
-            conn, projection, generation, batch_size=batch_size
+            conn, projection, generation, batch_size=batch_size, isolate=isolate
         )
         if progress is not None:
             progress(checkpoint, horizon)
@@ -650,6 +841,7 @@ class ProjectionRunner:
                     await asyncio.wait_for(stop.wait(), self.standby_interval)
                 return
             self.leading[projection.name] = generation.schema_name
+            await load_quarantine(conn, generation.schema_name)
             last_check = time.monotonic()
             stepped = 0.0
             while not stop.is_set():
@@ -663,6 +855,7 @@ class ProjectionRunner:
                 self._failures[projection.name] = 0
                 caught_up = checkpoint >= horizon and applied < self.batch_size
                 if caught_up and generation.state == "building":
+                    await ensure_indexes(conn, projection, generation)
                     try:
                         await activate(conn, projection, generation)
                     except LostLeadership:
@@ -767,6 +960,10 @@ class ProjectionRunner:
                 " ORDER BY g.name, g.generation",
                 list(self.projections),
             )
+            faults = await faults_of(conn, [row["schema_name"] for row in rows])
+        by_schema: dict[str, list[Fault]] = {}
+        for fault in faults:
+            by_schema.setdefault(fault.schema_name, []).append(fault)
         return [
             ProjectionStatus(
                 name=row["name"],
@@ -776,6 +973,7 @@ class ProjectionRunner:
                 position=row["position"],
                 horizon=horizon,
                 lag=max(0, horizon - row["position"]),
+                faults=by_schema.get(row["schema_name"], []),
             )
             for row in rows
         ]
@@ -797,6 +995,7 @@ class ProjectionRunner:
             if generation is not None and await try_lead(conn, generation):
                 await build_generation(conn, projection, generation, batch_size=self.batch_size)
                 if generation.state == "building":
+                    await ensure_indexes(conn, projection, generation)
                     await activate(conn, projection, generation)
                 return
         finally:
@@ -870,8 +1069,9 @@ async def replay(
         raise LostLeadership(generation.schema_name)
     try:
         await build_generation(
-            conn, projection, generation, batch_size=batch_size, progress=progress
+            conn, projection, generation, batch_size=batch_size, progress=progress, isolate=False
         )
+        await ensure_indexes(conn, projection, generation)
         if not historical:
             await activate(conn, projection, generation)
             generation = msgspec.structs.replace(generation, state="active")

@@ -16,34 +16,48 @@ Tables (readers query the views `meetings.<table>`; every row carries its tenant
 Whether a meeting was held, and whether it is upcoming, in progress or ended, is not stored:
 it depends on the moment asked about and is worked out by the queries (`MEETING_STATE`).
 
-`as_of` queries read a historical generation of this projection (see `projections.history`):
-the same tables, built from the tenant's events recorded up to that moment, so every column
-here is derived only from the events (never from the clock) and a replay equals the live model.
+Every table keeps its history (`temporal.py`): `as_of` queries are the live queries with the
+versions' condition, and every column here is derived only from the events (never from the
+clock), so an answer as of a position equals a rebuild up to it. Queries: `meetings_queries.py`.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from verbinders.projections.engine import Projection
+from verbinders.domain.meetings import Meeting
+from verbinders.domain.membership import Membership
+from verbinders.domain.organisations import Organisation
+from verbinders.projections.temporal import Table, TemporalProjection, events_of
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from verbinders.database import Connection
+    from verbinders.projections.temporal import Key, Rows
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["HELD", "MEETING_STATE", "MeetingsProjection"]
-
-MEETING = "verbinders.domain.meetings:Meeting."
-ORGANISATION = "verbinders.domain.organisations:Organisation."
-MEMBERSHIP = "verbinders.domain.membership:Membership."
+__all__ = [
+    "ATTENDANCE",
+    "DECISIONS",
+    "HELD",
+    "MEETINGS",
+    "MEETING_STATE",
+    "MEMBERSHIPS",
+    "ORGANISATIONS",
+    "PERIODS",
+    "MeetingsProjection",
+]
 
 HELD = """(
     {m}.minutes_published_at IS NOT NULL
-    OR EXISTS (SELECT 1 FROM {schema}.attendance ha WHERE ha.tenant = {m}.tenant
-               AND ha.meeting_id = {m}.id AND ha.status <> 'absent-with-notice')
-    OR EXISTS (SELECT 1 FROM {schema}.decisions hd WHERE hd.tenant = {m}.tenant
-               AND hd.meeting_id = {m}.id)
+    OR EXISTS (SELECT 1 FROM {attendance} ha WHERE ha.tenant = {m}.tenant
+               AND ha.meeting_id = {m}.id AND ha.status <> 'absent-with-notice'
+               AND {valid_ha})
+    OR EXISTS (SELECT 1 FROM {decisions} hd WHERE hd.tenant = {m}.tenant
+               AND hd.meeting_id = {m}.id AND {valid_hd})
 )"""
 """SQL: the meeting `{m}` was held (as the domain's `Meeting.was_held`, or minutes exist)."""
 
@@ -56,303 +70,279 @@ MEETING_STATE = """CASE
 END"""
 """SQL: the meeting's phase at moment `{at}` (as the domain's `Meeting.phase`)."""
 
+MEETINGS = Table(
+    "meetings",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(
+        ("title", "text"),
+        ("starts_at", "timestamptz"),
+        ("ends_at", "timestamptz"),
+        ("mode", "text"),
+        ("venue", "text"),
+        ("online_link", "text"),
+        ("agenda", "jsonb"),
+        ("scheduled_at", "timestamptz"),
+        ("scheduled_by", "text"),
+        ("reschedules", "integer"),
+        ("last_reschedule", "text"),
+        ("cancelled_at", "timestamptz"),
+        ("cancelled_by", "text"),
+        ("cancel_reason", "text"),
+        ("minutes", "text"),
+        ("minutes_published_at", "timestamptz"),
+        ("version", "integer"),
+        ("updated_at", "timestamptz"),
+    ),
+    indexes=("(tenant, starts_at, id)", "(tenant, ends_at, id)"),
+)
+ATTENDANCE = Table(
+    "attendance",
+    keys=(("tenant", "text"), ("meeting_id", "uuid"), ("organisation_id", "uuid")),
+    values=(
+        ("status", "text"),
+        ("people", "integer"),
+        ("recorded_at", "timestamptz"),
+        ("recorded_by", "text"),
+    ),
+    indexes=("(tenant, meeting_id)", "(tenant, organisation_id)"),
+)
+DECISIONS = Table(
+    "decisions",
+    keys=(("tenant", "text"), ("meeting_id", "uuid"), ("decision_id", "uuid")),
+    values=(
+        ("meeting_version", "integer"),
+        ("text", "text"),
+        ("votes_in_favour", "integer"),
+        ("votes_against", "integer"),
+        ("votes_abstained", "integer"),
+        ("decided_at", "timestamptz"),
+        ("recorded_by", "text"),
+        ("grounds", "text"),
+    ),
+    indexes=("(tenant, meeting_id)",),
+)
+ORGANISATIONS = Table(
+    "organisations",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(("name", "text"), ("kind", "text")),
+)
+MEMBERSHIPS = Table(
+    "memberships",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(("organisation_id", "uuid"), ("open_since", "timestamptz")),
+    indexes=("(tenant, organisation_id)",),
+)
+"""Which organisation each membership stream is about, and the start of its open period."""
+PERIODS = Table(
+    "membership_periods",
+    keys=(("tenant", "text"), ("membership_id", "uuid"), ("since", "timestamptz")),
+    values=(("until", "timestamptz"),),
+    indexes=("(tenant, membership_id)",),
+)
+
 
 def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-class MeetingsProjection(Projection):
+class MeetingsProjection(TemporalProjection):
     name = "meetings"
-    version = 1
-    topics = tuple(
-        [
-            MEETING + e
-            for e in (
-                "Scheduled",
-                "Rescheduled",
-                "AgendaChanged",
-                "Cancelled",
-                "AttendanceRecorded",
-                "DecisionRecorded",
-                "MinutesPublished",
-            )
-        ]
-        + [ORGANISATION + e for e in ("Registered", "Renamed")]
-        + [MEMBERSHIP + e for e in ("Applied", "Admitted", "Left")]
-    )
-    tables = (
-        "meetings",
-        "attendance",
-        "decisions",
-        "organisations",
-        "memberships",
-        "membership_periods",
-    )
+    version = 2
+    versioned = (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
+    events = {
+        **events_of(
+            Meeting,
+            Scheduled="scheduled",
+            Rescheduled="rescheduled",
+            AgendaChanged="agenda_changed",
+            Cancelled="cancelled",
+            AttendanceRecorded="attendance_recorded",
+            DecisionRecorded="decision_recorded",
+            MinutesPublished="minutes_published",
+        ),
+        **events_of(Organisation, Registered="organisation", Renamed="renamed"),
+        **events_of(Membership, Applied="applied", Admitted="admitted", Left="left"),
+    }
 
-    def ddl(self) -> str:
-        return """
-CREATE TABLE meetings (
-    tenant               text        NOT NULL,
-    id                   uuid        NOT NULL,
-    title                text        NOT NULL,
-    starts_at            timestamptz NOT NULL,
-    ends_at              timestamptz NOT NULL,
-    mode                 text        NOT NULL,
-    venue                text,
-    online_link          text,
-    agenda               jsonb       NOT NULL DEFAULT '[]',
-    scheduled_at         timestamptz NOT NULL,
-    scheduled_by         text,
-    reschedules          integer     NOT NULL DEFAULT 0,
-    last_reschedule      text,
-    cancelled_at         timestamptz,
-    cancelled_by         text,
-    cancel_reason        text,
-    minutes              text,
-    minutes_published_at timestamptz,
-    version              integer     NOT NULL,
-    updated_at           timestamptz NOT NULL,
-    PRIMARY KEY (tenant, id)
-);
-CREATE INDEX meetings_by_start ON meetings (tenant, starts_at, id);
-CREATE INDEX meetings_by_end ON meetings (tenant, ends_at, id);
-
-CREATE TABLE attendance (
-    tenant          text        NOT NULL,
-    meeting_id      uuid        NOT NULL,
-    organisation_id uuid        NOT NULL,
-    status          text        NOT NULL,
-    people          integer,
-    recorded_at     timestamptz NOT NULL,
-    recorded_by     text,
-    PRIMARY KEY (tenant, meeting_id, organisation_id)
-);
-CREATE INDEX attendance_by_organisation ON attendance (tenant, organisation_id);
-
-CREATE TABLE decisions (
-    tenant          text        NOT NULL,
-    meeting_id      uuid        NOT NULL,
-    decision_id     uuid        NOT NULL,
-    meeting_version integer     NOT NULL,
-    text            text        NOT NULL,
-    votes_in_favour integer,
-    votes_against   integer,
-    votes_abstained integer,
-    decided_at      timestamptz NOT NULL,
-    recorded_by     text,
-    grounds         text,
-    PRIMARY KEY (tenant, meeting_id, decision_id)
-);
-
-CREATE TABLE organisations (
-    tenant text NOT NULL,
-    id     uuid NOT NULL,
-    name   text NOT NULL,
-    kind   text NOT NULL,
-    PRIMARY KEY (tenant, id)
-);
-
-CREATE TABLE memberships (
-    tenant          text NOT NULL,
-    id              uuid NOT NULL,
-    organisation_id uuid NOT NULL,
-    PRIMARY KEY (tenant, id)
-);
-CREATE INDEX memberships_by_organisation ON memberships (tenant, organisation_id);
-
-CREATE TABLE membership_periods (
-    tenant        text        NOT NULL,
-    membership_id uuid        NOT NULL,
-    since         timestamptz NOT NULL,
-    until         timestamptz,
-    PRIMARY KEY (tenant, membership_id, since)
-);
-"""
-
-    async def handle(self, conn: Connection, event: RecordedEvent) -> None:
-        prefix, _, name = event.topic.rpartition(".")
-        handler = getattr(self, f"_{prefix.rpartition(':')[2].lower()}_{name}", None)
-        if handler is not None:
-            await handler(conn, event, event.payload)
+    async def load(self, conn: Connection, rows: Rows, events: Sequence[RecordedEvent]) -> None:
+        wanted: dict[Table, set[Key]] = {t: set() for t in self.versioned}
+        for e in events:
+            method, key = self.dispatch[e.topic], (e.tenant, e.stream_id)
+            if method in ("organisation", "renamed"):
+                wanted[ORGANISATIONS].add(key)
+            elif method in ("applied", "admitted", "left"):
+                wanted[MEMBERSHIPS].add(key)
+            else:
+                wanted[MEETINGS].add(key)
+                p = e.payload
+                if method == "attendance_recorded":
+                    wanted[ATTENDANCE].add((*key, _uuid(p["organisation_id"])))
+                elif method == "rescheduled":
+                    wanted[ATTENDANCE].update((*key, _uuid(o)) for o in p["dropped_notices"])
+                elif method == "decision_recorded":
+                    wanted[DECISIONS].add((*key, _uuid(p["decision_id"])))
+        for table in (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS):
+            await rows.load(conn, table, wanted[table])
+        # The open period a `Left` closes is found through its membership.
+        for e in events:
+            if self.dispatch[e.topic] == "left" and rows.known(
+                MEMBERSHIPS, key := (e.tenant, e.stream_id)
+            ):
+                membership = rows.get(MEMBERSHIPS, key)
+                if membership is not None and membership["open_since"] is not None:
+                    wanted[PERIODS].add((*key, membership["open_since"]))
+            elif self.dispatch[e.topic] == "admitted":
+                wanted[PERIODS].add((e.tenant, e.stream_id, _moment(e.payload["at"])))
+        await rows.load(conn, PERIODS, wanted[PERIODS])
 
     # -- meetings -------------------------------------------------------------------------------
 
-    async def _touch(self, conn: Connection, e: RecordedEvent, sets: str = "", *args: Any) -> None:
-        """Update the meeting's version and change time, and `sets` (parameters from $5)."""
-        await conn.execute(
-            f"UPDATE meetings SET version = $3, updated_at = $4{', ' + sets if sets else ''}"
-            " WHERE tenant = $1 AND id = $2",
-            e.tenant,
-            e.stream_id,
-            e.version,
-            e.recorded_at,
-            *args,
-        )
+    def _touch(self, rows: Rows, e: RecordedEvent, **values: Any) -> None:
+        """The meeting's version and change time, and `values`."""
+        key = (e.tenant, e.stream_id)
+        row = rows.get(MEETINGS, key)
+        if row is None:
+            return
+        row.update(values, version=e.version, updated_at=e.recorded_at)
+        rows.put(MEETINGS, key, row, e)
 
-    async def _meeting_Scheduled(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO meetings (tenant, id, title, starts_at, ends_at, mode, venue,"
-            " online_link, agenda, scheduled_at, scheduled_by, version, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            e.tenant,
-            e.stream_id,
-            p["title"],
-            _moment(p["starts_at"]),
-            _moment(p["ends_at"]),
-            p["mode"],
-            p["venue"],
-            p["online_link"],
-            p["agenda"],
-            _moment(p["at"]),
-            e.metadata.get("actor"),
-            e.version,
-            e.recorded_at,
-        )
-
-    async def _meeting_Rescheduled(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await self._touch(
-            conn,
+    def scheduled(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        rows.put(
+            MEETINGS,
+            (e.tenant, e.stream_id),
+            {
+                "title": p["title"],
+                "starts_at": _moment(p["starts_at"]),
+                "ends_at": _moment(p["ends_at"]),
+                "mode": p["mode"],
+                "venue": p["venue"],
+                "online_link": p["online_link"],
+                "agenda": p["agenda"],
+                "scheduled_at": _moment(p["at"]),
+                "scheduled_by": e.metadata.get("actor"),
+                "reschedules": 0,
+                "last_reschedule": None,
+                "cancelled_at": None,
+                "cancelled_by": None,
+                "cancel_reason": None,
+                "minutes": None,
+                "minutes_published_at": None,
+                "version": e.version,
+                "updated_at": e.recorded_at,
+            },
             e,
-            "starts_at = $5, ends_at = $6, mode = $7, venue = $8, online_link = $9,"
-            " reschedules = reschedules + 1, last_reschedule = $10",
-            _moment(p["starts_at"]),
-            _moment(p["ends_at"]),
-            p["mode"],
-            p["venue"],
-            p["online_link"],
-            p["reason"],
         )
-        if p["dropped_notices"]:
-            await conn.execute(
-                "DELETE FROM attendance WHERE tenant = $1 AND meeting_id = $2"
-                " AND organisation_id = ANY ($3::uuid[])",
-                e.tenant,
-                e.stream_id,
-                p["dropped_notices"],
-            )
 
-    async def _meeting_AgendaChanged(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await self._touch(conn, e, "agenda = $5", p["agenda"])
-
-    async def _meeting_Cancelled(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await self._touch(
-            conn,
+    def rescheduled(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        row = rows.get(MEETINGS, (e.tenant, e.stream_id))
+        self._touch(
+            rows,
             e,
-            "cancelled_at = $5, cancelled_by = $6, cancel_reason = $7",
-            _moment(p["at"]),
-            p["decided_by"],
-            p["reason"],
+            starts_at=_moment(p["starts_at"]),
+            ends_at=_moment(p["ends_at"]),
+            mode=p["mode"],
+            venue=p["venue"],
+            online_link=p["online_link"],
+            reschedules=(row["reschedules"] if row else 0) + 1,
+            last_reschedule=p["reason"],
+        )
+        for organisation in p["dropped_notices"]:
+            rows.delete(ATTENDANCE, (e.tenant, e.stream_id, _uuid(organisation)), e)
+
+    def agenda_changed(self, rows: Rows, e: RecordedEvent) -> None:
+        self._touch(rows, e, agenda=e.payload["agenda"])
+
+    def cancelled(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        self._touch(
+            rows,
+            e,
+            cancelled_at=_moment(p["at"]),
+            cancelled_by=p["decided_by"],
+            cancel_reason=p["reason"],
         )
 
-    async def _meeting_AttendanceRecorded(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
+    def attendance_recorded(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
         attendance = p["attendance"]
-        await conn.execute(
-            "INSERT INTO attendance (tenant, meeting_id, organisation_id, status, people,"
-            " recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (tenant, meeting_id, organisation_id) DO UPDATE SET"
-            " status = excluded.status, people = excluded.people,"
-            " recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by",
-            e.tenant,
-            e.stream_id,
-            p["organisation_id"],
-            attendance["status"],
-            attendance.get("people"),
-            _moment(p["at"]),
-            e.metadata.get("actor"),
+        rows.put(
+            ATTENDANCE,
+            (e.tenant, e.stream_id, _uuid(p["organisation_id"])),
+            {
+                "status": attendance["status"],
+                "people": attendance.get("people"),
+                "recorded_at": _moment(p["at"]),
+                "recorded_by": e.metadata.get("actor"),
+            },
+            e,
         )
-        await self._touch(conn, e)
+        self._touch(rows, e)
 
-    async def _meeting_DecisionRecorded(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
+    def decision_recorded(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
         decision = p["decision"]
         votes = decision.get("votes") or {}
-        await conn.execute(
-            "INSERT INTO decisions (tenant, meeting_id, decision_id, meeting_version, text,"
-            " votes_in_favour, votes_against, votes_abstained, decided_at, recorded_by, grounds)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            e.tenant,
-            e.stream_id,
-            p["decision_id"],
-            e.version,
-            decision["text"],
-            votes.get("in_favour"),
-            votes.get("against"),
-            votes.get("abstained"),
-            _moment(p["at"]),
-            e.metadata.get("actor"),
-            e.metadata.get("reason"),
+        rows.put(
+            DECISIONS,
+            (e.tenant, e.stream_id, _uuid(p["decision_id"])),
+            {
+                "meeting_version": e.version,
+                "text": decision["text"],
+                "votes_in_favour": votes.get("in_favour"),
+                "votes_against": votes.get("against"),
+                "votes_abstained": votes.get("abstained"),
+                "decided_at": _moment(p["at"]),
+                "recorded_by": e.metadata.get("actor"),
+                "grounds": e.metadata.get("reason"),
+            },
+            e,
         )
-        await self._touch(conn, e)
+        self._touch(rows, e)
 
-    async def _meeting_MinutesPublished(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await self._touch(
-            conn, e, "minutes = $5, minutes_published_at = $6", p["minutes"], _moment(p["at"])
-        )
+    def minutes_published(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        self._touch(rows, e, minutes=p["minutes"], minutes_published_at=_moment(p["at"]))
 
     # -- who could attend -----------------------------------------------------------------------
 
-    async def _organisation_Registered(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO organisations (tenant, id, name, kind) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (tenant, id) DO UPDATE SET name = excluded.name, kind = excluded.kind",
-            e.tenant,
-            e.stream_id,
-            p["name"],
-            p["kind"],
-        )
+    def organisation(self, rows: Rows, e: RecordedEvent) -> None:
+        p = e.payload
+        rows.put(ORGANISATIONS, (e.tenant, e.stream_id), {"name": p["name"], "kind": p["kind"]}, e)
 
-    async def _organisation_Renamed(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await conn.execute(
-            "UPDATE organisations SET name = $3 WHERE tenant = $1 AND id = $2",
-            e.tenant,
-            e.stream_id,
-            p["name"],
-        )
+    def renamed(self, rows: Rows, e: RecordedEvent) -> None:
+        key = (e.tenant, e.stream_id)
+        row = rows.get(ORGANISATIONS, key)
+        if row is not None:
+            rows.put(ORGANISATIONS, key, {**row, "name": e.payload["name"]}, e)
 
-    async def _membership_Applied(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO memberships (tenant, id, organisation_id) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING",
-            e.tenant,
-            e.stream_id,
-            p["organisation_id"],
-        )
+    def applied(self, rows: Rows, e: RecordedEvent) -> None:
+        key = (e.tenant, e.stream_id)
+        if rows.get(MEMBERSHIPS, key) is None:
+            organisation = _uuid(e.payload["organisation_id"])
+            rows.put(MEMBERSHIPS, key, {"organisation_id": organisation, "open_since": None}, e)
 
-    async def _membership_Admitted(
-        self, conn: Connection, e: RecordedEvent, p: dict[str, Any]
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO membership_periods (tenant, membership_id, since) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING",
-            e.tenant,
-            e.stream_id,
-            _moment(p["at"]),
-        )
+    def admitted(self, rows: Rows, e: RecordedEvent) -> None:
+        key = (e.tenant, e.stream_id)
+        since = _moment(e.payload["at"])
+        period = (*key, since)
+        if rows.get(PERIODS, period) is None:
+            rows.put(PERIODS, period, {"until": None}, e)
+        membership = rows.get(MEMBERSHIPS, key)
+        if membership is not None and membership["open_since"] is None:
+            rows.put(MEMBERSHIPS, key, {**membership, "open_since": since}, e)
 
-    async def _membership_Left(self, conn: Connection, e: RecordedEvent, p: dict[str, Any]) -> None:
-        await conn.execute(
-            "UPDATE membership_periods SET until = $3"
-            " WHERE tenant = $1 AND membership_id = $2 AND until IS NULL",
-            e.tenant,
-            e.stream_id,
-            _moment(p["at"]),
-        )
+    def left(self, rows: Rows, e: RecordedEvent) -> None:
+        key = (e.tenant, e.stream_id)
+        membership = rows.get(MEMBERSHIPS, key)
+        if membership is None or membership["open_since"] is None:
+            return
+        period = (*key, membership["open_since"])
+        if rows.known(PERIODS, period) and rows.get(PERIODS, period) is not None:
+            rows.put(PERIODS, period, {"until": _moment(e.payload["at"])}, e)
+        rows.put(MEMBERSHIPS, key, {**membership, "open_since": None}, e)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -3,82 +3,89 @@
 The listing of a platform's tokens (`GET /tokens`, `verbinders token list`). Requests are not
 authenticated from here but from each token's own events (`application/access.py`), so this
 model may lag without a new token failing or a revoked one working. It never holds a secret
-or its hash.
+or its hash. Each token is one versioned row (`temporal.py`): issued, then revoked.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from verbinders.projections.engine import Projection
+from verbinders.domain.access import AccessToken
+from verbinders.projections.temporal import Table, TemporalProjection, events_of
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable
 
-    from verbinders.database import Connection
+    import asyncpg
+
+    from verbinders.projections.reading import Reading
+    from verbinders.projections.temporal import Key, Rows
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["TokensProjection"]
+__all__ = ["TOKENS", "TokensProjection", "token_rows"]
 
-TOKEN = "verbinders.domain.access:AccessToken."  # noqa: S105 - an event topic
-ISSUED = TOKEN + "Issued"
-REVOKED = TOKEN + "Revoked"
+TOKENS = Table(
+    "tokens",
+    keys=(("tenant", "text"), ("token_id", "uuid")),
+    values=(
+        ("party", "uuid"),
+        ("roles", "text[]"),
+        ("label", "text"),
+        ("issued_at", "timestamptz"),
+        ("issued_by", "text"),
+        ("expires_at", "timestamptz"),
+        ("revoked_at", "timestamptz"),
+        ("revoked_by", "text"),
+    ),
+    indexes=("(tenant, issued_at)",),
+)
 
 
-class TokensProjection(Projection):
+class TokensProjection(TemporalProjection):
     name = "tokens"
-    version = 1
-    topics = (ISSUED, REVOKED)
-    tables = ("tokens",)
-    reads_payload = False
+    version = 2
+    versioned = (TOKENS,)
+    events = events_of(AccessToken, Issued="issued", Revoked="revoked")
     reads_metadata = False
 
-    def ddl(self) -> str:
-        return """
-CREATE TABLE tokens (
-    token_id    uuid        PRIMARY KEY,
-    tenant      text        NOT NULL,
-    party       uuid,
-    roles       text[]      NOT NULL,
-    label       text        NOT NULL,
-    issued_at   timestamptz NOT NULL,
-    issued_by   text        NOT NULL,
-    expires_at  timestamptz,
-    revoked_at  timestamptz,
-    revoked_by  text
-);
-CREATE INDEX tokens_tenant ON tokens (tenant, issued_at);
-"""
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[Table, Key]]:
+        return ((TOKENS, (event.tenant, event.stream_id)),)
 
-    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        """A batch in two statements: the issued tokens, then the revocations (a token is
-        issued before it can be revoked, so a revocation in the same batch finds its row).
+    def issued(self, rows: Rows, event: RecordedEvent) -> None:
+        p = event.payload
+        party, expires = p.get("party"), p.get("expires_at")
+        rows.put(
+            TOKENS,
+            (event.tenant, event.stream_id),
+            {
+                "party": uuid.UUID(party) if party else None,
+                "roles": list(p["roles"]),
+                "label": p["label"],
+                "issued_at": event.recorded_at,
+                "issued_by": p["issued_by"],
+                "expires_at": datetime.fromisoformat(expires) if expires else None,
+                "revoked_at": None,
+                "revoked_by": None,
+            },
+            event,
+        )
 
-        The rows are built inside PostgreSQL from the events' stored payloads, picked by
-        position: the batch comes without payloads (`reads_payload`), so no payload is read
-        out, decoded, encoded again and sent back. This was the costliest of the read models
-        kept in the serving process, one row per token issued.
-        """
-        issued = [e.position for e in events if e.topic == ISSUED]
-        revoked = [e.position for e in events if e.topic == REVOKED]
-        # `events` is the feed's table in `public`, on the batch's search path.
-        if issued:
-            await conn.execute(
-                "INSERT INTO tokens (token_id, tenant, party, roles, label, issued_at,"
-                " issued_by, expires_at)"
-                " SELECT e.stream_id, e.tenant, (e.payload->>'party')::uuid,"
-                " ARRAY(SELECT jsonb_array_elements_text(e.payload->'roles')),"
-                " e.payload->>'label', e.recorded_at, e.payload->>'issued_by',"
-                " (e.payload->>'expires_at')::timestamptz"
-                " FROM events e WHERE e.position = any($1::bigint[])"
-                " ORDER BY e.position",
-                issued,
-            )
-        if revoked:
-            await conn.execute(
-                "UPDATE tokens SET revoked_at = e.recorded_at,"
-                " revoked_by = e.payload->>'revoked_by'"
-                " FROM events e WHERE e.position = any($1::bigint[])"
-                " AND tokens.token_id = e.stream_id",
-                revoked,
-            )
+    def revoked(self, rows: Rows, event: RecordedEvent) -> None:
+        key = (event.tenant, event.stream_id)
+        row = rows.get(TOKENS, key)
+        if row is not None:
+            row.update(revoked_at=event.recorded_at, revoked_by=event.payload["revoked_by"])
+            rows.put(TOKENS, key, row, event)
+
+
+async def token_rows(r: Reading, tenant: str) -> list[asyncpg.Record]:
+    """The platform's tokens, oldest first."""
+    rows: list[Any] = await r.conn.fetch(
+        "SELECT token_id, party, roles, label, issued_at, issued_by, expires_at,"
+        f" revoked_at, revoked_by FROM {r.table('tokens')} t"
+        f" WHERE t.tenant = $1 AND {r.valid('t')} ORDER BY t.issued_at, t.token_id",
+        tenant,
+    )
+    return rows

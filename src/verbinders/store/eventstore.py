@@ -462,10 +462,20 @@ class EventStore:
         return int(value or 0)
 
     async def position_at(self, moment: datetime) -> int:
-        """The last position recorded at or before `moment`."""
+        """The last position recorded at or before `moment`.
+
+        Through the index on (recorded_at, position): the latest time recorded by then, and
+        the highest position among the events recorded in the two seconds up to it. An event's
+        time and its position are taken in the same statement (see `schema.py`), so an event
+        of a higher position recorded earlier than another lies within a statement's duration
+        of it (bounded here by two seconds).
+        """
         async with self.pool.acquire() as conn:
             value = await conn.fetchval(
-                "SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= $1", moment
+                "SELECT coalesce(max(position), 0) FROM events"
+                " WHERE recorded_at <= $1 AND recorded_at >= (SELECT max(recorded_at)"
+                " FROM events WHERE recorded_at <= $1) - interval '2 seconds'",
+                moment,
             )
         return int(value)
 

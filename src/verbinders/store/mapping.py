@@ -39,6 +39,7 @@ __all__ = [
     "stream_type_of",
     "topic_may_be_sealed",
     "topic_of",
+    "upcast_payload",
 ]
 
 _encoder = msgspec.json.Encoder()
@@ -208,11 +209,7 @@ def decode_event(
     """The domain event a stored row stands for."""
     cls = resolve_topic(topic)
     state = dict(payload)
-    from_version = state.pop("class_version", 1)
-    class_version = getattr(cls, "class_version", 1)
-    while from_version < class_version:
-        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
-        from_version += 1
+    _upcast(cls, state)
     # An event class whose declared fields cannot hold personal data was stored with none
     # sealed (`event_subjects` skips it too): its payload is not walked.
     if may_hold_personal_data(cls) and (keys or sealed_subjects(state)):
@@ -221,6 +218,34 @@ def decode_event(
     state["originator_version"] = version
     event = msgspec.convert(state, cls, strict=False)
     return typing.cast(CanMutateProtocol[Any], event)
+
+
+def _upcast(cls: type, state: dict[str, Any]) -> None:
+    """Bring a stored payload (`state`, changed in place) up to `cls`'s `class_version`."""
+    from_version = state.pop("class_version", 1)
+    class_version = getattr(cls, "class_version", 1)
+    while from_version < class_version:
+        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+        from_version += 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _class_version_of(topic: str) -> int:
+    try:
+        return int(getattr(resolve_topic(topic), "class_version", 1))
+    except Exception:  # a topic that names no class (tests, imports): nothing to upcast
+        return 1
+
+
+def upcast_payload(topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload as the current version of its event class reads it: the same
+    `upcast_vN_vM` steps `decode_event` runs for aggregates, on the plain JSON values (read
+    models take those, not event objects). Payloads already current come back as they are."""
+    if "class_version" not in payload and _class_version_of(topic) == 1:
+        return payload
+    state = dict(payload)
+    _upcast(resolve_topic(topic), state)
+    return state
 
 
 # -- snapshots -------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import PUBLIC, get_actor, roles
 from verbinders.api.board_page import BOARD_SCRIPT, CONTENT_SECURITY_POLICY, board_page
-from verbinders.api.routes.common import AsOf, Timeout, WaitFor, moment, wait_for_position
+from verbinders.api.routes.common import AsOf, Timeout, WaitFor, moment
 from verbinders.api.state import runtime_of
 from verbinders.application import rights
 from verbinders.application.board_tickets import BoardTicket, issue_ticket, redeem_ticket
@@ -45,7 +45,7 @@ from verbinders.domain.calls import Call
 from verbinders.errors import InvalidCommand
 from verbinders.projections.call_picture import CallPicture, call_picture
 from verbinders.projections.engine import wait_for_projection
-from verbinders.projections.history import schema_as_of
+from verbinders.projections.reading import reading
 
 if TYPE_CHECKING:
     from verbinders.runtime import Runtime
@@ -80,8 +80,8 @@ def _last_event_id(header: str | None) -> int | None:
 
 
 async def _read(runtime: Runtime, tenant: str, call_id: uuid.UUID) -> CallPicture:
-    async with runtime.connection() as conn:
-        return await call_picture(conn, "calls", tenant, call_id)
+    async with reading(runtime, "calls", tenant=tenant) as r:
+        return await call_picture(r, tenant, call_id)
 
 
 async def _live(
@@ -148,10 +148,10 @@ class CallBoardController(Controller):
         tenant = get_actor(request).tenant
         await _managed(request, call_id)
         at: datetime | None = moment(as_of)
-        await wait_for_position(runtime, "calls", wait_for, timeout)
-        schema = await schema_as_of(runtime, "calls", tenant, at)
-        async with runtime.connection() as conn:
-            return await call_picture(conn, schema, tenant, call_id, as_of=at)
+        async with reading(
+            runtime, "calls", tenant=tenant, as_of=at, wait_for=wait_for, timeout=timeout
+        ) as r:
+            return await call_picture(r, tenant, call_id, as_of=at)
 
     @get(
         "/calls/{call_id:uuid}/picture/stream",

@@ -21,11 +21,12 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from verbinders.api.auth import get_actor, roles
-from verbinders.api.routes.common import AsOf, Timeout, WaitFor, moment, wait_for_position
+from verbinders.api.routes.common import AsOf, Timeout, WaitFor, moment
 from verbinders.api.state import runtime_of
 from verbinders.application import rights
 from verbinders.projections.call_picture import Tally, call_picture
-from verbinders.projections.history import schema_as_of
+from verbinders.projections.calls_queries import first_responses, year_tables
+from verbinders.projections.reading import reading
 
 __all__ = ["CallReportsController"]
 
@@ -84,18 +85,6 @@ def _csv(header: list[str], rows: list[list[Any]], filename: str) -> Response[by
     )
 
 
-RATES_SQL = """
-SELECT {key} AS key, {name} AS name, count(*) AS addressed,
-       count(a.first_response_at) AS responded,
-       count(*) FILTER (WHERE a.first_response_at <= c.respond_by) AS in_time
-  FROM {s}.addressees a
-  JOIN {s}.calls c ON c.tenant = a.tenant AND c.id = a.call_id
-  LEFT JOIN {s}.organisations o ON o.tenant = a.tenant AND o.id = a.organisation_id
- WHERE a.tenant = $1 AND c.issued_at >= $2 AND c.issued_at < $3
- GROUP BY 1, 2 ORDER BY 1
-"""
-
-
 def _rates(rows: list[Any]) -> list[Rate]:
     return [
         Rate(
@@ -130,19 +119,11 @@ class CallReportsController(Controller):
         runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         at = moment(as_of)
-        await wait_for_position(runtime, "calls", wait_for, timeout)
-        schema = await schema_as_of(runtime, "calls", tenant, at)
-        async with runtime.connection() as conn:
-            picture = await call_picture(conn, schema, tenant, call_id, as_of=at)
-            row = await conn.fetchrow(
-                "SELECT min(a.first_response_at) AS first,"
-                " count(*) FILTER (WHERE a.first_response_at <= c.respond_by) AS in_time"
-                f' FROM "{schema}".calls c JOIN "{schema}".addressees a'
-                " ON a.tenant = c.tenant AND a.call_id = c.id"
-                " WHERE c.tenant = $1 AND c.id = $2 GROUP BY c.id",
-                tenant,
-                call_id,
-            )
+        async with reading(
+            runtime, "calls", tenant=tenant, as_of=at, wait_for=wait_for, timeout=timeout
+        ) as r:
+            picture = await call_picture(r, tenant, call_id, as_of=at)
+            row = await first_responses(r, tenant, call_id)
         first = row["first"] if row else None
         in_time = int(row["in_time"]) if row else 0
         report = CallReport(
@@ -207,27 +188,11 @@ class CallReportsController(Controller):
     ) -> Response[Any]:
         runtime = runtime_of(request)
         tenant = get_actor(request).tenant
-        await wait_for_position(runtime, "calls", wait_for, timeout)
-        schema = await schema_as_of(runtime, "calls", tenant, moment(as_of))
-        s = f'"{schema}"'
         start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-        async with runtime.connection() as conn:
-            kinds = await conn.fetch(
-                f"SELECT kind, count(*) AS calls FROM {s}.calls WHERE tenant = $1"
-                " AND issued_at >= $2 AND issued_at < $3 GROUP BY kind ORDER BY kind",
-                tenant,
-                start,
-                end,
-            )
-            by_organisation = await conn.fetch(
-                RATES_SQL.format(key="a.organisation_id", name="o.name", s=s), tenant, start, end
-            )
-            by_kind = await conn.fetch(
-                RATES_SQL.format(key="coalesce(o.kind, 'unknown')", name="NULL::text", s=s),
-                tenant,
-                start,
-                end,
-            )
+        async with reading(
+            runtime, "calls", tenant=tenant, as_of=moment(as_of), wait_for=wait_for, timeout=timeout
+        ) as r:
+            kinds, by_organisation, by_kind = await year_tables(r, tenant, start, end)
         report = YearReport(
             year=year,
             calls_by_kind=[KindCount(kind=r["kind"], calls=r["calls"]) for r in kinds],

@@ -26,7 +26,6 @@ from verbinders.api.routes.common import (
     etag,
     execute,
     moment,
-    wait_for_position,
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import call_responses as answers
@@ -38,7 +37,8 @@ from verbinders.domain.access import Role
 from verbinders.domain.call_responses import CallResponse, NeedClaim, Offer, claim_id, response_id
 from verbinders.domain.call_responses import Response as Answer
 from verbinders.domain.calls import Audience, Call, CallChanges, CallKind, Need, NeedKind, Urgency
-from verbinders.projections.history import schema_as_of
+from verbinders.projections.calls_queries import addressees_of, calls_page
+from verbinders.projections.reading import reading
 
 __all__ = ["CallsController"]
 
@@ -317,32 +317,23 @@ class CallsController(Controller):
         addressed to it."""
         runtime = runtime_of(request)
         actor = get_actor(request)
-        await wait_for_position(runtime, "calls", wait_for, timeout)
-        schema = await schema_as_of(runtime, "calls", actor.tenant, moment(as_of))
-        everything = actor.has_any(Role.COORDINATOR.value)
-        party = str(actor.party) if actor.party else None
-        where = (
-            "c.tenant = $1 AND ($2::text IS NULL OR c.state = $2)"
-            " AND ($3::text IS NULL OR c.kind = $3) AND ($4 OR c.issued_by = $5"
-            f' OR EXISTS (SELECT FROM "{schema}".addressees x WHERE x.tenant = c.tenant'
-            "  AND x.call_id = c.id AND x.organisation_id::text = $5))"
-        )
-        args = (actor.tenant, call_state, kind.value if kind else None, everything, party)
-        async with runtime.connection() as conn:
-            total = await conn.fetchval(
-                f'SELECT count(*) FROM "{schema}".calls c WHERE {where}', *args
-            )
-            rows = await conn.fetch(
-                "SELECT c.*, (SELECT count(*) FROM"
-                f' "{schema}".addressees a WHERE a.tenant = c.tenant AND a.call_id = c.id)'
-                " AS addressed, (SELECT count(*) FROM"
-                f' "{schema}".addressees a WHERE a.tenant = c.tenant AND a.call_id = c.id'
-                " AND a.first_response_at IS NOT NULL) AS responded"
-                f' FROM "{schema}".calls c WHERE {where}'
-                " ORDER BY c.issued_at DESC, c.id LIMIT $6 OFFSET $7",
-                *args,
-                limit,
-                offset,
+        async with reading(
+            runtime,
+            "calls",
+            tenant=actor.tenant,
+            as_of=moment(as_of),
+            wait_for=wait_for,
+            timeout=timeout,
+        ) as r:
+            total, rows = await calls_page(
+                r,
+                actor.tenant,
+                state=call_state,
+                kind=kind.value if kind else None,
+                everything=actor.has_any(Role.COORDINATOR.value),
+                party=str(actor.party) if actor.party else None,
+                limit=limit,
+                offset=offset,
             )
         items = [
             CallSummary(
@@ -418,17 +409,15 @@ class CallsController(Controller):
         actor = get_actor(request)
         call = await _call(request, call_id, None)  # exists here, and the actor sees it
         rights.manage_call(actor, call.issued_by)
-        await wait_for_position(runtime, "calls", wait_for, timeout)
-        schema = await schema_as_of(runtime, "calls", actor.tenant, moment(as_of))
-        async with runtime.connection() as conn:
-            rows = await conn.fetch(
-                f'SELECT a.*, o.name, o.kind FROM "{schema}".addressees a'
-                f' LEFT JOIN "{schema}".organisations o ON o.tenant = a.tenant'
-                " AND o.id = a.organisation_id WHERE a.tenant = $1 AND a.call_id = $2"
-                " ORDER BY lower(coalesce(o.name, '')), a.organisation_id",
-                actor.tenant,
-                call_id,
-            )
+        async with reading(
+            runtime,
+            "calls",
+            tenant=actor.tenant,
+            as_of=moment(as_of),
+            wait_for=wait_for,
+            timeout=timeout,
+        ) as r:
+            rows = await addressees_of(r, actor.tenant, call_id)
         return [
             AddresseeView(
                 organisation_id=r["organisation_id"],

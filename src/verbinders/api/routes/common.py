@@ -1,5 +1,5 @@
-"""What route modules share: running a command (`execute`), query parameters and
-read-your-writes."""
+"""What route modules share: running a command (`execute`) and the query parameters of
+reads (`as_of`, `wait_for`, `timeout`: see `projections.reading`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from litestar.params import Parameter
 
 from verbinders.api.commands import etag, execute
 from verbinders.domain import rules
-from verbinders.errors import InvalidCommand, Unavailable
 
 if TYPE_CHECKING:
-    from verbinders.runtime import Runtime
+    pass
 
 AsOf = Annotated[
     datetime | None,
@@ -24,7 +23,7 @@ AsOf = Annotated[
 ]
 """The `as_of` query parameter of every query that can answer from history."""
 WaitFor = Annotated[int | None, Parameter(ge=1, description="Wait until this position is included")]
-"""Read-your-writes: a command's `Verbinders-Position` (see `wait_for_position`)."""
+"""Read-your-writes: a command's `Verbinders-Position` (see `projections.reading`)."""
 Timeout = Annotated[float, Parameter(gt=0, le=30)]
 """How long `wait_for` waits, in seconds."""
 
@@ -36,27 +35,4 @@ def moment(value: datetime | None, field: str = "as_of") -> datetime | None:
     return None if value is None else rules.moment(value, field=field)
 
 
-__all__ = ["AsOf", "Timeout", "WaitFor", "etag", "execute", "moment", "wait_for_position"]
-
-MAX_WAIT_SECONDS = 30.0
-
-
-async def wait_for_position(
-    runtime: Runtime, projection: str, position: int | None, timeout: float
-) -> None:
-    """Read-your-writes: wait until `projection` has processed `position` (503 on timeout)."""
-    if position is None:
-        return
-    if not 0 < timeout <= MAX_WAIT_SECONDS:
-        raise InvalidCommand(
-            f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds",
-            field="timeout",
-            rule="range",
-        )
-    if not await runtime.runner.wait_for(projection, position, timeout):
-        raise Unavailable(
-            f"the {projection} read model has not reached position {position}"
-            f" within {timeout:g} s; retry later",
-            projection=projection,
-            position=position,
-        )
+__all__ = ["AsOf", "Timeout", "WaitFor", "etag", "execute", "moment"]

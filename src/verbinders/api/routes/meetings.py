@@ -2,10 +2,9 @@
 
 Commands (coordinator; attendance also by a token for its own organisation) answer a
 `CommandResult` with the meeting's `ETag` and accept `If-Match`. Queries read the `meetings`
-read model (`wait_for` for read-your-writes) and answer `as_of` from a historical generation of
-it: the same tables rebuilt from the tenant's events recorded up to that moment (cached, see
-`projections.history`). "Upcoming", "in progress" and "held" are judged at the moment asked
-about: now, or `as_of`.
+read model through `projections.reading` (`wait_for` for read-your-writes; `as_of` reads the
+versions true at the last position recorded by then, `projections.temporal`). "Upcoming",
+"in progress" and "held" are judged at the moment asked about: now, or `as_of`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from verbinders.api.routes.common import (
     WaitFor,
     etag,
     execute,
-    wait_for_position,
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import meetings as service
@@ -36,8 +34,12 @@ from verbinders.application.rights import OWN
 from verbinders.domain import rules
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
 from verbinders.errors import InvalidCommand, NotFound
-from verbinders.projections.history import schema_as_of
-from verbinders.projections.meetings import HELD, MEETING_STATE
+from verbinders.projections.meetings_queries import (
+    attendance_report,
+    meeting_detail,
+    meetings_page,
+)
+from verbinders.projections.reading import reading
 
 __all__ = ["AttendanceReportController", "MeetingsController"]
 
@@ -221,31 +223,6 @@ def _moment(as_of: datetime | None) -> datetime:
     return rules.aware(as_of, field="as_of")
 
 
-def _summary_sql(schema: str) -> str:
-    s = f'"{schema}"'
-    return (
-        "SELECT m.*,"
-        f" {MEETING_STATE.format(m='m', at='$2')} AS state,"
-        f" {HELD.format(m='m', schema=s)} AS held,"
-        " a.present, a.people, a.excused, a.unexcused, d.decisions"
-        f" FROM {s}.meetings m"
-        " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE status = 'present') AS present,"
-        "   coalesce(sum(people) FILTER (WHERE status = 'present'), 0) AS people,"
-        "   count(*) FILTER (WHERE status = 'absent-with-notice') AS excused,"
-        "   count(*) FILTER (WHERE status = 'absent-without-notice') AS unexcused"
-        f"   FROM {s}.attendance x WHERE x.tenant = m.tenant AND x.meeting_id = m.id) a"
-        " CROSS JOIN LATERAL (SELECT count(*) AS decisions"
-        f"   FROM {s}.decisions y WHERE y.tenant = m.tenant AND y.meeting_id = m.id) d"
-    )
-
-
-WHEN = {
-    None: ("TRUE", "m.starts_at, m.id"),
-    "upcoming": ("m.ends_at > $2", "m.starts_at, m.id"),
-    "past": ("m.ends_at <= $2", "m.starts_at DESC, m.id"),
-}
-
-
 class MeetingsController(Controller):
     path = "/meetings"
     tags = ["meetings"]
@@ -272,25 +249,17 @@ class MeetingsController(Controller):
         runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         at = _moment(as_of)
-        await wait_for_position(runtime, "meetings", wait_for, timeout)
-        schema = await schema_as_of(runtime, "meetings", tenant, as_of)
-        condition, order = WHEN[when]
-        if not include_cancelled:
-            condition += " AND m.cancelled_at IS NULL"
-        async with runtime.pool.acquire() as conn:
-            total = await conn.fetchval(
-                f'SELECT count(*) FROM "{schema}".meetings m'
-                f" WHERE m.tenant = $1 AND $2::timestamptz IS NOT NULL AND {condition}",
+        async with reading(
+            runtime, "meetings", tenant=tenant, as_of=as_of, wait_for=wait_for, timeout=timeout
+        ) as r:
+            total, rows = await meetings_page(
+                r,
                 tenant,
                 at,
-            )
-            rows = await conn.fetch(
-                f"{_summary_sql(schema)} WHERE m.tenant = $1 AND {condition}"
-                f" ORDER BY {order} LIMIT $3 OFFSET $4",
-                tenant,
-                at,
-                limit,
-                offset,
+                when=when,
+                include_cancelled=include_cancelled,
+                limit=limit,
+                offset=offset,
             )
         items = [
             MeetingSummary(
@@ -330,34 +299,13 @@ class MeetingsController(Controller):
         runtime = runtime_of(request)
         tenant = get_actor(request).tenant
         at = _moment(as_of)
-        await wait_for_position(runtime, "meetings", wait_for, timeout)
-        schema = await schema_as_of(runtime, "meetings", tenant, as_of)
-        async with runtime.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                f"{_summary_sql(schema)} WHERE m.tenant = $1 AND m.id = $3",
-                tenant,
-                at,
-                meeting_id,
-            )
-            if row is None:
-                raise NotFound(
-                    f"no meeting {meeting_id}", stream_type="Meeting", id=str(meeting_id)
-                )
-            attendance = await conn.fetch(
-                "SELECT a.*, o.name FROM"
-                f' "{schema}".attendance a LEFT JOIN "{schema}".organisations o'
-                " ON o.tenant = a.tenant AND o.id = a.organisation_id"
-                " WHERE a.tenant = $1 AND a.meeting_id = $2"
-                " ORDER BY lower(coalesce(o.name, '')), a.organisation_id",
-                tenant,
-                meeting_id,
-            )
-            decisions = await conn.fetch(
-                f'SELECT * FROM "{schema}".decisions WHERE tenant = $1 AND meeting_id = $2'
-                " ORDER BY meeting_version",
-                tenant,
-                meeting_id,
-            )
+        async with reading(
+            runtime, "meetings", tenant=tenant, as_of=as_of, wait_for=wait_for, timeout=timeout
+        ) as r:
+            found = await meeting_detail(r, tenant, at, meeting_id)
+        if found is None:
+            raise NotFound(f"no meeting {meeting_id}", stream_type="Meeting", id=str(meeting_id))
+        row, attendance, decisions = found
         view = MeetingView(
             id=row["id"],
             title=row["title"],
@@ -504,42 +452,6 @@ class MeetingsController(Controller):
 # -- the attendance report --------------------------------------------------------------------
 
 
-def _report_sql(schema: str) -> str:
-    s = f'"{schema}"'
-    return f"""
-WITH held AS (
-    SELECT m.id, m.starts_at FROM {s}.meetings m
-     WHERE m.tenant = $1 AND m.cancelled_at IS NULL AND m.starts_at <= $2
-       AND ($3::timestamptz IS NULL OR m.starts_at >= $3)
-       AND ($4::timestamptz IS NULL OR m.starts_at < $4)
-       AND {HELD.format(m="m", schema=s)}
-), periods AS (
-    SELECT ms.organisation_id, p.since, p.until
-      FROM {s}.memberships ms
-      JOIN {s}.membership_periods p ON p.tenant = ms.tenant AND p.membership_id = ms.id
-     WHERE ms.tenant = $1 AND p.since <= $2
-), members AS (
-    SELECT organisation_id, min(since) AS member_since FROM periods GROUP BY organisation_id
-), eligible AS (
-    SELECT DISTINCT p.organisation_id, h.id AS meeting_id
-      FROM held h
-      JOIN periods p ON p.since <= h.starts_at AND (p.until IS NULL OR p.until > h.starts_at)
-)
-SELECT mb.organisation_id, o.name, o.kind, mb.member_since,
-       count(e.meeting_id) AS held,
-       count(*) FILTER (WHERE a.status = 'present') AS attended,
-       count(*) FILTER (WHERE a.status = 'absent-with-notice') AS excused,
-       count(*) FILTER (WHERE a.status = 'absent-without-notice') AS unexcused
-  FROM members mb
-  LEFT JOIN {s}.organisations o ON o.tenant = $1 AND o.id = mb.organisation_id
-  LEFT JOIN eligible e ON e.organisation_id = mb.organisation_id
-  LEFT JOIN {s}.attendance a ON a.tenant = $1 AND a.meeting_id = e.meeting_id
-                            AND a.organisation_id = e.organisation_id
- GROUP BY mb.organisation_id, o.name, o.kind, mb.member_since
- ORDER BY lower(coalesce(o.name, '')), mb.organisation_id
-"""
-
-
 class AttendanceReportController(Controller):
     path = "/reports"
     tags = ["reports", "meetings"]
@@ -571,12 +483,12 @@ class AttendanceReportController(Controller):
             raise InvalidCommand("since must not be after until", field="since", rule="order")
         tenant = get_actor(request).tenant
         at = _moment(as_of)
-        await wait_for_position(runtime, "meetings", wait_for, timeout)
-        schema = await schema_as_of(runtime, "meetings", tenant, as_of)
         start = None if since is None else datetime.combine(since, time(), UTC)
         end = None if until is None else datetime.combine(until, time(), UTC) + timedelta(days=1)
-        async with runtime.pool.acquire() as conn:
-            rows = await conn.fetch(_report_sql(schema), tenant, at, start, end)
+        async with reading(
+            runtime, "meetings", tenant=tenant, as_of=as_of, wait_for=wait_for, timeout=timeout
+        ) as r:
+            rows = await attendance_report(r, tenant, at, start, end)
         return [
             AttendanceRate(
                 organisation_id=r["organisation_id"],

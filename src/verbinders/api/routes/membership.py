@@ -8,8 +8,8 @@ own organisation's membership (403 otherwise); the coordinator on every one of i
 analysts and the organisation itself.
 
 Two kinds of time in the queries (see docs/architecture.md). `as_of`, as on every route, is a
-moment of recording: the answer the platform could have given then, from a cached historical
-generation of the read model built from the events recorded by then (`projections.history`).
+moment of recording: the answer the platform could have given then, from the read model's
+versions true at the last position recorded by then (`projections.temporal`), no replay.
 `effective_at` is a moment in the world, by when transitions took effect (the events' `at`):
 "the register on 1 March 2021", also for history loaded later (the demo, imports). They
 combine; the growth report's months run to `effective_at`, else `as_of`, else now.
@@ -33,7 +33,6 @@ from verbinders.api.routes.common import (
     etag,
     execute,
     moment,
-    wait_for_position,
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import membership as service
@@ -42,8 +41,13 @@ from verbinders.application.membership_record import MembershipView, membership_
 from verbinders.application.rights import OWN, RECORD_READERS
 from verbinders.domain.membership import MembershipStatus
 from verbinders.domain.vocabulary import OrganisationKind
-from verbinders.projections.history import schema_as_of
-from verbinders.projections.membership import GrowthReport, RegisterEntry, growth, register_page
+from verbinders.projections.membership_queries import (
+    GrowthReport,
+    RegisterEntry,
+    growth,
+    register_page,
+)
+from verbinders.projections.reading import reading
 
 __all__ = ["MembershipController"]
 
@@ -212,12 +216,11 @@ class MembershipController(Controller):
         tenant = get_actor(request).tenant
         known = moment(as_of, "as_of")
         at = moment(effective_at, "effective_at")
-        await wait_for_position(runtime, PROJECTION, wait_for, timeout)
-        schema = await schema_as_of(runtime, PROJECTION, tenant, known)
-        async with runtime.pool.acquire() as conn:
+        async with reading(
+            runtime, PROJECTION, tenant=tenant, as_of=known, wait_for=wait_for, timeout=timeout
+        ) as r:
             total, items = await register_page(
-                conn,
-                schema,
+                r,
                 tenant,
                 at=at,
                 statuses=[s.value for s in status or ()],
@@ -249,7 +252,7 @@ class MembershipController(Controller):
         tenant = get_actor(request).tenant
         known = moment(as_of, "as_of")
         at = moment(effective_at, "effective_at") or known
-        await wait_for_position(runtime, PROJECTION, wait_for, timeout)
-        schema = await schema_as_of(runtime, PROJECTION, tenant, known)
-        async with runtime.pool.acquire() as conn:
-            return await growth(conn, schema, tenant, at=at)
+        async with reading(
+            runtime, PROJECTION, tenant=tenant, as_of=known, wait_for=wait_for, timeout=timeout
+        ) as r:
+            return await growth(r, tenant, at=at)

@@ -20,7 +20,6 @@ from verbinders.api.routes.common import (
     etag,
     execute,
     moment,
-    wait_for_position,
 )
 from verbinders.api.state import runtime_of
 from verbinders.application import organisations as service
@@ -33,8 +32,8 @@ from verbinders.domain.profile import Profile, ProfileChanges
 from verbinders.domain.strengths import Strength, StrengthChanges, StrengthKind
 from verbinders.domain.vocabulary import OrganisationKind, language_codes
 from verbinders.errors import InvalidCommand
-from verbinders.projections.history import schema_as_of
-from verbinders.projections.text import fold
+from verbinders.projections.directory_queries import organisations_page, strengths_page
+from verbinders.projections.reading import reading
 
 __all__ = ["OrganisationsController", "StrengthsController"]
 
@@ -225,14 +224,6 @@ MEMBERSHIP_FILTER = ("none", *(status.value for status in MembershipStatus))
 """Membership statuses the directory filters on (`none`: never applied)."""
 
 
-SORTS = {
-    "name": "lower(o.name), o.id",
-    "-name": "lower(o.name) DESC, o.id",
-    "registered": "o.registered_at, o.id",
-    "-registered": "o.registered_at DESC, o.id",
-}
-
-
 class OrganisationsController(Controller):
     path = "/organisations"
     tags = ["organisations"]
@@ -283,45 +274,22 @@ class OrganisationsController(Controller):
                 field="membership",
                 rule="choice",
             )
-        await wait_for_position(runtime, "directory", wait_for, timeout)
-        schema = await schema_as_of(runtime, "directory", tenant, as_of)
-        where = ["o.tenant = $1"]
-        args: list[Any] = [tenant]
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        if q:
-            where.append(f"o.search @@ websearch_to_tsquery('dutch', {arg(fold(q))})")
-        if kind:
-            where.append(f"o.kind = {arg(str(kind))}")
-        if theme:
-            where.append(f"{arg(theme)} = ANY (o.themes)")
-        if district:
-            where.append(f"{arg(district)} = ANY (o.districts)")
-        if language:
-            where.append(f"{arg(language)} = ANY (o.languages)")
-        if membership:
-            where.append(f"o.membership_status = {arg(membership)}")
-        if strength:
-            where.append(
-                f'EXISTS (SELECT 1 FROM "{schema}".strengths s WHERE s.tenant = o.tenant'
-                f" AND s.organisation_id = o.id AND s.withdrawn_at IS NULL"
-                f" AND s.kind = {arg(str(strength))})"
-            )
-        condition = " AND ".join(where)
-        async with runtime.pool.acquire() as conn:
-            total = await conn.fetchval(
-                f'SELECT count(*) FROM "{schema}".organisations o WHERE {condition}', *args
-            )
-            rows = await conn.fetch(
-                "SELECT o.*, (SELECT count(*) FROM"
-                f' "{schema}".strengths s WHERE s.tenant = o.tenant AND s.organisation_id = o.id'
-                " AND s.withdrawn_at IS NULL) AS strength_count"
-                f' FROM "{schema}".organisations o WHERE {condition}'
-                f" ORDER BY {SORTS[sort]} LIMIT {arg(limit)} OFFSET {arg(offset)}",
-                *args,
+        async with reading(
+            runtime, "directory", tenant=tenant, as_of=as_of, wait_for=wait_for, timeout=timeout
+        ) as r:
+            total, rows = await organisations_page(
+                r,
+                tenant,
+                q=q,
+                kind=str(kind) if kind else None,
+                theme=theme,
+                district=district,
+                language=language,
+                strength=str(strength) if strength else None,
+                membership=membership,
+                sort=sort,
+                limit=limit,
+                offset=offset,
             )
         items = [
             DirectoryEntry(
@@ -516,39 +484,19 @@ class StrengthsController(Controller):
         tenant = get_actor(request).tenant
         as_of = moment(as_of)
         language = _language(language)
-        await wait_for_position(runtime, "directory", wait_for, timeout)
-        schema = await schema_as_of(runtime, "directory", tenant, as_of)
-        where = ["s.tenant = $1", "s.withdrawn_at IS NULL", "o.dissolved_at IS NULL"]
-        args: list[Any] = [tenant]
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        rank = "0::real"
-        if q:
-            query = f"websearch_to_tsquery('dutch', {arg(fold(q))})"
-            where.append(f"s.search @@ {query}")
-            rank = f"ts_rank(s.search, {query})"
-        if kind:
-            where.append(f"s.kind = {arg(str(kind))}")
-        if language:
-            where.append(f"{arg(language)} = ANY (s.languages)")
-        if district:
-            where.append(f"({arg(district)} = ANY (s.districts) OR s.districts = '{{}}')")
-        if organisation_kind:
-            where.append(f"o.kind = {arg(str(organisation_kind))}")
-        sql_from = (
-            f'FROM "{schema}".strengths s JOIN "{schema}".organisations o'
-            " ON o.tenant = s.tenant AND o.id = s.organisation_id"
-            f" WHERE {' AND '.join(where)}"
-        )
-        async with runtime.pool.acquire() as conn:
-            total = await conn.fetchval(f"SELECT count(*) {sql_from}", *args)
-            rows = await conn.fetch(
-                f"SELECT s.*, o.name AS organisation_name, o.kind AS organisation_kind {sql_from}"
-                f" ORDER BY {rank} DESC, s.title, s.id LIMIT {arg(limit)} OFFSET {arg(offset)}",
-                *args,
+        async with reading(
+            runtime, "directory", tenant=tenant, as_of=as_of, wait_for=wait_for, timeout=timeout
+        ) as r:
+            total, rows = await strengths_page(
+                r,
+                tenant,
+                q=q,
+                kind=str(kind) if kind else None,
+                language=language,
+                district=district,
+                organisation_kind=str(organisation_kind) if organisation_kind else None,
+                limit=limit,
+                offset=offset,
             )
         items = [
             StrengthHit(

@@ -9,9 +9,11 @@ import msgspec
 from litestar import Controller, Request, get
 
 from verbinders.api.auth import get_actor, roles
-from verbinders.api.routes.common import Timeout, WaitFor, wait_for_position
+from verbinders.api.routes.common import Timeout, WaitFor
 from verbinders.api.state import runtime_of
 from verbinders.errors import InvalidCommand
+from verbinders.projections.activity import monthly
+from verbinders.projections.reading import reading
 
 __all__ = ["ReportsController"]
 
@@ -42,16 +44,9 @@ class ReportsController(Controller):
         runtime = runtime_of(request)
         if since is not None and until is not None and since > until:
             raise InvalidCommand("since must not be after until", field="since", rule="order")
-        await wait_for_position(runtime, "activity", wait_for, timeout)
-        async with runtime.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT date_trunc('month', day)::date AS month, stream_type,"
-                " sum(events)::bigint AS events FROM activity.daily_events"
-                " WHERE tenant = $1 AND ($2::date IS NULL OR day >= $2)"
-                " AND ($3::date IS NULL OR day <= $3)"
-                " GROUP BY 1, 2 ORDER BY 1, 2",
-                get_actor(request).tenant,
-                since,
-                until,
-            )
+        tenant = get_actor(request).tenant
+        async with reading(
+            runtime, "activity", tenant=tenant, wait_for=wait_for, timeout=timeout
+        ) as r:
+            rows = await monthly(r, tenant, since, until)
         return [ActivityRow(**dict(r)) for r in rows]

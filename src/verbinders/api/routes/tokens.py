@@ -11,16 +11,18 @@ from litestar import Controller, Request, Response, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
-from verbinders.api.routes.common import Timeout, WaitFor, execute, wait_for_position
+from verbinders.api.routes.common import Timeout, WaitFor, execute
 from verbinders.api.state import runtime_of
 from verbinders.application.context import CommandResult
 from verbinders.application.tokens import (
     IssuedToken,
     TokenView,
     issue_token,
-    list_tokens,
     revoke_token,
+    token_views,
 )
+from verbinders.projections.reading import reading
+from verbinders.projections.tokens import token_rows
 
 __all__ = ["TokensController"]
 
@@ -70,9 +72,11 @@ class TokensController(Controller):
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> list[TokenView]:
-        runtime = runtime_of(request)
-        await wait_for_position(runtime, "tokens", wait_for, timeout)
-        return await list_tokens(runtime.pool, get_actor(request).tenant)
+        tenant = get_actor(request).tenant
+        async with reading(
+            runtime_of(request), "tokens", tenant=tenant, wait_for=wait_for, timeout=timeout
+        ) as r:
+            return token_views(await token_rows(r, tenant))
 
     @post(
         "/{token_id:uuid}/revoke",

@@ -1,0 +1,135 @@
+"""The directory's queries: organisations by filters and full text, strengths by need.
+
+Each takes a `Reading` (`reading.py`): live or as of a position, the same SQL with the
+versions' condition (`Reading.valid`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from verbinders.projections.text import fold
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from verbinders.projections.reading import Reading
+
+__all__ = ["SORTS", "organisations_page", "strengths_page"]
+
+SORTS = {
+    "name": "lower(o.name), o.id",
+    "-name": "lower(o.name) DESC, o.id",
+    "registered": "o.registered_at, o.id",
+    "-registered": "o.registered_at DESC, o.id",
+}
+
+
+class _Args:
+    def __init__(self, *values: Any) -> None:
+        self.values = list(values)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+async def organisations_page(
+    r: Reading,
+    tenant: str,
+    *,
+    q: str | None = None,
+    kind: str | None = None,
+    theme: str | None = None,
+    district: str | None = None,
+    language: str | None = None,
+    strength: str | None = None,
+    membership: str | None = None,
+    sort: str = "name",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[asyncpg.Record]]:
+    """(total, page) of the platform's organisations; each row with `strength_count`."""
+    arg = _Args(tenant)
+    where = ["o.tenant = $1", r.valid("o")]
+    if q:
+        where.append(f"o.search @@ websearch_to_tsquery('dutch', {arg(fold(q))})")
+    if kind:
+        where.append(f"o.kind = {arg(kind)}")
+    if theme:
+        where.append(f"{arg(theme)} = ANY (o.themes)")
+    if district:
+        where.append(f"{arg(district)} = ANY (o.districts)")
+    if language:
+        where.append(f"{arg(language)} = ANY (o.languages)")
+    if membership:
+        where.append(f"o.membership_status = {arg(membership)}")
+    strengths = r.table("strengths")
+    if strength:
+        where.append(
+            f"EXISTS (SELECT 1 FROM {strengths} s WHERE s.tenant = o.tenant"
+            f" AND s.organisation_id = o.id AND {r.valid('s')} AND s.withdrawn_at IS NULL"
+            f" AND s.kind = {arg(strength)})"
+        )
+    condition = " AND ".join(where)
+    organisations = r.table("organisations")
+    total = await r.conn.fetchval(
+        f"SELECT count(*) FROM {organisations} o WHERE {condition}", *arg.values
+    )
+    rows = await r.conn.fetch(
+        f"SELECT o.*, (SELECT count(*) FROM {strengths} s WHERE s.tenant = o.tenant"
+        f" AND s.organisation_id = o.id AND {r.valid('s')} AND s.withdrawn_at IS NULL)"
+        f" AS strength_count FROM {organisations} o WHERE {condition}"
+        f" ORDER BY {SORTS[sort]} LIMIT {arg(limit)} OFFSET {arg(offset)}",
+        *arg.values,
+    )
+    return int(total), list(rows)
+
+
+async def strengths_page(
+    r: Reading,
+    tenant: str,
+    *,
+    q: str | None = None,
+    kind: str | None = None,
+    language: str | None = None,
+    district: str | None = None,
+    organisation_kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[asyncpg.Record]]:
+    """(total, page) of the strengths on offer (not withdrawn, of organisations not
+    dissolved), best matches of `q` first; rows with `organisation_name`/`_kind`."""
+    arg = _Args(tenant)
+    where = [
+        "s.tenant = $1",
+        r.valid("s"),
+        r.valid("o"),
+        "s.withdrawn_at IS NULL",
+        "o.dissolved_at IS NULL",
+    ]
+    rank = "0::real"
+    if q:
+        query = f"websearch_to_tsquery('dutch', {arg(fold(q))})"
+        where.append(f"s.search @@ {query}")
+        rank = f"ts_rank(s.search, {query})"
+    if kind:
+        where.append(f"s.kind = {arg(kind)}")
+    if language:
+        where.append(f"{arg(language)} = ANY (s.languages)")
+    if district:
+        where.append(f"({arg(district)} = ANY (s.districts) OR s.districts = '{{}}')")
+    if organisation_kind:
+        where.append(f"o.kind = {arg(organisation_kind)}")
+    sql_from = (
+        f"FROM {r.table('strengths')} s JOIN {r.table('organisations')} o"
+        " ON o.tenant = s.tenant AND o.id = s.organisation_id"
+        f" WHERE {' AND '.join(where)}"
+    )
+    total = await r.conn.fetchval(f"SELECT count(*) {sql_from}", *arg.values)
+    rows = await r.conn.fetch(
+        f"SELECT s.*, o.name AS organisation_name, o.kind AS organisation_kind {sql_from}"
+        f" ORDER BY {rank} DESC, s.title, s.id LIMIT {arg(limit)} OFFSET {arg(offset)}",
+        *arg.values,
+    )
+    return int(total), list(rows)
