@@ -22,13 +22,12 @@ from verbinders.domain.lexicon import overlap_document
 from verbinders.domain.overlap import DEFAULT_THRESHOLD, Explanation, Features, features, score
 from verbinders.domain.schedule import Schedule, TimeRange, occurrences
 from verbinders.projections.overlap_candidates import multirange
+from verbinders.projections.temporal import valid
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
 
 __all__ = ["Found", "candidates_of", "search", "threshold_of"]
-
-READ_MODEL = "overlap_candidates"
 
 _SEARCH = """
 WITH d AS (SELECT tsvector_to_array(to_tsvector('dutch', $1::text)) AS title_lexemes,
@@ -39,8 +38,9 @@ SELECT d.title_lexemes AS draft_title_lexemes, d.lexemes AS draft_lexemes, c.*
               c.languages, c.venue, c.ranges, c.title_lexemes, c.lexemes
          FROM overlap_candidates.candidates c
         WHERE c.tenant = $3 AND c.organisation_id <> $4 AND c.id <> $5
-          AND c.ranges && $6::text::tstzmultirange
+          AND c.ranges && $6::tstzmultirange
           AND (c.themes && $7::text[] OR c.lexemes && d.lexemes)
+          AND {valid}
        ) c ON true
 """
 
@@ -68,12 +68,14 @@ async def search(
     details: ActivityDetails,
     schedule: Schedule,
     activity_id: uuid.UUID | None = None,
+    position: int | None = None,
 ) -> list[Found]:
     """Every open activity of another organisation that scores above 0 against the given
-    one (checked details and schedule), the highest score first."""
+    one (checked details and schedule), the highest score first; as the index stood at
+    `position` if given (else live)."""
     ranges = occurrences(schedule)
     rows = await conn.fetch(
-        _SEARCH,
+        _SEARCH.format(valid=valid("c", position)),
         overlap_document(details.title),
         overlap_document(details.title, details.description),
         tenant,
@@ -125,26 +127,29 @@ async def search(
     return found
 
 
-async def threshold_of(conn: Connection, tenant: str) -> float:
-    """The platform's overlap threshold as the candidate index has it (else the default)."""
+async def threshold_of(conn: Connection, tenant: str, position: int | None = None) -> float:
+    """The platform's overlap threshold as the candidate index has it (at `position` if
+    given), else the default."""
     value = await conn.fetchval(
-        "SELECT threshold FROM overlap_candidates.settings WHERE tenant = $1", tenant
+        "SELECT s.threshold FROM overlap_candidates.settings s WHERE s.tenant = $1"
+        f" AND {valid('s', position)}",
+        tenant,
     )
     return DEFAULT_THRESHOLD if value is None else float(value)
 
 
 async def candidates_of(
-    conn: Connection, tenant: str, activity_id: uuid.UUID
+    conn: Connection, tenant: str, activity_id: uuid.UUID, position: int | None = None
 ) -> tuple[list[Found], float] | None:
-    """The candidates of an open activity as the index holds it (None when it is not open
-    there), with the platform's threshold."""
+    """The candidates of an open activity as the index holds it, live or as it stood at
+    `position` (None when it is not open there), with the platform's threshold then."""
     import msgspec
 
     from verbinders.domain.schedule import Schedule as ScheduleType
 
     row = await conn.fetchrow(
-        "SELECT organisation_id, details, schedule FROM overlap_candidates.candidates"
-        " WHERE tenant = $1 AND id = $2",
+        "SELECT c.organisation_id, c.details, c.schedule FROM overlap_candidates.candidates c"
+        f" WHERE c.tenant = $1 AND c.id = $2 AND {valid('c', position)}",
         tenant,
         activity_id,
     )
@@ -159,5 +164,6 @@ async def candidates_of(
         details=details,
         schedule=schedule,
         activity_id=activity_id,
+        position=position,
     )
-    return found, await threshold_of(conn, tenant)
+    return found, await threshold_of(conn, tenant, position)

@@ -3,21 +3,18 @@ of another organisation it overlaps with; when it is cancelled or completed, its
 close.
 
 On `Planned`, `DetailsUpdated` and `Rescheduled` the policy asks the candidate index
-(`application/overlap_search.py`) for the activity's candidates, once the index has caught up
-with the event (it waits for it, then retries the batch), and issues `open_overlap_case` for
-each one scoring at or above the platform's threshold, ordered by the other activity's id.
-The index holds the activities as they stand when the policy reads it, not as they stood at
-the event: this is the one decision of a policy taken from a read model, because overlap
-detection is a search. What makes it safe:
-
-- each case opens at most once, for good: its stream id comes from the unordered pair and
-  its append expects version 0, and `open_overlap_case` does nothing for a pair whose case
-  exists or whose activities are no longer open; the commands' keys
-  (`policy:overlap_detection:<position>:<n>`) make a command seen again an answer, not a repeat;
-- a pair missed because an activity changed in between is seen again at that activity's
-  own change, which the policy handles in turn;
-- replaying read models never reaches a policy (it has no generations), and the index it
-  waits for is the active one.
+(`application/overlap_search.py`) for the activity's candidates *as the index stood at the
+event's position* (the index keeps its history: rows valid over ranges of positions), once
+the index has reached that position (it waits, then retries the batch), and issues
+`open_overlap_case` for each one scoring at or above the platform's threshold then, ordered
+by the other activity's id. So `decide` gives the same commands every time it sees the event,
+as a policy's must, although it reads a read model: a replay of the index rebuilds the same
+versions. Each case opens at most once, for good: its stream id comes from the unordered
+pair and its append expects version 0; `open_overlap_case` does nothing for a pair whose case
+exists or whose activities are no longer open; the commands' keys
+(`policy:overlap_detection:<position>:<n>`) make a command seen again an answer. A pair is
+seen from the later of its two activities' events (the earlier one's candidates did not
+include it yet).
 
 On `Cancelled` and `Completed`: one `close_overlap_cases_of` (the cases the store records
 for the activity at the time it runs).
@@ -31,10 +28,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from verbinders.application.overlap_cases import close_overlap_cases_of, open_overlap_case
-from verbinders.application.overlap_search import READ_MODEL, candidates_of
+from verbinders.application.overlap_search import candidates_of
 from verbinders.domain.activities import Activity
 from verbinders.domain.overlap_cases import ClosedBecause
 from verbinders.policies.policy import Issue, Policy
+from verbinders.projections.overlap_candidates import READ_MODEL
 from verbinders.store.mapping import topic_of
 
 if TYPE_CHECKING:
@@ -93,7 +91,7 @@ class OverlapDetection(Policy):
             raise IndexBehind(
                 f"the {READ_MODEL} read model has not reached position {event.position}"
             )
-        found = await candidates_of(conn, event.tenant, event.stream_id)
+        found = await candidates_of(conn, event.tenant, event.stream_id, event.position)
         if found is None:  # no longer open
             return []
         candidates, threshold = found

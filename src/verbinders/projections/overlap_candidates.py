@@ -1,31 +1,32 @@
 """The overlap candidate index: every planned or running activity, as overlap detection
-compares it.
+compares it, with its history (`projections/temporal.py`).
 
-A current-state read model (one row per open activity, removed when it is completed or
-cancelled), kept apart from the activities' other read models so that it ports to the
-temporal read-model framework on its own. Per activity: tenant, organisation, status, title,
-the details and schedule as recorded (to fold later changes in), `themes`, `groups`
-(`target_groups.group_keys`), `districts`, `languages` as arrays (GIN on themes and
-lexemes), the folded venue, `ranges` (`schedule.occurrences` as a `tstzmultirange`, GiST) and
-the Dutch lexemes of the title and of title and description
-(`tsvector_to_array(to_tsvector('dutch', lexicon.overlap_document(...)))`, computed here
-by PostgreSQL). Also each platform's overlap threshold (`settings`).
+A version per change of each open activity (the row ends when it is completed or
+cancelled). Per activity: organisation, status, title, the details and schedule as recorded
+(to fold later changes in), `themes`, `groups` (`target_groups.group_keys`), `districts`,
+`languages` as arrays (GIN on themes and lexemes), the folded venue, `ranges`
+(`schedule.occurrences` as a `tstzmultirange`, GiST), and the normalised documents
+(`lexicon.overlap_document`) of the title and of title and description, whose Dutch lexemes
+PostgreSQL computes into generated columns
+(`tsvector_to_array(to_tsvector('dutch', ...))`). Also each platform's overlap threshold
+(`settings`).
 
-A batch is applied set-based: the rows of the activities it touches are read once, every
-event folded in in Python, and the result written back with one DELETE and one INSERT
-whose lexemes PostgreSQL computes from the normalised documents.
+Because the rows keep their history, the index answers "which candidates did this activity
+have at position P" exactly, however far it has moved on since: the overlap policy asks it
+as of the position of the event it reacts to, so its decisions are the same every time it
+sees the event.
 
 Queries: `application/overlap_search.py`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from asyncpg import Range
 
 from verbinders.domain.activities import Activity, ActivityStatus
 from verbinders.domain.activity_details import ActivityDetails
@@ -34,193 +35,135 @@ from verbinders.domain.overlap_settings import OverlapSettings
 from verbinders.domain.schedule import Schedule, TimeRange, occurrences
 from verbinders.domain.target_groups import group_keys
 from verbinders.domain.text import fold
-from verbinders.projections.engine import Projection
-from verbinders.store.mapping import topic_of
+from verbinders.projections.temporal import Rows, Table, TemporalProjection, events_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable
 
-    from verbinders.database import Connection
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["OverlapCandidatesProjection", "multirange"]
+__all__ = ["CANDIDATES", "SETTINGS", "OverlapCandidatesProjection", "multirange"]
 
-# The event classes `@event` creates are invisible to type checkers.
-PLANNED = topic_of(Activity.Planned)  # type: ignore[attr-defined]
-DETAILS = topic_of(Activity.DetailsUpdated)  # type: ignore[attr-defined]
-RESCHEDULED = topic_of(Activity.Rescheduled)  # type: ignore[attr-defined]
-STARTED = topic_of(Activity.Started)  # type: ignore[attr-defined]
-COMPLETED = topic_of(Activity.Completed)  # type: ignore[attr-defined]
-CANCELLED = topic_of(Activity.Cancelled)  # type: ignore[attr-defined]
-THRESHOLD_SET = topic_of(OverlapSettings.ThresholdSet)  # type: ignore[attr-defined]
-THRESHOLD_CHANGED = topic_of(OverlapSettings.ThresholdChanged)  # type: ignore[attr-defined]
-ACTIVITY_TOPICS = (PLANNED, DETAILS, RESCHEDULED, STARTED, COMPLETED, CANCELLED)
+READ_MODEL = "overlap_candidates"
+
+CANDIDATES = Table(
+    "candidates",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(
+        ("organisation_id", "uuid"),
+        ("status", "text"),
+        ("title", "text"),
+        ("details", "jsonb"),
+        ("schedule", "jsonb"),
+        ("themes", "text[]"),
+        ("groups", "text[]"),
+        ("districts", "text[]"),
+        ("languages", "text[]"),
+        ("venue", "text"),
+        ("ranges", "tstzmultirange"),
+        ("title_document", "text"),
+        ("document", "text"),
+    ),
+    generated=(
+        (
+            "title_lexemes",
+            "text[] GENERATED ALWAYS AS"
+            " (tsvector_to_array(to_tsvector('dutch'::regconfig, title_document))) STORED",
+        ),
+        (
+            "lexemes",
+            "text[] GENERATED ALWAYS AS"
+            " (tsvector_to_array(to_tsvector('dutch'::regconfig, document))) STORED",
+        ),
+    ),
+    indexes=("USING gist (ranges)", "USING gin (themes)", "USING gin (lexemes)"),
+)
+SETTINGS = Table(
+    "settings",
+    keys=(("tenant", "text"),),
+    values=(("threshold", "double precision"),),
+)
 
 
-def multirange(ranges: Iterable[TimeRange]) -> str:
-    """A `tstzmultirange` literal of [start, end) ranges."""
-    inner = ",".join(
-        f"[{r.start.astimezone(UTC).isoformat()},{r.end.astimezone(UTC).isoformat()})"
-        for r in ranges
-    )
-    return "{" + inner + "}"
+def multirange(ranges: Iterable[TimeRange]) -> list[Range[datetime]]:
+    """A `tstzmultirange` value (asyncpg: a list of ranges) of [start, end) ranges."""
+    return [Range(r.start.astimezone(UTC), r.end.astimezone(UTC)) for r in ranges]
 
 
-_INSERT = """
-INSERT INTO candidates (tenant, id, organisation_id, status, title, details, schedule, themes,
-                        groups, districts, languages, venue, ranges, title_lexemes, lexemes,
-                        position)
-SELECT r.tenant, r.id, r.organisation_id, r.status, r.title, r.details, r.schedule,
-       ARRAY(SELECT jsonb_array_elements_text(r.themes::jsonb)),
-       ARRAY(SELECT jsonb_array_elements_text(r.groups::jsonb)),
-       ARRAY(SELECT jsonb_array_elements_text(r.districts::jsonb)),
-       ARRAY(SELECT jsonb_array_elements_text(r.languages::jsonb)),
-       r.venue, r.ranges::tstzmultirange,
-       tsvector_to_array(to_tsvector('dutch', r.title_document)),
-       tsvector_to_array(to_tsvector('dutch', r.document)),
-       r.position
-  FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[],
-              $7::jsonb[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-              $13::text[], $14::text[], $15::text[], $16::bigint[])
-       AS r(tenant, id, organisation_id, status, title, details, schedule, themes, groups,
-            districts, languages, venue, ranges, title_document, document, position)
-"""
+def _row(organisation_id: Any, status: str, details: Any, schedule: Any) -> dict[str, Any]:
+    checked = msgspec.convert(details, ActivityDetails, strict=False)
+    when: Schedule = msgspec.convert(schedule, Schedule, strict=False)
+    return {
+        "organisation_id": uuid.UUID(str(organisation_id)),
+        "status": status,
+        "title": checked.title,
+        "details": details,
+        "schedule": schedule,
+        "themes": list(checked.themes),
+        "groups": sorted(group_keys(checked.target_groups)),
+        "districts": list(checked.districts),
+        "languages": list(checked.languages),
+        "venue": fold(checked.venue) if checked.venue else None,
+        "ranges": multirange(occurrences(when)),
+        "title_document": overlap_document(checked.title),
+        "document": overlap_document(checked.title, checked.description),
+    }
 
 
-class OverlapCandidatesProjection(Projection):
-    name = "overlap_candidates"
-    version = 1
-    topics = (*ACTIVITY_TOPICS, THRESHOLD_SET, THRESHOLD_CHANGED)
-    tables = ("candidates", "settings")
+class OverlapCandidatesProjection(TemporalProjection):
+    name = READ_MODEL
+    version = 2
+    versioned = (CANDIDATES, SETTINGS)
+    events = {
+        **events_of(
+            Activity,
+            Planned="planned",
+            DetailsUpdated="details_updated",
+            Rescheduled="rescheduled",
+            Started="started",
+            Completed="ended",
+            Cancelled="ended",
+        ),
+        **events_of(OverlapSettings, ThresholdSet="threshold", ThresholdChanged="threshold"),
+    }
 
-    def ddl(self) -> str:
-        return """
-CREATE TABLE candidates (
-    tenant          text           NOT NULL,
-    id              uuid           NOT NULL,
-    organisation_id uuid           NOT NULL,
-    status          text           NOT NULL,
-    title           text           NOT NULL,
-    details         jsonb          NOT NULL,
-    schedule        jsonb          NOT NULL,
-    themes          text[]         NOT NULL,
-    groups          text[]         NOT NULL,
-    districts       text[]         NOT NULL,
-    languages       text[]         NOT NULL,
-    venue           text,
-    ranges          tstzmultirange NOT NULL,
-    title_lexemes   text[]         NOT NULL,
-    lexemes         text[]         NOT NULL,
-    position        bigint         NOT NULL,
-    PRIMARY KEY (tenant, id)
-);
-CREATE INDEX candidates_ranges ON candidates USING gist (ranges);
-CREATE INDEX candidates_themes ON candidates USING gin (themes);
-CREATE INDEX candidates_lexemes ON candidates USING gin (lexemes);
-CREATE INDEX candidates_organisation ON candidates (tenant, organisation_id);
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[Table, tuple[Any, ...]]]:
+        if self.dispatch.get(event.topic) == "threshold":
+            return [(SETTINGS, (event.tenant,))]
+        return [(CANDIDATES, (event.tenant, event.stream_id))]
 
-CREATE TABLE settings (
-    tenant    text             PRIMARY KEY,
-    threshold double precision NOT NULL,
-    position  bigint           NOT NULL
-);
-"""
+    def planned(self, rows: Rows, event: RecordedEvent) -> None:
+        p = event.payload
+        values = _row(
+            p["organisation_id"], ActivityStatus.PLANNED.value, p["details"], p["schedule"]
+        )
+        rows.put(CANDIDATES, (event.tenant, event.stream_id), values, event)
 
-    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        await self._settings(conn, [e for e in events if e.topic not in ACTIVITY_TOPICS])
-        touched = [e for e in events if e.topic in ACTIVITY_TOPICS]
-        if not touched:
+    def _change(self, rows: Rows, event: RecordedEvent, **changes: Any) -> None:
+        key = (event.tenant, event.stream_id)
+        row = rows.get(CANDIDATES, key)
+        if row is None:
             return
-        keys = list(dict.fromkeys((e.tenant, e.stream_id) for e in touched))
-        rows = await conn.fetch(
-            "SELECT c.tenant, c.id, c.organisation_id, c.status, c.details, c.schedule"
-            " FROM candidates c JOIN unnest($1::text[], $2::uuid[]) AS k(tenant, id)"
-            " ON c.tenant = k.tenant AND c.id = k.id",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
+        merged = {**row, **changes}
+        values = _row(
+            merged["organisation_id"], merged["status"], merged["details"], merged["schedule"]
         )
-        state: dict[tuple[str, Any], dict[str, Any] | None] = {
-            (r["tenant"], r["id"]): dict(r) for r in rows
-        }
-        for event in touched:
-            _fold(state, event)
-        await conn.execute(
-            "DELETE FROM candidates c USING unnest($1::text[], $2::uuid[]) AS k(tenant, id)"
-            " WHERE c.tenant = k.tenant AND c.id = k.id",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-        )
-        kept = [row for row in state.values() if row is not None]
-        if kept:
-            await conn.execute(_INSERT, *_columns(kept))
+        rows.put(CANDIDATES, key, values, event)
 
-    async def _settings(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        for event in events:
-            await conn.execute(
-                "INSERT INTO settings (tenant, threshold, position) VALUES ($1, $2, $3)"
-                " ON CONFLICT (tenant) DO UPDATE SET threshold = excluded.threshold,"
-                " position = excluded.position",
-                event.tenant,
-                float(event.payload["threshold"]),
-                event.position,
-            )
+    def details_updated(self, rows: Rows, event: RecordedEvent) -> None:
+        self._change(rows, event, details=event.payload["details"])
 
+    def rescheduled(self, rows: Rows, event: RecordedEvent) -> None:
+        self._change(rows, event, schedule=event.payload["schedule"])
 
-def _fold(state: dict[tuple[str, Any], dict[str, Any] | None], event: RecordedEvent) -> None:
-    key = (event.tenant, event.stream_id)
-    payload = event.payload
-    if event.topic == PLANNED:
-        state[key] = {
-            "tenant": event.tenant,
-            "id": event.stream_id,
-            "organisation_id": payload["organisation_id"],
-            "status": ActivityStatus.PLANNED.value,
-            "details": payload["details"],
-            "schedule": payload["schedule"],
-        }
-    row = state.get(key)
-    if row is None:  # completed or cancelled: not a candidate any more
-        return
-    row["position"] = event.position
-    if event.topic == DETAILS:
-        row["details"] = payload["details"]
-    elif event.topic == RESCHEDULED:
-        row["schedule"] = payload["schedule"]
-    elif event.topic == STARTED:
-        row["status"] = ActivityStatus.RUNNING.value
-    elif event.topic in (COMPLETED, CANCELLED):
-        state[key] = None
+    def started(self, rows: Rows, event: RecordedEvent) -> None:
+        key = (event.tenant, event.stream_id)
+        row = rows.get(CANDIDATES, key)
+        if row is not None:
+            rows.put(CANDIDATES, key, {**row, "status": ActivityStatus.RUNNING.value}, event)
 
+    def ended(self, rows: Rows, event: RecordedEvent) -> None:
+        rows.delete(CANDIDATES, (event.tenant, event.stream_id), event)
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _columns(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    # Arrays of arrays would be read by asyncpg as two-dimensional: JSON texts instead.
-    columns: list[list[Any]] = [[] for _ in range(16)]
-    for row in rows:
-        raw_details, raw_schedule = _json(row["details"]), _json(row["schedule"])
-        details = msgspec.convert(raw_details, ActivityDetails, strict=False)
-        schedule = msgspec.convert(raw_schedule, Schedule, strict=False)
-        values = (
-            row["tenant"],
-            row["id"],
-            uuid.UUID(str(row["organisation_id"])),
-            row["status"],
-            details.title,
-            raw_details,
-            raw_schedule,
-            json.dumps(list(details.themes)),
-            json.dumps(sorted(group_keys(details.target_groups))),
-            json.dumps(list(details.districts)),
-            json.dumps(list(details.languages)),
-            fold(details.venue) if details.venue else None,
-            multirange(occurrences(schedule)),
-            overlap_document(details.title),
-            overlap_document(details.title, details.description),
-            row["position"],
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    return columns
+    def threshold(self, rows: Rows, event: RecordedEvent) -> None:
+        rows.put(SETTINGS, (event.tenant,), {"threshold": float(event.payload["threshold"])}, event)
