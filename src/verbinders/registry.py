@@ -134,12 +134,16 @@ DOMAINS: tuple[Domain, ...] = (
             "verbinders.application.hours",
             "verbinders.application.overlap_cases",
         ),
-        projections=("verbinders.projections.overlap_candidates:OverlapCandidatesProjection",),
+        projections=(
+            "verbinders.projections.activities:ActivitiesProjection",
+            "verbinders.projections.overlap_candidates:OverlapCandidatesProjection",
+        ),
         routes=(
             "verbinders.api.routes.activities:ActivitiesController",
             "verbinders.api.routes.hours:HoursController",
             "verbinders.api.routes.overlap_cases:OverlapCasesController",
             "verbinders.api.routes.overlap_cases:OverlapSettingsController",
+            "verbinders.api.routes.activity_reports:ActivityReportsController",
         ),
         policies=("verbinders.policies.overlap_detection:OverlapDetection",),
         migrations=(("overlap_cases", "verbinders.application.overlap_cases:MIGRATIONS"),),

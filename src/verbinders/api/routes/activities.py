@@ -10,16 +10,17 @@ are what organisations look for partners in). Another platform's activity is not
 from __future__ import annotations
 
 import uuid
-from datetime import date, time
-from typing import Annotated, Any
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import get_actor, roles
-from verbinders.api.routes.common import AsOf, etag, execute, moment
+from verbinders.api.routes.common import AsOf, Timeout, WaitFor, etag, execute, moment
 from verbinders.api.state import runtime_of
 from verbinders.application import activities as service
 from verbinders.application import rights
@@ -30,6 +31,8 @@ from verbinders.domain.access import Role
 from verbinders.domain.activities import Activity, Partnership
 from verbinders.domain.activity_details import ActivityChanges, ActivityDetails, Contribution
 from verbinders.domain.schedule import PLATFORM_TIME_ZONE, OneOff, Schedule, Weekday, Weekly
+from verbinders.projections.activities_queries import list_activities
+from verbinders.projections.reading import reading
 
 __all__ = ["ActivitiesController"]
 
@@ -227,12 +230,89 @@ def _view(activity: Activity) -> ActivityView:
     )
 
 
+class ActivitySummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    status: str
+    title: str
+    themes: list[str]
+    districts: list[str]
+    languages: list[str]
+    first_at: datetime | None
+    last_at: datetime | None
+    occurrences: int
+    scheduled_hours: float
+    expected_participants: int | None
+    actual_participants: int | None
+    collaboration: bool
+    partners: list[uuid.UUID]
+    """Accepted partners."""
+
+
+class ActivityPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ActivitySummary]
+    total: int
+    limit: int
+    offset: int
+
+
 # -- the controller ------------------------------------------------------------------------------
 
 
 class ActivitiesController(Controller):
     path = "/activities"
     tags = ["activities"]
+
+    @get(
+        "/", **roles(*READERS), summary="Activities: by organisation, status, theme, district, year"
+    )
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        organisation_id: uuid.UUID | None = None,
+        status: Literal["planned", "running", "completed", "cancelled"] | None = None,
+        theme: limits.Code | None = None,
+        district: limits.Code | None = None,
+        year: Annotated[int | None, Parameter(ge=1990, le=2199)] = None,
+        collaboration: bool | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=limits.INT32_MAX)] = 0,
+        as_of: AsOf = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> ActivityPage:
+        """The first occurrence latest first; `organisation_id`: those it organises or takes
+        part in; `collaboration`: with at least one accepted partner (or none); `year`: of
+        the first occurrence (Europe/Amsterdam)."""
+        tenant = get_actor(request).tenant
+        async with reading(
+            runtime_of(request),
+            "activities",
+            tenant=tenant,
+            as_of=moment(as_of),
+            wait_for=wait_for,
+            timeout=timeout,
+        ) as r:
+            total, rows = await list_activities(
+                r,
+                tenant,
+                organisation=organisation_id,
+                status=status,
+                theme=theme,
+                district=district,
+                year=year,
+                collaboration=collaboration,
+                limit=limit,
+                offset=offset,
+            )
+        items = [
+            ActivitySummary(
+                **{name: row[name] for name in ActivitySummary.__struct_fields__ if name != "id"},
+                id=row["id"],
+            )
+            for row in rows
+        ]
+        return ActivityPage(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{activity_id:uuid}", **roles(*READERS), summary="One activity with its partners")
     async def show(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
+from litestar.params import Parameter, QueryParameter
 
 from verbinders.api.auth import get_actor, roles
-from verbinders.api.routes.common import AsOf, etag, execute, moment
+from verbinders.api.routes.common import AsOf, Timeout, WaitFor, etag, execute, moment
 from verbinders.api.state import runtime_of
 from verbinders.application import overlap_cases as service
 from verbinders.application import rights
@@ -37,6 +38,9 @@ from verbinders.domain.overlap_settings import (
     OverlapSettings,
     overlap_settings_id,
 )
+from verbinders.errors import Forbidden
+from verbinders.projections.activities_queries import list_cases
+from verbinders.projections.reading import reading
 
 __all__ = ["OverlapCasesController", "OverlapSettingsController"]
 
@@ -112,9 +116,87 @@ class ThresholdView(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
+class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    activities: tuple[uuid.UUID, uuid.UUID]
+    titles: tuple[str | None, str | None]
+    organisations: tuple[uuid.UUID, uuid.UUID]
+    score: float
+    summary: str
+    status: str
+    outcome: str | None
+    opened_at: datetime
+    ended_at: datetime | None
+
+
+class CasePage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[CaseSummary]
+    total: int
+    limit: int
+    offset: int
+
+
 class OverlapCasesController(Controller):
     path = "/overlap-cases"
     tags = ["overlap"]
+
+    @get("/", **roles(*OWN), summary="Overlap cases: all (coordinator) or your organisation's")
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        case_status: Annotated[
+            Literal["open", "resolved", "closed"] | None,
+            QueryParameter(name="status", description="open, resolved or closed"),
+        ] = None,
+        organisation_id: uuid.UUID | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=limits.INT32_MAX)] = 0,
+        as_of: AsOf = None,
+        wait_for: WaitFor = None,
+        timeout: Timeout = 5.0,
+    ) -> CasePage:
+        """The latest opened first. The coordinator sees every case (or one organisation's
+        with `organisation_id`); a token acting for an organisation sees its own."""
+        actor = get_actor(request)
+        if not actor.has_any(Role.COORDINATOR.value):
+            if organisation_id not in (None, actor.party) or actor.party is None:
+                raise Forbidden(
+                    "an organisation sees its own overlap cases",
+                    organisation=str(organisation_id),
+                )
+            organisation_id = actor.party
+        async with reading(
+            runtime_of(request),
+            "activities",
+            tenant=actor.tenant,
+            as_of=moment(as_of),
+            wait_for=wait_for,
+            timeout=timeout,
+        ) as r:
+            total, rows = await list_cases(
+                r,
+                actor.tenant,
+                organisation=organisation_id,
+                status=case_status,
+                limit=limit,
+                offset=offset,
+            )
+        items = [
+            CaseSummary(
+                id=row["id"],
+                activities=(row["activity_a"], row["activity_b"]),
+                titles=(row["title_a"], row["title_b"]),
+                organisations=(row["organisation_a"], row["organisation_b"]),
+                score=row["score"],
+                summary=row["summary"],
+                status=row["status"],
+                outcome=row["outcome"],
+                opened_at=row["opened_at"],
+                ended_at=row["ended_at"],
+            )
+            for row in rows
+        ]
+        return CasePage(items=items, total=total, limit=limit, offset=offset)
 
     @get(
         "/{case_id:uuid}",
