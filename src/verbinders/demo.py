@@ -27,6 +27,7 @@ from verbinders.application.context import Actor
 from verbinders.application.platforms import create_platform, reassign_point_of_contact
 from verbinders.application.tokens import IssuedToken, issue_token, list_tokens, revoke_token
 from verbinders.application.unit_of_work import CommandRequest
+from verbinders.demo_activities import load_activities
 from verbinders.demo_calls import load_calls
 from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org, StrengthRow
 from verbinders.domain.meetings import AgendaItem, AttendanceStatus, MeetingMode, Votes
@@ -271,7 +272,13 @@ class _Loader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.actor = Actor.operator(DEMO_TENANT, "demo")
-        self.created = {"organisations": 0, "memberships": 0, "meetings": 0, "calls": 0}
+        self.created = {
+            "organisations": 0,
+            "memberships": 0,
+            "meetings": 0,
+            "calls": 0,
+            "activities": 0,
+        }
 
     async def tell(self, stream_id: uuid.UUID, steps: list[Step], key: str) -> bool:
         """Run the steps the stream has not seen yet (one event each); True if it was new."""
@@ -364,4 +371,6 @@ async def load_demo(runtime: Runtime) -> DemoResult:
         created["memberships"] += await loader.tell(stream, steps, f"membership/{stream}")
     await loader.point_of_contact()
     created["calls"] += await load_calls(runtime, loader.actor, DEMO_TENANT)
+    org_ids = {org.name: demo_id("organisation", org.name) for org in ORGANISATIONS}
+    created["activities"] += await load_activities(runtime, loader.actor, DEMO_TENANT, org_ids)
     return DemoResult(token=await loader.token(), created=created)

@@ -61,7 +61,11 @@ def _entry_id(uow: UnitOfWork) -> uuid.UUID:
 
 @command(writes_once=True)
 async def log_hours(
-    uow: UnitOfWork, *, organisation_id: uuid.UUID, figure: HoursFigure
+    uow: UnitOfWork,
+    *,
+    organisation_id: uuid.UUID,
+    figure: HoursFigure,
+    entry_id: uuid.UUID | None = None,
 ) -> CommandResult:
     """Hours `organisation_id`'s volunteers gave on a day."""
     rights.act_for(uow.actor, organisation_id)
@@ -72,7 +76,7 @@ async def log_hours(
     await existing_organisation(uow, organisation_id, field="organisation_id")
     await _check_activity(uow, organisation_id, figure.activity_id)
     entry = HoursEntry.log(
-        entry_id=_entry_id(uow),
+        entry_id=entry_id or _entry_id(uow),
         tenant=uow.tenant,
         organisation_id=organisation_id,
         figure=figure,
