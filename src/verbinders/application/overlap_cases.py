@@ -42,7 +42,7 @@ from verbinders.domain.overlap_cases import (
     overlap_case_id,
 )
 from verbinders.domain.overlap_settings import OverlapSettings, overlap_settings_id
-from verbinders.domain.platform import Platform
+from verbinders.domain.platform import Platform, platform_id
 from verbinders.domain.schedule import Schedule, check_schedule
 from verbinders.errors import Conflict, Forbidden
 
@@ -233,7 +233,7 @@ async def check_draft(
     explanations; nothing is saved."""
     rights.act_for(actor, organisation_id)
     platform = await runtime.repository.get(
-        Platform, _platform_id(actor.tenant), tenant=actor.tenant
+        Platform, platform_id(actor.tenant), tenant=actor.tenant
     )
     checked = validate_details(details, platform.vocabulary)
     when = check_schedule(schedule)
@@ -256,9 +256,3 @@ async def check_draft(
             for f in found[:limit]
         ],
     )
-
-
-def _platform_id(tenant: str) -> uuid.UUID:
-    from verbinders.domain.platform import platform_id
-
-    return platform_id(tenant)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from verbinders.domain.activity_details import ActivityDetails
 from verbinders.domain.lexicon import overlap_document
 from verbinders.domain.overlap import DEFAULT_THRESHOLD, Explanation, Features, features, score
@@ -143,10 +145,6 @@ async def candidates_of(
 ) -> tuple[list[Found], float] | None:
     """The candidates of an open activity as the index holds it, live or as it stood at
     `position` (None when it is not open there), with the platform's threshold then."""
-    import msgspec
-
-    from verbinders.domain.schedule import Schedule as ScheduleType
-
     row = await conn.fetchrow(
         "SELECT c.organisation_id, c.details, c.schedule FROM overlap_candidates.candidates c"
         f" WHERE c.tenant = $1 AND c.id = $2 AND {valid('c', position)}",
@@ -156,7 +154,7 @@ async def candidates_of(
     if row is None:
         return None
     details = msgspec.convert(row["details"], ActivityDetails, strict=False)
-    schedule: Schedule = msgspec.convert(row["schedule"], ScheduleType, strict=False)
+    schedule: Schedule = msgspec.convert(row["schedule"], Schedule, strict=False)
     found = await search(
         conn,
         tenant,
