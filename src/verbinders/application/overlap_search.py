@@ -21,15 +21,29 @@ import msgspec
 
 from verbinders.domain.activity_details import ActivityDetails
 from verbinders.domain.lexicon import overlap_document
-from verbinders.domain.overlap import DEFAULT_THRESHOLD, Explanation, Features, features, score
-from verbinders.domain.schedule import Schedule, TimeRange, occurrences
-from verbinders.projections.overlap_candidates import multirange
+from verbinders.domain.overlap import (
+    DEFAULT_THRESHOLD,
+    Explanation,
+    Features,
+    explain,
+    features,
+    time_explanation,
+)
+from verbinders.domain.schedule import Schedule, occurrences
+from verbinders.projections.overlap_candidates import hour_slots, multirange
 from verbinders.projections.temporal import valid
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
 
-__all__ = ["Found", "candidates_of", "search", "threshold_of"]
+__all__ = [
+    "Found",
+    "candidates_of",
+    "fetch_candidates",
+    "score_candidates",
+    "search",
+    "threshold_of",
+]
 
 _SEARCH = """
 WITH d AS (SELECT tsvector_to_array(to_tsvector('dutch', $1::text)) AS title_lexemes,
@@ -37,10 +51,17 @@ WITH d AS (SELECT tsvector_to_array(to_tsvector('dutch', $1::text)) AS title_lex
 SELECT d.title_lexemes AS draft_title_lexemes, d.lexemes AS draft_lexemes, c.*
   FROM d LEFT JOIN LATERAL (
        SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
-              c.languages, c.venue, c.ranges, c.title_lexemes, c.lexemes
+              c.languages, c.venue, c.title_lexemes, c.lexemes, c.scheduled_hours,
+              (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) / 3600
+                 FROM unnest(c.ranges * $6::tstzmultirange) r) AS together,
+              lower(c.ranges * $6::tstzmultirange) AS first_together,
+              (SELECT count(*) FROM unnest($6::tstzmultirange) r WHERE r && c.ranges)
+                AS occurrences_hit,
+              (SELECT count(*) FROM unnest(c.ranges) r WHERE r && $6::tstzmultirange)
+                AS other_occurrences_hit
          FROM overlap_candidates.candidates c
         WHERE c.tenant = $3 AND c.organisation_id <> $4 AND c.id <> $5
-          AND c.ranges && $6::tstzmultirange
+          AND c.hour_slots && $8::integer[] AND c.ranges && $6::tstzmultirange
           AND (c.themes && $7::text[] OR c.lexemes && d.lexemes)
           AND {valid}
        ) c ON true
@@ -58,10 +79,6 @@ class Found:
     explanation: Explanation
 
 
-def _ranges(value: Any) -> tuple[TimeRange, ...]:
-    return tuple(TimeRange(r.lower.astimezone(UTC), r.upper.astimezone(UTC)) for r in value)
-
-
 async def search(
     conn: Connection,
     tenant: str,
@@ -75,6 +92,30 @@ async def search(
     """Every open activity of another organisation that scores above 0 against the given
     one (checked details and schedule), the highest score first; as the index stood at
     `position` if given (else live)."""
+    mine, rows = await fetch_candidates(
+        conn,
+        tenant,
+        organisation_id=organisation_id,
+        details=details,
+        schedule=schedule,
+        activity_id=activity_id,
+        position=position,
+    )
+    return score_candidates(mine, rows)
+
+
+async def fetch_candidates(
+    conn: Connection,
+    tenant: str,
+    *,
+    organisation_id: uuid.UUID,
+    details: ActivityDetails,
+    schedule: Schedule,
+    activity_id: uuid.UUID | None = None,
+    position: int | None = None,
+) -> tuple[Features, list[Any]]:
+    """The activity's features (its lexemes stemmed by PostgreSQL) and the candidate rows:
+    the one statement of `search`."""
     ranges = occurrences(schedule)
     rows = await conn.fetch(
         _SEARCH.format(valid=valid("c", position)),
@@ -85,6 +126,7 @@ async def search(
         activity_id or uuid.UUID(int=0),
         multirange(ranges),
         list(details.themes),
+        hour_slots(ranges),
     )
     mine = features(
         activity_id=activity_id or uuid.UUID(int=0),
@@ -98,10 +140,15 @@ async def search(
         title_lexemes=rows[0]["draft_title_lexemes"],
         lexemes=rows[0]["draft_lexemes"],
     )
+    return mine, [row for row in rows if row["id"] is not None]
+
+
+def score_candidates(mine: Features, rows: list[Any]) -> list[Found]:
+    """Each candidate row scored against `mine`, those above 0, the highest first. The time
+    part comes computed by the statement (multirange intersection), the rest by `explain`."""
     found = []
+    mine_hours = sum(r.hours for r in mine.ranges)
     for row in rows:
-        if row["id"] is None:
-            continue
         other = Features(
             activity_id=row["id"],
             organisation_id=row["organisation_id"],
@@ -110,11 +157,20 @@ async def search(
             districts=frozenset(row["districts"]),
             languages=frozenset(row["languages"]),
             venue=row["venue"],
-            ranges=_ranges(row["ranges"]),
+            ranges=(),
             title_lexemes=frozenset(row["title_lexemes"]),
             lexemes=frozenset(row["lexemes"]) | frozenset(row["title_lexemes"]),
         )
-        explanation = score(mine, other)
+        first = row["first_together"]
+        time = time_explanation(
+            hours=float(row["together"]),
+            occurrences=int(row["occurrences_hit"]),
+            other_occurrences=int(row["other_occurrences_hit"]),
+            first=first.astimezone(UTC) if first is not None else None,
+            hours_a=mine_hours,
+            hours_b=float(row["scheduled_hours"]),
+        )
+        explanation = explain(mine, other, time)
         if explanation.score > 0:
             found.append(
                 Found(
