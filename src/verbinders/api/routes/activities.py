@@ -328,7 +328,7 @@ class ActivitiesController(Controller):
 
     @post(
         "/overlap-check",
-        **roles(*OWN),
+        **roles(*OWN, command=True),
         summary="Check before you plan: the likely overlaps of a draft, with their explanations",
         status_code=200,
     )
