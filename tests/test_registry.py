@@ -86,6 +86,7 @@ def test_migrations_are_plain_lists_in_order_collected_in_one_place() -> None:
         "projections",
         "access",
         "api",
+        "overlap_cases",
         "mail",
         "call_timers",
         "call_board",

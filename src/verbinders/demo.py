@@ -27,6 +27,7 @@ from verbinders.application.context import Actor
 from verbinders.application.platforms import create_platform, reassign_point_of_contact
 from verbinders.application.tokens import IssuedToken, issue_token, list_tokens, revoke_token
 from verbinders.application.unit_of_work import CommandRequest
+from verbinders.demo_activities import load_activities
 from verbinders.demo_calls import load_calls
 from verbinders.demo_data import MEETINGS, ORGANISATIONS, Org, StrengthRow
 from verbinders.demo_funding import load_funding
@@ -278,6 +279,7 @@ class _Loader:
             "meetings": 0,
             "calls": 0,
             "funding rounds": 0,
+            "activities": 0,
         }
 
     async def tell(self, stream_id: uuid.UUID, steps: list[Step], key: str) -> bool:
@@ -375,4 +377,6 @@ async def load_demo(runtime: Runtime) -> DemoResult:
     created["funding rounds"] += await load_funding(
         runtime, loader.actor, DEMO_TENANT, organisations
     )
+    org_ids = {org.name: demo_id("organisation", org.name) for org in ORGANISATIONS}
+    created["activities"] += await load_activities(runtime, loader.actor, DEMO_TENANT, org_ids)
     return DemoResult(token=await loader.token(), created=created)

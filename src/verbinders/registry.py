@@ -127,7 +127,26 @@ DOMAINS: tuple[Domain, ...] = (
             "verbinders.domain.activities:Activity",
             "verbinders.domain.hours:HoursEntry",
             "verbinders.domain.overlap_cases:OverlapCase",
+            "verbinders.domain.overlap_settings:OverlapSettings",
         ),
+        services=(
+            "verbinders.application.activities",
+            "verbinders.application.hours",
+            "verbinders.application.overlap_cases",
+        ),
+        projections=(
+            "verbinders.projections.activities:ActivitiesProjection",
+            "verbinders.projections.overlap_candidates:OverlapCandidatesProjection",
+        ),
+        routes=(
+            "verbinders.api.routes.activities:ActivitiesController",
+            "verbinders.api.routes.hours:HoursController",
+            "verbinders.api.routes.overlap_cases:OverlapCasesController",
+            "verbinders.api.routes.overlap_cases:OverlapSettingsController",
+            "verbinders.api.routes.activity_reports:ActivityReportsController",
+        ),
+        policies=("verbinders.policies.overlap_detection:OverlapDetection",),
+        migrations=(("overlap_cases", "verbinders.application.overlap_cases:MIGRATIONS"),),
     ),
     Domain(
         name="calls",

@@ -12,6 +12,7 @@ from verbinders.application.tokens import list_tokens
 from verbinders.config import Settings
 from verbinders.database import Database
 from verbinders.demo import DEMO_TENANT, _evening, load_demo
+from verbinders.demo_activities import DEMO_ACTIVITIES
 from verbinders.demo_data import MEETINGS
 from verbinders.errors import Unauthorized
 from verbinders.runtime import runtime_on
@@ -44,6 +45,7 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
             "meetings": 20,
             "calls": 3,
             "funding rounds": 18,
+            "activities": len(DEMO_ACTIVITIES),
         }
         after_first = await counts(pool)
         second = await load_demo(runtime)
@@ -53,6 +55,7 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
             "meetings": 0,
             "calls": 0,
             "funding rounds": 0,
+            "activities": 0,
         }
         after_second = await counts(pool)
         await runtime.runner.catch_up("tokens")
@@ -94,6 +97,24 @@ async def test_the_demo_is_complete_and_loads_once(database: str, pool: asyncpg.
         assert told.get(name, 0) > 0, name
     assert told["Decided"] > told["Objected"]  # reconsidered decisions among them
     assert late > 0  # a late report
+    # Activities 2020-2026 with hours and overlap cases opened by the policy, some answered:
+    # joined forces, coordinated, one lapsed when its activity was cancelled, one still open.
+    for kind in ("Activity", "HoursEntry", "OverlapCase"):
+        assert after_first[kind] == after_second[kind] > 0, kind
+    async with pool.acquire() as conn:
+        ended = await conn.fetch(
+            "SELECT split_part(topic, '.', -1) AS kind, payload->>'outcome' AS outcome"
+            " FROM events WHERE tenant = $1 AND stream_type = 'OverlapCase'"
+            " AND topic SIMILAR TO '%(Resolved|Closed)'",
+            DEMO_TENANT,
+        )
+        opened = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE tenant = $1 AND topic LIKE '%OverlapCase.Opened'",
+            DEMO_TENANT,
+        )
+    outcomes = sorted(r["outcome"] or r["kind"] for r in ended)
+    assert {"joined-forces", "coordinated", "Closed"} <= set(outcomes), outcomes
+    assert opened > len(ended)  # one at least still open
     # Only a new demo coordinator token (the old one revoked) is added by a second run.
     assert after_second["AccessToken"] == after_first["AccessToken"] + 1
     async with pool.acquire() as conn:

@@ -235,7 +235,7 @@ async def test_replay_names_bad_input_readably(env: dict[str, str], pool: asyncp
 
     code, _, err = await run("replay", "nothing")
     assert code == 2
-    assert "no projection 'nothing'; known: activity, " in err
+    assert "no projection 'nothing'; known: activities, activity, " in err
     assert "Traceback" not in err
     assert await generations(pool) == []
 
@@ -266,7 +266,7 @@ async def test_project_runs_as_a_worker_and_stops_cleanly_on_sigterm(
     assert worker.stderr is not None
     try:
         line = await asyncio.wait_for(worker.stderr.readline(), 30)
-        assert line.startswith(b"running projections: activity, ")
+        assert line.startswith(b"running projections: activities, activity, ")
         assert await wait_for_projection(pool, "activity", first[-1], timeout=20)
         # Events appended now, by another process, reach the worker (NOTIFY, or polling).
         later = await append(store, "zaanstad", 3)

@@ -43,6 +43,7 @@ from verbinders.domain.overlap_cases import (
     NotAnOverlap,
     OverlapCase,
 )
+from verbinders.domain.overlap_settings import OverlapSettings
 from verbinders.domain.platform import Platform
 from verbinders.domain.profile import Profile, ProfileChanges
 from verbinders.domain.schedule import OneOff
@@ -284,7 +285,16 @@ def need_claim_story() -> list[Aggregate]:
     return [claim]
 
 
+def overlap_settings_story() -> list[Aggregate]:
+    settings = OverlapSettings.set_up(
+        tenant=TENANT, threshold=0.4, reason="te veel meldingen", decided_by=COORDINATOR, at=T0
+    )
+    settings.change_threshold(0.3, reason="toch wat ruimer", decided_by=COORDINATOR, at=at(1))
+    return [settings]
+
+
 STORIES: dict[str, tuple[type[Aggregate], Callable[[], list[Aggregate]]]] = {
+    "OverlapSettings": (OverlapSettings, overlap_settings_story),
     "Call": (Call, call_story),
     "CallResponse": (CallResponse, call_response_story),
     "NeedClaim": (NeedClaim, need_claim_story),

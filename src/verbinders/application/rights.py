@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from verbinders.projections.membership_queries import RegisterEntry
 
 __all__ = [
+    "ACTIVITY_REPORT_READERS",
     "ACTS_FOR_A_PARTY",
     "CALL_MANAGERS",
     "CALL_REPORT_READERS",
@@ -46,14 +47,18 @@ __all__ = [
     "act_for",
     "acts_for",
     "decide_membership",
+    "manage_activity",
     "manage_call",
     "manage_fund",
+    "manage_overlap_settings",
     "manages_call",
     "manages_fund",
+    "partner_answers",
     "person",
     "read_membership_record",
     "see_application",
     "see_call",
+    "see_overlap_case",
     "sees_application",
     "sees_call",
     "sees_decision_reasons",
@@ -242,3 +247,61 @@ def see_application(
             "only the applicant, its co-applicants, the fund, auditors and the coordinator see"
             " this application"
         )
+
+
+# -- activities, hours and overlap cases ---------------------------------------------------------
+
+ACTIVITY_REPORT_READERS: tuple[str, ...] = (
+    Role.COORDINATOR.value,
+    Role.ANALYST.value,
+    Role.AUDITOR.value,
+    Role.MUNICIPALITY.value,
+    Role.FUND.value,
+)
+"""Who reads the reports on hours, overlap cases and the collaboration network (figures per
+organisation, no personal data)."""
+
+
+def manage_activity(actor: Actor, organiser: uuid.UUID) -> None:
+    """An activity is managed (updated, partners invited, started, completed, cancelled) by
+    its organiser and the coordinator; `Forbidden` naming the organiser for anyone else."""
+    if not acts_for(actor, organiser):
+        raise Forbidden(
+            "only the coordinator or the organiser manages this activity",
+            organisation=str(organiser),
+        )
+
+
+def partner_answers(actor: Actor, partner: uuid.UUID) -> None:
+    """A partner confirms its own participation (accepts, declines, changes its contribution,
+    withdraws); the coordinator may record it for the partner."""
+    if not acts_for(actor, partner):
+        raise Forbidden(
+            "only the invited organisation itself (or the coordinator) answers for it",
+            organisation=str(partner),
+        )
+
+
+def sees_overlap_case(actor: Actor, organisations: Collection[uuid.UUID]) -> bool:
+    """The coordinator sees every case; an organisation the cases about its activities."""
+    if actor.has_any(Role.COORDINATOR.value):
+        return True
+    return (
+        actor.party is not None
+        and actor.has_any(*ACTS_FOR_A_PARTY)
+        and actor.party in organisations
+    )
+
+
+def see_overlap_case(actor: Actor, organisations: Collection[uuid.UUID]) -> None:
+    if not sees_overlap_case(actor, organisations):
+        raise Forbidden(
+            "this overlap case concerns other organisations' activities",
+            organisation=str(actor.party) if actor.party else None,
+        )
+
+
+def manage_overlap_settings(actor: Actor) -> None:
+    """The threshold from which overlap cases open is the coordinator's to set."""
+    if not actor.has_any(Role.COORDINATOR.value):
+        raise Forbidden("only the coordinator sets the platform's overlap threshold")

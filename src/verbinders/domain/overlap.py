@@ -52,8 +52,10 @@ __all__ = [
     "PlaceExplanation",
     "TimeExplanation",
     "coincidence",
+    "explain",
     "features",
     "score",
+    "time_explanation",
 ]
 
 DEFAULT_THRESHOLD = 0.35
@@ -308,16 +310,37 @@ def coincidence(
 
 def _time(a: Features, b: Features) -> TimeExplanation:
     hours, hits_a, hits_b, first = coincidence(a.ranges, b.ranges)
+    return time_explanation(
+        hours=hours,
+        occurrences=hits_a,
+        other_occurrences=hits_b,
+        first=first,
+        hours_a=sum(r.hours for r in a.ranges),
+        hours_b=sum(r.hours for r in b.ranges),
+    )
+
+
+def time_explanation(
+    *,
+    hours: float,
+    occurrences: int,
+    other_occurrences: int,
+    first: datetime | None,
+    hours_a: float,
+    hours_b: float,
+) -> TimeExplanation:
+    """The time part from what coincides (`coincidence`, or the same computed by the read
+    model with multirange intersection) and each activity's total hours."""
     if not hours:
         return TimeExplanation(factor=0.0, hours=0.0, occurrences=0, other_occurrences=0, share=0)
-    shorter = min(sum(r.hours for r in a.ranges), sum(r.hours for r in b.ranges))
-    share = min(1.0, hours / shorter)
+    shorter = min(hours_a, hours_b)
+    share = min(1.0, hours / shorter) if shorter else 1.0
     factor = TIME_FLOOR + (1 - TIME_FLOOR) * min(1.0, share / TIME_FULL_SHARE)
     return TimeExplanation(
         factor=round(factor, 4),
         hours=round(hours, 4),
-        occurrences=hits_a,
-        other_occurrences=hits_b,
+        occurrences=occurrences,
+        other_occurrences=other_occurrences,
         share=round(share, 4),
         first=first,
     )
@@ -351,11 +374,16 @@ def _summary(
 
 def score(a: Features, b: Features) -> Explanation:
     """How much `a` and `b` overlap, in [0, 1], with the reasons (see the module's notes)."""
+    return explain(a, b, _time(a, b))
+
+
+def explain(a: Features, b: Features, time: TimeExplanation) -> Explanation:
+    """`score` with the time part given (`time_explanation`): the candidate search computes
+    it in PostgreSQL, so a candidate's occurrences need not leave the database."""
     words, shared_words = _words(a, b)
     themes = a.themes & b.themes
     union = a.themes | b.themes
     theme_similarity = len(themes) / len(union) if union else 0.0
-    time = _time(a, b)
     people = _people(a, b)
     place = _place(a, b)
     factors = time.factor * people.factor * place.factor

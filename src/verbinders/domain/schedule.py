@@ -261,20 +261,17 @@ def check_schedule(schedule: Schedule, *, field: str = "schedule") -> Schedule:
 
 
 def _days(schedule: Weekly) -> list[date]:
-    """The local days on which `schedule` occurs, exceptions left out."""
-    numbers = {day.number for day in schedule.weekdays}
+    """The local days on which `schedule` occurs, exceptions left out, in order."""
     week_zero = schedule.first_day - timedelta(days=schedule.first_day.weekday())
     excepted = set(schedule.except_on)
     result = []
-    day = schedule.first_day
-    while day <= schedule.last_day:
-        if (
-            day.weekday() in numbers
-            and ((day - week_zero).days // 7) % schedule.every_weeks == 0
-            and day not in excepted
-        ):
-            result.append(day)
-        day += timedelta(days=1)
+    for weekday in {day.number for day in schedule.weekdays}:
+        day = schedule.first_day + timedelta(days=(weekday - schedule.first_day.weekday()) % 7)
+        while day <= schedule.last_day:
+            if ((day - week_zero).days // 7) % schedule.every_weeks == 0 and day not in excepted:
+                result.append(day)
+            day += timedelta(days=7)
+    result.sort()
     return result
 
 

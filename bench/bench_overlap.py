@@ -1,0 +1,253 @@
+"""The overlap check for one new activity among 100,000 activities of 2,000 organisations:
+p50 and p99 against a plain indexed lookup of the same rows, in the same run.
+
+    .venv/bin/python bench/bench_overlap.py [--activities 100000] [--organisations 2000]
+        [--checks 300] [--database-url URL]
+
+1. A deterministic history on one platform: `--activities` activities of
+   `--organisations` organisations (Haarlem's themes and districts; 40 kinds of activity in
+   Dutch; weekly series of 6 to 30 weeks or one-off afternoons and evenings, 2020-2027),
+   made by `Activity.plan` itself and appended through the store's real path in batches.
+2. The candidate index (`overlap_candidates`) and the `activities` read model rebuilt from it
+   (events/s).
+3. `--checks` drafts like the others (not saved), each checked as "check before you plan"
+   does (`overlap_search.search`: one statement that stems the draft and finds its
+   candidates by GiST and GIN, then each candidate scored with its explanation) and, as the
+   baseline, the same rows fetched by a plain indexed lookup (primary key, `= any($2)`) and
+   decoded, without search or scoring. Prints p50/p99 of both, their ratio and the number of
+   candidates found.
+
+Results go to docs/benchmarks.md by hand, with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import scratch_database
+
+from verbinders.application.overlap_search import fetch_candidates, score_candidates
+from verbinders.config import Settings
+from verbinders.domain.activities import Activity
+from verbinders.domain.activity_details import ActivityDetails
+from verbinders.domain.schedule import OneOff, Schedule, Weekday, Weekly
+from verbinders.domain.vocabulary import DEFAULT_DISTRICTS, DEFAULT_THEMES, Vocabulary
+from verbinders.runtime import open_runtime
+from verbinders.store.events import Metadata, NewEvent
+from verbinders.store.mapping import encode_event, stream_type_of
+
+AMS = ZoneInfo("Europe/Amsterdam")
+TENANT = "bench"
+KINDS = (
+    ("Taalcafé", "Samen Nederlands oefenen bij een kop koffie", ("language", "integration")),
+    ("Huiswerkbegeleiding", "Hulp bij huiswerk voor kinderen", ("education", "youth")),
+    ("Kookworkshop", "Gezond en goedkoop koken met recepten uit alle keukens", ("health",)),
+    ("Naaiatelier", "Samen kleding maken en herstellen", ("women", "participation")),
+    ("Repair café", "Spullen repareren in plaats van weggooien", ("sustainability",)),
+    ("Ouderensoos", "Ontmoeting, spelletjes en koffie voor ouderen", ("elderly",)),
+    ("Voetbaltoernooi", "Voetbal voor jongeren uit de wijk", ("sport", "youth")),
+    ("Digicafé", "Hulp met de smartphone en DigiD", ("digital-skills", "elderly")),
+    ("Schuldhulpspreekuur", "Inloopspreekuur over geldzaken en schulden", ("debt", "poverty")),
+    ("Opvoedgesprek", "Moeders en vaders praten over opvoeden", ("parenting",)),
+    ("Sollicitatietraining", "Oefenen met solliciteren en gesprekken", ("work",)),
+    ("Moestuin", "Samen tuinieren in de buurtmoestuin", ("sustainability", "health")),
+    ("Koor", "Zingen in een buurtkoor", ("culture",)),
+    ("Dansles", "Dansen voor meiden", ("culture", "youth")),
+    ("Iftar-maaltijd", "Samen het vasten breken tijdens de ramadan", ("faith", "culture")),
+    ("Mantelzorgcafé", "Lotgenotencontact voor mantelzorgers", ("care",)),
+    ("Fietsles", "Leren fietsen voor vrouwen", ("women", "integration")),
+    ("Voorleesuurtje", "Voorlezen voor peuters en kleuters", ("education", "language")),
+    ("Buurtmaaltijd", "Samen eten met de buren", ("participation", "poverty")),
+    ("Zwemles", "Zwemles voor volwassenen", ("sport", "health")),
+)
+GROUPS = (
+    "nieuwkomers",
+    "ouderen",
+    "jongeren",
+    "vrouwen",
+    "kinderen",
+    "gezinnen",
+    "statushouders",
+    "mantelzorgers",
+    "Turkse ouderen",
+    "moeders met jonge kinderen",
+)
+LANGUAGES = ("nl", "tr", "ar", "en", "pl", "ti", "so", "pap", "srn", "fa")
+DAYS = tuple(Weekday)
+SUFFIXES = ("in de wijk", "voor iedereen", "op zaterdag", "extra", "")
+NOTES = ("Gratis.", "Met vrijwilligers.", "Aanmelden niet nodig.")
+VOCABULARY = Vocabulary(districts=DEFAULT_DISTRICTS, themes=DEFAULT_THEMES)
+
+
+def draft(rng: random.Random) -> tuple[ActivityDetails, Schedule]:
+    title, text, themes = rng.choice(KINDS)
+    district = rng.choice([d.code for d in DEFAULT_DISTRICTS] + [None])
+    details = ActivityDetails(
+        title=f"{title} {rng.choice(SUFFIXES)}".strip(),
+        description=f"{text}. {rng.choice(NOTES)}",
+        themes=themes,
+        target_groups=(rng.choice(GROUPS),),
+        districts=(district,) if district else (),
+        languages=("nl", rng.choice(LANGUAGES)),
+        venue=None,
+        expected_participants=rng.randint(5, 60),
+    )
+    start = date(2020, 1, 6) + timedelta(days=rng.randrange(7 * 365))
+    hour = rng.choice((9, 10, 13, 14, 15, 19, 20))
+    if rng.random() < 0.7:
+        schedule: Schedule = Weekly(
+            weekdays=(rng.choice(DAYS),),
+            starts=clock(hour),
+            ends=clock(hour + 2),
+            first_day=start,
+            last_day=start + timedelta(weeks=rng.randint(6, 30)),
+        )
+    else:
+        begins = datetime.combine(start, clock(hour), tzinfo=AMS)
+        schedule = OneOff(starts_at=begins, ends_at=begins + timedelta(hours=rng.choice((2, 3, 4))))
+    return details, schedule
+
+
+async def history(runtime, activities: int, organisations: int, seed: int) -> float:  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    orgs = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(organisations)]
+    started = time.perf_counter()
+    batch: list[NewEvent] = []
+    expected: dict[uuid.UUID, int] = {}
+    metadata = Metadata(tenant=TENANT, actor="bench", roles=("coordinator",))
+    stream_type = stream_type_of(Activity)
+    for n in range(activities):
+        details, schedule = draft(rng)
+        activity = Activity.plan(
+            activity_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            tenant=TENANT,
+            organisation_id=orgs[n % organisations],
+            details=details,
+            schedule=schedule,
+            vocabulary=VOCABULARY,
+            planned_by="bench",
+            at=datetime(2019, 12, 1, tzinfo=UTC) + timedelta(minutes=n),
+        )
+        for event in activity.collect_events():
+            topic, payload = encode_event(event, {})
+            batch.append(
+                NewEvent(
+                    stream_id=activity.id,
+                    stream_type=stream_type,
+                    version=1,
+                    topic=topic,
+                    payload=payload,
+                )
+            )
+            expected[activity.id] = 0
+        if len(batch) >= 2000:
+            await runtime.store.append(batch, expected=expected, metadata=metadata)
+            batch, expected = [], {}
+    if batch:
+        await runtime.store.append(batch, expected=expected, metadata=metadata)
+    return time.perf_counter() - started
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+async def run(args: argparse.Namespace, dsn: str) -> None:
+    settings = replace(Settings(), database_url=dsn, run_projections=False)
+    async with open_runtime(settings) as runtime:
+        await runtime.runner.prepare()
+        seconds = await history(runtime, args.activities, args.organisations, args.seed)
+        print(
+            f"history: {args.activities:,} activities of {args.organisations:,} organisations"
+            f" appended in {seconds:.1f} s",
+            flush=True,
+        )
+        for name in ("overlap_candidates", "activities"):
+            started = time.perf_counter()
+            await runtime.runner.catch_up(name, timeout=3600)
+            took = time.perf_counter() - started
+            print(
+                f"rebuild {name}: {took:.1f} s ({args.activities / took:,.0f} events/s)", flush=True
+            )
+        async with runtime.pool.acquire() as conn:
+            await conn.execute("VACUUM (ANALYZE)")
+        rng = random.Random(args.seed + 1)
+        checks, lookups, found, statements, rows_found = [], [], [], [], []
+        async with runtime.connection() as conn:
+            for n in range(args.checks + 20):
+                details, schedule = draft(rng)
+                organisation = uuid.uuid4()
+                started = time.perf_counter()
+                mine, candidate_rows = await fetch_candidates(
+                    conn, TENANT, organisation_id=organisation, details=details, schedule=schedule
+                )
+                fetched = time.perf_counter()
+                result = score_candidates(mine, candidate_rows)
+                check = time.perf_counter() - started
+                statement = fetched - started
+                ids = [f.activity_id for f in result]
+                started = time.perf_counter()
+                rows = await conn.fetch(
+                    "SELECT c.* FROM overlap_candidates.candidates c WHERE c.tenant = $1"
+                    " AND c.id = any($2::uuid[]) AND c.valid_to IS NULL",
+                    TENANT,
+                    ids,
+                )
+                lookup = time.perf_counter() - started
+                assert len(rows) == len(ids)
+                if n >= 20:  # warm-up left out
+                    checks.append(check * 1000)
+                    statements.append(statement * 1000)
+                    rows_found.append(len(candidate_rows))
+                    lookups.append(lookup * 1000)
+                    found.append(len(ids))
+        p50, p99 = percentile(checks, 0.5), percentile(checks, 0.99)
+        l50, l99 = percentile(lookups, 0.5), percentile(lookups, 0.99)
+        print(f"overlap check:  p50 {p50:.2f} ms  p99 {p99:.2f} ms  ({args.checks} drafts)")
+        s50, s99 = percentile(statements, 0.5), percentile(statements, 0.99)
+        print(
+            f"  of which the statement: p50 {s50:.2f} ms  p99 {s99:.2f} ms"
+            f" (candidate rows: median {statistics.median(rows_found):.0f},"
+            f" max {max(rows_found)})"
+        )
+        print(f"plain lookup:   p50 {l50:.2f} ms  p99 {l99:.2f} ms  (the same rows by key)")
+        print(f"ratio check/lookup: p50 {p50 / l50:.1f}x  p99 {p99 / l99:.1f}x")
+        print(
+            f"candidates per draft (score > 0): median {statistics.median(found):.0f},"
+            f" max {max(found)}, above 0.35 in all drafts together:"
+            f" n/a (scores printed by the quality bench)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--activities", type=int, default=100_000)
+    parser.add_argument("--organisations", type=int, default=2_000)
+    parser.add_argument("--checks", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    async def go() -> None:
+        async with scratch_database(args.database_url) as scratch:
+            await run(args, scratch.dsn)
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The overlap candidate index: every planned or running activity, as overlap detection
+compares it, with its history (`projections/temporal.py`).
+
+A version per change of each open activity (the row ends when it is completed or
+cancelled). Per activity: organisation, status, title, the details and schedule as recorded
+(to fold later changes in), `themes`, `groups` (`target_groups.group_keys`), `districts`,
+`languages` as arrays (GIN on themes and lexemes), the folded venue, `ranges`
+(`schedule.occurrences` as a `tstzmultirange`, GiST) with the hours they touch
+(`hour_slots`, GIN: the selective way to find what happens at the same time), the
+scheduled hours, and the normalised documents
+(`lexicon.overlap_document`) of the title and of title and description, whose Dutch lexemes
+PostgreSQL computes into generated columns
+(`tsvector_to_array(to_tsvector('dutch', ...))`). Also each platform's overlap threshold
+(`settings`).
+
+Because the rows keep their history, the index answers "which candidates did this activity
+have at position P" exactly, however far it has moved on since: the overlap policy asks it
+as of the position of the event it reacts to, so its decisions are the same every time it
+sees the event.
+
+Queries: `application/overlap_search.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from asyncpg import Range
+
+from verbinders.domain.activities import Activity, ActivityStatus
+from verbinders.domain.activity_details import ActivityDetails
+from verbinders.domain.lexicon import overlap_document
+from verbinders.domain.overlap_settings import OverlapSettings
+from verbinders.domain.schedule import Schedule, TimeRange, occurrences, total_hours
+from verbinders.domain.target_groups import group_keys
+from verbinders.domain.text import fold
+from verbinders.projections.temporal import Rows, Table, TemporalProjection, events_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from verbinders.store.events import RecordedEvent
+
+__all__ = ["CANDIDATES", "SETTINGS", "OverlapCandidatesProjection", "hour_slots", "multirange"]
+
+READ_MODEL = "overlap_candidates"
+
+CANDIDATES = Table(
+    "candidates",
+    keys=(("tenant", "text"), ("id", "uuid")),
+    values=(
+        ("organisation_id", "uuid"),
+        ("status", "text"),
+        ("title", "text"),
+        ("details", "jsonb"),
+        ("schedule", "jsonb"),
+        ("themes", "text[]"),
+        ("groups", "text[]"),
+        ("districts", "text[]"),
+        ("languages", "text[]"),
+        ("venue", "text"),
+        ("ranges", "tstzmultirange"),
+        ("hour_slots", "integer[]"),
+        ("scheduled_hours", "double precision"),
+        ("title_document", "text"),
+        ("document", "text"),
+    ),
+    generated=(
+        (
+            "title_lexemes",
+            "text[] GENERATED ALWAYS AS"
+            " (tsvector_to_array(to_tsvector('dutch'::regconfig, title_document))) STORED",
+        ),
+        (
+            "lexemes",
+            "text[] GENERATED ALWAYS AS"
+            " (tsvector_to_array(to_tsvector('dutch'::regconfig, document))) STORED",
+        ),
+    ),
+    indexes=(
+        "USING gist (ranges)",
+        "USING gin (hour_slots)",
+        "USING gin (themes)",
+        "USING gin (lexemes)",
+    ),
+)
+SETTINGS = Table(
+    "settings",
+    keys=(("tenant", "text"),),
+    values=(("threshold", "double precision"),),
+)
+
+
+def multirange(ranges: Iterable[TimeRange]) -> list[Range[datetime]]:
+    """A `tstzmultirange` value (asyncpg: a list of ranges) of [start, end) ranges."""
+    return [Range(r.start.astimezone(UTC), r.end.astimezone(UTC)) for r in ranges]
+
+
+def hour_slots(ranges: Iterable[TimeRange]) -> list[int]:
+    """The hours (since 1970, UTC) that the ranges touch: two activities whose occurrences
+    coincide share at least one. GiST on a multirange compares bounding ranges, so a weekly
+    series meets every activity of its months and each must be rechecked; GIN on these
+    slots finds those at the same hours only (the multirange then decides exactly)."""
+    slots: set[int] = set()
+    for r in ranges:
+        start = int(r.start.timestamp()) // 3600
+        end = -(-int(r.end.timestamp()) // 3600)
+        slots.update(range(start, end))
+    return sorted(slots)
+
+
+def _row(organisation_id: Any, status: str, details: Any, schedule: Any) -> dict[str, Any]:
+    checked = msgspec.convert(details, ActivityDetails, strict=False)
+    when: Schedule = msgspec.convert(schedule, Schedule, strict=False)
+    ranges = occurrences(when)
+    return {
+        "organisation_id": uuid.UUID(str(organisation_id)),
+        "status": status,
+        "title": checked.title,
+        "details": details,
+        "schedule": schedule,
+        "themes": list(checked.themes),
+        "groups": sorted(group_keys(checked.target_groups)),
+        "districts": list(checked.districts),
+        "languages": list(checked.languages),
+        "venue": fold(checked.venue) if checked.venue else None,
+        "ranges": multirange(ranges),
+        "hour_slots": hour_slots(ranges),
+        "scheduled_hours": total_hours(ranges),
+        "title_document": overlap_document(checked.title),
+        "document": overlap_document(checked.title, checked.description),
+    }
+
+
+class OverlapCandidatesProjection(TemporalProjection):
+    name = READ_MODEL
+    version = 4
+    versioned = (CANDIDATES, SETTINGS)
+    events = {
+        **events_of(
+            Activity,
+            Planned="planned",
+            DetailsUpdated="details_updated",
+            Rescheduled="rescheduled",
+            Started="started",
+            Completed="ended",
+            Cancelled="ended",
+        ),
+        **events_of(OverlapSettings, ThresholdSet="threshold", ThresholdChanged="threshold"),
+    }
+
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[Table, tuple[Any, ...]]]:
+        if self.dispatch.get(event.topic) == "threshold":
+            return [(SETTINGS, (event.tenant,))]
+        return [(CANDIDATES, (event.tenant, event.stream_id))]
+
+    def planned(self, rows: Rows, event: RecordedEvent) -> None:
+        p = event.payload
+        values = _row(
+            p["organisation_id"], ActivityStatus.PLANNED.value, p["details"], p["schedule"]
+        )
+        rows.put(CANDIDATES, (event.tenant, event.stream_id), values, event)
+
+    def _change(self, rows: Rows, event: RecordedEvent, **changes: Any) -> None:
+        key = (event.tenant, event.stream_id)
+        row = rows.get(CANDIDATES, key)
+        if row is None:
+            return
+        merged = {**row, **changes}
+        values = _row(
+            merged["organisation_id"], merged["status"], merged["details"], merged["schedule"]
+        )
+        rows.put(CANDIDATES, key, values, event)
+
+    def details_updated(self, rows: Rows, event: RecordedEvent) -> None:
+        self._change(rows, event, details=event.payload["details"])
+
+    def rescheduled(self, rows: Rows, event: RecordedEvent) -> None:
+        self._change(rows, event, schedule=event.payload["schedule"])
+
+    def started(self, rows: Rows, event: RecordedEvent) -> None:
+        key = (event.tenant, event.stream_id)
+        row = rows.get(CANDIDATES, key)
+        if row is not None:
+            rows.put(CANDIDATES, key, {**row, "status": ActivityStatus.RUNNING.value}, event)
+
+    def ended(self, rows: Rows, event: RecordedEvent) -> None:
+        rows.delete(CANDIDATES, (event.tenant, event.stream_id), event)
+
+    def threshold(self, rows: Rows, event: RecordedEvent) -> None:
+        rows.put(SETTINGS, (event.tenant,), {"threshold": float(event.payload["threshold"])}, event)

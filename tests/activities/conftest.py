@@ -1,0 +1,3 @@
+from tests.application.conftest import actors, other_platform, platform, runtime
+
+__all__ = ["actors", "other_platform", "platform", "runtime"]
