@@ -45,6 +45,7 @@ async def test_a_small_history_loads_back_and_projects(runtime: Runtime) -> None
         await runtime.runner.catch_up(name, timeout=30)
     async with runtime.pool.acquire() as conn:
         listed = await conn.fetchval(
-            "SELECT count(*) FROM directory.organisations WHERE tenant = $1", tenant
+            "SELECT count(*) FROM directory.organisations WHERE tenant = $1 AND valid_to IS NULL",
+            tenant,
         )
     assert listed == history.organisations
