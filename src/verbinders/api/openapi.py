@@ -250,8 +250,24 @@ def build_document(app: Litestar) -> dict[str, Any]:
         media["schema"] = by_type[annotation]
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(components)
+    _fixed_tuples(schemas)
     _prune(document)
     return document
+
+
+def _fixed_tuples(node: Any) -> None:
+    """A tuple of one type (`tuple[UUID, UUID]`, msgspec's `prefixItems` with `items: false`)
+    as an array of that type with its length: the form client generators read."""
+    if isinstance(node, dict):
+        prefix = node.get("prefixItems")
+        if node.get("items") is False and prefix and all(p == prefix[0] for p in prefix):
+            node["items"] = node.pop("prefixItems")[0]
+            node["minItems"] = node["maxItems"] = len(prefix)
+        for value in node.values():
+            _fixed_tuples(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fixed_tuples(value)
 
 
 def _prune(document: dict[str, Any]) -> None:
