@@ -198,6 +198,18 @@ def _last_event_id(value: bytes) -> None:
         )
 
 
+def _if_match(value: bytes) -> None:
+    if len(value) > limits.HEADER_TOKEN_MAX:
+        raise InvalidRequest(
+            f"If-Match must be at most {limits.HEADER_TOKEN_MAX} characters",
+            field="If-Match",
+            rule="length",
+        )
+
+
+_CHECKED = {b"last-event-id": _last_event_id, b"if-match": _if_match}
+
+
 def _content(content_type: bytes | None, content_encoding: bytes | None, method: str) -> None:
     """A command's body is JSON in UTF-8, sent as it is (without a Content-Type: read as JSON)."""
     if content_encoding is not None and content_encoding.strip().lower() != b"identity":
@@ -252,8 +264,8 @@ class RequestHygiene(ASGIMiddleware):
         for header, value in scope["headers"]:
             if header in _TOKENS:
                 _header_token(value, _TOKENS[header])
-            elif header == b"last-event-id":
-                _last_event_id(value)
+            elif header in _CHECKED:
+                _CHECKED[header](value)
             elif header == b"content-type":
                 content_type = value
             elif header == b"content-encoding":

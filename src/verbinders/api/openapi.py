@@ -64,6 +64,15 @@ ERROR_STATUSES: dict[int, tuple[str, str]] = {
 EXTRA_CONTENT: dict[str, dict[str, Any]] = {
     "reportCall": {"text/csv": {"schema": {"type": "string"}}},
     "reportCallYear": {"text/csv": {"schema": {"type": "string"}}},
+    "reportHours": {"text/csv": {"schema": {"type": "string"}}},
+    "reportOverlapCases": {"text/csv": {"schema": {"type": "string"}}},
+    "reportCollaborations": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/graphml+xml": {"schema": {"type": "string"}},
+    },
+    "reportFundingYears": {"text/csv": {"schema": {"type": "string"}}},
+    "reportJointApplications": {"text/csv": {"schema": {"type": "string"}}},
+    "reportDecisions": {"text/csv": {"schema": {"type": "string"}}},
 }
 """Media types an operation answers besides JSON (by `Accept`)."""
 
@@ -73,13 +82,27 @@ def _response_types() -> dict[str, Any]:
     or a problem document with its own status): the type of the JSON body it answers."""
     from verbinders.api.results import Liveness
     from verbinders.api.routes.call_reports import CallReport, YearReport
+    from verbinders.api.routes.funding_reports import (
+        DecisionTimeRow,
+        FundingYearRow,
+        GivingPackage,
+        JointRow,
+    )
     from verbinders.api.routes.system import Readiness
+    from verbinders.projections.activities_queries import CaseMetrics, HoursReport, Network
 
     return {
         "checkLive": Liveness,
         "checkReady": Readiness,
         "reportCall": CallReport,
         "reportCallYear": YearReport,
+        "reportHours": HoursReport,
+        "reportOverlapCases": CaseMetrics,
+        "reportCollaborations": Network,
+        "reportFundingYears": list[FundingYearRow],
+        "reportJointApplications": list[JointRow],
+        "reportDecisions": list[DecisionTimeRow],
+        "exportThreeSixtyGiving": GivingPackage,
     }
 
 
@@ -227,8 +250,24 @@ def build_document(app: Litestar) -> dict[str, Any]:
         media["schema"] = by_type[annotation]
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(components)
+    _fixed_tuples(schemas)
     _prune(document)
     return document
+
+
+def _fixed_tuples(node: Any) -> None:
+    """A tuple of one type (`tuple[UUID, UUID]`, msgspec's `prefixItems` with `items: false`)
+    as an array of that type with its length: the form client generators read."""
+    if isinstance(node, dict):
+        prefix = node.get("prefixItems")
+        if node.get("items") is False and prefix and all(p == prefix[0] for p in prefix):
+            node["items"] = node.pop("prefixItems")[0]
+            node["minItems"] = node["maxItems"] = len(prefix)
+        for value in node.values():
+            _fixed_tuples(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fixed_tuples(value)
 
 
 def _prune(document: dict[str, Any]) -> None:

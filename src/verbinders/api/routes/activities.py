@@ -20,11 +20,11 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import get_actor, roles
+from verbinders.api.results import CommandResult
 from verbinders.api.routes.common import AsOf, Timeout, WaitFor, etag, execute, moment
 from verbinders.api.state import runtime_of
 from verbinders.application import activities as service
 from verbinders.application import rights
-from verbinders.application.context import CommandResult
 from verbinders.application.overlap_cases import DraftCheck, check_draft
 from verbinders.domain import limits
 from verbinders.domain.access import Role
@@ -164,7 +164,7 @@ class Accept(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     contribution: ContributionIn
 
 
-class WithReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class PartnerReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: limits.Reason = ""
 
 
@@ -192,13 +192,13 @@ class ActivityView(msgspec.Struct, frozen=True, kw_only=True):
     details: ActivityDetails
     schedule: Schedule
     occurrences: int
-    first_occurrence: Any
-    last_occurrence: Any
+    first_occurrence: datetime | None
+    last_occurrence: datetime | None
     partners: list[PartnerView]
     collaboration: bool
-    planned_at: Any
-    started_at: Any
-    ended_at: Any
+    planned_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
     actual_participants: int | None
     result: str
     cancel_reason: str
@@ -421,7 +421,7 @@ class ActivitiesController(Controller):
         request: Request[Any, Any, Any],
         activity_id: uuid.UUID,
         partner_id: uuid.UUID,
-        data: WithReason,
+        data: PartnerReason,
     ) -> Response[CommandResult]:
         return await execute(
             request, service.decline_invitation, activity_id, partner_id, reason=data.reason
@@ -455,7 +455,7 @@ class ActivitiesController(Controller):
         request: Request[Any, Any, Any],
         activity_id: uuid.UUID,
         partner_id: uuid.UUID,
-        data: WithReason,
+        data: PartnerReason,
     ) -> Response[CommandResult]:
         return await execute(
             request, service.withdraw_partner, activity_id, partner_id, reason=data.reason

@@ -15,15 +15,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from verbinders.api.auth import get_actor, roles
+from verbinders.api.results import CommandResult
 from verbinders.api.routes.common import etag, execute
 from verbinders.api.state import runtime_of
 from verbinders.application import funding as fund_side
 from verbinders.application import funding_applicants as applicants
 from verbinders.application import rights
-from verbinders.application.context import CommandResult
 from verbinders.application.funding_trail import trail_of
 from verbinders.domain import limits
 from verbinders.domain.funding_applications import (
@@ -36,7 +37,7 @@ from verbinders.domain.funding_applications import (
     Review,
 )
 from verbinders.domain.funding_reports import Accountability, Document, Report, accountability_id
-from verbinders.domain.funds import Criterion, Fund, Round
+from verbinders.domain.funds import CRITERIA_MAX, Criterion, Fund, Round
 from verbinders.domain.money import Amount
 
 __all__ = ["FundingController"]
@@ -97,11 +98,11 @@ class EditApplication(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     activity_id: uuid.UUID | None = None
 
 
-class ForOrganisation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CoApplicant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     organisation_id: uuid.UUID
 
 
-class WithReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class FundingReason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: limits.Reason
 
 
@@ -112,7 +113,10 @@ class AssignReviewer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 class ReviewIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    scores: dict[limits.Code, Annotated[int, msgspec.Meta(ge=0, le=10)]]
+    scores: Annotated[
+        dict[limits.Code, Annotated[int, msgspec.Meta(ge=0, le=10)]],
+        msgspec.Meta(max_length=CRITERIA_MAX),
+    ]
     recommendation: Recommendation
     comment: Annotated[str, msgspec.Meta(max_length=limits.NOTE_MAX)] = ""
 
@@ -148,6 +152,10 @@ class SettleIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 
 # -- answers --------------------------------------------------------------------------------
+
+
+class FundingDecision(Decision, frozen=True, kw_only=True):
+    """A decision on a funding application (`amount` in euros with cents)."""
 
 
 class FundView(msgspec.Struct, frozen=True, kw_only=True):
@@ -189,7 +197,7 @@ class ApplicationView(msgspec.Struct, frozen=True, kw_only=True):
     activity_id: uuid.UUID | None
     state: str
     submitted_at: datetime | None
-    decisions: list[Decision]
+    decisions: list[FundingDecision]
     objections: list[Objection]
     payments: list[Payment]
     granted: str
@@ -295,7 +303,7 @@ class FundingController(Controller):
             activity_id=found.activity_id,
             state=found.state.value,
             submitted_at=found.submitted_at,
-            decisions=found.decisions,
+            decisions=[FundingDecision(**msgspec.structs.asdict(d)) for d in found.decisions],
             objections=found.objections,
             payments=found.payments,
             granted=str(found.granted),
@@ -386,7 +394,7 @@ class FundingController(Controller):
         status_code=200,
     )
     async def declare_conflict(
-        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: WithReason
+        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: FundingReason
     ) -> Response[CommandResult]:
         return await execute(
             request, fund_side.declare_conflict, application_id, reason=data.reason
@@ -503,7 +511,10 @@ class FundingController(Controller):
         status_code=200,
     )
     async def add_co_applicant(
-        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: ForOrganisation
+        self,
+        request: Request[Any, Any, Any],
+        application_id: uuid.UUID,
+        data: CoApplicant,
     ) -> Response[CommandResult]:
         return await execute(
             request, applicants.add_co_applicant, application_id, data.organisation_id
@@ -516,7 +527,10 @@ class FundingController(Controller):
         status_code=200,
     )
     async def confirm(
-        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: ForOrganisation
+        self,
+        request: Request[Any, Any, Any],
+        application_id: uuid.UUID,
+        data: CoApplicant,
     ) -> Response[CommandResult]:
         return await execute(
             request, applicants.confirm_participation, application_id, data.organisation_id
@@ -540,7 +554,7 @@ class FundingController(Controller):
         status_code=200,
     )
     async def withdraw(
-        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: WithReason
+        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: FundingReason
     ) -> Response[CommandResult]:
         return await execute(
             request, applicants.withdraw_application, application_id, reason=data.reason
@@ -553,7 +567,7 @@ class FundingController(Controller):
         status_code=200,
     )
     async def object(
-        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: WithReason
+        self, request: Request[Any, Any, Any], application_id: uuid.UUID, data: FundingReason
     ) -> Response[CommandResult]:
         return await execute(
             request, applicants.object_to_decision, application_id, reason=data.reason
@@ -569,7 +583,7 @@ class FundingController(Controller):
         self,
         request: Request[Any, Any, Any],
         application_id: uuid.UUID,
-        number: int,
+        number: Annotated[int, Parameter(ge=1, le=limits.INT32_MAX)],
         data: ReportIn,
     ) -> Response[CommandResult]:
         return await execute(

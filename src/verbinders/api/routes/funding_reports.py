@@ -14,7 +14,7 @@ import io
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -26,7 +26,7 @@ from verbinders.api.state import runtime_of
 from verbinders.application import rights
 from verbinders.domain import limits
 from verbinders.domain.access import Role
-from verbinders.domain.funding_applications import ApplicationState
+from verbinders.domain.funding_applications import ApplicationState, BudgetLine
 from verbinders.errors import NotFound
 from verbinders.projections.funding_queries import (
     applications_page,
@@ -80,7 +80,135 @@ class AsDecided(msgspec.Struct, frozen=True, kw_only=True):
     decided_at: datetime
     replaces: int | None
     position: int
-    application: dict[str, Any] | None
+    application: ApplicationAsSeen | None
+
+
+Money = Annotated[
+    str, msgspec.Meta(pattern=r"^-?[0-9]+\.[0-9]{2}$", description="An amount in euros")
+]
+Ratio = Annotated[
+    str, msgspec.Meta(pattern=r"^-?[0-9]+\.[0-9]+$", description="A decimal fraction")
+]
+Days = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+\.[0-9]$", description="Days, one decimal")]
+
+
+class FundingYearRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Per year (of submission), fund and kind of applicant."""
+
+    year: int
+    fund_id: uuid.UUID
+    fund: str
+    applicant_kind: str
+    applications: int
+    decided: int
+    granted_count: int
+    requested: Money | None
+    granted: Money
+
+
+class JointRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Joint (`joint`) or solo applications."""
+
+    joint: bool
+    applications: int
+    decided: int
+    granted_count: int
+    success_rate: Ratio | None
+    requested: Money | None
+    granted: Money
+
+
+class DecisionTimeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Per year and fund: days from submission to the first decision, payment against grant."""
+
+    year: int
+    fund_id: uuid.UUID
+    fund: str
+    decided: int
+    mean_days: Days | None
+    median_days: Days | None
+    max_days: Days | None
+    granted: Money
+    paid: Money
+    reclaimed: Money
+    paid_share: Ratio | None
+
+
+class ApplicationAsSeen(msgspec.Struct, frozen=True, kw_only=True):
+    """An application as the read model held it just before a decision."""
+
+    id: uuid.UUID
+    round_id: uuid.UUID
+    fund_id: uuid.UUID
+    funder: uuid.UUID
+    applicant: uuid.UUID
+    co_applicants: dict[str, bool]
+    """Co-applicant -> whether it confirmed."""
+    joint: bool
+    title: str
+    summary: str
+    budget_lines: list[BudgetLine]
+    requested: Money | None
+    activity_id: uuid.UUID | None
+    state: str
+    drafted_at: datetime | None
+    submitted_at: datetime | None
+    first_decided_at: datetime | None
+    decided_at: datetime | None
+    granted: Money | None
+    decisions: int | None
+    paid: Money | None
+    reclaimed: Money | None
+    reviews: int | None
+    conflicts: int | None
+    version: int | None
+
+
+class GivingOrganisation(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+
+
+class GivingProgramme(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    title: str
+
+
+class GivingDates(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    start_date: datetime
+
+
+class GivingTransaction(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: str
+    transaction_date: datetime
+    value: float
+    currency: Literal["EUR"]
+
+
+class GivingGrant(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One grant in the 360Giving data standard (amounts are JSON numbers, as it asks)."""
+
+    id: str
+    title: str
+    description: str
+    currency: Literal["EUR"]
+    amount_applied_for: float
+    amount_awarded: float
+    amount_disbursed: float
+    award_date: datetime
+    recipient_organization: list[GivingOrganisation]
+    funding_organization: list[GivingOrganisation]
+    grant_programme: list[GivingProgramme]
+    planned_dates: list[GivingDates]
+    from_open_call: Literal["Yes"]
+    disbursement_transaction: list[GivingTransaction] | msgspec.UnsetType = msgspec.UNSET
+
+
+class GivingPackage(msgspec.Struct, frozen=True, kw_only=True):
+    """A 360Giving package (standard version 1.4) of the platform's grants."""
+
+    grants: list[GivingGrant]
+    version: Literal["1.4"]
 
 
 def _money(value: Decimal | None) -> str:
@@ -270,11 +398,14 @@ class FundingReportsController(Controller):
                 position=d["position"],
                 application=None
                 if before is None
-                else {
-                    k: _plain(v)
-                    for k, v in dict(before).items()
-                    if k not in ("valid_from", "valid_to", "tenant")
-                },
+                else msgspec.convert(
+                    {
+                        k: _plain(v)
+                        for k, v in dict(before).items()
+                        if k not in ("valid_from", "valid_to", "tenant")
+                    },
+                    ApplicationAsSeen,
+                ),
             )
             for d, before in found
         ]

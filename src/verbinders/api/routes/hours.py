@@ -17,11 +17,11 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from verbinders.api.auth import get_actor, roles
+from verbinders.api.results import CommandResult
 from verbinders.api.routes.common import AsOf, etag, execute, moment
 from verbinders.api.state import runtime_of
 from verbinders.application import hours as service
 from verbinders.application import rights
-from verbinders.application.context import CommandResult
 from verbinders.domain import limits
 from verbinders.domain.hours import HoursEntry, HoursFigure
 

@@ -16,11 +16,11 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import Parameter, QueryParameter
 
 from verbinders.api.auth import get_actor, roles
+from verbinders.api.results import CommandResult
 from verbinders.api.routes.common import AsOf, Timeout, WaitFor, etag, execute, moment
 from verbinders.api.state import runtime_of
 from verbinders.application import overlap_cases as service
 from verbinders.application import rights
-from verbinders.application.context import CommandResult
 from verbinders.domain import limits
 from verbinders.domain.access import Role
 from verbinders.domain.overlap import DEFAULT_THRESHOLD, Explanation
