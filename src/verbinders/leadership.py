@@ -81,8 +81,27 @@ class LeaderWorker(ABC):
     async def lead(self, conn: Connection, stop: asyncio.Event) -> None:
         """Work while leading; `conn` holds the lock (check it now and then)."""
 
-    async def nap(self, stop: asyncio.Event, seconds: float, pokes: int | None = None) -> None:
-        """Wait `seconds`, less when the feed is poked (since `pokes`) or `stop` is set."""
+    async def nap(
+        self,
+        stop: asyncio.Event,
+        seconds: float,
+        pokes: int | None = None,
+        *,
+        at_least: float = 0.0,
+    ) -> None:
+        """Wait `seconds`, less when the feed is poked (since `pokes`) or `stop` is set.
+
+        With `at_least`, pokes end the nap only after that long: a steady stream of appends
+        then wakes the worker a few times a second, not once per append.
+        """
+        if at_least > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(at_least, seconds))
+                return
+            except TimeoutError:
+                seconds -= at_least
+            if seconds <= 0:
+                return
         waiters = [
             asyncio.ensure_future(self.runtime.signal.wait(seconds, since=pokes)),
             asyncio.ensure_future(stop.wait()),

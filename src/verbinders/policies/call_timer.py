@@ -4,7 +4,8 @@ Reads `call_timers` (written with the call's events, `application/call_timers.py
 process at a time (`LeaderWorker`). Each round is recorded through the command pipeline with
 the idempotency key `timer:<call>:<round>`, claimed for good, and the row marked done after:
 a crash in between repeats only the claim, never the event. It wakes at the next row's moment,
-when the feed is poked (a call was issued or changed) and at least every `poll` seconds.
+when the feed is poked (a call was issued or changed; at most every `settle` seconds under a
+steady stream of appends) and at least every `poll` seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 class CallTimer(LeaderWorker):
     lock_name = "call_timer"
+    settle = 0.5
+    """Least time between two looks at the table: appends poke the timer, and every
+    command appends (new rows are due minutes or days later, not within half a second)."""
     poll = 5.0
 
     async def lead(self, conn: Connection, stop: asyncio.Event) -> None:
@@ -45,7 +49,7 @@ class CallTimer(LeaderWorker):
             wait = self.poll
             if nearest is not None:
                 wait = max(0.05, min(wait, (nearest - datetime.now(UTC)).total_seconds()))
-            await self.nap(stop, wait, pokes)
+            await self.nap(stop, wait, pokes, at_least=self.settle)
 
     async def fire_due(self) -> int:
         """Record every round due by now; returns how many rows were handled."""

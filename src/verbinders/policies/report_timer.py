@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 class ReportTimer(LeaderWorker):
     lock_name = "report_timer"
+    settle = 0.5
+    """Least time between two looks at the table: appends poke the timer, and every
+    command appends (new rows are due minutes or days later, not within half a second)."""
     poll = 30.0
 
     async def lead(self, conn: Connection, stop: asyncio.Event) -> None:
@@ -44,7 +47,7 @@ class ReportTimer(LeaderWorker):
             wait = self.poll
             if nearest is not None:
                 wait = max(0.05, min(wait, (nearest - datetime.now(UTC)).total_seconds()))
-            await self.nap(stop, wait, pokes)
+            await self.nap(stop, wait, pokes, at_least=self.settle)
 
     async def fire_due(self) -> int:
         """Record every reminder due by now; returns how many rows were handled."""
