@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -36,7 +37,7 @@ from verbinders.projections.funding_queries import (
     joint_report,
     year_report,
 )
-from verbinders.projections.reading import reading
+from verbinders.projections.reading import Reading, reading
 
 __all__ = ["FundingReportsController", "giving_package"]
 
@@ -211,6 +212,9 @@ class GivingPackage(msgspec.Struct, frozen=True, kw_only=True):
     version: Literal["1.4"]
 
 
+T = TypeVar("T")
+
+
 def _money(value: Decimal | None) -> str:
     return str(value if value is not None else Decimal("0.00"))
 
@@ -248,6 +252,26 @@ def _stamp(moment: datetime) -> str:
     """A full RFC 3339 date-time (the standard's dates also take YYYY-MM-DD, but its schema's
     `oneOf` then matches both of its branches where formats are not asserted)."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+async def _report(
+    request: Request[Any, Any, Any],
+    query: Callable[[Reading, str], Awaitable[T]],
+    as_of: datetime | None,
+    wait_for: int | None,
+    timeout: float,
+) -> T:
+    """One of the funding read model's reports for the token's platform, live or as of."""
+    tenant = get_actor(request).tenant
+    async with reading(
+        runtime_of(request),
+        "funding",
+        tenant=tenant,
+        as_of=as_of,
+        wait_for=wait_for,
+        timeout=timeout,
+    ) as r:
+        return await query(r, tenant)
 
 
 def giving_package(tenant: str, found: list[dict[str, Any]]) -> dict[str, Any]:
@@ -420,16 +444,7 @@ class FundingReportsController(Controller):
     ) -> Response[Any]:
         """Applications, decided and granted, amounts requested and granted: the equality
         question in numbers (JSON, or CSV)."""
-        tenant = get_actor(request).tenant
-        async with reading(
-            runtime_of(request),
-            "funding",
-            tenant=tenant,
-            as_of=as_of,
-            wait_for=wait_for,
-            timeout=timeout,
-        ) as r:
-            rows = _rows(await year_report(r, tenant))
+        rows = _rows(await _report(request, year_report, as_of, wait_for, timeout))
         return _answer(request, rows, "funding-years")
 
     @get("/reports/joint", **roles(*READERS), summary="Joint against solo applications")
@@ -441,16 +456,7 @@ class FundingReportsController(Controller):
         timeout: Timeout = 5.0,
     ) -> Response[Any]:
         """Is together more chance? Success rates and amounts, joint and solo."""
-        tenant = get_actor(request).tenant
-        async with reading(
-            runtime_of(request),
-            "funding",
-            tenant=tenant,
-            as_of=as_of,
-            wait_for=wait_for,
-            timeout=timeout,
-        ) as r:
-            rows = _rows(await joint_report(r, tenant))
+        rows = _rows(await _report(request, joint_report, as_of, wait_for, timeout))
         return _answer(request, rows, "funding-joint")
 
     @get(
@@ -465,16 +471,7 @@ class FundingReportsController(Controller):
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> Response[Any]:
-        tenant = get_actor(request).tenant
-        async with reading(
-            runtime_of(request),
-            "funding",
-            tenant=tenant,
-            as_of=as_of,
-            wait_for=wait_for,
-            timeout=timeout,
-        ) as r:
-            rows = _rows(await decisions_report(r, tenant))
+        rows = _rows(await _report(request, decisions_report, as_of, wait_for, timeout))
         return _answer(request, rows, "funding-decisions")
 
     @get(
@@ -489,14 +486,8 @@ class FundingReportsController(Controller):
         wait_for: WaitFor = None,
         timeout: Timeout = 5.0,
     ) -> Response[bytes]:
-        tenant = get_actor(request).tenant
-        async with reading(
-            runtime_of(request),
-            "funding",
-            tenant=tenant,
-            as_of=as_of,
-            wait_for=wait_for,
-            timeout=timeout,
-        ) as r:
-            found = await grants(r, tenant)
-        return Response(_exact.encode(giving_package(tenant, found)), media_type="application/json")
+        found = await _report(request, grants, as_of, wait_for, timeout)
+        return Response(
+            _exact.encode(giving_package(get_actor(request).tenant, found)),
+            media_type="application/json",
+        )
