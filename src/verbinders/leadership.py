@@ -91,9 +91,15 @@ class LeaderWorker(ABC):
     ) -> None:
         """Wait `seconds`, less when the feed is poked (since `pokes`) or `stop` is set.
 
+        Without `pokes` the feed is not watched: only `stop` ends the nap early (a worker on a
+        clock, like the sealer, must not wake after every append).
         With `at_least`, pokes end the nap only after that long: a steady stream of appends
         then wakes the worker a few times a second, not once per append.
         """
+        if pokes is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+            return
         if at_least > 0:
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(at_least, seconds))
