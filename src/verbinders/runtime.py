@@ -24,7 +24,7 @@ from verbinders.store.aggregate_cache import AggregateCache
 from verbinders.store.eventstore import EventStore
 from verbinders.store.personal import Keyring
 from verbinders.store.repository import Repository
-from verbinders.store.subscription import FeedSignal
+from verbinders.store.subscription import FeedSignal, SharedHorizon
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -86,11 +86,13 @@ async def runtime_on(
     signal = FeedSignal(database.dsn)
     store.local_listeners.append(signal.poke)
 
+    horizon = SharedHorizon(signal)  # one horizon read for the process's readers at a time
     runner = ProjectionRunner(
         store,
         signal,
         list(all_projections() if projections is None else projections),
         open_connection,
+        horizon=horizon,
     )
     repository = Repository(
         store,
@@ -115,6 +117,7 @@ async def runtime_on(
             signal,
             list(registry.policies() if policies is None else policies),
             open_connection,
+            horizon=horizon,
         ),
     )
     await signal.start()

@@ -529,3 +529,73 @@ async def test_a_leader_whose_checkpoint_moved_meanwhile_keeps_nothing_of_its_ba
 async def checkpoint_of(conn: asyncpg.Connection, name: str) -> int:
     position = await conn.fetchval("SELECT position FROM checkpoints WHERE name = $1", name)
     return int(position)
+
+
+class Elsewhere(ActivityProjection):
+    """Reads a topic nobody appends here: every batch of this feed is idle for it."""
+
+    name = "elsewhere"
+    topics = ("t:Never",)
+
+
+async def test_an_idle_batch_moves_the_checkpoint_in_the_statement_that_reads_it(
+    store: EventStore, database: str
+) -> None:
+    """Nothing of the projection's topics up to the horizon: one round trip, not two."""
+    await append_some(store, 3)
+    conn = await asyncpg.connect(database)
+    other = await asyncpg.connect(database)
+    sent: list[str] = []
+    try:
+        await init_connection(conn)
+        generation = await create_generation(conn, Elsewhere(), state="active")
+        assert await try_lead(conn, generation)
+        conn.add_query_logger(lambda record: sent.append(record.query))
+        applied, checkpoint, horizon = await step(conn, Elsewhere(), generation)
+        assert (applied, checkpoint) == (0, horizon) and horizon >= 3
+        await asyncio.sleep(0.05)  # the query logger is called soon after
+        assert len(sent) == 1 and "projection_batch" in sent[0], sent
+        assert await checkpoint_of(conn, generation.schema_name) == horizon
+        # With a horizon read before (as the runner shares one): the same, against it.
+        await append_some(store, 2)
+        sent.clear()
+        applied, checkpoint, seen = await step(conn, Elsewhere(), generation, horizon=horizon + 1)
+        await asyncio.sleep(0.05)
+        assert (applied, checkpoint, seen) == (0, horizon + 1, horizon + 1) and len(sent) == 1
+        # The move is conditional on the checkpoint read in the same statement.
+        await other.execute(
+            "UPDATE checkpoints SET position = 1 WHERE name = $1", generation.schema_name
+        )
+        assert await step(conn, Elsewhere(), generation, horizon=4) == (0, 4, 4)
+    finally:
+        await other.close()
+        await conn.close()
+
+
+async def test_the_runner_reads_the_horizon_once_for_its_read_models(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    """Several read models woken by one append share one read of the horizon (pg_locks)."""
+    signal = FeedSignal(None, poll_interval=5.0)  # woken by this process's appends only
+    store.local_listeners.append(signal.poke)
+    projections = [ActivityProjection(), Elsewhere(), Seen()]
+    runner = ProjectionRunner(store, signal, projections, lambda: asyncpg.connect(database))
+    stop = asyncio.Event()
+    async with signal:
+        await runner.prepare()
+        task = asyncio.create_task(runner.run(stop))
+        try:
+            first = await append_some(store, 1)
+            for projection in projections:
+                assert await runner.wait_for(projection.name, first[-1], timeout=10)
+            await asyncio.sleep(0.3)
+            reads = runner.horizon.reads
+            last = await append_some(store, 1)
+            for projection in projections:
+                assert await runner.wait_for(projection.name, last[-1], timeout=10)
+            await asyncio.sleep(0.3)
+            # Three read models, one append: fewer reads than readers (usually one).
+            assert runner.horizon.reads - reads < len(projections), runner.horizon.reads - reads
+        finally:
+            stop.set()
+            await task

@@ -34,8 +34,10 @@ from verbinders.database import init_connection
 from verbinders.errors import Unavailable, VerbindersError
 from verbinders.policies.policy import NAME, Issue, Policy
 from verbinders.projections.engine import CHECKPOINT_MOVED, LostLeadership
+from verbinders.projections.runner import STEP_INTERVAL, next_step_at
 from verbinders.store.eventstore import row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
+from verbinders.store.subscription import SharedHorizon
 
 if TYPE_CHECKING:
     from verbinders.application.pipeline import Pipeline
@@ -72,6 +74,8 @@ class PolicyRunner:
         *,
         batch_size: int = 100,
         standby_interval: float = 2.0,
+        step_interval: float = STEP_INTERVAL,
+        horizon: SharedHorizon | None = None,
     ) -> None:
         names = [p.name for p in policies]
         if len(set(names)) != len(names):
@@ -85,6 +89,9 @@ class PolicyRunner:
         self.connect = connect
         self.batch_size = batch_size
         self.standby_interval = standby_interval
+        self.step_interval = step_interval
+        self.horizon = horizon if horizon is not None else SharedHorizon(signal)
+        """The feed's horizon, read once for the process's policies (and read models)."""
         self.leading: set[str] = set()
         self.refused: dict[str, int] = dict.fromkeys(names, 0)
 
@@ -132,10 +139,18 @@ class PolicyRunner:
                 return
             self.leading.add(policy.name)
             while not stop.is_set():
-                pokes = self.signal.pokes  # before reading: a poke meanwhile is not lost
-                _, caught_up = await self.step(conn, policy)
+                stepped = time.monotonic()
+                # The pokes noted before the shared horizon was read: one meanwhile is not lost.
+                horizon, pokes = await self.horizon.read(conn)
+                _, caught_up = await self.step(conn, policy, horizon)
                 if caught_up:
                     await self._wait(stop, pokes)
+                    # Under a stream of appends, one batch per `step_interval` (as the read
+                    # models): not two statements per policy for every append.
+                    remaining = next_step_at(stepped + self.step_interval) - time.monotonic()
+                    if remaining > 0 and not stop.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), remaining)
         finally:
             self.leading.discard(policy.name)
             with contextlib.suppress(Exception):
@@ -163,13 +178,16 @@ class PolicyRunner:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def step(self, conn: Connection, policy: Policy) -> tuple[int, bool]:
+    async def step(
+        self, conn: Connection, policy: Policy, horizon: int | None = None
+    ) -> tuple[int, bool]:
         """One batch: (events reacted to, whether the policy has caught up with the feed).
 
         `conn` is the leader's (holding the policy's lock); the commands run through the
-        pipeline on connections of their own.
+        pipeline on connections of their own. `horizon`: one read in an earlier statement
+        (`SharedHorizon`), else read with the batch.
         """
-        checkpoint, horizon, events = await self._read(conn, policy)
+        checkpoint, horizon, events = await self._read(conn, policy, horizon)
         if checkpoint >= horizon:
             return 0, True
         for event in events:
@@ -186,13 +204,23 @@ class PolicyRunner:
             raise
         return len(events), not full
 
-    async def _read(self, conn: Connection, policy: Policy) -> tuple[int, int, list[RecordedEvent]]:
-        rows = await conn.fetch(
-            "SELECT * FROM projection_batch($1, $2, $3, NULL, NULL, true, true)",
-            policy.checkpoint,
-            self.batch_size,
-            list(policy.topics),
-        )
+    async def _read(
+        self, conn: Connection, policy: Policy, horizon: int | None
+    ) -> tuple[int, int, list[RecordedEvent]]:
+        # With none of the policy's events up to the horizon, the checkpoint moves to it in
+        # the same statement (see the engine's `read_batch`).
+        try:
+            rows = await conn.fetch(
+                "SELECT * FROM projection_batch($1, $2, $3, NULL, NULL, true, true, $4, true)",
+                policy.checkpoint,
+                self.batch_size,
+                list(policy.topics),
+                horizon,
+            )
+        except asyncpg.PostgresError as error:
+            if error.sqlstate == CHECKPOINT_MOVED:
+                raise LostLeadership(f"the checkpoint of {policy.checkpoint} moved") from error
+            raise
         if not rows:
             raise LostLeadership(f"{policy.checkpoint} has no checkpoint")
         checkpoint, horizon = int(rows[0][9]), int(rows[0][10])

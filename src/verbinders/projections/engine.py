@@ -28,7 +28,14 @@ which also reads the checkpoint, so that a batch costs one round trip to read. T
 moves with the COMMIT, in the same round trip, through `move_checkpoint`, which fails unless
 the checkpoint is still where the leader read it. A batch is thus four round trips: read,
 BEGIN, the projection's statement(s), checkpoint and COMMIT; a step with nothing of the
-projection's topics, two.
+projection's topics, one: `projection_batch` then moves the checkpoint to H itself, under the
+same condition as `move_checkpoint`.
+
+The in-process runner does not have each read model read the horizon (pg_locks) for each
+batch: the process's read models and policies share one read (`SharedHorizon`, at most
+20 ms old, or joined while under way) and pass it to `projection_batch`. A horizon read in an
+earlier statement is as right as one read inside the function: the events are still read in
+a later statement, whose snapshot sees every transaction finished when H was read.
 
 Durability
 ----------
@@ -356,25 +363,39 @@ async def discard_generation(conn: Connection, generation: Generation) -> None:
 
 
 async def read_batch(
-    conn: Connection, projection: Projection, generation: Generation, batch_size: int
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    batch_size: int,
+    horizon: int | None = None,
 ) -> tuple[int, int, list[RecordedEvent]]:
     """The generation's checkpoint, the feed's horizon fixed before the events are read, and
     the projection's events after the checkpoint up to that horizon (at most `batch_size`),
     in one round trip (`projection_batch`, see the module's notes). Not `store.read_feed`,
-    whose own horizon may be lower than this one.
+    whose own horizon may be lower than this one. `horizon`: one read in an earlier
+    statement (`SharedHorizon`), else it is read here. When none of the projection's events
+    lie up to the horizon, the checkpoint moves to it in the same statement (and comes back
+    equal to the horizon).
 
-    `LostLeadership` if the generation has no checkpoint (it was dropped by a replay).
+    `LostLeadership` if the generation has no checkpoint (it was dropped by a replay), or its
+    checkpoint moved under this process.
     """
-    rows = await conn.fetch(
-        "SELECT * FROM projection_batch($1, $2, $3, $4, $5, $6, $7)",
-        generation.schema_name,
-        batch_size,
-        list(projection.topics) if projection.topics is not None else None,
-        generation.tenant,
-        generation.until_position,
-        projection.reads_payload,
-        projection.reads_metadata,
-    )
+    try:
+        rows = await conn.fetch(
+            "SELECT * FROM projection_batch($1, $2, $3, $4, $5, $6, $7, $8, true)",
+            generation.schema_name,
+            batch_size,
+            list(projection.topics) if projection.topics is not None else None,
+            generation.tenant,
+            generation.until_position,
+            projection.reads_payload,
+            projection.reads_metadata,
+            horizon,
+        )
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == CHECKPOINT_MOVED:
+            raise _moved(generation) from error
+        raise
     if not rows:
         raise LostLeadership(f"{generation.schema_name} is no longer in use")
     checkpoint, horizon = int(rows[0][9]), int(rows[0][10])
@@ -402,8 +423,11 @@ async def step(
     *,
     batch_size: int = 1000,
     isolate: bool | None = True,
+    horizon: int | None = None,
 ) -> tuple[int, int, int]:
     """Process one batch: returns (events read, checkpoint now, horizon seen).
+
+    `horizon`: one read in an earlier statement (see `read_batch`), else read with the batch.
 
     `conn` (outside a transaction, with `init_connection`'s codecs) reads the batch and writes
     it with the checkpoint. Events of platforms quarantined for this generation are skipped.
@@ -417,7 +441,7 @@ async def step(
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
     """
-    checkpoint, horizon, batch = await read_batch(conn, projection, generation, batch_size)
+    checkpoint, horizon, batch = await read_batch(conn, projection, generation, batch_size, horizon)
     if checkpoint >= horizon:
         return 0, checkpoint, horizon
     # A short batch means everything up to the horizon was read.

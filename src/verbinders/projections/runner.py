@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
@@ -38,13 +39,20 @@ from verbinders.projections.engine import (
     wait_for_projection,
 )
 from verbinders.projections.faults import Fault, faults_of, load_quarantine
+from verbinders.store.subscription import SharedHorizon
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.eventstore import EventStore
     from verbinders.store.subscription import FeedSignal
 
-__all__ = ["IDLE_STEP_INTERVAL", "STEP_INTERVAL", "ProjectionRunner", "ProjectionStatus"]
+__all__ = [
+    "IDLE_STEP_INTERVAL",
+    "STEP_INTERVAL",
+    "ProjectionRunner",
+    "ProjectionStatus",
+    "next_step_at",
+]
 
 log = logging.getLogger("verbinders.projections.engine")
 
@@ -77,6 +85,20 @@ IDLE_STEP_INTERVAL = 0.1
 """The same after a batch with none of the projection's topics in it."""
 
 
+STEP_GRID = 0.05
+"""Paced steps start on this grid of the monotonic clock (see `next_step_at`)."""
+
+
+def next_step_at(earliest: float) -> float:
+    """The first moment on the `STEP_GRID` at or after `earliest` (monotonic clock).
+
+    Read models and policies that a stream of appends keeps busy step at the same moments,
+    so that they share one read of the feed's horizon (`SharedHorizon`) instead of each
+    reading it at a moment of its own.
+    """
+    return math.ceil(earliest / STEP_GRID) * STEP_GRID
+
+
 class ProjectionRunner:
     """Runs projections in this process, each on a connection of its own."""
 
@@ -91,6 +113,7 @@ class ProjectionRunner:
         standby_interval: float = 2.0,
         step_interval: float = STEP_INTERVAL,
         idle_step_interval: float = IDLE_STEP_INTERVAL,
+        horizon: SharedHorizon | None = None,
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -103,6 +126,8 @@ class ProjectionRunner:
         self.standby_interval = standby_interval
         self.step_interval = step_interval
         self.idle_step_interval = max(step_interval, idle_step_interval)
+        self.horizon = horizon if horizon is not None else SharedHorizon(signal)
+        """The feed's horizon, read once for the process's read models (and policies)."""
         self.leading: dict[str, str] = {}
         """Projection name -> the schema of the generation this process works on now."""
         self._failures: dict[str, int] = {}
@@ -177,15 +202,21 @@ class ProjectionRunner:
             last_check = time.monotonic()
             stepped = 0.0
             while not stop.is_set():
-                # Taken before reading: a poke that arrives while this batch is read or
-                # applied makes the wait below return at once instead of being lost.
-                pokes = self.signal.pokes
                 stepped = time.monotonic()
+                # The horizon shared by the process's readers, with the pokes noted before it
+                # was read: a poke that arrives after that (while this batch is read or
+                # applied) makes the wait below return at once instead of being lost.
+                horizon, pokes = await self.horizon.read(conn)
                 # A batch that failed ISOLATE_AFTER times in a row is taken apart: the events
                 # that still fail are faults, their platforms held back (`faults.py`).
                 isolate = True if self._failures[projection.name] >= ISOLATE_AFTER else None
                 applied, checkpoint, horizon = await step(
-                    conn, projection, generation, batch_size=self.batch_size, isolate=isolate
+                    conn,
+                    projection,
+                    generation,
+                    batch_size=self.batch_size,
+                    isolate=isolate,
+                    horizon=horizon,
                 )
                 self._failures[projection.name] = 0
                 caught_up = checkpoint >= horizon and applied < self.batch_size
@@ -209,7 +240,7 @@ class ProjectionRunner:
                 if caught_up:
                     await self._wait(stop, pokes)
                     interval = self.step_interval if applied else self.idle_step_interval
-                    await self._pace(stop, stepped + interval)
+                    await self._pace(stop, next_step_at(stepped + interval))
         finally:
             self.leading.pop(projection.name, None)
             await _close(conn)
@@ -238,6 +269,8 @@ class ProjectionRunner:
         spell the projection reacts at once. A projection whose last batch held none of its
         topics (appends it does not read) waits `idle_step_interval`: it only moves its
         checkpoint, and an event it does read reaches it that much later under such load.
+        The caller rounds `until` up to the step grid (`next_step_at`), so that the busy
+        readers of the process step together and share one read of the horizon.
         """
         remaining = until - time.monotonic()
         if remaining > 0 and not stop.is_set():

@@ -122,5 +122,80 @@ CREATE TABLE projection_faults (
 ALTER TABLE projection_generations ADD COLUMN indexed boolean NOT NULL DEFAULT true;
 """,
     ),
+    (
+        4,
+        "a batch against a horizon read once per process; an idle batch moves its checkpoint",
+        """
+-- As projection_batch of migration 2 (which stays, for workers not yet upgraded), with two
+-- more arguments. p_horizon: a horizon the caller read (feed_horizon()) in an earlier
+-- statement, shared by the process's read models and policies, so that each batch does not
+-- read pg_locks again; NULL reads it here. p_move: when no event of p_topics lies after the
+-- checkpoint up to the horizon, the checkpoint moves to the horizon in this statement (as
+-- move_checkpoint would, failing with VB001 if it is not where it was read), and the row
+-- returned carries the new checkpoint.
+CREATE FUNCTION projection_batch(
+    p_name text, p_limit integer, p_topics text[], p_tenant text, p_until bigint,
+    p_payload boolean, p_metadata boolean, p_horizon bigint, p_move boolean
+) RETURNS TABLE (
+    ev_position bigint, ev_tenant text, ev_stream_id uuid, ev_stream_type text,
+    ev_version integer, ev_topic text, ev_payload jsonb, ev_metadata jsonb,
+    ev_recorded_at timestamptz, ev_checkpoint bigint, ev_horizon bigint
+) LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    cp bigint;
+    h bigint;
+BEGIN
+    SELECT c.position INTO cp FROM checkpoints c WHERE c.name = p_name;
+    IF cp IS NULL THEN
+        RETURN;
+    END IF;
+    h := coalesce(p_horizon, feed_horizon());
+    IF p_until IS NOT NULL THEN
+        h := least(h, p_until);
+    END IF;
+    IF cp < h THEN
+        -- A statement of its own: its snapshot is taken after the horizon was read.
+        IF p_tenant IS NULL THEN
+            RETURN QUERY
+            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
+                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
+                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
+                   e.recorded_at, cp, h
+              FROM events e
+             WHERE e.position > cp AND e.position <= h
+               AND (p_topics IS NULL OR e.topic = any(p_topics))
+             ORDER BY e.position
+             LIMIT p_limit;
+        ELSE
+            RETURN QUERY
+            SELECT e.position, e.tenant, e.stream_id, e.stream_type, e.version, e.topic,
+                   CASE WHEN p_payload THEN e.payload ELSE '{}'::jsonb END,
+                   CASE WHEN p_metadata THEN e.metadata ELSE '{}'::jsonb END,
+                   e.recorded_at, cp, h
+              FROM events e
+             WHERE e.tenant = p_tenant AND e.position > cp AND e.position <= h
+               AND (p_topics IS NULL OR e.topic = any(p_topics))
+             ORDER BY e.tenant, e.position
+             LIMIT p_limit;
+        END IF;
+        IF FOUND THEN  -- set by the RETURN QUERY just run
+            RETURN;
+        END IF;
+        IF p_move THEN
+            UPDATE checkpoints SET position = h, updated_at = now()
+             WHERE name = p_name AND position = cp;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'the checkpoint of % moved elsewhere', p_name
+                      USING ERRCODE = 'VB001';
+            END IF;
+            cp := h;
+        END IF;
+    END IF;
+    ev_checkpoint := cp;
+    ev_horizon := h;
+    RETURN NEXT;
+END $$;
+""",
+    ),
 ]
 """The engine's tables and functions (the `projections` component; see `registry.py`)."""

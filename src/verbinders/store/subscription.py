@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from verbinders.store.events import RecordedEvent
     from verbinders.store.eventstore import EventStore
 
-__all__ = ["FeedSignal", "subscribe"]
+__all__ = ["FeedSignal", "SharedHorizon", "subscribe"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,61 @@ class FeedSignal:
                 await asyncio.wait_for(lost.wait(), self.keepalive)
                 return
             await asyncio.wait_for(connection.execute("SELECT 1"), max(self.keepalive, 1.0))
+
+
+class SharedHorizon:
+    """The feed's horizon, read once for all the readers of a process that ask at about the
+    same time (the read models and policies woken by one poke).
+
+    `feed_horizon()` reads pg_locks, which is not free; each in-process read model and
+    policy used to read it for each of its batches. `read` answers with a horizon read at
+    most `max_age` seconds ago, or joins a read under way, else reads it on the caller's
+    connection. Any horizon read in an earlier statement is right for a batch read after
+    it (see "Reading the feed against one horizon" in `projections/engine.py`); an older
+    one only delays events appended since to the next batch, and `read` returns with it the
+    signal's `pokes` noted before it was read: a reader that waits with `since=` that value
+    wakes at once for anything appended after it, as if it had noted `pokes` itself.
+    """
+
+    def __init__(self, signal: FeedSignal, *, max_age: float = 0.02) -> None:
+        self.signal = signal
+        self.max_age = max_age
+        self.reads = 0
+        """Horizons read (`feed_horizon()` statements) so far."""
+        self._value: tuple[int, int] | None = None
+        self._read_at = 0.0
+        self._reading: asyncio.Future[tuple[int, int]] | None = None
+
+    async def read(self, conn: Any) -> tuple[int, int]:
+        """(horizon, pokes noted before it was read); see the class's notes."""
+        reading = self._reading
+        if reading is not None:
+            try:
+                return await asyncio.shield(reading)
+            except Exception:  # noqa: S110 - the other reader's connection failed: read here
+                pass
+        elif self._value is not None and time.monotonic() - self._read_at <= self.max_age:
+            return self._value
+        pokes = self.signal.pokes
+        started = time.monotonic()
+        future: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+        self._reading = future
+        try:
+            horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+        except BaseException:
+            if self._reading is future:
+                self._reading = None
+            future.set_exception(RuntimeError("the horizon could not be read"))
+            future.exception()  # retrieved: nobody may be waiting for it
+            raise
+        self.reads += 1
+        value = (horizon, pokes)
+        if self._value is None or started >= self._read_at:
+            self._value, self._read_at = value, started
+        if self._reading is future:
+            self._reading = None
+        future.set_result(value)
+        return value
 
 
 async def subscribe(
