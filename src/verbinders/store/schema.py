@@ -79,7 +79,10 @@ follow its versions.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
+
+import asyncpg
 
 from verbinders.store import chain, feed_guards
 
@@ -100,7 +103,9 @@ __all__ = [
     "INSERT_MANY",
     "INSERT_ONE",
     "MIGRATIONS",
+    "MOMENT_INDEX",
     "STREAM_VERSION",
+    "ensure_moment_index",
     "install_schema",
 ]
 
@@ -401,3 +406,36 @@ async def install_schema(
                     )
                 versions[component] = version
     return versions
+
+
+MOMENT_INDEX = "events_recorded_position"
+"""The btree on (recorded_at, position) that maps a moment to a position (`position_at`)."""
+
+
+async def ensure_moment_index(connection: Connection) -> None:
+    """Build `MOMENT_INDEX` if it is missing (or left invalid by an interrupted build).
+
+    Built with CREATE INDEX CONCURRENTLY, outside any transaction, so that appends go on
+    while it is built over a big store (a migration's transaction would lock them out for
+    the whole build); on a new store it takes no time. Until it exists, `position_at` works
+    from the BRIN index on recorded_at, only slower."""
+    valid = await connection.fetchval(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " WHERE c.relname = $1 AND c.relnamespace = 'public'::regnamespace",
+        MOMENT_INDEX,
+    )
+    if valid:
+        return
+    if valid is not None:  # invalid: being built elsewhere, or an interrupted build
+        building = await connection.fetchval(
+            "SELECT EXISTS (SELECT FROM pg_stat_progress_create_index"
+            " WHERE relid = 'events'::regclass)"
+        )
+        if building:
+            return
+        await connection.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {MOMENT_INDEX}")
+    with contextlib.suppress(asyncpg.DuplicateTableError):  # another process built it meanwhile
+        await connection.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {MOMENT_INDEX}"
+            " ON events (recorded_at, position)"
+        )
