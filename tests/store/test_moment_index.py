@@ -1,6 +1,7 @@
 """A moment maps to the last position recorded by then (`EventStore.position_at`), through the
-btree on (recorded_at, position) built outside the migrations (`ensure_moment_index`) or,
-before it is there, through the BRIN index: the same answers either way."""
+btree on (recorded_at, position) built outside the migrations (`ensure_moment_index`: at
+startup on a small store, else concurrently by an operator) or, before it is there, through
+the BRIN index: the same answers either way."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ async def test_position_at_answers_the_same_with_and_without_the_moment_index(
     moments += [moments[0] - timedelta(seconds=1), moments[-1] + timedelta(seconds=1)]
     without = [await store.position_at(m) for m in moments]
     async with pool.acquire() as conn:
-        await ensure_moment_index(conn)
-        await ensure_moment_index(conn)  # once is enough
+        # Past `small` events only the operator's concurrent build makes it.
+        assert not await ensure_moment_index(conn, small=len(rows))
+        assert await ensure_moment_index(conn, concurrently=True)
+        assert await ensure_moment_index(conn)  # once is enough
         assert await conn.fetchval(
             "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
             " WHERE c.relname = $1",
