@@ -5,7 +5,7 @@ of the four kinds (the demo's organisations as templates) with profile changes, 
 contact persons; membership applications and the coordinator's decisions (admit, reject,
 suspend, reinstate, leave); a general meeting every month and a thematic one with attendance,
 decisions and minutes; a token per member, revoked when it leaves or is rotated; and, every
-other month, a call to the members through the command pipeline, with responses and claims.
+`calls_every` months (default 2), a call to the members, with responses and claims.
 Months run from January 2020 until N events are written.
 
 How the events are made: every command is the product's own application service
@@ -17,9 +17,11 @@ sealed with keys from the real `Keyring`, encoded by `store.mapping.encode_event
 `EventStore.append` (`append_events`: one statement per batch of up to `batch` events over at
 most `max_streams` streams). A batch's events share their metadata (tenant, actor, roles,
 reason): consecutive commands with the same metadata go into one append, and the batch's
-correlation id names the batch, not the command. Calls (`issue_call` decides its addressees
-from the store's history and writes its notices beside its events) run through the command
-pipeline itself, after what came before them was appended.
+correlation id names the batch, not the command. A call is issued and closed through the
+command pipeline itself, after what came before was appended (`issue_call` decides its
+addressees from the store's history and writes its notices and timers; `close_call` drops
+its timers); its responses and claims are batched commands like the rest. The time the
+calls take is reported apart (`call_seconds`, `pipeline_seconds`).
 
 The store stamps `recorded_at` itself (the clock at the append), so recorded times span the
 generation, not 2020–2026; the events' own times (`at`, `timestamp`) span the months. Given
