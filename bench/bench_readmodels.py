@@ -372,6 +372,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--one-process", action="store_true", help="generate all platforms in this process"
     )
+    parser.add_argument(
+        "--calls-every",
+        type=int,
+        default=6,
+        help="months between a platform's calls in the history (issue_call reads the store)",
+    )
     parser.add_argument("--only", default="a,b,c,d", help="parts to run, e.g. a,b")
     parser.add_argument("--models", help="read models for (b), comma-separated (default: all)")
     parser.add_argument("--routes", help="routes for (c), comma-separated names (default: all)")
@@ -401,6 +407,7 @@ async def run(args: argparse.Namespace, dsn: str, version: str, embedded: bool) 
             processes=not args.one_process,
             platforms=args.platforms,
             seed=args.seed,
+            calls_every=args.calls_every,
         )
         async with runtime.pool.acquire() as conn:
             await conn.execute("VACUUM (ANALYZE) events")
@@ -408,7 +415,9 @@ async def run(args: argparse.Namespace, dsn: str, version: str, embedded: bool) 
         print(
             f"history: {total:,} events, {history.organisations:,} organisations on"
             f" {len(history.tenants)} platforms, {history.months} months, in"
-            f" {history.seconds:.1f} s ({total / history.seconds:,.0f} events/s)",
+            f" {history.seconds:.1f} s ({total / history.seconds:,.0f} events/s); calls"
+            f" (every {args.calls_every} months) took {history.call_seconds:.1f} s, summed over"
+            f" the processes",
             flush=True,
         )
         out["history"] = {
@@ -419,6 +428,8 @@ async def run(args: argparse.Namespace, dsn: str, version: str, embedded: bool) 
             "months": history.months,
             "appends": history.appends,
             "pipeline_commands": history.pipeline_commands,
+            "call_seconds": history.call_seconds,
+            "pipeline_seconds": history.pipeline_seconds,
         }
         base: Rate | None = None
         if "a" in parts or "b" in parts:

@@ -5,7 +5,7 @@ of the four kinds (the demo's organisations as templates) with profile changes, 
 contact persons; membership applications and the coordinator's decisions (admit, reject,
 suspend, reinstate, leave); a general meeting every month and a thematic one with attendance,
 decisions and minutes; a token per member, revoked when it leaves or is rotated; and, every
-other month, a call to the members through the command pipeline, with responses and claims.
+`calls_every` months (default 2), a call to the members, with responses and claims.
 Months run from January 2020 until N events are written.
 
 How the events are made: every command is the product's own application service
@@ -17,9 +17,11 @@ sealed with keys from the real `Keyring`, encoded by `store.mapping.encode_event
 `EventStore.append` (`append_events`: one statement per batch of up to `batch` events over at
 most `max_streams` streams). A batch's events share their metadata (tenant, actor, roles,
 reason): consecutive commands with the same metadata go into one append, and the batch's
-correlation id names the batch, not the command. Calls (`issue_call` decides its addressees
-from the store's history and writes its notices beside its events) run through the command
-pipeline itself, after what came before them was appended.
+correlation id names the batch, not the command. A call is issued and closed through the
+command pipeline itself, after what came before was appended (`issue_call` decides its
+addressees from the store's history and writes its notices and timers; `close_call` drops
+its timers); its responses and claims are batched commands like the rest. The time the
+calls take is reported apart (`call_seconds`, `pipeline_seconds`).
 
 The store stamps `recorded_at` itself (the clock at the append), so recorded times span the
 generation, not 2020–2026; the events' own times (`at`, `timestamp`) span the months. Given
@@ -128,6 +130,10 @@ class GeneratedHistory:
     pipeline_commands: int
     members: dict[str, list[tuple[uuid.UUID, bool]]]
     """Each platform's members at the end (id, suspended)."""
+    call_seconds: float = 0.0
+    """Wall time spent on calls (summed over the processes)."""
+    pipeline_seconds: dict[str, float] = field(default_factory=dict)
+    """Time in the pipeline by command (concurrent responses summed; over the processes)."""
 
 
 class HistoryGenerator(Story):
@@ -142,6 +148,7 @@ class HistoryGenerator(Story):
         batch: int = 5000,
         max_streams: int = 1000,
         calls: bool = True,
+        calls_every: int = 2,
         progress: bool = True,
     ) -> None:
         self.runtime = runtime
@@ -151,6 +158,7 @@ class HistoryGenerator(Story):
         self.batch_size = batch
         self.max_streams = max_streams
         self.with_calls = calls
+        self.calls_every = calls_every
         self.show_progress = progress
         self.world: dict[uuid.UUID, Aggregate] = {}
         self.platforms: list[Tenant] = []
@@ -164,6 +172,10 @@ class HistoryGenerator(Story):
         self.pipeline_commands = 0
         self.months = 0
         self.pipeline_events = 0
+        self.call_seconds = 0.0
+        """Wall time of the calls (issue, responses, claims, close), drains included."""
+        self.pipeline_seconds: dict[str, float] = {}
+        """Seconds spent in the pipeline, by command (calls are timed apart)."""
 
     # -- running commands ----------------------------------------------------------------
 
@@ -208,6 +220,9 @@ class HistoryGenerator(Story):
         """Everything so far appended (before a command that reads the store)."""
         await self.seal()
         await self.queue.join()
+
+    def hold(self, aggregate: Aggregate) -> None:
+        self.world[aggregate.id] = aggregate
 
     async def appender(self) -> None:
         store, keyring = self.runtime.store, self.runtime.keyring
@@ -257,7 +272,13 @@ class HistoryGenerator(Story):
         """A command through the product's pipeline (reads and writes the store)."""
         self.pipeline_commands += 1
         request = CommandRequest(actor=actor, correlation_id="history", clock=at)
-        return await self.runtime.pipeline.run(cmd, request, *a, **k)
+        started = time.monotonic()
+        try:
+            return await self.runtime.pipeline.run(cmd, request, *a, **k)
+        finally:
+            name = cmd.fn.__name__
+            spent = time.monotonic() - started
+            self.pipeline_seconds[name] = self.pipeline_seconds.get(name, 0.0) + spent
 
     # -- the story -----------------------------------------------------------------------
 
@@ -298,6 +319,8 @@ class HistoryGenerator(Story):
             months=self.months,
             appends=self.appends,
             pipeline_commands=self.pipeline_commands,
+            call_seconds=self.call_seconds,
+            pipeline_seconds=dict(self.pipeline_seconds),
             members={
                 p.tenant: [
                     (m.id, m.status == "suspended")
@@ -352,6 +375,7 @@ async def generate(
     command = [sys.executable, str(Path(__file__)), "--worker-dsn", runtime.database.dsn]
     command += ["--events", str(events), "--platforms", str(platforms)]
     command += ["--seed", str(options.get("seed", 12)), "--batch", str(options.get("batch", 5000))]
+    command += ["--calls-every", str(options.get("calls_every", 2))]
     if not options.get("calls", True):
         command.append("--no-calls")
     workers = [
@@ -381,6 +405,11 @@ async def generate(
         months=max(p["months"] for p in parts),
         appends=sum(p["appends"] for p in parts),
         pipeline_commands=sum(p["pipeline_commands"] for p in parts),
+        call_seconds=sum(p["call_seconds"] for p in parts),
+        pipeline_seconds={
+            name: sum(p["pipeline_seconds"].get(name, 0.0) for p in parts)
+            for name in sorted({n for p in parts for n in p["pipeline_seconds"]})
+        },
         members={
             t: [(uuid.UUID(m), s) for m, s in v] for p in parts for t, v in p["members"].items()
         },
@@ -410,6 +439,7 @@ async def worker(args: argparse.Namespace) -> None:
             seed=args.seed,
             batch=args.batch,
             calls=not args.no_calls,
+            calls_every=args.calls_every,
         ).generate()
     print(json.dumps(asdict(history), default=str))
 
@@ -422,6 +452,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--batch", type=int, default=5000, help="events per append at most")
     parser.add_argument("--no-calls", action="store_true", help="no calls (pipeline commands)")
+    parser.add_argument(
+        "--calls-every", type=int, default=2, help="months between a platform's calls"
+    )
     parser.add_argument(
         "--one-process", action="store_true", help="all platforms in this process, in turn"
     )
@@ -450,13 +483,17 @@ async def main() -> None:
                 seed=args.seed,
                 batch=args.batch,
                 calls=not args.no_calls,
+                calls_every=args.calls_every,
             )
     print(
         f"{history.events:,} events ({history.organisations:,} organisations,"
         f" {history.months} months, {history.appends:,} appends, {history.pipeline_commands:,}"
         f" commands through the pipeline) in {history.seconds:.1f} s:"
-        f" {history.events / history.seconds:,.0f} events/s"
+        f" {history.events / history.seconds:,.0f} events/s; calls {history.call_seconds:.1f} s"
+        f" (summed over the processes)"
     )
+    for name, seconds in history.pipeline_seconds.items():
+        print(f"  {name}: {seconds:.1f} s in the pipeline")
 
 
 if __name__ == "__main__":

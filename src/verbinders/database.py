@@ -215,7 +215,7 @@ async def open_database(
     settings: Settings, *, min_size: int | None = None, max_size: int | None = None
 ) -> AsyncIterator[Database]:
     """Start the embedded server if no URL is configured, open the pool, install the schema."""
-    from verbinders.store.schema import install_schema
+    from verbinders.store.schema import ensure_moment_index, install_schema
 
     embedded: EmbeddedPostgres | None = None
     if settings.database_url is None:
@@ -230,6 +230,7 @@ async def open_database(
                 await check_feed_setup(connection, before_schema=True)
                 await install_schema(connection)
                 await check_feed_setup(connection)
+                await ensure_moment_index(connection)
             yield Database(pool=pool, dsn=dsn, embedded=embedded is not None)
         finally:
             await pool.close()

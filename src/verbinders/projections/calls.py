@@ -55,10 +55,15 @@ CALLS = Table(
         ("version", "integer"),
         ("position", "bigint"),
         ("need_ids", "text[]"),
+        ("addressed", "integer"),
+        ("responded", "integer"),
     ),
     indexes=("(tenant, issued_at DESC, id)",),
 )
-"""`need_ids`: the ids of the needs (which claims a change of needs drops)."""
+"""`need_ids`: the ids of the needs (which claims a change of needs drops); `addressed` and
+`responded`: how many addressee rows the call has and how many of them responded (kept with
+the call, so that a list of calls, live or as of a moment, counts no addressee rows: every
+event that adds an addressee or a first response changes the call's row too)."""
 ADDRESSEES = Table(
     "addressees",
     keys=(("tenant", "text"), ("call_id", "uuid"), ("organisation_id", "uuid")),
@@ -128,7 +133,7 @@ def _addressee(at: datetime, *, added: bool = False) -> dict[str, Any]:
 
 class CallsProjection(TemporalProjection):
     name = "calls"
-    version = 2
+    version = 3
     versioned = (CALLS, ADDRESSEES, CLAIMS, ORGANISATIONS, RESPONSE_STREAMS, CLAIM_STREAMS)
     tables = ("calls", "addressees", "claims", "organisations")
     events = {
@@ -192,14 +197,25 @@ class CallsProjection(TemporalProjection):
                 wanted[CALLS].add((e.tenant, as_uuid(call)))
                 wanted[CLAIMS].add((e.tenant, as_uuid(call), need))
 
-    def _touch(self, rows: Rows, e: RecordedEvent, call_id: Any, **values: Any) -> None:
+    def _touch(
+        self,
+        rows: Rows,
+        e: RecordedEvent,
+        call_id: Any,
+        *,
+        more_addressed: int = 0,
+        more_responded: int = 0,
+        **values: Any,
+    ) -> None:
         """The call's picture changed at `e` (its position: what the live stream resumes
-        from), with `values`."""
+        from), with `values`, and `more_addressed`/`more_responded` addressees."""
         key = (e.tenant, as_uuid(call_id))
         row = rows.get(CALLS, key)
         if row is None:
             return
         row.update(values, position=max(row["position"], e.position))
+        row["addressed"] += more_addressed
+        row["responded"] += more_responded
         rows.put(CALLS, key, row, e)
 
     # -- the call -------------------------------------------------------------------------------
@@ -224,6 +240,8 @@ class CallsProjection(TemporalProjection):
                 "version": e.version,
                 "position": e.position,
                 "need_ids": [need["id"] for need in p["needs"]],
+                "addressed": len({as_uuid(o) for o in p["addressees"]}),
+                "responded": 0,
             },
             e,
         )
@@ -255,9 +273,10 @@ class CallsProjection(TemporalProjection):
     def addressee_added(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
         key = (e.tenant, e.stream_id, as_uuid(p["organisation_id"]))
-        if rows.get(ADDRESSEES, key) is None:
+        new = rows.get(ADDRESSEES, key) is None
+        if new:
             rows.put(ADDRESSEES, key, _addressee(_at(p), added=True), e)
-        self._touch(rows, e, e.stream_id, version=e.version)
+        self._touch(rows, e, e.stream_id, version=e.version, more_addressed=int(new))
 
     def closed(self, rows: Rows, e: RecordedEvent) -> None:
         self._touch(
@@ -280,6 +299,7 @@ class CallsProjection(TemporalProjection):
         call, organisation = as_uuid(p["call_id"]), as_uuid(p["organisation_id"])
         key = (e.tenant, call, organisation)
         row = rows.get(ADDRESSEES, key)
+        new = row is None
         if row is None:
             row = {**_addressee(_at(p)), "acknowledged_at": _at(p)}
         elif row["acknowledged_at"] is None:
@@ -289,7 +309,7 @@ class CallsProjection(TemporalProjection):
         if rows.get(RESPONSE_STREAMS, stream) is None:
             link = {"call_id": call, "organisation_id": organisation}
             rows.put(RESPONSE_STREAMS, stream, link, e)
-        self._touch(rows, e, call)
+        self._touch(rows, e, call, more_addressed=int(new))
 
     def responded(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
@@ -302,6 +322,7 @@ class CallsProjection(TemporalProjection):
             return
         response = p["response"]
         contact = response.get("contact_person_id")
+        first = row["first_response_at"] is None
         row.update(
             first_response_at=row["first_response_at"] or _at(p),
             last_response_at=_at(p),
@@ -314,7 +335,7 @@ class CallsProjection(TemporalProjection):
             contact_person_id=as_uuid(contact) if contact else None,
         )
         rows.put(ADDRESSEES, key, row, e)
-        self._touch(rows, e, stream["call_id"])
+        self._touch(rows, e, stream["call_id"], more_responded=int(first))
 
     def _claim_of(self, rows: Rows, e: RecordedEvent) -> tuple[uuid.UUID, str]:
         p, key = e.payload, (e.tenant, e.stream_id)

@@ -41,12 +41,9 @@ async def calls_page(
     args = (tenant, state, kind, everything, party)
     calls = r.table("calls")
     total = await r.conn.fetchval(f"SELECT count(*) FROM {calls} c WHERE {where}", *args)
+    # `addressed` and `responded` are counted on the call's row (see `calls.CALLS`).
     rows = await r.conn.fetch(
-        f"SELECT c.*, (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant"
-        f" AND a.call_id = c.id AND {r.valid('a')}) AS addressed,"
-        f" (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id"
-        f" AND {r.valid('a')} AND a.first_response_at IS NOT NULL) AS responded"
-        f" FROM {calls} c WHERE {where}"
+        f"SELECT c.* FROM {calls} c WHERE {where}"
         " ORDER BY c.issued_at DESC, c.id LIMIT $6 OFFSET $7",
         *args,
         limit,

@@ -70,11 +70,13 @@ def row_to_event(row: asyncpg.Record) -> RecordedEvent:
 
 
 POSITION_AT_SQL = (
-    "(SELECT coalesce(max(pa.position), 0) FROM events pa"
+    "(SELECT coalesce(max(pa.position + 0), 0) FROM events pa"
     " WHERE pa.recorded_at <= {moment} AND pa.recorded_at >= (SELECT max(pb.recorded_at)"
     " FROM events pb WHERE pb.recorded_at <= {moment}) - interval '2 seconds')"
 )
-"""SQL: the last position recorded by the moment `{moment}` (see `EventStore.position_at`)."""
+"""SQL: the last position recorded by the moment `{moment}` (see `EventStore.position_at`).
+Both scans are short ranges of the btree on (recorded_at, position) (`schema.MOMENT_INDEX`);
+`position + 0` keeps the planner from walking the primary key backwards instead."""
 
 
 class EventStore:
@@ -477,7 +479,7 @@ class EventStore:
     async def position_at(self, moment: datetime) -> int:
         """The last position recorded at or before `moment`.
 
-        The latest time recorded by then (the BRIN index on recorded_at), and
+        The latest time recorded by then (the index on recorded_at and position), and
         the highest position among the events recorded in the two seconds up to it. An event's
         time and its position are taken in the same statement (see `schema.py`), so an event
         of a higher position recorded earlier than another lies within a statement's duration
