@@ -183,3 +183,25 @@ def test_group_keys_read_age_gender_community_and_situation() -> None:
     }
     assert group_keys(["statushouders"]) >= {"sit:nieuwkomer"}
     assert group_keys([]) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "b",
+    [
+        {},
+        {"themes": ("language",), "venue": None},
+        {"districts": ("noord",), "venue": None},
+        {"districts": (), "venue": None},
+        {"languages": ("tr",)},
+        {"target_groups": ("jongeren",), "title_lexemes": ("voetbal",)},
+        {"ranges": weekly_ranges(TUESDAY + timedelta(days=1), 10)},
+        {"ranges": weekly_ranges(TUESDAY + timedelta(hours=1), 3)},
+        {"lexemes": (), "title_lexemes": ()},
+    ],
+)
+def test_the_ranking_score_is_the_explained_score(b: dict[str, Any]) -> None:
+    from verbinders.domain.overlap import _time, explain, score_of
+
+    a, other = make(), make(**b)
+    time = _time(a, other)
+    assert score_of(a, other, time) == explain(a, other, time).score == score(a, other).score

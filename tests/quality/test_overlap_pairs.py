@@ -71,3 +71,20 @@ async def test_taalles_and_taallessen_meet_once_normalised(conn: asyncpg.Connect
     assert not plain[0] & plain[1]  # the dutch stemmer alone misses it
     normalised = await lexemes(conn, [overlap_document("taalles"), overlap_document("Taallessen")])
     assert "taaloefen" in normalised[0] & normalised[1]
+
+
+async def test_the_ranking_score_is_the_explained_score_on_every_pair(
+    conn: asyncpg.Connection,
+) -> None:
+    """A search ranks its candidates by `score_of` and explains only those it returns: the
+    number must be the explained score, to the last bit, both ways round."""
+    from verbinders.domain.overlap import _time, explain, score_of
+
+    from ..data.overlap_eval import _features
+
+    table = await _features(conn, [act for pair in ALL for act in (pair.a, pair.b)])
+    for pair in ALL:
+        a, b = table[id(pair.a)], table[id(pair.b)]
+        for x, y in ((a, b), (b, a)):
+            time = _time(x, y)
+            assert score_of(x, y, time) == explain(x, y, time).score, pair.why

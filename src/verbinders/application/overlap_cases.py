@@ -238,7 +238,12 @@ async def check_draft(
     checked = validate_details(details, platform.vocabulary)
     when = check_schedule(schedule)
     found = await search(
-        conn, actor.tenant, organisation_id=organisation_id, details=checked, schedule=when
+        conn,
+        actor.tenant,
+        organisation_id=organisation_id,
+        details=checked,
+        schedule=when,
+        limit=limit,
     )
     threshold = await threshold_of(conn, actor.tenant)
     return DraftCheck(
@@ -253,6 +258,6 @@ async def check_draft(
                 opens_a_case=f.explanation.score >= threshold,
                 explanation=f.explanation,
             )
-            for f in found[:limit]
+            for f in found
         ],
     )

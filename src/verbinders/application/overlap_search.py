@@ -4,10 +4,12 @@ The query interface of overlap detection over the candidate index
 (`projections/overlap_candidates.py`): the overlap policy asks it about an activity that was
 planned or changed, "check before you plan" about a draft. One statement: PostgreSQL stems
 the draft's normalised documents (`to_tsvector('dutch', ...)`) and finds every open activity
-of another organisation of the platform whose occurrences meet the draft's (GiST `&&` on the
-`tstzmultirange`) and that shares a theme or a lexeme (GIN `&&` on the arrays): the score is 0
-for any other (see `domain/overlap.py`). Each candidate is then scored in Python, with its
-explanation.
+of another organisation of the platform that shares an hour with the draft (GIN `&&` on
+`hour_slots`, the one index path), whose occurrences meet the draft's (`&&` on the
+`tstzmultirange`, rechecked on those rows) and that shares a theme or a lexeme: the score is
+0 for any other (see `domain/overlap.py`). The time part (multirange intersection) comes
+computed with each row. Each candidate is then ranked by its score (`score_of`) and only
+those returned are explained (`explain`): "check before you plan" returns the best 20.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from verbinders.domain.overlap import (
     DEFAULT_THRESHOLD,
     Explanation,
     Features,
+    TimeExplanation,
     explain,
     features,
+    score_of,
     time_explanation,
 )
 from verbinders.domain.schedule import Schedule, occurrences
@@ -88,10 +92,11 @@ async def search(
     schedule: Schedule,
     activity_id: uuid.UUID | None = None,
     position: int | None = None,
+    limit: int | None = None,
 ) -> list[Found]:
     """Every open activity of another organisation that scores above 0 against the given
-    one (checked details and schedule), the highest score first; as the index stood at
-    `position` if given (else live)."""
+    one (checked details and schedule), the highest score first (the best `limit` if given);
+    as the index stood at `position` if given (else live)."""
     mine, rows = await fetch_candidates(
         conn,
         tenant,
@@ -101,7 +106,7 @@ async def search(
         activity_id=activity_id,
         position=position,
     )
-    return score_candidates(mine, rows)
+    return score_candidates(mine, rows, limit=limit)
 
 
 async def fetch_candidates(
@@ -143,11 +148,13 @@ async def fetch_candidates(
     return mine, [row for row in rows if row["id"] is not None]
 
 
-def score_candidates(mine: Features, rows: list[Any]) -> list[Found]:
-    """Each candidate row scored against `mine`, those above 0, the highest first. The time
-    part comes computed by the statement (multirange intersection), the rest by `explain`."""
-    found = []
+def score_candidates(mine: Features, rows: list[Any], *, limit: int | None = None) -> list[Found]:
+    """Each candidate row scored against `mine`, those above 0, the highest first (the best
+    `limit` if given). The time part comes computed by the statement (multirange
+    intersection); each candidate is ranked by its score alone (`score_of`), and only those
+    returned are explained (`explain`: the same score, with its reasons)."""
     mine_hours = sum(r.hours for r in mine.ranges)
+    ranked: list[tuple[float, str, Features, TimeExplanation, Any]] = []
     for row in rows:
         other = Features(
             activity_id=row["id"],
@@ -170,19 +177,22 @@ def score_candidates(mine: Features, rows: list[Any]) -> list[Found]:
             hours_a=mine_hours,
             hours_b=float(row["scheduled_hours"]),
         )
-        explanation = explain(mine, other, time)
-        if explanation.score > 0:
-            found.append(
-                Found(
-                    activity_id=row["id"],
-                    organisation_id=row["organisation_id"],
-                    title=row["title"],
-                    status=row["status"],
-                    explanation=explanation,
-                )
-            )
-    found.sort(key=lambda f: (-f.explanation.score, str(f.activity_id)))
-    return found
+        value = score_of(mine, other, time)
+        if value > 0:
+            ranked.append((-value, str(row["id"]), other, time, row))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    if limit is not None:
+        ranked = ranked[:limit]
+    return [
+        Found(
+            activity_id=row["id"],
+            organisation_id=row["organisation_id"],
+            title=row["title"],
+            status=row["status"],
+            explanation=explain(mine, other, time),
+        )
+        for _, _, other, time, row in ranked
+    ]
 
 
 async def threshold_of(conn: Connection, tenant: str, position: int | None = None) -> float:

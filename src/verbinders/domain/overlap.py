@@ -55,6 +55,7 @@ __all__ = [
     "explain",
     "features",
     "score",
+    "score_of",
     "time_explanation",
 ]
 
@@ -207,15 +208,19 @@ def _found(title: frozenset[str], other: frozenset[str]) -> float:
     return _mass(title & other) / total if total else 0.0
 
 
+def _word_similarity(a: Features, b: Features, shared: frozenset[str]) -> float:
+    titles = (_found(a.title_lexemes, b.lexemes) + _found(b.title_lexemes, a.lexemes)) / 2
+    smaller = min(_mass(a.lexemes), _mass(b.lexemes))
+    body = min(1.0, _mass(shared) / smaller) if smaller else 0.0
+    return TITLE_SHARE * titles + (1 - TITLE_SHARE) * body
+
+
 def _words(a: Features, b: Features) -> tuple[float, tuple[str, ...]]:
     shared = a.lexemes & b.lexemes
     if not shared:
         return 0.0, ()
-    titles = (_found(a.title_lexemes, b.lexemes) + _found(b.title_lexemes, a.lexemes)) / 2
-    smaller = min(_mass(a.lexemes), _mass(b.lexemes))
-    body = min(1.0, _mass(shared) / smaller) if smaller else 0.0
     ordered = tuple(sorted(shared, key=lambda lexeme: (-_weight(lexeme), lexeme)))
-    return TITLE_SHARE * titles + (1 - TITLE_SHARE) * body, ordered
+    return _word_similarity(a, b, shared), ordered
 
 
 def _prefixed(keys: frozenset[str], prefix: str) -> frozenset[str]:
@@ -270,6 +275,14 @@ def _people(a: Features, b: Features) -> PeopleExplanation:
         language_factor=language_factor,
         notes=tuple(notes),
     )
+
+
+def _place_factor(a: Features, b: Features) -> float:
+    if (a.venue is not None and a.venue == b.venue) or not a.districts.isdisjoint(b.districts):
+        return 1.0
+    if not a.districts or not b.districts:
+        return CITY_WIDE
+    return OTHER_DISTRICT
 
 
 def _place(a: Features, b: Features) -> PlaceExplanation:
@@ -375,6 +388,20 @@ def _summary(
 def score(a: Features, b: Features) -> Explanation:
     """How much `a` and `b` overlap, in [0, 1], with the reasons (see the module's notes)."""
     return explain(a, b, _time(a, b))
+
+
+def score_of(a: Features, b: Features, time: TimeExplanation) -> float:
+    """`explain(a, b, time).score` (the same arithmetic, the same float) without the
+    explanation: what a search ranks its candidates by before it explains the best."""
+    if not time.factor:
+        return 0.0
+    shared = a.lexemes & b.lexemes
+    words = _word_similarity(a, b, shared) if shared else 0.0
+    union = len(a.themes | b.themes)
+    theme_similarity = len(a.themes & b.themes) / union if union else 0.0
+    people = _groups(a.groups, b.groups)[0] * _languages(a.languages, b.languages)[0]
+    factors = time.factor * people * _place_factor(a, b)
+    return round(AIM_THEMES * theme_similarity * factors + AIM_WORDS * words * factors, 4)
 
 
 def explain(a: Features, b: Features, time: TimeExplanation) -> Explanation:

@@ -277,6 +277,14 @@ def _days(schedule: Weekly) -> list[date]:
 
 def _utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     # fold=0: a skipped time reads as after the change, a repeated one as its first instance
+    return _local_to_utc(day, at, at.fold, zone)
+
+
+@functools.lru_cache(maxsize=65536)
+def _local_to_utc(day: date, at: time, fold: int, zone: ZoneInfo) -> datetime:
+    """Cached: days and times repeat across a platform's activities, so that a rebuild of
+    the read models converts each local day and time once (`fold` is part of the key:
+    `time`'s equality ignores it)."""
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 

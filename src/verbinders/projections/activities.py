@@ -20,6 +20,7 @@ Queries: `activities_queries.py` beside this module.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from verbinders.domain.hours import HoursEntry
 from verbinders.domain.organisations import Organisation
 from verbinders.domain.overlap_cases import CaseStatus, OverlapCase
 from verbinders.domain.schedule import Schedule, occurrences, total_hours
-from verbinders.projections.temporal import Rows, Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Rows, Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -137,18 +138,26 @@ def _details(raw: Any) -> dict[str, Any]:
 
 
 def _schedule(raw: Any) -> dict[str, Any]:
-    schedule: Schedule = msgspec.convert(raw, Schedule, strict=False)
+    return dict(_schedule_facts(msgspec.json.encode(raw)))
+
+
+@functools.lru_cache(maxsize=16384)
+def _schedule_facts(encoded: bytes) -> tuple[tuple[str, Any], ...]:
+    """First and last occurrence, how many, the hours, from a schedule's JSON (cached: the
+    versions of an activity that leave its schedule as it was, and equal schedules, expand
+    it once)."""
+    schedule: Schedule = msgspec.json.decode(encoded, type=Schedule, strict=False)
     ranges = occurrences(schedule)
-    return {
-        "first_at": ranges[0].start if ranges else None,
-        "last_at": ranges[-1].end if ranges else None,
-        "occurrences": len(ranges),
-        "scheduled_hours": total_hours(ranges),
-    }
+    return (
+        ("first_at", ranges[0].start if ranges else None),
+        ("last_at", ranges[-1].end if ranges else None),
+        ("occurrences", len(ranges)),
+        ("scheduled_hours", total_hours(ranges)),
+    )
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
-    return None if value is None else uuid.UUID(str(value))
+    return None if value is None else as_uuid(value)
 
 
 _PARTNER_METHODS = frozenset(

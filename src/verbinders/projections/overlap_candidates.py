@@ -4,14 +4,23 @@ compares it, with its history (`projections/temporal.py`).
 A version per change of each open activity (the row ends when it is completed or
 cancelled). Per activity: organisation, status, title, the details and schedule as recorded
 (to fold later changes in), `themes`, `groups` (`target_groups.group_keys`), `districts`,
-`languages` as arrays (GIN on themes and lexemes), the folded venue, `ranges`
-(`schedule.occurrences` as a `tstzmultirange`, GiST) with the hours they touch
-(`hour_slots`, GIN: the selective way to find what happens at the same time), the
-scheduled hours, and the normalised documents
-(`lexicon.overlap_document`) of the title and of title and description, whose Dutch lexemes
-PostgreSQL computes into generated columns
+`languages` as arrays, the folded venue, `ranges` (`schedule.occurrences` as a
+`tstzmultirange`) with the hours they touch (`hour_slots`), the scheduled hours, and the
+normalised documents (`lexicon.overlap_document`) of the title and of title and description,
+whose Dutch lexemes PostgreSQL computes into generated columns
 (`tsvector_to_array(to_tsvector('dutch', ...))`). Also each platform's overlap threshold
 (`settings`).
+
+One secondary index: GIN on `hour_slots`, the one selective path to the candidates (a score
+is 0 unless the occurrences coincide, so every candidate shares an hour). The search
+rechecks the multirange and the themes or lexemes on the few rows it finds; GiST on the
+multirange (bounding ranges: a weekly series meets every activity of its months) and GIN on
+themes (twenty codes) or lexemes found far more rows than the hours do, so the planner's
+bitmap AND with them only cost time, and each index cost a rebuild its build.
+
+The fold computes what it can once: the normalised documents per title and description,
+the expansion per schedule, the target-group keys per labels (caches: a platform's titles,
+descriptions and days repeat).
 
 Because the rows keep their history, the index answers "which candidates did this activity
 have at position P" exactly, however far it has moved on since: the overlap policy asks it
@@ -23,7 +32,7 @@ Queries: `application/overlap_search.py`.
 
 from __future__ import annotations
 
-import uuid
+import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +46,7 @@ from verbinders.domain.overlap_settings import OverlapSettings
 from verbinders.domain.schedule import Schedule, TimeRange, occurrences, total_hours
 from verbinders.domain.target_groups import group_keys
 from verbinders.domain.text import fold
-from verbinders.projections.temporal import Rows, Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Rows, Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -80,12 +89,7 @@ CANDIDATES = Table(
             " (tsvector_to_array(to_tsvector('dutch'::regconfig, document))) STORED",
         ),
     ),
-    indexes=(
-        "USING gist (ranges)",
-        "USING gin (hour_slots)",
-        "USING gin (themes)",
-        "USING gin (lexemes)",
-    ),
+    indexes=("USING gin (hour_slots)",),
 )
 SETTINGS = Table(
     "settings",
@@ -112,32 +116,53 @@ def hour_slots(ranges: Iterable[TimeRange]) -> list[int]:
     return sorted(slots)
 
 
+@functools.lru_cache(maxsize=16384)
+def _documents(title: str, description: str | None) -> tuple[str, str]:
+    """The normalised documents of a title and description (cached: a platform's titles and
+    descriptions repeat, and a rebuild normalises each once)."""
+    return overlap_document(title), overlap_document(title, description)
+
+
+@functools.lru_cache(maxsize=4096)
+def _groups(labels: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(group_keys(labels)))
+
+
+@functools.lru_cache(maxsize=16384)
+def _when(encoded: bytes) -> tuple[tuple[Range[datetime], ...], tuple[int, ...], float]:
+    """A schedule's multirange, hour slots and hours, from its JSON (cached: each version of
+    an activity that leaves the schedule as it was, and equal schedules, expand once)."""
+    schedule: Schedule = msgspec.json.decode(encoded, type=Schedule, strict=False)
+    ranges = occurrences(schedule)
+    return tuple(multirange(ranges)), tuple(hour_slots(ranges)), total_hours(ranges)
+
+
 def _row(organisation_id: Any, status: str, details: Any, schedule: Any) -> dict[str, Any]:
     checked = msgspec.convert(details, ActivityDetails, strict=False)
-    when: Schedule = msgspec.convert(schedule, Schedule, strict=False)
-    ranges = occurrences(when)
+    ranges, slots, hours = _when(msgspec.json.encode(schedule))
+    title_document, document = _documents(checked.title, checked.description)
     return {
-        "organisation_id": uuid.UUID(str(organisation_id)),
+        "organisation_id": as_uuid(organisation_id),
         "status": status,
         "title": checked.title,
         "details": details,
         "schedule": schedule,
         "themes": list(checked.themes),
-        "groups": sorted(group_keys(checked.target_groups)),
+        "groups": list(_groups(tuple(checked.target_groups))),
         "districts": list(checked.districts),
         "languages": list(checked.languages),
         "venue": fold(checked.venue) if checked.venue else None,
-        "ranges": multirange(ranges),
-        "hour_slots": hour_slots(ranges),
-        "scheduled_hours": total_hours(ranges),
-        "title_document": overlap_document(checked.title),
-        "document": overlap_document(checked.title, checked.description),
+        "ranges": list(ranges),
+        "hour_slots": list(slots),
+        "scheduled_hours": hours,
+        "title_document": title_document,
+        "document": document,
     }
 
 
 class OverlapCandidatesProjection(TemporalProjection):
     name = READ_MODEL
-    version = 4
+    version = 5
     versioned = (CANDIDATES, SETTINGS)
     events = {
         **events_of(
