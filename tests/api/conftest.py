@@ -57,5 +57,28 @@ async def client(runtime: Runtime, api_settings: Settings) -> AsyncIterator[http
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
     finally:
+        await settled(runtime)
         stop.set()
         await workers
+
+
+async def settled(runtime: Runtime, timeout: float = 5.0) -> None:
+    """Until every read model has reached the feed's horizon (at most `timeout` seconds).
+
+    Stopped in the middle of that, a policy that waits for a read model to reach an event
+    (the overlap detection waits for its candidate index) would sit out its whole wait."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    names = list(runtime.runner.projections)
+    while loop.time() < deadline:
+        async with runtime.pool.acquire() as conn:
+            behind = await conn.fetchval(
+                "SELECT count(*) FROM projection_generations g"
+                " JOIN checkpoints c ON c.name = g.schema_name"
+                " WHERE g.state = 'active' AND g.name = any($1::text[])"
+                " AND c.position < feed_horizon()",
+                names,
+            )
+        if not behind:
+            return
+        await asyncio.sleep(0.02)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -120,16 +122,21 @@ async def test_a_response_sent_to_one_api_process_reaches_a_stream_on_another(
 
 def _chromium() -> tuple[str, str]:
     """Debian's chromium and its driver, installed when missing (CI starts without them)."""
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if browser is None or driver is None:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+    # The embedded and the server pass run at once (`./dev test`): one installs, the other
+    # waits for it instead of failing on apt's lock.
+    lock = Path(tempfile.gettempdir()) / "verbinders-chromium-install.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
         browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+        if browser is None or driver is None:
+            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
+                check=True,
+                capture_output=True,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
+            browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     assert browser is not None and driver is not None, "chromium could not be installed"
     return browser, driver
 
