@@ -247,3 +247,45 @@ async def test_both_activities_of_a_pair_changing_at_once_open_one_case(
             "SELECT count(*) FROM events WHERE topic LIKE '%OverlapCase.Closed'"
         )
     assert closed == 1
+
+
+async def test_a_worker_told_to_stop_while_waiting_for_the_index_stops_at_once_and_loses_nothing(
+    runtime: Runtime, pool: asyncpg.Pool
+) -> None:
+    planned = await look_alikes(runtime, 2)
+    # A third look-alike the candidate index has not seen: the policy waits for it (up to
+    # 10 s) when it reaches that event.
+    org = (
+        await runtime.pipeline.run(
+            register_organisation,
+            OPERATOR,
+            kind=OrganisationKind.SELF_ORGANISATION,
+            name=f"Taalhuis laat {uuid.uuid4().hex[:6]}",
+        )
+    ).id
+    late = await runtime.pipeline.run(
+        plan_activity,
+        OPERATOR,
+        organisation_id=uuid.UUID(org),
+        details=taalcafe("Taalcafé laat"),
+        schedule=tuesdays(),
+    )
+    planned[uuid.UUID(late.id)] = uuid.UUID(org)
+    runner = PolicyRunner(
+        runtime.pipeline, runtime.signal, [OverlapDetection()], runtime.connect, batch_size=1
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(runner.run(stop))
+    for _ in range(200):
+        if len(await opened(pool)) == 1:  # the first pair; then it waits for the index
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    stop.set()
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(worker, 5)
+    assert asyncio.get_running_loop().time() - started < 3
+    # What the stopped step had not committed is issued by the next run, once.
+    await runtime.runner.catch_up("overlap_candidates")
+    await runtime.policies.catch_up()
+    assert await opened(pool) == every_pair(planned)

@@ -21,8 +21,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import msgspec
@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 Connect = Callable[[], Awaitable["asyncpg.Connection"]]
 MAX_RETRY_DELAY = 30.0
+STOP_GRACE_S = 1.0
+"""Seconds a policy's step in flight may take to finish once the worker is told to stop."""
 
 
 class PolicyStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,7 +115,7 @@ class PolicyRunner:
         failures = 0
         while not stop.is_set():
             try:
-                await self._lead(policy, stop)
+                await self._until_stopped(self._lead(policy, stop), stop)
                 failures = 0
                 continue
             except LostLeadership as error:
@@ -127,6 +129,31 @@ class PolicyRunner:
             delay = min(self.standby_interval * 2 ** (failures - 1), MAX_RETRY_DELAY)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
+
+    async def _until_stopped(self, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+        """Run `work`; once `stop` is set, give it `STOP_GRACE_S`, then cancel it.
+
+        A step in flight may wait for a read model (the overlap detection waits up to 10 s
+        for its candidate index) that stopped with this process: without the cancel, shutting
+        down would wait that long. A cancelled step rolls back; its commands carry keys derived
+        from the event, so the next worker issues each of them once.
+        """
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait({task}, timeout=STOP_GRACE_S)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return
+            task.result()
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
 
     async def _lead(self, policy: Policy, stop: asyncio.Event) -> None:
         conn = await self.connect()
