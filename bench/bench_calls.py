@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.calls_support import add_member
 from tests.mail.smtp_server import SmtpServer
 
-from verbinders.api.routes.call_board import _live, _read
+from verbinders.api.routes.call_board import _live
 from verbinders.application import call_responses as answers
 from verbinders.application.calls import issue_call
 from verbinders.application.context import Actor
@@ -66,6 +66,10 @@ from verbinders.store.subscription import subscribe
 from verbinders.workers import prepare_workers
 
 TENANT = "bench"
+CHECKPOINT_SQL = """
+SELECT c.position FROM projection_generations g JOIN checkpoints c ON c.name = g.schema_name
+ WHERE g.name = $1 AND g.state = 'active'
+"""
 
 
 def pct(values: list[float], p: float) -> float:
@@ -198,14 +202,16 @@ async def delivery(
 
 
 def delays(acked: dict[int, float], seen: list[tuple[float, int]]) -> list[float]:
-    """For the n-th acknowledged response, the time until a reader first counted n."""
+    """For each acknowledged response (by its position), the time until a reader first showed
+    a position at or past it; a reader that saw it before its acknowledgement was noted (in
+    another process) counts 0."""
     found: list[float] = []
-    counted = 0
-    for at, count in seen:
-        for n in range(counted + 1, count + 1):
-            if n in acked:
-                found.append(max(0.0, at - acked[n]))
-        counted = max(counted, count)
+    pending = sorted(acked)
+    index = 0
+    for at, position in sorted(seen, key=lambda s: s[0]):
+        while index < len(pending) and pending[index] <= position:
+            found.append(max(0.0, at - acked[pending[index]]))
+            index += 1
     return found
 
 
@@ -213,7 +219,8 @@ async def watch(
     runtime: Runtime, call_id: uuid.UUID, after: int, target: int, stopping: asyncio.Event
 ) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
     """What a reader of the call's picture stream and a bare subscriber to the feed see: when
-    (CLOCK_MONOTONIC) they counted how many responses."""
+    (CLOCK_MONOTONIC) they showed which position (the picture's id; the feed's latest
+    response), until `target` responses."""
     pictures: list[tuple[float, int]] = []
     feed: list[tuple[float, int]] = []
 
@@ -221,17 +228,19 @@ async def watch(
         async for message in _live(runtime, TENANT, call_id, None, stopping):
             if message.data is None:
                 continue
-            responded = json.loads(str(message.data))["responded"]
-            pictures.append((time.monotonic(), responded))
-            if responded >= target:
+            picture = json.loads(str(message.data))
+            pictures.append((time.monotonic(), int(picture["position"])))
+            if picture["responded"] >= target:
                 return
 
     async def fed() -> None:
         seen = 0
         async for batch in subscribe(runtime.store, runtime.signal, after=after, tenant=TENANT):
             now = time.monotonic()
-            seen += sum(1 for e in batch if e.topic.endswith("CallResponse.Responded"))
-            feed.append((now, seen))
+            responses = [e for e in batch if e.topic.endswith("CallResponse.Responded")]
+            if responses:
+                seen += len(responses)
+                feed.append((now, responses[-1].position))
             if seen >= target:
                 return
 
@@ -252,7 +261,9 @@ async def watch_elsewhere(dsn: str, call_id: str, after: int, target: int) -> No
             print(name, at, count)
 
 
-async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seconds: float):  # type: ignore[no-untyped-def]
+async def live(  # type: ignore[no-untyped-def]
+    runtime: Runtime, organisations: list[uuid.UUID], rate: int, seconds: float, in_flight: int
+):
     call_id = await issue(runtime, "Live")
     acked: dict[int, float] = {}
     stopping = asyncio.Event()
@@ -272,32 +283,31 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     assert (await other.stdout.readline()).strip() == b"ready"
     here = asyncio.create_task(watch(runtime, call_id, start_position, target, stopping))
     polled: list[tuple[float, int]] = []
+    done = asyncio.Event()
 
-    async def poll_read_model() -> None:  # what the read model holds, every 10 ms
-        while not polled or polled[-1][1] < target:
-            picture = await _read(runtime, TENANT, call_id)
-            polled.append((time.monotonic(), picture.responded))
-            await asyncio.sleep(0.01)
+    async def poll_read_model() -> None:  # how far the read model is, every 10 ms
+        async with runtime.pool.acquire() as conn:
+            while not done.is_set() or not acked or polled[-1][1] < max(acked):
+                checkpoint = await conn.fetchval(CHECKPOINT_SQL, "calls")
+                polled.append((time.monotonic(), int(checkpoint or 0)))
+                await asyncio.sleep(0.01)
 
     polling = asyncio.create_task(poll_read_model())
     await asyncio.sleep(0.5)
     interval = 1.0 / rate
     begun = time.monotonic()
-    order = 0
-    limit = asyncio.Semaphore(16)  # at most as many commands in flight as a busy API has
+    limit = asyncio.Semaphore(in_flight)  # at most as many commands in flight as the API's
 
     async def respond(organisation: uuid.UUID) -> None:
-        nonlocal order
         async with limit:
-            await runtime.pipeline.run(
+            result = await runtime.pipeline.run(
                 answers.respond_to_call,
                 Actor.operator(TENANT),
                 call_id,
                 organisation,
                 Response(available=True, volunteers=3),
             )
-        order += 1
-        acked[order] = time.monotonic()
+        acked[result.position] = time.monotonic()
 
     sending = []
     for n, organisation in enumerate(organisations[:target]):
@@ -307,6 +317,7 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
         sending.append(asyncio.create_task(respond(organisation)))
     await asyncio.gather(*sending)
     commands_took = time.monotonic() - begun
+    done.set()
     achieved = target / commands_took
     pictures, feed = await asyncio.wait_for(here, 60)
     await asyncio.wait_for(polling, 60)
@@ -316,15 +327,15 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     for line in output.decode().splitlines():
         name, at, count = line.split()
         elsewhere[name].append((float(at), int(count)))
-    first = next(at for at, count in polled if count > 0)
+    first = next(at for at, position in polled if position >= min(acked))
     print(
-        f"    the read model counted {target} responses over {polled[-1][0] - first:.1f} s"
+        f"    the read model applied {target} responses over {polled[-1][0] - first:.1f} s"
         f" after its first; the commands took {commands_took:.1f} s"
     )
     return achieved, {
         "bare feed, this process (baseline)": delays(acked, feed),
         "bare feed, other process (NOTIFY)": delays(acked, elsewhere["feed"]),
-        "read model (polled every 10 ms)": delays(acked, polled),
+        "read model's checkpoint (every 10 ms)": delays(acked, polled),
         "picture stream, this process": delays(acked, pictures),
         "picture stream, other process": delays(acked, elsewhere["picture"]),
     }
@@ -340,6 +351,9 @@ async def main() -> None:
     parser.add_argument("--organisations", type=int, default=2000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--in-flight", type=int, default=32, help="(b): most response commands at once"
+    )
     parser.add_argument("--connections", default="1,4,8", help="SMTP connections to try in (a)")
     parser.add_argument("--parts", default="ab", help="a: delivery, b: the live picture")
     parser.add_argument(
@@ -406,7 +420,9 @@ async def main() -> None:
                 else:
                     runner = asyncio.create_task(runtime.runner.run(stop))
                 try:
-                    achieved, found = await live(runtime, organisations, args.rate, args.seconds)
+                    achieved, found = await live(
+                        runtime, organisations, args.rate, args.seconds, args.in_flight
+                    )
                 finally:
                     stop.set()
                     if runner is not None:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.calls_support import add_member, issue
 from tests.platforms import Platform
+from verbinders.api.routes import call_board
 from verbinders.application import addressees
 from verbinders.application import call_responses as answers
 from verbinders.application import calls as service
@@ -470,3 +471,43 @@ def test_the_trigger_names_the_topics_the_reader_uses() -> None:
         assert f"'{topic}'" in migration
     assert f"'{Membership.STREAM_TYPE}'" in migration
     assert f"'{Organisation.STREAM_TYPE}'" in migration
+
+
+async def test_streams_of_one_call_in_a_process_share_one_reader(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    """Two desks watching one call: one reader (one connection, one picture query per
+    change) serves both; it stops when the last stream ends."""
+    tenant = platform.slug
+    member = await add_member(runtime, tenant, "Een")
+    call_id = uuid.UUID((await issue(runtime, actors["coordinator"])).id)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(runtime.runner.run(stop))
+    stopping = asyncio.Event()
+    first = call_board._live(runtime, tenant, call_id, None, stopping)
+    second = call_board._live(runtime, tenant, call_id, None, stopping)
+    try:
+        one, two = await asyncio.wait_for(asyncio.gather(anext(first), anext(second)), 30)
+        assert one.data == two.data
+        boards = [b for b in call_board._boards.values() if b.call_id == call_id]
+        assert len(boards) == 1
+        assert boards[0].viewers == 2
+        assert json.loads(str(one.data))["responded"] == 0
+
+        await runtime.pipeline.run(
+            answers.respond_to_call,
+            Actor.operator(tenant, "tests"),
+            call_id,
+            member.organisation_id,
+            Response(available=True, volunteers=2),
+        )
+        one, two = await asyncio.wait_for(asyncio.gather(anext(first), anext(second)), 30)
+        assert json.loads(str(one.data))["responded"] == 1
+        assert one.data == two.data
+        assert one.id == two.id
+    finally:
+        await first.aclose()
+        await second.aclose()
+        stop.set()
+        await runner
+    assert not [b for b in call_board._boards.values() if b.call_id == call_id]
