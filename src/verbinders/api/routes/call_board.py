@@ -3,10 +3,11 @@
 - `GET /calls/{id}/picture`: the picture (`projections/call_picture.py`), `as_of` and
   `wait_for` as every read-model query.
 - `GET /calls/{id}/picture/stream`: the picture again whenever it changes, as SSE (`event:
-  picture`). It wakes on the store's feed signal (LISTEN/NOTIFY: appends in any API process,
-  and the mail worker's progress), waits until the `calls` read model has caught up with the
-  feed (so it never sends a picture older than the event that woke it), and sends at most one
-  picture per `MIN_INTERVAL`, only when it differs from the last one sent. Each event's id is
+  picture`). One reader per call and process (`_Board`, on a connection of its own) serves
+  every stream of that call: it wakes on the store's feed signal (LISTEN/NOTIFY: appends in
+  any API process, and the mail worker's progress), waits until the `calls` read model has
+  caught up with the feed (so it never sends a picture older than the event that woke it),
+  and publishes at most one picture per `MIN_INTERVAL`, only when it differs from the last. Each event's id is
   the feed position of the latest event in the picture: a client that reconnects with
   `Last-Event-ID` gets nothing until an event moves the picture past it (a change of
   "reached" alone, which is mail going out and no event, is sent live with the same id, and
