@@ -13,14 +13,19 @@
     same run: the same 2,000 messages sent by a bare `smtplib` loop over one connection (no
     database, no outbox).
 (b) The live picture. Responses arrive at `--rate` per second (each a command through the
-    pipeline, from as many organisations); a picture stream (the API's `_live` generator, with
-    the read models running in `verbinders project`, a process of their own, or with
-    `--projector here` in this process) reports,
-    for each response, the delay from the command's acknowledgement (its commit) to the first
-    picture that counts it: one stream in this process, and one in a process of its own
-    (`bench_calls.py watch ...`, its own runtime on the same database, woken by LISTEN/NOTIFY,
-    as a second API process is). Baseline in the same run: the raw feed's delay to a bare
-    subscriber (the store's subscription) in each of the two processes.
+    pipeline, from as many organisations), taken by `--drivers` processes of their own
+    (`bench_calls.py drive ...`, each with its own runtime and pool, as API processes are;
+    organisation n to driver n mod drivers; 0: the bench's process), each with at most
+    `--in-flight` commands at once. A picture stream (the API's `_live` generator, with the
+    read models running in `verbinders project`, a process of their own, or with
+    `--projector here` in this process) reports, for each response, the delay from the
+    command's acknowledgement (its commit) to the first picture whose id (the position of
+    its latest event) reaches the response's position: one stream in the bench's process,
+    and one in a process of its own (`bench_calls.py watch ...`, its own runtime on the same
+    database, woken by LISTEN/NOTIFY). Baselines in the same run: the raw feed's delay to a
+    bare subscriber (the store's subscription) in each of the two processes, and the `calls`
+    read model's checkpoint, looked at every 10 ms. Times are CLOCK_MONOTONIC, one clock for
+    all processes.
 
 Without `--database-url` an embedded PostgreSQL 18 in a temporary folder; with it, a database
 of its own created and dropped on that server. Results: docs/benchmarks.md.
@@ -261,8 +266,78 @@ async def watch_elsewhere(dsn: str, call_id: str, after: int, target: int) -> No
             print(name, at, count)
 
 
+async def drive(
+    runtime: Runtime,
+    call_id: uuid.UUID,
+    organisations: list[uuid.UUID],
+    begun: float,
+    rate: float,
+    in_flight: int,
+    *,
+    first: int = 0,
+    step: int = 1,
+) -> dict[int, float]:
+    """Respond for `organisations`, the k-th at `begun` + (first + k * step) / rate
+    (CLOCK_MONOTONIC), at most `in_flight` at once; each response's position and when its
+    command was acknowledged."""
+    acked: dict[int, float] = {}
+    limit = asyncio.Semaphore(in_flight)  # at most as many commands in flight as the API's
+
+    async def respond(organisation: uuid.UUID) -> None:
+        async with limit:
+            result = await runtime.pipeline.run(
+                answers.respond_to_call,
+                Actor.operator(TENANT),
+                call_id,
+                organisation,
+                Response(available=True, volunteers=3),
+            )
+        acked[result.position] = time.monotonic()
+
+    sending = []
+    for k, organisation in enumerate(organisations):
+        delay = begun + (first + k * step) / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sending.append(asyncio.create_task(respond(organisation)))
+    await asyncio.gather(*sending)
+    return acked
+
+
+async def drive_elsewhere(argv: list[str]) -> None:
+    """`bench_calls.py drive DSN CALL FILE FIRST STEP RATE IN_FLIGHT`: `drive` in a process of
+    its own (an API process taking responses); prints `ready`, reads the start moment from
+    its standard input, then prints `POSITION MONOTONIC` per response."""
+    dsn, call_id, share, first, step, rate, in_flight = argv
+    text = await asyncio.to_thread(Path(share).read_text)
+    organisations = [uuid.UUID(line) for line in text.split()]
+    settings = Settings(database_url=dsn, snapshot_every=0)
+    pool = await open_pool(dsn, settings)
+    async with runtime_on(settings, Database(pool=pool, dsn=dsn, embedded=False)) as runtime:
+        print("ready", flush=True)
+        begun = float(await asyncio.to_thread(sys.stdin.readline))
+        acked = await drive(
+            runtime,
+            uuid.UUID(call_id),
+            organisations,
+            begun,
+            float(rate),
+            int(in_flight),
+            first=int(first),
+            step=int(step),
+        )
+    for position, at in acked.items():
+        print(position, at)
+
+
 async def live(  # type: ignore[no-untyped-def]
-    runtime: Runtime, organisations: list[uuid.UUID], rate: int, seconds: float, in_flight: int
+    runtime: Runtime,
+    organisations: list[uuid.UUID],
+    rate: int,
+    seconds: float,
+    in_flight: int,
+    drivers: int,
+    folder: Path,
 ):
     call_id = await issue(runtime, "Live")
     acked: dict[int, float] = {}
@@ -294,29 +369,39 @@ async def live(  # type: ignore[no-untyped-def]
 
     polling = asyncio.create_task(poll_read_model())
     await asyncio.sleep(0.5)
-    interval = 1.0 / rate
-    begun = time.monotonic()
-    limit = asyncio.Semaphore(in_flight)  # at most as many commands in flight as the API's
-
-    async def respond(organisation: uuid.UUID) -> None:
-        async with limit:
-            result = await runtime.pipeline.run(
-                answers.respond_to_call,
-                Actor.operator(TENANT),
-                call_id,
-                organisation,
-                Response(available=True, volunteers=3),
+    chosen = organisations[:target]
+    if drivers == 0:  # the commands in this process
+        begun = time.monotonic() + 0.1
+        acked.update(await drive(runtime, call_id, chosen, begun, rate, in_flight))
+    else:  # as several API processes: organisation n goes to driver n mod `drivers`
+        started = []
+        for d in range(drivers):
+            share = folder / f"driver-{d}.txt"
+            share.write_text("\n".join(str(o) for o in chosen[d::drivers]))
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "drive",
+                runtime.database.dsn,
+                str(call_id),
+                str(share),
+                str(d),
+                str(drivers),
+                str(rate),
+                str(in_flight),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
-        acked[result.position] = time.monotonic()
-
-    sending = []
-    for n, organisation in enumerate(organisations[:target]):
-        delay = begun + n * interval - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sending.append(asyncio.create_task(respond(organisation)))
-    await asyncio.gather(*sending)
-    commands_took = time.monotonic() - begun
+            assert process.stdout is not None
+            assert (await process.stdout.readline()).strip() == b"ready"
+            started.append(process)
+        begun = time.monotonic() + 0.2
+        outputs = await asyncio.gather(*(p.communicate(f"{begun}\n".encode()) for p in started))
+        for output, _ in outputs:
+            for line in output.decode().splitlines():
+                position, at = line.split()
+                acked[int(position)] = float(at)
+    commands_took = max(acked.values()) - begun
     done.set()
     achieved = target / commands_took
     pictures, feed = await asyncio.wait_for(here, 60)
@@ -333,10 +418,10 @@ async def live(  # type: ignore[no-untyped-def]
         f" after its first; the commands took {commands_took:.1f} s"
     )
     return achieved, {
-        "bare feed, this process (baseline)": delays(acked, feed),
-        "bare feed, other process (NOTIFY)": delays(acked, elsewhere["feed"]),
+        "bare feed, bench process (baseline)": delays(acked, feed),
+        "bare feed, other process (baseline)": delays(acked, elsewhere["feed"]),
         "read model's checkpoint (every 10 ms)": delays(acked, polled),
-        "picture stream, this process": delays(acked, pictures),
+        "picture stream, bench process": delays(acked, pictures),
         "picture stream, other process": delays(acked, elsewhere["picture"]),
     }
 
@@ -352,7 +437,13 @@ async def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
-        "--in-flight", type=int, default=32, help="(b): most response commands at once"
+        "--in-flight", type=int, default=32, help="(b): most response commands at once, each"
+    )
+    parser.add_argument(
+        "--drivers",
+        type=int,
+        default=2,
+        help="(b): processes taking the responses (0: this one)",
     )
     parser.add_argument("--connections", default="1,4,8", help="SMTP connections to try in (a)")
     parser.add_argument("--parts", default="ab", help="a: delivery, b: the live picture")
@@ -421,7 +512,13 @@ async def main() -> None:
                     runner = asyncio.create_task(runtime.runner.run(stop))
                 try:
                     achieved, found = await live(
-                        runtime, organisations, args.rate, args.seconds, args.in_flight
+                        runtime,
+                        organisations,
+                        args.rate,
+                        args.seconds,
+                        args.in_flight,
+                        args.drivers,
+                        folder,
                     )
                 finally:
                     stop.set()
@@ -430,9 +527,10 @@ async def main() -> None:
                     if projector is not None:
                         projector.terminate()
                         await projector.wait()
-                count = len(found["bare feed, this process (baseline)"])
+                count = len(found["bare feed, bench process (baseline)"])
+                takers = f"{args.drivers} processes" if args.drivers else "the bench process"
                 print(
-                    f"(b) {count} responses at {achieved:.0f}/s, read models in"
+                    f"(b) {count} responses at {achieved:.0f}/s taken by {takers}, read models in"
                     f" {'a process of their own' if projector else 'this process'}"
                     f" ({busy()}): delay from a response's acknowledgement to ..."
                 )
@@ -452,6 +550,8 @@ async def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["smtp"]:
         serve_smtp()
+    elif sys.argv[1:2] == ["drive"]:
+        asyncio.run(drive_elsewhere(sys.argv[2:]))
     elif sys.argv[1:2] == ["watch"]:
         asyncio.run(watch_elsewhere(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
     else:
