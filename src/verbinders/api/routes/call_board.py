@@ -7,9 +7,9 @@
   every stream of that call: it wakes on the store's feed signal (LISTEN/NOTIFY: appends in
   any API process, and the mail worker's progress), waits until the `calls` read model has
   caught up with the feed (so it never sends a picture older than the event that woke it),
-  and publishes at most one picture per `MIN_INTERVAL`, only when it differs from the last. Each event's id is
-  the feed position of the latest event in the picture: a client that reconnects with
-  `Last-Event-ID` gets nothing until an event moves the picture past it (a change of
+  and publishes at most one picture per `MIN_INTERVAL`, only when it differs from the last.
+  Each event's id is the feed position of the latest event in the picture: a client that
+  reconnects with `Last-Event-ID` gets nothing until an event moves the picture past it (a change of
   "reached" alone, which is mail going out and no event, is sent live with the same id, and
   a resumed client sees it with the next event). Opened with a bearer token, or with a board
   ticket (`?ticket=`) by the page, whose browser `EventSource` cannot send headers. Another
