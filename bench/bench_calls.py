@@ -64,6 +64,7 @@ from verbinders.config import Settings
 from verbinders.database import Database, open_pool
 from verbinders.domain.call_responses import Response
 from verbinders.domain.calls import CallKind, Need, NeedKind
+from verbinders.errors import Unavailable
 from verbinders.mail.worker import MailWorker
 from verbinders.projections.engine import wait_for_projection
 from verbinders.runtime import Runtime, open_runtime, runtime_on
@@ -281,17 +282,24 @@ async def drive(
     (CLOCK_MONOTONIC), at most `in_flight` at once; each response's position and when its
     command was acknowledged."""
     acked: dict[int, float] = {}
+    busy_answers: list[float] = []
     limit = asyncio.Semaphore(in_flight)  # at most as many commands in flight as the API's
 
     async def respond(organisation: uuid.UUID) -> None:
         async with limit:
-            result = await runtime.pipeline.run(
-                answers.respond_to_call,
-                Actor.operator(TENANT),
-                call_id,
-                organisation,
-                Response(available=True, volunteers=3),
-            )
+            while True:
+                try:
+                    result = await runtime.pipeline.run(
+                        answers.respond_to_call,
+                        Actor.operator(TENANT),
+                        call_id,
+                        organisation,
+                        Response(available=True, volunteers=3),
+                    )
+                    break
+                except Unavailable:  # 503 "busy": a client retries shortly
+                    busy_answers.append(time.monotonic())
+                    await asyncio.sleep(0.1)
         acked[result.position] = time.monotonic()
 
     sending = []
@@ -301,6 +309,8 @@ async def drive(
             await asyncio.sleep(delay)
         sending.append(asyncio.create_task(respond(organisation)))
     await asyncio.gather(*sending)
+    if busy_answers:
+        print(f"    {len(busy_answers)} commands answered busy (503) and retried", file=sys.stderr)
     return acked
 
 
@@ -437,7 +447,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
-        "--in-flight", type=int, default=32, help="(b): most response commands at once, each"
+        "--in-flight", type=int, default=16, help="(b): most response commands at once, each"
     )
     parser.add_argument(
         "--drivers",
