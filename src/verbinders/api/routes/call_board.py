@@ -47,6 +47,7 @@ from verbinders.domain.calls import Call
 from verbinders.errors import InvalidCommand, Unavailable
 from verbinders.projections.call_picture import CallPicture, call_picture
 from verbinders.projections.reading import _STATE_SQL, Reading, reading
+from verbinders.store.feed_guards import feed_refusal
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
@@ -167,15 +168,18 @@ class _Board:
             await asyncio.sleep(CATCH_UP_POLL)
 
     async def _read(self) -> None:
-        """The reader, on a connection of its own: under a stream of commands the pool's
-        connections are theirs, and a picture that waited for one came seconds late."""
+        """The reader, on a connection of its own (the horizon, the read model's checkpoint and
+        the picture): under a stream of commands the pool's connections are theirs, and a
+        picture that waited for them came late."""
         signal = self.runtime.signal
         conn: Connection | None = None
         try:
             conn = await self.runtime.connect()
             while not self._stop.is_set():
                 pokes = signal.pokes
-                picture = await self._picture(conn, await self.runtime.store.last_position())
+                with feed_refusal():  # the feed's horizon, as `EventStore.last_position`
+                    horizon = int(await conn.fetchval("SELECT feed_horizon()") or 0)
+                picture = await self._picture(conn, horizon)
                 if picture != self.picture:
                     self.picture = picture
                     self._publish()
