@@ -13,14 +13,19 @@
     same run: the same 2,000 messages sent by a bare `smtplib` loop over one connection (no
     database, no outbox).
 (b) The live picture. Responses arrive at `--rate` per second (each a command through the
-    pipeline, from as many organisations); a picture stream (the API's `_live` generator, with
-    the read models running in `verbinders project`, a process of their own, or with
-    `--projector here` in this process) reports,
-    for each response, the delay from the command's acknowledgement (its commit) to the first
-    picture that counts it: one stream in this process, and one in a process of its own
-    (`bench_calls.py watch ...`, its own runtime on the same database, woken by LISTEN/NOTIFY,
-    as a second API process is). Baseline in the same run: the raw feed's delay to a bare
-    subscriber (the store's subscription) in each of the two processes.
+    pipeline, from as many organisations), taken by `--drivers` processes of their own
+    (`bench_calls.py drive ...`, each with its own runtime and pool, as API processes are;
+    organisation n to driver n mod drivers; 0: the bench's process), each with at most
+    `--in-flight` commands at once. A picture stream (the API's `_live` generator, with the
+    read models running in `verbinders project`, a process of their own, or with
+    `--projector here` in this process) reports, for each response, the delay from the
+    command's acknowledgement (its commit) to the first picture whose id (the position of
+    its latest event) reaches the response's position: one stream in the bench's process,
+    and one in a process of its own (`bench_calls.py watch ...`, its own runtime on the same
+    database, woken by LISTEN/NOTIFY). Baselines in the same run: the raw feed's delay to a
+    bare subscriber (the store's subscription) in each of the two processes, and the `calls`
+    read model's checkpoint, looked at every 10 ms. Times are CLOCK_MONOTONIC, one clock for
+    all processes.
 
 Without `--database-url` an embedded PostgreSQL 18 in a temporary folder; with it, a database
 of its own created and dropped on that server. Results: docs/benchmarks.md.
@@ -50,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.calls_support import add_member
 from tests.mail.smtp_server import SmtpServer
 
-from verbinders.api.routes.call_board import _live, _read
+from verbinders.api.routes.call_board import _live
 from verbinders.application import call_responses as answers
 from verbinders.application.calls import issue_call
 from verbinders.application.context import Actor
@@ -59,6 +64,7 @@ from verbinders.config import Settings
 from verbinders.database import Database, open_pool
 from verbinders.domain.call_responses import Response
 from verbinders.domain.calls import CallKind, Need, NeedKind
+from verbinders.errors import Unavailable
 from verbinders.mail.worker import MailWorker
 from verbinders.projections.engine import wait_for_projection
 from verbinders.runtime import Runtime, open_runtime, runtime_on
@@ -66,6 +72,10 @@ from verbinders.store.subscription import subscribe
 from verbinders.workers import prepare_workers
 
 TENANT = "bench"
+CHECKPOINT_SQL = """
+SELECT c.position FROM projection_generations g JOIN checkpoints c ON c.name = g.schema_name
+ WHERE g.name = $1 AND g.state = 'active'
+"""
 
 
 def pct(values: list[float], p: float) -> float:
@@ -198,14 +208,16 @@ async def delivery(
 
 
 def delays(acked: dict[int, float], seen: list[tuple[float, int]]) -> list[float]:
-    """For the n-th acknowledged response, the time until a reader first counted n."""
+    """For each acknowledged response (by its position), the time until a reader first showed
+    a position at or past it; a reader that saw it before its acknowledgement was noted (in
+    another process) counts 0."""
     found: list[float] = []
-    counted = 0
-    for at, count in seen:
-        for n in range(counted + 1, count + 1):
-            if n in acked:
-                found.append(max(0.0, at - acked[n]))
-        counted = max(counted, count)
+    pending = sorted(acked)
+    index = 0
+    for at, position in sorted(seen, key=lambda s: s[0]):
+        while index < len(pending) and pending[index] <= position:
+            found.append(max(0.0, at - acked[pending[index]]))
+            index += 1
     return found
 
 
@@ -213,7 +225,8 @@ async def watch(
     runtime: Runtime, call_id: uuid.UUID, after: int, target: int, stopping: asyncio.Event
 ) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
     """What a reader of the call's picture stream and a bare subscriber to the feed see: when
-    (CLOCK_MONOTONIC) they counted how many responses."""
+    (CLOCK_MONOTONIC) they showed which position (the picture's id; the feed's latest
+    response), until `target` responses."""
     pictures: list[tuple[float, int]] = []
     feed: list[tuple[float, int]] = []
 
@@ -221,17 +234,19 @@ async def watch(
         async for message in _live(runtime, TENANT, call_id, None, stopping):
             if message.data is None:
                 continue
-            responded = json.loads(str(message.data))["responded"]
-            pictures.append((time.monotonic(), responded))
-            if responded >= target:
+            picture = json.loads(str(message.data))
+            pictures.append((time.monotonic(), int(picture["position"])))
+            if picture["responded"] >= target:
                 return
 
     async def fed() -> None:
         seen = 0
         async for batch in subscribe(runtime.store, runtime.signal, after=after, tenant=TENANT):
             now = time.monotonic()
-            seen += sum(1 for e in batch if e.topic.endswith("CallResponse.Responded"))
-            feed.append((now, seen))
+            responses = [e for e in batch if e.topic.endswith("CallResponse.Responded")]
+            if responses:
+                seen += len(responses)
+                feed.append((now, responses[-1].position))
             if seen >= target:
                 return
 
@@ -252,7 +267,88 @@ async def watch_elsewhere(dsn: str, call_id: str, after: int, target: int) -> No
             print(name, at, count)
 
 
-async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seconds: float):  # type: ignore[no-untyped-def]
+async def drive(
+    runtime: Runtime,
+    call_id: uuid.UUID,
+    organisations: list[uuid.UUID],
+    begun: float,
+    rate: float,
+    in_flight: int,
+    *,
+    first: int = 0,
+    step: int = 1,
+) -> dict[int, float]:
+    """Respond for `organisations`, the k-th at `begun` + (first + k * step) / rate
+    (CLOCK_MONOTONIC), at most `in_flight` at once; each response's position and when its
+    command was acknowledged."""
+    acked: dict[int, float] = {}
+    busy_answers: list[float] = []
+    limit = asyncio.Semaphore(in_flight)  # at most as many commands in flight as the API's
+
+    async def respond(organisation: uuid.UUID) -> None:
+        async with limit:
+            while True:
+                try:
+                    result = await runtime.pipeline.run(
+                        answers.respond_to_call,
+                        Actor.operator(TENANT),
+                        call_id,
+                        organisation,
+                        Response(available=True, volunteers=3),
+                    )
+                    break
+                except Unavailable:  # 503 "busy": a client retries shortly
+                    busy_answers.append(time.monotonic())
+                    await asyncio.sleep(0.1)
+        acked[result.position] = time.monotonic()
+
+    sending = []
+    for k, organisation in enumerate(organisations):
+        delay = begun + (first + k * step) / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sending.append(asyncio.create_task(respond(organisation)))
+    await asyncio.gather(*sending)
+    if busy_answers:
+        print(f"    {len(busy_answers)} commands answered busy (503) and retried", file=sys.stderr)
+    return acked
+
+
+async def drive_elsewhere(argv: list[str]) -> None:
+    """`bench_calls.py drive DSN CALL FILE FIRST STEP RATE IN_FLIGHT`: `drive` in a process of
+    its own (an API process taking responses); prints `ready`, reads the start moment from
+    its standard input, then prints `POSITION MONOTONIC` per response."""
+    dsn, call_id, share, first, step, rate, in_flight = argv
+    text = await asyncio.to_thread(Path(share).read_text)
+    organisations = [uuid.UUID(line) for line in text.split()]
+    settings = Settings(database_url=dsn, snapshot_every=0)
+    pool = await open_pool(dsn, settings)
+    async with runtime_on(settings, Database(pool=pool, dsn=dsn, embedded=False)) as runtime:
+        print("ready", flush=True)
+        begun = float(await asyncio.to_thread(sys.stdin.readline))
+        acked = await drive(
+            runtime,
+            uuid.UUID(call_id),
+            organisations,
+            begun,
+            float(rate),
+            int(in_flight),
+            first=int(first),
+            step=int(step),
+        )
+    for position, at in acked.items():
+        print(position, at)
+
+
+async def live(  # type: ignore[no-untyped-def]
+    runtime: Runtime,
+    organisations: list[uuid.UUID],
+    rate: int,
+    seconds: float,
+    in_flight: int,
+    drivers: int,
+    folder: Path,
+):
     call_id = await issue(runtime, "Live")
     acked: dict[int, float] = {}
     stopping = asyncio.Event()
@@ -272,41 +368,51 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     assert (await other.stdout.readline()).strip() == b"ready"
     here = asyncio.create_task(watch(runtime, call_id, start_position, target, stopping))
     polled: list[tuple[float, int]] = []
+    done = asyncio.Event()
 
-    async def poll_read_model() -> None:  # what the read model holds, every 10 ms
-        while not polled or polled[-1][1] < target:
-            picture = await _read(runtime, TENANT, call_id)
-            polled.append((time.monotonic(), picture.responded))
-            await asyncio.sleep(0.01)
+    async def poll_read_model() -> None:  # how far the read model is, every 10 ms
+        async with runtime.pool.acquire() as conn:
+            while not done.is_set() or not acked or polled[-1][1] < max(acked):
+                checkpoint = await conn.fetchval(CHECKPOINT_SQL, "calls")
+                polled.append((time.monotonic(), int(checkpoint or 0)))
+                await asyncio.sleep(0.01)
 
     polling = asyncio.create_task(poll_read_model())
     await asyncio.sleep(0.5)
-    interval = 1.0 / rate
-    begun = time.monotonic()
-    order = 0
-    limit = asyncio.Semaphore(16)  # at most as many commands in flight as a busy API has
-
-    async def respond(organisation: uuid.UUID) -> None:
-        nonlocal order
-        async with limit:
-            await runtime.pipeline.run(
-                answers.respond_to_call,
-                Actor.operator(TENANT),
-                call_id,
-                organisation,
-                Response(available=True, volunteers=3),
+    chosen = organisations[:target]
+    if drivers == 0:  # the commands in this process
+        begun = time.monotonic() + 0.1
+        acked.update(await drive(runtime, call_id, chosen, begun, rate, in_flight))
+    else:  # as several API processes: organisation n goes to driver n mod `drivers`
+        started = []
+        for d in range(drivers):
+            share = folder / f"driver-{d}.txt"
+            share.write_text("\n".join(str(o) for o in chosen[d::drivers]))
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "drive",
+                runtime.database.dsn,
+                str(call_id),
+                str(share),
+                str(d),
+                str(drivers),
+                str(rate),
+                str(in_flight),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
-        order += 1
-        acked[order] = time.monotonic()
-
-    sending = []
-    for n, organisation in enumerate(organisations[:target]):
-        delay = begun + n * interval - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sending.append(asyncio.create_task(respond(organisation)))
-    await asyncio.gather(*sending)
-    commands_took = time.monotonic() - begun
+            assert process.stdout is not None
+            assert (await process.stdout.readline()).strip() == b"ready"
+            started.append(process)
+        begun = time.monotonic() + 0.2
+        outputs = await asyncio.gather(*(p.communicate(f"{begun}\n".encode()) for p in started))
+        for output, _ in outputs:
+            for line in output.decode().splitlines():
+                position, at = line.split()
+                acked[int(position)] = float(at)
+    commands_took = max(acked.values()) - begun
+    done.set()
     achieved = target / commands_took
     pictures, feed = await asyncio.wait_for(here, 60)
     await asyncio.wait_for(polling, 60)
@@ -316,16 +422,16 @@ async def live(runtime: Runtime, organisations: list[uuid.UUID], rate: int, seco
     for line in output.decode().splitlines():
         name, at, count = line.split()
         elsewhere[name].append((float(at), int(count)))
-    first = next(at for at, count in polled if count > 0)
+    first = next(at for at, position in polled if position >= min(acked))
     print(
-        f"    the read model counted {target} responses over {polled[-1][0] - first:.1f} s"
+        f"    the read model applied {target} responses over {polled[-1][0] - first:.1f} s"
         f" after its first; the commands took {commands_took:.1f} s"
     )
     return achieved, {
-        "bare feed, this process (baseline)": delays(acked, feed),
-        "bare feed, other process (NOTIFY)": delays(acked, elsewhere["feed"]),
-        "read model (polled every 10 ms)": delays(acked, polled),
-        "picture stream, this process": delays(acked, pictures),
+        "bare feed, bench process (baseline)": delays(acked, feed),
+        "bare feed, other process (baseline)": delays(acked, elsewhere["feed"]),
+        "read model's checkpoint (every 10 ms)": delays(acked, polled),
+        "picture stream, bench process": delays(acked, pictures),
         "picture stream, other process": delays(acked, elsewhere["picture"]),
     }
 
@@ -340,6 +446,15 @@ async def main() -> None:
     parser.add_argument("--organisations", type=int, default=2000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--in-flight", type=int, default=16, help="(b): most response commands at once, each"
+    )
+    parser.add_argument(
+        "--drivers",
+        type=int,
+        default=2,
+        help="(b): processes taking the responses (0: this one)",
+    )
     parser.add_argument("--connections", default="1,4,8", help="SMTP connections to try in (a)")
     parser.add_argument("--parts", default="ab", help="a: delivery, b: the live picture")
     parser.add_argument(
@@ -406,7 +521,15 @@ async def main() -> None:
                 else:
                     runner = asyncio.create_task(runtime.runner.run(stop))
                 try:
-                    achieved, found = await live(runtime, organisations, args.rate, args.seconds)
+                    achieved, found = await live(
+                        runtime,
+                        organisations,
+                        args.rate,
+                        args.seconds,
+                        args.in_flight,
+                        args.drivers,
+                        folder,
+                    )
                 finally:
                     stop.set()
                     if runner is not None:
@@ -414,9 +537,10 @@ async def main() -> None:
                     if projector is not None:
                         projector.terminate()
                         await projector.wait()
-                count = len(found["bare feed, this process (baseline)"])
+                count = len(found["bare feed, bench process (baseline)"])
+                takers = f"{args.drivers} processes" if args.drivers else "the bench process"
                 print(
-                    f"(b) {count} responses at {achieved:.0f}/s, read models in"
+                    f"(b) {count} responses at {achieved:.0f}/s taken by {takers}, read models in"
                     f" {'a process of their own' if projector else 'this process'}"
                     f" ({busy()}): delay from a response's acknowledgement to ..."
                 )
@@ -436,6 +560,8 @@ async def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["smtp"]:
         serve_smtp()
+    elif sys.argv[1:2] == ["drive"]:
+        asyncio.run(drive_elsewhere(sys.argv[2:]))
     elif sys.argv[1:2] == ["watch"]:
         asyncio.run(watch_elsewhere(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
     else:

@@ -90,6 +90,7 @@ def test_migrations_are_plain_lists_in_order_collected_in_one_place() -> None:
         "mail",
         "call_timers",
         "call_board",
+        "call_audience",
         "report_timers",
     ]
     for name, steps in collected:

@@ -167,6 +167,7 @@ DOMAINS: tuple[Domain, ...] = (
             ("mail", "verbinders.mail.outbox:MIGRATIONS"),
             ("call_timers", "verbinders.application.call_timers:MIGRATIONS"),
             ("call_board", "verbinders.application.board_tickets:MIGRATIONS"),
+            ("call_audience", "verbinders.application.addressees:MIGRATIONS"),
         ),
         workers=("verbinders.mail.worker:MailWorker", "verbinders.policies.call_timer:CallTimer"),
     ),

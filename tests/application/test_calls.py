@@ -4,12 +4,15 @@ writes to the outbox with its events, who may do what, and the race for a need."
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
 
 from tests.calls_support import add_member, issue
 from tests.platforms import Platform
+from verbinders.api.routes import call_board
+from verbinders.application import addressees
 from verbinders.application import call_responses as answers
 from verbinders.application import calls as service
 from verbinders.application import membership as membership_service
@@ -18,8 +21,12 @@ from verbinders.application.context import Actor
 from verbinders.application.unit_of_work import CommandRequest
 from verbinders.domain.call_responses import Response
 from verbinders.domain.calls import Audience, Call, CallChanges
+from verbinders.domain.membership import Membership
+from verbinders.domain.organisations import Organisation
+from verbinders.domain.profile import ProfileChanges
 from verbinders.errors import Conflict, Forbidden, InvalidCommand, NotFound, PreconditionFailed
 from verbinders.runtime import Runtime
+from verbinders.store.events import Metadata, NewEvent
 
 
 async def outbox(runtime: Runtime, call_id: str, kind: str = "issued") -> set[uuid.UUID]:
@@ -290,3 +297,217 @@ async def test_a_claimed_need_cannot_be_removed_from_the_call(
         await runtime.pipeline.run(
             answers.claim_need, actors["coordinator"], call_id, "helikopter", a.organisation_id
         )
+
+
+async def _members_at(runtime: Runtime, tenant: str, position: int) -> list[uuid.UUID]:
+    async with runtime.pool.acquire() as conn:
+        members = await addressees.active_members(conn, tenant, until_position=position)
+    return [member.organisation_id for member in members]
+
+
+async def _horizon(runtime: Runtime) -> int:
+    async with runtime.pool.acquire() as conn:
+        return await addressees.feed_horizon(conn)
+
+
+async def _rows_read(runtime: Runtime, tenant: str, position: int) -> tuple[int, set[str]]:
+    """What reading the members at `position` costs: rows its plan's scans returned, and the
+    tables it touched."""
+    async with runtime.pool.acquire() as conn:
+        plan = await conn.fetchval(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {addressees.AUDIENCE_SQL}",
+            tenant,
+            position,
+            addressees._ACTIVE,
+            addressees._PROFILE,
+            addressees._DISSOLVED,
+        )
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    rows, tables = 0, set()
+    nodes = [plan[0]["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.get("Plans", ()))
+        if "Relation Name" in node and node.get("Actual Loops", 0):
+            tables.add(node["Relation Name"])
+            rows += int(node["Actual Rows"] * node["Actual Loops"])
+    return rows, tables
+
+
+async def test_reading_the_members_costs_the_same_whatever_the_history(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    tenant = platform.slug
+    operator = Actor.operator(tenant, "tests")
+    for n in range(5):
+        await add_member(runtime, tenant, f"Lid {n}")
+    busy = await add_member(runtime, tenant, "Druk Bezet")
+    before = await _rows_read(runtime, tenant, await _horizon(runtime))
+    assert before[1] == {"call_audience_memberships", "call_audience_organisations"}
+
+    # Unrelated history: 3,000 events of other streams of the platform, and a long history of
+    # one membership (suspended and reinstated 20 times).
+    metadata = Metadata(tenant=tenant, actor="tests")
+    for _ in range(30):
+        streams = [uuid.uuid4() for _ in range(100)]
+        await runtime.store.append(
+            [
+                NewEvent(
+                    stream_id=stream,
+                    stream_type="Unrelated",
+                    version=1,
+                    topic="tests:Unrelated.Happened",
+                    payload=b'{"n": 1}',
+                )
+                for stream in streams
+            ],
+            expected=dict.fromkeys(streams, 0),
+            metadata=metadata,
+        )
+    for _ in range(20):
+        await runtime.pipeline.run(
+            membership_service.suspend, operator, busy.organisation_id, reason="even niet"
+        )
+        await runtime.pipeline.run(
+            membership_service.reinstate, operator, busy.organisation_id, reason="weer"
+        )
+    after = await _rows_read(runtime, tenant, await _horizon(runtime))
+    assert after == before
+    assert len(await _members_at(runtime, tenant, await _horizon(runtime))) == 6
+
+
+async def test_members_as_of_an_earlier_position_ignore_what_changed_since(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    """Rows changed after the horizon are read from their streams up to it: exactly the
+    members as the feed stood there."""
+    tenant = platform.slug
+    operator = Actor.operator(tenant, "tests")
+    stays = await add_member(runtime, tenant, "Blijft", districts=("noord",))
+    suspended = await add_member(runtime, tenant, "Wordt Geschorst")
+    leaves = await add_member(runtime, tenant, "Vertrekt")
+    dissolved = await add_member(runtime, tenant, "Wordt Opgeheven")
+    moves = await add_member(runtime, tenant, "Verhuist", districts=("noord",))
+    returns = await add_member(runtime, tenant, "Komt Terug")
+    await runtime.pipeline.run(
+        membership_service.suspend, operator, returns.organisation_id, reason="even"
+    )
+    horizon = await _horizon(runtime)
+    earlier = await _members_at(runtime, tenant, horizon)
+    assert set(earlier) == {o.organisation_id for o in (stays, suspended, leaves, dissolved, moves)}
+
+    late = await add_member(runtime, tenant, "Laatkomer", districts=("noord",))
+    await runtime.pipeline.run(
+        membership_service.suspend, operator, suspended.organisation_id, reason="contributie"
+    )
+    await runtime.pipeline.run(membership_service.leave, operator, leaves.organisation_id)
+    await runtime.pipeline.run(
+        org_service.dissolve_organisation, operator, dissolved.organisation_id, reason="gestopt"
+    )
+    await runtime.pipeline.run(
+        org_service.update_organisation,
+        operator,
+        moves.organisation_id,
+        ProfileChanges(districts=("schalkwijk",)),
+    )
+    await runtime.pipeline.run(
+        membership_service.reinstate, operator, returns.organisation_id, reason="betaald"
+    )
+
+    assert await _members_at(runtime, tenant, horizon) == earlier
+    now = await _horizon(runtime)
+    assert set(await _members_at(runtime, tenant, now)) == {
+        o.organisation_id for o in (stays, moves, returns, late)
+    }
+    async with runtime.pool.acquire() as conn:
+        at_then = await addressees.active_members(conn, tenant, until_position=horizon)
+        at_now = await addressees.active_members(conn, tenant, until_position=now)
+    noord = Audience(districts=("noord",))  # the others name no district: city-wide
+    assert {m.organisation_id for m in addressees.narrow(at_then, noord)} == set(earlier)
+    assert {m.organisation_id for m in addressees.narrow(at_now, noord)} == {
+        o.organisation_id for o in (stays, returns, late)
+    }
+
+
+async def test_the_audience_tables_backfill_to_what_the_trigger_keeps(
+    runtime: Runtime, platform: Platform
+) -> None:
+    """The migration fills the tables from the history it finds; the trigger keeps them the
+    same way from then on."""
+    tenant = platform.slug
+    operator = Actor.operator(tenant, "tests")
+    await add_member(runtime, tenant, "Een", districts=("noord",))
+    other = await add_member(runtime, tenant, "Twee")
+    await runtime.pipeline.run(
+        membership_service.suspend, operator, other.organisation_id, reason="even"
+    )
+    await add_member(runtime, tenant, "Drie", admit=False)
+    migration = addressees.MIGRATIONS[0][2]
+    backfill = migration[migration.index("INSERT INTO call_audience_memberships\nSELECT") :]
+    tables = ("call_audience_memberships", "call_audience_organisations")
+    query = "SELECT * FROM {} WHERE tenant = $1 ORDER BY 1"
+    async with runtime.pool.acquire() as conn:
+        kept = [await conn.fetch(query.format(t), tenant) for t in tables]
+        with pytest.raises(_Undone):
+            async with conn.transaction():  # rolled back: nothing of this stays
+                for table in tables:
+                    await conn.execute(f"DELETE FROM {table}")
+                await conn.execute(backfill)
+                filled = [await conn.fetch(query.format(t), tenant) for t in tables]
+                raise _Undone
+    assert len(kept[0]) == 3
+    assert len(kept[1]) >= 3  # and the platform's own organisations
+    assert filled == kept
+
+
+class _Undone(Exception):
+    pass
+
+
+def test_the_trigger_names_the_topics_the_reader_uses() -> None:
+    migration = addressees.MIGRATIONS[0][2]
+    for topic in (*addressees._ACTIVE, *addressees._PROFILE, addressees._DISSOLVED):
+        assert f"'{topic}'" in migration
+    assert f"'{Membership.STREAM_TYPE}'" in migration
+    assert f"'{Organisation.STREAM_TYPE}'" in migration
+
+
+async def test_streams_of_one_call_in_a_process_share_one_reader(
+    runtime: Runtime, platform: Platform, actors: dict[str, Actor]
+) -> None:
+    """Two desks watching one call: one reader (one connection, one picture query per
+    change) serves both; it stops when the last stream ends."""
+    tenant = platform.slug
+    member = await add_member(runtime, tenant, "Een")
+    call_id = uuid.UUID((await issue(runtime, actors["coordinator"])).id)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(runtime.runner.run(stop))
+    stopping = asyncio.Event()
+    first = call_board._live(runtime, tenant, call_id, None, stopping)
+    second = call_board._live(runtime, tenant, call_id, None, stopping)
+    try:
+        one, two = await asyncio.wait_for(asyncio.gather(anext(first), anext(second)), 30)
+        assert one.data == two.data
+        boards = [b for b in call_board._boards.values() if b.call_id == call_id]
+        assert len(boards) == 1
+        assert boards[0].viewers == 2
+        assert json.loads(str(one.data))["responded"] == 0
+
+        await runtime.pipeline.run(
+            answers.respond_to_call,
+            Actor.operator(tenant, "tests"),
+            call_id,
+            member.organisation_id,
+            Response(available=True, volunteers=2),
+        )
+        one, two = await asyncio.wait_for(asyncio.gather(anext(first), anext(second)), 30)
+        assert json.loads(str(one.data))["responded"] == 1
+        assert one.data == two.data
+        assert one.id == two.id
+    finally:
+        await first.aclose()
+        await second.aclose()
+        stop.set()
+        await runner
+    assert not [b for b in call_board._boards.values() if b.call_id == call_id]

@@ -71,19 +71,19 @@ class CallPicture(msgspec.Struct, frozen=True, kw_only=True):
 
 
 PICTURE_SQL = """
-SELECT c.*,
-       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
-           AND {valid_a}) AS addressed,
-       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
-           AND {valid_a} AND a.acknowledged_at IS NOT NULL) AS acknowledged,
-       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
-           AND {valid_a} AND a.first_response_at IS NOT NULL) AS responded,
-       (SELECT count(*) FROM {addressees} a WHERE a.tenant = c.tenant AND a.call_id = c.id
-           AND {valid_a} AND a.available) AS available,
-       (SELECT coalesce(sum(volunteers), 0) FROM {addressees} a WHERE a.tenant = c.tenant
-           AND a.call_id = c.id AND {valid_a} AND a.available) AS volunteers
-  FROM {calls} c WHERE c.tenant = $1 AND c.id = $2 AND {valid_c}
+SELECT c.*, a.addressed, a.acknowledged, a.responded, a.available, a.volunteers
+  FROM {calls} c
+ CROSS JOIN LATERAL (
+       SELECT count(*) AS addressed,
+              count(*) FILTER (WHERE a.acknowledged_at IS NOT NULL) AS acknowledged,
+              count(*) FILTER (WHERE a.first_response_at IS NOT NULL) AS responded,
+              count(*) FILTER (WHERE a.available) AS available,
+              coalesce(sum(a.volunteers) FILTER (WHERE a.available), 0) AS volunteers
+         FROM {addressees} a
+        WHERE a.tenant = c.tenant AND a.call_id = c.id AND {valid_a}) a
+ WHERE c.tenant = $1 AND c.id = $2 AND {valid_c}
 """
+"""The call's row and its counts, in one pass over its addressees (not one per count)."""
 
 REACHED_SQL = """
 SELECT count(DISTINCT m.organisation_id)

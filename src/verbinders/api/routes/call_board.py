@@ -3,12 +3,13 @@
 - `GET /calls/{id}/picture`: the picture (`projections/call_picture.py`), `as_of` and
   `wait_for` as every read-model query.
 - `GET /calls/{id}/picture/stream`: the picture again whenever it changes, as SSE (`event:
-  picture`). It wakes on the store's feed signal (LISTEN/NOTIFY: appends in any API process,
-  and the mail worker's progress), waits until the `calls` read model has caught up with the
-  feed (so it never sends a picture older than the event that woke it), and sends at most one
-  picture per `MIN_INTERVAL`, only when it differs from the last one sent. Each event's id is
-  the feed position of the latest event in the picture: a client that reconnects with
-  `Last-Event-ID` gets nothing until an event moves the picture past it (a change of
+  picture`). One reader per call and process (`_Board`, on a connection of its own) serves
+  every stream of that call: it wakes on the store's feed signal (LISTEN/NOTIFY: appends in
+  any API process, and the mail worker's progress), waits until the `calls` read model has
+  caught up with the feed (so it never sends a picture older than the event that woke it),
+  and publishes at most one picture per `MIN_INTERVAL`, only when it differs from the last.
+  Each event's id is the feed position of the latest event in the picture: a client that
+  reconnects with `Last-Event-ID` gets nothing until an event moves the picture past it (a change of
   "reached" alone, which is mail going out and no event, is sent live with the same id, and
   a resumed client sees it with the next event). Opened with a bearer token, or with a board
   ticket (`?ticket=`) by the page, whose browser `EventSource` cannot send headers. Another
@@ -22,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import time
 import uuid
@@ -42,12 +44,13 @@ from verbinders.application import rights
 from verbinders.application.board_tickets import BoardTicket, issue_ticket, redeem_ticket
 from verbinders.application.context import Actor
 from verbinders.domain.calls import Call
-from verbinders.errors import InvalidCommand
+from verbinders.errors import InvalidCommand, Unavailable
 from verbinders.projections.call_picture import CallPicture, call_picture
-from verbinders.projections.engine import wait_for_projection
-from verbinders.projections.reading import reading
+from verbinders.projections.reading import _STATE_SQL, Reading, reading
+from verbinders.store.feed_guards import feed_refusal
 
 if TYPE_CHECKING:
+    from verbinders.database import Connection
     from verbinders.runtime import Runtime
 
 __all__ = ["CallBoardController"]
@@ -84,6 +87,134 @@ async def _read(runtime: Runtime, tenant: str, call_id: uuid.UUID) -> CallPictur
         return await call_picture(r, tenant, call_id)
 
 
+CATCH_UP_POLL = 0.01
+"""How often a board looks whether the read model has reached the feed (seconds)."""
+
+
+class _Board:
+    """One call's picture in this process, read once for every stream that shows it.
+
+    Its reader wakes on the feed signal, waits until the `calls` read model has reached the
+    feed's last position, reads the picture and publishes it when it changed (at most once
+    per `MIN_INTERVAL`). Streams only wait for the next publication: twenty desks watching
+    one call cost one reader, not twenty. The reader stops when the last stream leaves.
+    """
+
+    def __init__(self, runtime: Runtime, tenant: str, call_id: uuid.UUID) -> None:
+        self.runtime, self.tenant, self.call_id = runtime, tenant, call_id
+        self.picture: CallPicture | None = None
+        self.error: BaseException | None = None
+        self.version = 0
+        self.viewers = 0
+        self._published = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def join(self) -> None:
+        self.viewers += 1
+        if self._task is None:
+            self._task = asyncio.create_task(self._read())
+
+    def leave(self) -> None:
+        self.viewers -= 1
+        if self.viewers == 0:
+            self._stop.set()
+            self._forget()
+
+    def _forget(self) -> None:
+        key = (id(self.runtime), self.tenant, self.call_id)
+        if _boards.get(key) is self:
+            del _boards[key]
+
+    async def next(self, seen: int, timeout: float, stopping: asyncio.Event) -> None:
+        """Until a publication after version `seen`, `timeout` or `stopping`."""
+        if self.version != seen or self.error is not None:
+            return
+        waiters = {
+            asyncio.ensure_future(self._published.wait()),
+            asyncio.ensure_future(stopping.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _publish(self) -> None:
+        self.version += 1
+        published, self._published = self._published, asyncio.Event()
+        published.set()
+
+    async def _picture(self, conn: Connection, target: int) -> CallPicture:
+        """The picture once the read model has passed `target` (waiting at most
+        `CATCH_UP_SECONDS`, then as it stands), refused as `reading` refuses a platform
+        whose read model stopped at a fault."""
+        deadline = time.monotonic() + CATCH_UP_SECONDS
+        while True:
+            state = await conn.fetchrow(_STATE_SQL, "calls", self.tenant, None)
+            assert state is not None  # one row, always
+            if state["fault_position"] is not None:
+                raise Unavailable(
+                    f"the calls read model of this platform stopped at position"
+                    f" {state['fault_position']}: {state['fault']}",
+                    projection="calls",
+                    position=int(state["fault_position"]),
+                )
+            reached = state["checkpoint"] or 0
+            if reached >= target or time.monotonic() > deadline or self._stop.is_set():
+                return await call_picture(
+                    Reading(conn=conn, name="calls"), self.tenant, self.call_id
+                )
+            await asyncio.sleep(CATCH_UP_POLL)
+
+    async def _read(self) -> None:
+        """The reader, on a connection of its own (the horizon, the read model's checkpoint and
+        the picture): under a stream of commands the pool's connections are theirs, and a
+        picture that waited for them came late."""
+        signal = self.runtime.signal
+        conn: Connection | None = None
+        try:
+            conn = await self.runtime.connect()
+            while not self._stop.is_set():
+                pokes = signal.pokes
+                with feed_refusal():  # the feed's horizon, as `EventStore.last_position`
+                    horizon = int(await conn.fetchval("SELECT feed_horizon()") or 0)
+                picture = await self._picture(conn, horizon)
+                if picture != self.picture:
+                    self.picture = picture
+                    self._publish()
+                started = time.monotonic()
+                stop = asyncio.ensure_future(self._stop.wait())
+                poked = asyncio.ensure_future(signal.wait(KEEP_ALIVE_SECONDS, since=pokes))
+                try:
+                    await asyncio.wait({stop, poked}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stop.cancel()
+                    poked.cancel()
+                rest = MIN_INTERVAL - (time.monotonic() - started)
+                if rest > 0:
+                    await asyncio.sleep(rest)
+        except Exception as error:  # every stream of the board ends with it
+            self.error = error
+            self._publish()
+        finally:
+            self._forget()
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 5)
+
+
+_boards: dict[tuple[int, str, uuid.UUID], _Board] = {}
+
+
+def _board(runtime: Runtime, tenant: str, call_id: uuid.UUID) -> _Board:
+    key = (id(runtime), tenant, call_id)
+    board = _boards.get(key)
+    if board is None or board.error is not None:
+        board = _boards[key] = _Board(runtime, tenant, call_id)
+    return board
+
+
 async def _live(
     runtime: Runtime,
     tenant: str,
@@ -92,40 +223,38 @@ async def _live(
     stopping: asyncio.Event,
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
     """The picture whenever it changes (past `resumed_at`, if resumed); `: keep-alive` when
-    idle."""
-    signal = runtime.signal
-    last: CallPicture | None = None
-    quiet_since = time.monotonic()
-    while not stopping.is_set():
-        pokes = signal.pokes
-        target = await runtime.store.last_position()
-        await wait_for_projection(runtime.pool, "calls", target, CATCH_UP_SECONDS)
-        picture = await _read(runtime, tenant, call_id)
-        fresh = (
-            picture != last
-            if last is not None
-            else (resumed_at is None or picture.position > resumed_at)
-        )
-        if fresh:
-            last = picture
-            quiet_since = time.monotonic()
-            yield ServerSentEventMessage(
-                data=_encoder.encode(picture).decode(), id=str(picture.position), event="picture"
-            )
-        elif time.monotonic() - quiet_since > KEEP_ALIVE_SECONDS:
-            quiet_since = time.monotonic()
-            yield ServerSentEventMessage(comment="keep-alive", data=None)
-        started = time.monotonic()
-        stop = asyncio.ensure_future(stopping.wait())
-        poked = asyncio.ensure_future(signal.wait(KEEP_ALIVE_SECONDS, since=pokes))
-        try:
-            await asyncio.wait({stop, poked}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            poked.cancel()
-        rest = MIN_INTERVAL - (time.monotonic() - started)
-        if rest > 0:
-            await asyncio.sleep(rest)
+    idle. Shares its call's `_Board` with every other stream of this process."""
+    board = _board(runtime, tenant, call_id)
+    board.join()
+    try:
+        last: CallPicture | None = None
+        seen = 0
+        quiet_since = time.monotonic()
+        while not stopping.is_set():
+            await board.next(seen, KEEP_ALIVE_SECONDS, stopping)
+            if board.error is not None:
+                raise board.error
+            picture = board.picture
+            if board.version != seen and picture is not None:
+                seen = board.version
+                fresh = (
+                    picture != last
+                    if last is not None
+                    else (resumed_at is None or picture.position > resumed_at)
+                )
+                if fresh:
+                    last = picture
+                    quiet_since = time.monotonic()
+                    yield ServerSentEventMessage(
+                        data=_encoder.encode(picture).decode(),
+                        id=str(picture.position),
+                        event="picture",
+                    )
+            elif time.monotonic() - quiet_since > KEEP_ALIVE_SECONDS:
+                quiet_since = time.monotonic()
+                yield ServerSentEventMessage(comment="keep-alive", data=None)
+    finally:
+        board.leave()
 
 
 class CallBoardController(Controller):
