@@ -73,3 +73,24 @@ async def test_status_refuses_a_feed_that_cannot_be_read_naming_the_fix(pool: as
     assert code == 1
     assert err.startswith("error: event_position_seq has INCREMENT 1, CACHE 5, NO CYCLE")
     assert "ALTER SEQUENCE event_position_seq INCREMENT 1 CACHE 1 NO CYCLE" in err
+
+
+async def test_index_moments_leaves_the_moment_index_in_place_and_says_so(
+    env: None, pool: asyncpg.Pool
+) -> None:
+    """(On a store this small, opening the runtime builds it already; the concurrent build of
+    a big store is `ensure_moment_index`'s test in tests/store.)"""
+    from verbinders.store.schema import MOMENT_INDEX
+
+    async with pool.acquire() as conn:
+        await conn.execute(f"DROP INDEX IF EXISTS {MOMENT_INDEX}")
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["index-moments"])
+    assert result.exit_code == 0, result.output
+    assert f"index {MOMENT_INDEX} is in place" in result.stdout
+    async with pool.acquire() as conn:
+        valid = await conn.fetchval(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = $1",
+            MOMENT_INDEX,
+        )
+    assert valid is True

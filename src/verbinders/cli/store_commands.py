@@ -1,4 +1,5 @@
-"""Commands over the store and the projections: `project`, `replay`, `export events`.
+"""Commands over the store and the projections: `project`, `replay`, `export events`,
+`index-moments`.
 
 Results go to standard output (the NDJSON of an export, the schema a replay built), progress
 and counts to standard error, so that both can be piped. Bad input (an unknown projection, an
@@ -252,7 +253,40 @@ def _escape_separators(data: bytes) -> bytes:
     return data
 
 
+@click.command("index-moments")
+def index_moments_command() -> None:
+    """Build the index that maps moments to positions for `as_of` reads, if it is missing.
+
+    `serve` and the other commands build it themselves on a store of fewer than 100,000
+    events. On a bigger one this command builds it with CREATE INDEX CONCURRENTLY: appends go
+    on meanwhile; it waits for the transactions open when it starts. Until it is there, `as_of`
+    reads find their moment through the BRIN index on recorded_at, only slower.
+    """
+    from verbinders.store.schema import MOMENT_INDEX, ensure_moment_index
+
+    @run_async
+    async def body() -> int:
+        settings = load_settings()
+        async with open_runtime(settings, min_size=1, max_size=2) as runtime:
+            conn = await runtime.connect()
+            try:
+                built = await ensure_moment_index(conn, concurrently=True)
+            finally:
+                await conn.close()
+        if built:
+            click.echo(f"index {MOMENT_INDEX} is in place")
+            return 0
+        click.echo(
+            f"index {MOMENT_INDEX} is being built by another process; run this again later",
+            err=True,
+        )
+        return 1
+
+    sys.exit(body())
+
+
 def register(main: click.Group) -> None:
     main.add_command(project_command)
     main.add_command(replay_command)
     main.add_command(export_group)
+    main.add_command(index_moments_command)

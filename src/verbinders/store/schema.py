@@ -420,7 +420,7 @@ async def ensure_moment_index(
     At startup (`open_database`) only on a store of fewer than `small` events, in a
     transaction that waits at most 100 ms for the table's lock (an append left open, a
     rival building it): the build then takes no time, and nothing waits on it for long.
-    On a bigger store, `concurrently=True` (an operator's step) builds it with CREATE INDEX
+    On a bigger store, `concurrently=True` (`verbinders index-moments`) builds it with CREATE INDEX
     CONCURRENTLY, outside any transaction, so that appends go on meanwhile (a migration's
     transaction would lock them out for the whole build); it waits for every transaction
     open when it starts. Without the index `position_at` works from the BRIN index on
