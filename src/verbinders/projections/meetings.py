@@ -31,13 +31,17 @@ clock), so an answer as of a position equals a rebuild up to it. Queries: `meeti
 
 from __future__ import annotations
 
+import functools
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from verbinders.domain.meetings import Meeting
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -152,6 +156,17 @@ PERIODS = Table(
 
 def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed(text: str) -> uuid.UUID:
+    return FastUUID(text)
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A payload's id as asyncpg's own UUID (a `uuid.UUID` equal to the stdlib's and hashed in
+    C: the keys of an attendance row are hashed a dozen times per event), parsed once per id."""
+    return _parsed(value) if isinstance(value, str) else _parsed(str(value))
 
 
 class MeetingsProjection(TemporalProjection):
