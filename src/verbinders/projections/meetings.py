@@ -3,7 +3,7 @@
 Tables (readers query the views `meetings.<table>`; every row carries its tenant):
 
 - `meetings`: one row per meeting as it stands: plan, agenda, cancellation (who and why),
-  minutes; `meeting_stamps`: its stream version (the ETag) and when it last changed;
+  minutes;
 - `attendance`: per meeting and organisation, the latest record (a correction replaces it; a
   notice of absence dropped by a reschedule disappears);
 - `decisions`: per decision, its text and votes, when it was taken, and who recorded it with
@@ -12,6 +12,14 @@ Tables (readers query the views `meetings.<table>`; every row carries its tenant
 - `memberships` and `membership_periods`: which organisation each membership stream is about
   and its periods of membership (admitted until left), which decide the meetings an
   organisation "could attend".
+
+A meeting's stream version (its ETag) and when it last changed are not a row of their own:
+each row of the three tables above carries the version and recording time of the meeting's
+event that wrote it (`meeting_version`, `changed_at`), and the meeting's are the greatest of
+its rows' (`meetings_queries.py`). Every event of a meeting writes one of them (a reschedule
+that drops notices writes the meeting's row too), and a stream's recording times follow its
+versions, so as of any position these are the version and time of the meeting's last event
+up to it, exactly, with no version of anything per attendance record but the attendance row.
 
 Whether a meeting was held, and whether it is upcoming, in progress or ended, is not stored:
 it depends on the moment asked about and is worked out by the queries (`MEETING_STATE`).
@@ -23,13 +31,17 @@ clock), so an answer as of a position equals a rebuild up to it. Queries: `meeti
 
 from __future__ import annotations
 
+import functools
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from verbinders.domain.meetings import Meeting
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, as_uuid, events_of
+from verbinders.projections.temporal import Table, TemporalProjection, events_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -89,16 +101,11 @@ MEETINGS = Table(
         ("cancel_reason", "text"),
         ("minutes", "text"),
         ("minutes_published_at", "timestamptz"),
+        ("meeting_version", "integer"),
+        ("changed_at", "timestamptz"),
     ),
     indexes=("(tenant, starts_at, id)", "(tenant, ends_at, id)"),
 )
-STAMPS = Table(
-    "meeting_stamps",
-    keys=(("tenant", "text"), ("id", "uuid")),
-    values=(("version", "integer"), ("updated_at", "timestamptz")),
-)
-"""Each meeting's stream version (its ETag) and last change: apart from the meeting's row,
-which changes far less often (every attendance record moves the version)."""
 ATTENDANCE = Table(
     "attendance",
     keys=(("tenant", "text"), ("meeting_id", "uuid"), ("organisation_id", "uuid")),
@@ -107,8 +114,11 @@ ATTENDANCE = Table(
         ("people", "integer"),
         ("recorded_at", "timestamptz"),
         ("recorded_by", "text"),
+        ("meeting_version", "integer"),
+        ("changed_at", "timestamptz"),
     ),
-    indexes=("(tenant, meeting_id)", "(tenant, organisation_id)"),
+    # Per meeting: the key's own indexes (current and versions) begin with (tenant, meeting_id).
+    indexes=("(tenant, organisation_id)",),
 )
 DECISIONS = Table(
     "decisions",
@@ -122,8 +132,8 @@ DECISIONS = Table(
         ("decided_at", "timestamptz"),
         ("recorded_by", "text"),
         ("grounds", "text"),
+        ("changed_at", "timestamptz"),
     ),
-    indexes=("(tenant, meeting_id)",),
 )
 ORGANISATIONS = Table(
     "organisations",
@@ -141,7 +151,6 @@ PERIODS = Table(
     "membership_periods",
     keys=(("tenant", "text"), ("membership_id", "uuid"), ("since", "timestamptz")),
     values=(("until", "timestamptz"),),
-    indexes=("(tenant, membership_id)",),
 )
 
 
@@ -149,19 +158,21 @@ def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+@functools.lru_cache(maxsize=65536)
+def _parsed(text: str) -> uuid.UUID:
+    return FastUUID(text)
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A payload's id as asyncpg's own UUID (a `uuid.UUID` equal to the stdlib's and hashed in
+    C: the keys of an attendance row are hashed a dozen times per event), parsed once per id."""
+    return _parsed(value) if isinstance(value, str) else _parsed(str(value))
+
+
 class MeetingsProjection(TemporalProjection):
     name = "meetings"
-    version = 2
-    versioned = (MEETINGS, STAMPS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
-    tables = (
-        "meetings",
-        "meeting_stamps",
-        "attendance",
-        "decisions",
-        "organisations",
-        "memberships",
-        "membership_periods",
-    )
+    version = 3
+    versioned = (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
     events = {
         **events_of(
             Meeting,
@@ -178,50 +189,55 @@ class MeetingsProjection(TemporalProjection):
     }
 
     async def load(self, conn: Connection, rows: Rows, events: Sequence[RecordedEvent]) -> None:
-        wanted: dict[Table, set[Key]] = {t: set() for t in self.versioned}
+        meetings: set[Key] = set()
+        attendance: set[Key] = set()
+        decisions: set[Key] = set()
+        organisations: set[Key] = set()
+        memberships: set[Key] = set()
+        dispatch = self.dispatch
         for e in events:
-            method, key = self.dispatch[e.topic], (e.tenant, e.stream_id)
-            if method in ("organisation", "renamed"):
-                wanted[ORGANISATIONS].add(key)
+            method = dispatch[e.topic]
+            if method == "attendance_recorded":
+                # The attendance row only: the meeting's own row does not change.
+                attendance.add((e.tenant, e.stream_id, as_uuid(e.payload["organisation_id"])))
+            elif method == "decision_recorded":
+                decisions.add((e.tenant, e.stream_id, as_uuid(e.payload["decision_id"])))
+            elif method in ("organisation", "renamed"):
+                organisations.add((e.tenant, e.stream_id))
             elif method in ("applied", "admitted", "left"):
-                wanted[MEMBERSHIPS].add(key)
+                memberships.add((e.tenant, e.stream_id))
             else:
-                wanted[MEETINGS].add(key)
-                wanted[STAMPS].add(key)
-                p = e.payload
-                if method == "attendance_recorded":
-                    wanted[ATTENDANCE].add((*key, as_uuid(p["organisation_id"])))
-                elif method == "rescheduled":
-                    wanted[ATTENDANCE].update((*key, as_uuid(o)) for o in p["dropped_notices"])
-                elif method == "decision_recorded":
-                    wanted[DECISIONS].add((*key, as_uuid(p["decision_id"])))
-        for table in (MEETINGS, STAMPS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS):
-            await rows.load(conn, table, wanted[table])
+                meetings.add((e.tenant, e.stream_id))
+                if method == "rescheduled":
+                    attendance.update(
+                        (e.tenant, e.stream_id, as_uuid(o)) for o in e.payload["dropped_notices"]
+                    )
+        await rows.load(conn, MEETINGS, meetings)
+        await rows.load(conn, ATTENDANCE, attendance)
+        await rows.load(conn, DECISIONS, decisions)
+        await rows.load(conn, ORGANISATIONS, organisations)
+        await rows.load(conn, MEMBERSHIPS, memberships)
         # The open period a `Left` closes is found through its membership.
+        periods: set[Key] = set()
         for e in events:
-            if self.dispatch[e.topic] == "left" and rows.known(
-                MEMBERSHIPS, key := (e.tenant, e.stream_id)
-            ):
+            method = dispatch[e.topic]
+            if method == "left" and rows.known(MEMBERSHIPS, key := (e.tenant, e.stream_id)):
                 membership = rows.get(MEMBERSHIPS, key)
                 if membership is not None and membership["open_since"] is not None:
-                    wanted[PERIODS].add((*key, membership["open_since"]))
-            elif self.dispatch[e.topic] == "admitted":
-                wanted[PERIODS].add((e.tenant, e.stream_id, _moment(e.payload["at"])))
-        await rows.load(conn, PERIODS, wanted[PERIODS])
+                    periods.add((*key, membership["open_since"]))
+            elif method == "admitted":
+                periods.add((e.tenant, e.stream_id, _moment(e.payload["at"])))
+        await rows.load(conn, PERIODS, periods)
 
     # -- meetings -------------------------------------------------------------------------------
 
-    def _touch(self, rows: Rows, e: RecordedEvent, **values: Any) -> None:
-        """The meeting's version and change time, and `values`."""
+    def _change(self, rows: Rows, e: RecordedEvent, **values: Any) -> None:
+        """The meeting's row with `values`, at the event's version and time."""
         key = (e.tenant, e.stream_id)
-        if rows.get(STAMPS, key) is None:
-            return
-        rows.put(STAMPS, key, {"version": e.version, "updated_at": e.recorded_at}, e)
-        if values:
-            row = rows.get(MEETINGS, key)
-            if row is not None:
-                row.update(values)
-                rows.put(MEETINGS, key, row, e)
+        row = rows.get(MEETINGS, key)
+        if row is not None:
+            row.update(values, meeting_version=e.version, changed_at=e.recorded_at)
+            rows.put(MEETINGS, key, row, e)
 
     def scheduled(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
@@ -245,17 +261,16 @@ class MeetingsProjection(TemporalProjection):
                 "cancel_reason": None,
                 "minutes": None,
                 "minutes_published_at": None,
+                "meeting_version": e.version,
+                "changed_at": e.recorded_at,
             },
             e,
-        )
-        rows.put(
-            STAMPS, (e.tenant, e.stream_id), {"version": e.version, "updated_at": e.recorded_at}, e
         )
 
     def rescheduled(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
         row = rows.get(MEETINGS, (e.tenant, e.stream_id))
-        self._touch(
+        self._change(
             rows,
             e,
             starts_at=_moment(p["starts_at"]),
@@ -270,11 +285,11 @@ class MeetingsProjection(TemporalProjection):
             rows.delete(ATTENDANCE, (e.tenant, e.stream_id, as_uuid(organisation)), e)
 
     def agenda_changed(self, rows: Rows, e: RecordedEvent) -> None:
-        self._touch(rows, e, agenda=e.payload["agenda"])
+        self._change(rows, e, agenda=e.payload["agenda"])
 
     def cancelled(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
-        self._touch(
+        self._change(
             rows,
             e,
             cancelled_at=_moment(p["at"]),
@@ -293,10 +308,11 @@ class MeetingsProjection(TemporalProjection):
                 "people": attendance.get("people"),
                 "recorded_at": _moment(p["at"]),
                 "recorded_by": e.metadata.get("actor"),
+                "meeting_version": e.version,
+                "changed_at": e.recorded_at,
             },
             e,
         )
-        self._touch(rows, e)
 
     def decision_recorded(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
@@ -314,14 +330,14 @@ class MeetingsProjection(TemporalProjection):
                 "decided_at": _moment(p["at"]),
                 "recorded_by": e.metadata.get("actor"),
                 "grounds": e.metadata.get("reason"),
+                "changed_at": e.recorded_at,
             },
             e,
         )
-        self._touch(rows, e)
 
     def minutes_published(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload
-        self._touch(rows, e, minutes=p["minutes"], minutes_published_at=_moment(p["at"]))
+        self._change(rows, e, minutes=p["minutes"], minutes_published_at=_moment(p["at"]))
 
     # -- who could attend -----------------------------------------------------------------------
 

@@ -38,20 +38,23 @@ def _held(r: Reading, m: str) -> str:
 
 
 def _summary_sql(r: Reading) -> str:
+    # The meeting's version and last change: the greatest of its rows' (see `meetings.py`).
     return (
-        "SELECT m.*, v.version, v.updated_at,"
+        "SELECT m.*, greatest(m.meeting_version, a.version, d.version) AS version,"
+        " greatest(m.changed_at, a.changed_at, d.changed_at) AS updated_at,"
         f" {MEETING_STATE.format(m='m', at='$2')} AS state,"
         f" {_held(r, 'm')} AS held,"
         " a.present, a.people, a.excused, a.unexcused, d.decisions"
-        f" FROM {r.table('meetings')} m JOIN {r.table('meeting_stamps')} v"
-        f" ON v.tenant = m.tenant AND v.id = m.id AND {r.valid('v')}"
+        f" FROM {r.table('meetings')} m"
         " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE status = 'present') AS present,"
         "   coalesce(sum(people) FILTER (WHERE status = 'present'), 0) AS people,"
         "   count(*) FILTER (WHERE status = 'absent-with-notice') AS excused,"
-        "   count(*) FILTER (WHERE status = 'absent-without-notice') AS unexcused"
+        "   count(*) FILTER (WHERE status = 'absent-without-notice') AS unexcused,"
+        "   max(x.meeting_version) AS version, max(x.changed_at) AS changed_at"
         f"   FROM {r.table('attendance')} x WHERE x.tenant = m.tenant AND x.meeting_id = m.id"
         f"   AND {r.valid('x')}) a"
-        " CROSS JOIN LATERAL (SELECT count(*) AS decisions"
+        " CROSS JOIN LATERAL (SELECT count(*) AS decisions,"
+        "   max(y.meeting_version) AS version, max(y.changed_at) AS changed_at"
         f"   FROM {r.table('decisions')} y WHERE y.tenant = m.tenant AND y.meeting_id = m.id"
         f"   AND {r.valid('y')}) d"
     )
