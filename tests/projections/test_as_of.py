@@ -103,7 +103,7 @@ async def meetings(r: Reading) -> list[Any]:
 async def counted(r: Reading) -> dict[Any, tuple[int, int]]:
     """Each call's addressee rows and those that responded, counted in the rows."""
     a = r.table("addressees")
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"SELECT c.id, (SELECT count(*) FROM {a} a WHERE a.tenant = c.tenant"
         f" AND a.call_id = c.id AND {r.valid('a')}) AS addressed,"
         f" (SELECT count(*) FROM {a} a WHERE a.tenant = c.tenant AND a.call_id = c.id"

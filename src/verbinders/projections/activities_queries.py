@@ -71,8 +71,8 @@ async def list_activities(
         f" AND ($7::boolean IS NULL OR ({accepted})) = $7)"
     )
     args = (tenant, status, theme, district, year, organisation, collaboration)
-    total = await r.conn.fetchval(f"SELECT count(*) FROM {a} a WHERE {where}", *args)
-    rows = await r.conn.fetch(
+    total = await r.fetchval(f"SELECT count(*) FROM {a} a WHERE {where}", *args)
+    rows = await r.fetch(
         f"SELECT a.*, ({accepted})) AS collaboration,"
         f" ARRAY(SELECT p.organisation_id FROM {p} p WHERE p.tenant = a.tenant"
         f"   AND p.activity_id = a.id AND p.status = 'accepted' AND {r.valid('p')}"
@@ -101,8 +101,8 @@ async def list_cases(
         " AND ($3::uuid IS NULL OR c.organisation_a = $3 OR c.organisation_b = $3)"
     )
     args = (tenant, status, organisation)
-    total = await r.conn.fetchval(f"SELECT count(*) FROM {c} c WHERE {where}", *args)
-    rows = await r.conn.fetch(
+    total = await r.fetchval(f"SELECT count(*) FROM {c} c WHERE {where}", *args)
+    rows = await r.fetch(
         f"SELECT c.*, (SELECT x.title FROM {a} x WHERE x.tenant = c.tenant"
         f"   AND x.id = c.activity_a AND {r.valid('x')}) AS title_a,"
         f" (SELECT x.title FROM {a} x WHERE x.tenant = c.tenant AND x.id = c.activity_b"
@@ -156,7 +156,7 @@ def _lines(groups: dict[str, list[Any]], names: dict[str, str] | None = None) ->
 
 async def hours_report(r: Reading, tenant: str, year: int) -> HoursReport:
     h, o, a = r.table("hours"), r.table("organisations"), r.table("activities")
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"SELECT h.organisation_id, h.hours, h.volunteers, o.name, o.kind,"
         " coalesce(a.themes, o.themes, '{}') AS themes,"
         " coalesce(a.districts, o.districts, '{}') AS districts"
@@ -217,7 +217,7 @@ class CaseMetrics(msgspec.Struct, frozen=True, kw_only=True):
 
 async def case_metrics(r: Reading, tenant: str) -> CaseMetrics:
     c, p = r.table("cases"), r.table("partners")
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"SELECT extract(year FROM c.opened_at AT TIME ZONE '{PLATFORM_TIME_ZONE}')::int AS year,"
         " c.status, c.outcome, extract(epoch FROM c.ended_at - c.opened_at) / 86400 AS days,"
         f" EXISTS (SELECT FROM {p} p WHERE p.tenant = c.tenant"
@@ -289,7 +289,7 @@ async def network(r: Reading, tenant: str, year: int) -> Network:
     """Which organisations worked together in `year`: each collaboration joins its organiser
     and its accepted partners, every two of them a pair."""
     a, p, o = r.table("activities"), r.table("partners"), r.table("organisations")
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"WITH collab AS (SELECT a.id, a.organisation_id, {_YEAR} AS year FROM {a} a"
         f"   WHERE a.tenant = $1 AND {r.valid('a')} AND a.status <> 'cancelled'"
         f"   AND {_YEAR} <= $2 AND EXISTS (SELECT FROM {p} p WHERE p.tenant = a.tenant"

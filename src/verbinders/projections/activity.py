@@ -65,7 +65,7 @@ async def monthly(
 ) -> list[asyncpg.Record]:
     """Events per month and kind of stream, between `since` and `until` (days, inclusive)."""
     return list(
-        await r.conn.fetch(
+        await r.fetch(
             "SELECT date_trunc('month', day)::date AS month, stream_type,"
             f" sum(events)::bigint AS events FROM {r.table('daily_events')}"
             " WHERE tenant = $1 AND ($2::date IS NULL OR day >= $2)"

@@ -111,7 +111,7 @@ def _names(r: Reading) -> dict[str, str]:
 
 async def picture_row(r: Reading, tenant: str, call_id: uuid.UUID) -> Any:
     """The call's row with its counts (`NotFound` when there is none on this platform)."""
-    row = await r.conn.fetchrow(PICTURE_SQL.format(**_names(r)), tenant, call_id)
+    row = await r.fetchrow(PICTURE_SQL.format(**_names(r)), tenant, call_id)
     if row is None:
         raise NotFound(f"no call {call_id}", stream_type="Call", id=str(call_id))
     return row
@@ -140,7 +140,7 @@ async def call_picture(
     row = await picture_row(r, tenant, call_id)
     claims = {
         c["need_id"]: c
-        for c in await r.conn.fetch(
+        for c in await r.fetch(
             "SELECT c.need_id, c.organisation_id, c.claimed_at, o.name"
             f" FROM {r.table('claims')} c LEFT JOIN {r.table('organisations')} o"
             f" ON o.tenant = c.tenant AND o.id = c.organisation_id AND {r.valid('o')}"
@@ -149,8 +149,8 @@ async def call_picture(
             call_id,
         )
     }
-    responses = await r.conn.fetch(OFFERS_SQL.format(**_names(r)), tenant, call_id)
-    reached = await r.conn.fetchval(REACHED_SQL, tenant, call_id, as_of)
+    responses = await r.fetch(OFFERS_SQL.format(**_names(r)), tenant, call_id)
+    reached = await r.fetchval(REACHED_SQL, tenant, call_id, as_of)
     needs: list[NeedState] = []
     by_district: dict[Any, int] = {}
     by_language: dict[Any, int] = {}

@@ -40,9 +40,9 @@ async def calls_page(
     )
     args = (tenant, state, kind, everything, party)
     calls = r.table("calls")
-    total = await r.conn.fetchval(f"SELECT count(*) FROM {calls} c WHERE {where}", *args)
+    total = await r.fetchval(f"SELECT count(*) FROM {calls} c WHERE {where}", *args)
     # `addressed` and `responded` are counted on the call's row (see `calls.CALLS`).
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"SELECT c.* FROM {calls} c WHERE {where}"
         " ORDER BY c.issued_at DESC, c.id LIMIT $6 OFFSET $7",
         *args,
@@ -55,7 +55,7 @@ async def calls_page(
 async def addressees_of(r: Reading, tenant: str, call_id: uuid.UUID) -> list[asyncpg.Record]:
     """Every addressee of the call with its organisation's name and kind, by name."""
     return list(
-        await r.conn.fetch(
+        await r.fetch(
             f"SELECT a.*, o.name, o.kind FROM {r.table('addressees')} a"
             f" LEFT JOIN {r.table('organisations')} o ON o.tenant = a.tenant"
             f" AND o.id = a.organisation_id AND {r.valid('o')}"
@@ -69,7 +69,7 @@ async def addressees_of(r: Reading, tenant: str, call_id: uuid.UUID) -> list[asy
 
 async def first_responses(r: Reading, tenant: str, call_id: uuid.UUID) -> Any:
     """The call's first response time and how many answered by `respond_by` (or None)."""
-    return await r.conn.fetchrow(
+    return await r.fetchrow(
         "SELECT min(a.first_response_at) AS first,"
         " count(*) FILTER (WHERE a.first_response_at <= c.respond_by) AS in_time"
         f" FROM {r.table('calls')} c JOIN {r.table('addressees')} a"
@@ -105,7 +105,7 @@ async def year_tables(
         "valid_c": r.valid("c"),
         "valid_o": r.valid("o"),
     }
-    kinds = await r.conn.fetch(
+    kinds = await r.fetch(
         f"SELECT kind, count(*) AS calls FROM {r.table('calls')} c WHERE c.tenant = $1"
         f" AND {r.valid('c')} AND c.issued_at >= $2 AND c.issued_at < $3"
         " GROUP BY kind ORDER BY kind",
@@ -113,10 +113,10 @@ async def year_tables(
         start,
         end,
     )
-    by_organisation = await r.conn.fetch(
+    by_organisation = await r.fetch(
         _RATES_SQL.format(key="a.organisation_id", name="o.name", **tables), tenant, start, end
     )
-    by_kind = await r.conn.fetch(
+    by_kind = await r.fetch(
         _RATES_SQL.format(key="coalesce(o.kind, 'unknown')", name="NULL::text", **tables),
         tenant,
         start,

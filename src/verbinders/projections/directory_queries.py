@@ -73,10 +73,10 @@ async def organisations_page(
         )
     condition = " AND ".join(where)
     organisations = r.table("organisations")
-    total = await r.conn.fetchval(
+    total = await r.fetchval(
         f"SELECT count(*) FROM {organisations} o WHERE {condition}", *arg.values
     )
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"SELECT o.*, (SELECT count(*) FROM {strengths} s WHERE s.tenant = o.tenant"
         f" AND s.organisation_id = o.id AND {r.valid('s')} AND s.withdrawn_at IS NULL)"
         f" AS strength_count FROM {organisations} o WHERE {condition}"
@@ -126,8 +126,8 @@ async def strengths_page(
         " ON o.tenant = s.tenant AND o.id = s.organisation_id"
         f" WHERE {' AND '.join(where)}"
     )
-    total = await r.conn.fetchval(f"SELECT count(*) {sql_from}", *arg.values)
-    rows = await r.conn.fetch(
+    total = await r.fetchval(f"SELECT count(*) {sql_from}", *arg.values)
+    rows = await r.fetch(
         f"SELECT s.*, o.name AS organisation_name, o.kind AS organisation_kind {sql_from}"
         f" ORDER BY {rank} DESC, s.title, s.id LIMIT {arg(limit)} OFFSET {arg(offset)}",
         *arg.values,

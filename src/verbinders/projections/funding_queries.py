@@ -50,10 +50,10 @@ async def applications_page(
         " AND ($4 OR a.funder = $5 OR a.applicant = $5 OR a.co_applicants ? $5::text)"
     )
     args = (tenant, round_id, state, everything, party)
-    total = await r.conn.fetchval(
+    total = await r.fetchval(
         f"SELECT count(*) FROM {r.table('applications')} a WHERE {where}", *args
     )
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"SELECT a.*, o.name AS applicant_name, o.kind AS applicant_kind"
         f" FROM {r.table('applications')} a"
         f" LEFT JOIN {r.table('organisations')} o ON o.tenant = a.tenant"
@@ -79,7 +79,7 @@ def _joined(r: Reading) -> str:
 async def year_report(r: Reading, tenant: str) -> list[asyncpg.Record]:
     """Per year, fund and kind of applicant: applications submitted, decided and granted,
     amounts requested and granted (by the decisions in force)."""
-    return await r.conn.fetch(
+    return await r.fetch(
         f"SELECT {YEAR} AS year, f.id AS fund_id, f.name AS fund,"
         " coalesce(o.kind, 'unknown') AS applicant_kind, count(*) AS applications,"
         " count(*) FILTER (WHERE a.decisions > 0) AS decided,"
@@ -93,7 +93,7 @@ async def year_report(r: Reading, tenant: str) -> list[asyncpg.Record]:
 async def joint_report(r: Reading, tenant: str) -> list[asyncpg.Record]:
     """Joint against solo applications: decided, granted (more than 0), the success rate, and
     the amounts requested and granted."""
-    return await r.conn.fetch(
+    return await r.fetch(
         "SELECT a.joint, count(*) AS applications,"
         " count(*) FILTER (WHERE a.decisions > 0) AS decided,"
         " count(*) FILTER (WHERE a.decisions > 0 AND a.granted > 0) AS granted_count,"
@@ -109,7 +109,7 @@ async def decisions_report(r: Reading, tenant: str) -> list[asyncpg.Record]:
     """Per year and fund: days from submission to the first decision (mean, median, longest),
     and payment against grant (granted, paid, reclaimed, share paid)."""
     days = "extract(epoch FROM a.first_decided_at - a.submitted_at) / 86400"
-    return await r.conn.fetch(
+    return await r.fetch(
         f"SELECT {YEAR} AS year, f.id AS fund_id, f.name AS fund,"
         " count(*) FILTER (WHERE a.decisions > 0) AS decided,"
         f" round(avg({days})::numeric, 1) AS mean_days,"
@@ -126,7 +126,7 @@ async def decisions_report(r: Reading, tenant: str) -> list[asyncpg.Record]:
 
 async def grants(r: Reading, tenant: str) -> list[dict[str, Any]]:
     """The grants (decisions in force above 0) with what 360Giving asks of each."""
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         "SELECT a.*, f.name AS fund_name, f.funder, fo.name AS funder_name,"
         " o.name AS applicant_name, rd.title AS round_title, rd.deadline,"
         " (SELECT d.decided_at FROM"
@@ -144,7 +144,7 @@ async def grants(r: Reading, tenant: str) -> list[dict[str, Any]]:
         " ORDER BY awarded_at, a.id",
         tenant,
     )
-    payments = await r.conn.fetch(
+    payments = await r.fetch(
         f"SELECT p.* FROM {r.table('payments')} p WHERE p.tenant = $1 AND {r.valid('p')}"
         " ORDER BY p.application_id, p.number",
         tenant,
@@ -161,7 +161,7 @@ async def at_decisions(
     """Each decision on the application, with the application as it stood just before it
     (the read model's version true at the position before the decision's): what the decider
     knew. From the read model's history, not a rebuild."""
-    decisions = await r.conn.fetch(
+    decisions = await r.fetch(
         f"SELECT d.* FROM {r.table('decisions')} d WHERE d.tenant = $1"
         f" AND d.application_id = $2 AND {r.valid('d')} ORDER BY d.number",
         tenant,
@@ -170,7 +170,7 @@ async def at_decisions(
     found = []
     for decision in decisions:
         before = as_of("a", decision["position"] - 1)
-        row = await r.conn.fetchrow(
+        row = await r.fetchrow(
             f"SELECT a.* FROM {r.table('applications')} a WHERE a.tenant = $1 AND a.id = $2"
             f" AND {before}",
             tenant,

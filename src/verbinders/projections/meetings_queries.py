@@ -75,13 +75,13 @@ async def meetings_page(
     condition += f" AND {r.valid('m')}"
     if not include_cancelled:
         condition += " AND m.cancelled_at IS NULL"
-    total = await r.conn.fetchval(
+    total = await r.fetchval(
         f"SELECT count(*) FROM {r.table('meetings')} m"
         f" WHERE m.tenant = $1 AND $2::timestamptz IS NOT NULL AND {condition}",
         tenant,
         at,
     )
-    rows = await r.conn.fetch(
+    rows = await r.fetch(
         f"{_summary_sql(r)} WHERE m.tenant = $1 AND {condition}"
         f" ORDER BY {order} LIMIT $3 OFFSET $4",
         tenant,
@@ -96,7 +96,7 @@ async def meeting_detail(
     r: Reading, tenant: str, at: datetime, meeting_id: uuid.UUID
 ) -> tuple[Any, list[asyncpg.Record], list[asyncpg.Record]] | None:
     """(summary, attendance with names, decisions) of one meeting, or None."""
-    row = await r.conn.fetchrow(
+    row = await r.fetchrow(
         f"{_summary_sql(r)} WHERE m.tenant = $1 AND m.id = $3 AND {r.valid('m')}",
         tenant,
         at,
@@ -104,7 +104,7 @@ async def meeting_detail(
     )
     if row is None:
         return None
-    attendance = await r.conn.fetch(
+    attendance = await r.fetch(
         f"SELECT a.*, o.name FROM {r.table('attendance')} a"
         f" LEFT JOIN {r.table('organisations')} o"
         f" ON o.tenant = a.tenant AND o.id = a.organisation_id AND {r.valid('o')}"
@@ -113,7 +113,7 @@ async def meeting_detail(
         tenant,
         meeting_id,
     )
-    decisions = await r.conn.fetch(
+    decisions = await r.fetch(
         f"SELECT * FROM {r.table('decisions')} d"
         f" WHERE d.tenant = $1 AND d.meeting_id = $2 AND {r.valid('d')}"
         " ORDER BY d.meeting_version",
@@ -164,4 +164,4 @@ async def attendance_report(
     r: Reading, tenant: str, at: datetime, start: datetime | None, end: datetime | None
 ) -> list[asyncpg.Record]:
     """Per organisation: meetings held while it was a member, and its attendance."""
-    return list(await r.conn.fetch(_report_sql(r), tenant, at, start, end))
+    return list(await r.fetch(_report_sql(r), tenant, at, start, end))

@@ -70,8 +70,8 @@ async def register_page(
    AND (cardinality($4::text[]) = 0 OR o.kind = ANY ($4::text[]))
 """
     args = (tenant, at, list(statuses), list(kinds))
-    total = await r.conn.fetchval(f"SELECT count(*) {where}", *args)
-    rows = await r.conn.fetch(
+    total = await r.fetchval(f"SELECT count(*) {where}", *args)
+    rows = await r.fetch(
         f"""
 SELECT t.organisation_id, coalesce(o.name, t.organisation_id::text) AS name,
        coalesce(o.kind, 'unknown') AS kind, t.status, t.effective_from AS status_since,
@@ -168,16 +168,15 @@ def _counts(
 async def growth(r: Reading, tenant: str, *, at: datetime | None = None) -> GrowthReport:
     """Members at the end of each month since the platform started, and joins and leaves per
     year, each by kind of organisation, up to the moment `at` (default: now)."""
-    conn = r.conn
     periods, organisations = r.table("periods"), r.table("organisations")
     zone = ZoneInfo(TIME_ZONE)
     moment = at or datetime.now(UTC)
     kinds = tuple(k.value for k in OrganisationKind)
-    started_on: date | None = await conn.fetchval(
+    started_on: date | None = await r.fetchval(
         f"SELECT started_on FROM {r.table('platforms')} x WHERE x.tenant = $1 AND {r.valid('x')}",
         tenant,
     )
-    earliest: datetime | None = await conn.fetchval(
+    earliest: datetime | None = await r.fetchval(
         f"SELECT min(p.since) FROM {periods} p WHERE p.tenant = $1 AND p.since <= $2"
         f" AND {r.valid('p')}",
         tenant,
@@ -191,7 +190,7 @@ async def growth(r: Reading, tenant: str, *, at: datetime | None = None) -> Grow
     months = _months(first_day, last_day)
     # Each month's last moment; for the running month, the moment asked about.
     points = [min(_local_start(_next_month(month), zone) - _TICK, moment) for month in months]
-    member_rows = await conn.fetch(
+    member_rows = await r.fetch(
         f"""
 SELECT b.i, coalesce(o.kind, 'unknown') AS kind, count(*) AS n
   FROM unnest($2::timestamptz[]) WITH ORDINALITY AS b(x, i)
@@ -204,7 +203,7 @@ SELECT b.i, coalesce(o.kind, 'unknown') AS kind, count(*) AS n
         tenant,
         points,
     )
-    suspended_rows = await conn.fetch(
+    suspended_rows = await r.fetch(
         f"""
 SELECT b.i, count(*) AS n
   FROM unnest($2::timestamptz[]) WITH ORDINALITY AS b(x, i)
@@ -231,7 +230,7 @@ SELECT b.i, count(*) AS n
     years = sorted({month.year for month in months})
     lows = [_local_start(date(y, 1, 1), zone) for y in years]
     highs = [_local_start(date(y + 1, 1, 1), zone) for y in years]
-    year_rows = await conn.fetch(
+    year_rows = await r.fetch(
         f"""
 SELECT b.i, coalesce(o.kind, 'unknown') AS kind,
        count(*) FILTER (WHERE p.since >= b.lo AND p.since < b.hi AND p.since <= $4) AS joins,

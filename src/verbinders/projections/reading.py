@@ -6,10 +6,13 @@ Every route (and command-line listing) that reads a read model goes through `rea
         page = await directory_page(r, tenant, filters)
 
 and the read model's query functions (beside the read model, in `projections/`) take the
-`Reading`: `r.conn` to run on, `r.table("organisations")` for the table's name, and
-`r.valid("o")` for the condition that picks the versions to read: the current ones live, those
-true at the position the moment stands for with `as_of` (`temporal.py`). So the same query
-answers both, with no replay and no write.
+`Reading`: `r.fetch`/`r.fetchrow`/`r.fetchval` to run on, `r.table("organisations")` for the
+table's name, and `r.valid("o")` for the condition that picks the versions to read: the
+current ones live, those true at the position the moment stands for with `as_of`
+(`temporal.py`). So the same query answers both, with no replay and no write. As of a moment
+the position is the statement's last parameter (`r.fetch` binds it), never part of its text:
+the text is the same at every moment, so its prepared statement is reused as the live one's
+is (a query with `r.valid` must therefore go through `r.fetch`..., not `r.conn`).
 
 `reading` waits for `wait_for` (a command's `Verbinders-Position`: read your writes) and, as of
 a moment, for the read model to have passed the last position recorded by then (so that an
@@ -22,11 +25,11 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from verbinders.errors import InvalidCommand, Unavailable
 from verbinders.projections.engine import wait_for_projection
-from verbinders.projections.temporal import valid
+from verbinders.projections.temporal import as_of_bound, bind_position, live
 from verbinders.store.eventstore import POSITION_AT_SQL
 
 if TYPE_CHECKING:
@@ -55,8 +58,24 @@ class Reading:
         return f'"{self.name}"."{table}"'
 
     def valid(self, alias: str) -> str:
-        """The condition on table `alias` for the versions this read sees."""
-        return valid(alias, self.position)
+        """The condition on table `alias` for the versions this read sees (as of a position:
+        with the position as a parameter, bound by `fetch`, `fetchrow` and `fetchval`)."""
+        return live(alias) if self.position is None else as_of_bound(alias)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        """`conn.fetch` with the position bound (see `valid`)."""
+        text, values = bind_position(sql, args, self.position)
+        return list(await self.conn.fetch(text, *values))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        """`conn.fetchrow` with the position bound (see `valid`)."""
+        text, values = bind_position(sql, args, self.position)
+        return await self.conn.fetchrow(text, *values)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """`conn.fetchval` with the position bound (see `valid`)."""
+        text, values = bind_position(sql, args, self.position)
+        return await self.conn.fetchval(text, *values)
 
     @property
     def live(self) -> bool:

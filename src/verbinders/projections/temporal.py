@@ -8,6 +8,8 @@ of the event that ended it). So
   `WHERE valid_to IS NULL`, as fast as a table of current rows;
 - the read model as it stood at position P is the same query plus
   `valid_from <= P AND (valid_to IS NULL OR valid_to > P)` (`as_of`): no replay, no DDL.
+  Queries take P as a parameter (`as_of_bound`, `bind_position`), so that their text, and
+  the prepared statement, is the same at every position.
 
 A version exists for every position at which its row changed: a batch is folded event by event
 in memory (`Rows`), each event's changes making a version that starts at its position and ends
@@ -57,11 +59,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURRENT_SCHEMA",
+    "POSITION",
     "Rows",
     "Table",
     "TemporalProjection",
     "as_of",
+    "as_of_bound",
     "as_uuid",
+    "bind_position",
     "events_of",
     "live",
     "valid",
@@ -85,6 +90,30 @@ def as_of(alias: str, position: int) -> str:
 def valid(alias: str, position: int | None) -> str:
     """`live` without a position, `as_of` with one."""
     return live(alias) if position is None else as_of(alias, position)
+
+
+POSITION = "$position"
+"""Where `as_of_bound` puts the position: `bind_position` makes it the statement's last
+parameter, so that one query's text is the same at every position (its prepared statement
+is reused, not planned anew per moment)."""
+
+
+def as_of_bound(alias: str) -> str:
+    """`as_of` with the position as a parameter (`POSITION`, see `bind_position`)."""
+    return (
+        f"({alias}.valid_from <= {POSITION}"
+        f" AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {POSITION}))"
+    )
+
+
+def bind_position(sql: str, args: Sequence[Any], position: int | None) -> tuple[str, list[Any]]:
+    """(sql, args) with `POSITION` made parameter `$len(args)+1`, bound to `position`
+    (unchanged if the text has no `POSITION`)."""
+    if POSITION not in sql:
+        return sql, list(args)
+    if position is None:
+        raise ValueError("a live query has no position to bind")
+    return sql.replace(POSITION, f"${len(args) + 1}::bigint"), [*args, int(position)]
 
 
 @dataclass(frozen=True, eq=False)

@@ -82,7 +82,7 @@ class TokensProjection(TemporalProjection):
 
 async def token_rows(r: Reading, tenant: str) -> list[asyncpg.Record]:
     """The platform's tokens, oldest first."""
-    rows: list[Any] = await r.conn.fetch(
+    rows: list[Any] = await r.fetch(
         "SELECT token_id, party, roles, label, issued_at, issued_by, expires_at,"
         f" revoked_at, revoked_by FROM {r.table('tokens')} t"
         f" WHERE t.tenant = $1 AND {r.valid('t')} ORDER BY t.issued_at, t.token_id",

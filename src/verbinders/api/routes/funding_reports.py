@@ -399,7 +399,7 @@ class FundingReportsController(Controller):
             wait_for=wait_for,
             timeout=timeout,
         ) as r:
-            funder = await r.conn.fetchval(
+            funder = await r.fetchval(
                 f"SELECT a.funder FROM {r.table('applications')} a WHERE a.tenant = $1"
                 f" AND a.id = $2 AND {r.valid('a')}",
                 actor.tenant,
