@@ -14,6 +14,7 @@ from verbinders.projections.activity import ActivityProjection
 from verbinders.projections.engine import (
     LostLeadership,
     Projection,
+    analyze_grown_tables,
     create_generation,
     replay,
     step,
@@ -599,3 +600,70 @@ async def test_the_runner_reads_the_horizon_once_for_its_read_models(
         finally:
             stop.set()
             await task
+
+
+async def test_a_read_model_filled_by_live_batches_gets_planner_statistics(
+    store: EventStore, database: str, pool: asyncpg.Pool
+) -> None:
+    # Not a replay (which analyses after its bulk load) and not autovacuum (whose analyses
+    # set `last_autoanalyze`): the runner analyses the tables that grew, between batches.
+    signal = FeedSignal(None, poll_interval=0.05)
+    runner = ProjectionRunner(
+        store,
+        signal,
+        [LedgerProjection()],
+        lambda: asyncpg.connect(database),
+        batch_size=200,
+        analyze_interval=0.2,
+    )
+    stop = asyncio.Event()
+    await runner.prepare()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        positions: list[int] = []
+        for _ in range(3):
+            positions = await append_some(store, 1000)
+        assert await wait_for_projection(pool, "ledger", positions[-1], timeout=20)
+        row = None
+        for _ in range(200):  # generous: the machine may be busy
+            async with pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT s.last_analyze, c.reltuples FROM pg_stat_user_tables s"
+                    " JOIN pg_class c ON c.oid = s.relid"
+                    " JOIN projection_generations g ON g.schema_name = s.schemaname"
+                    " WHERE g.name = 'ledger' AND g.state = 'active' AND s.relname = 'applied'"
+                )
+            if row is not None and row["last_analyze"] is not None and row["reltuples"] >= 2000:
+                # Analysed after most of the growth: what is left unanalysed is less than
+                # `ANALYZE_MIN_CHANGES` or `ANALYZE_GROWTH` of the 3000 rows.
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and row["last_analyze"] is not None, row
+        assert row["reltuples"] >= 2000, row
+    finally:
+        stop.set()
+        await task
+
+
+async def test_an_analyze_that_cannot_run_is_no_failure(store: EventStore, database: str) -> None:
+    await append_some(store, 600)
+    conn = await asyncpg.connect(database)
+    other = await asyncpg.connect(database)
+    try:
+        await init_connection(conn)
+        generation = await create_generation(conn, LedgerProjection(), state="active")
+        await step(conn, LedgerProjection(), generation)
+        lock = other.transaction()
+        await lock.start()  # as autovacuum analysing the table would
+        await other.execute(
+            f'LOCK TABLE "{generation.schema_name}".applied IN SHARE UPDATE EXCLUSIVE MODE'
+        )
+        assert await analyze_grown_tables(conn, generation) == []
+        assert not conn.is_in_transaction()
+        await lock.rollback()
+        # Looked at again next time (`totals`: one row, updated 599 times).
+        assert await analyze_grown_tables(conn, generation) == ["applied", "totals"]
+        assert await analyze_grown_tables(conn, generation) == []
+    finally:
+        await other.close()
+        await conn.close()

@@ -96,6 +96,7 @@ __all__ = [
     "MIGRATIONS",
     "Generation",
     "Projection",
+    "analyze_grown_tables",
     "build_generation",
     "replay",
     "wait_for_projection",
@@ -301,6 +302,67 @@ async def ensure_indexes(conn: Connection, projection: Projection, generation: G
         )
     for table in projection.tables:  # the planner's statistics after the bulk load
         await conn.execute(f'ANALYZE "{generation.schema_name}"."{table}"')
+
+
+ANALYZE_MIN_CHANGES = 500
+"""Rows changed (inserted, updated, deleted) in a read model's table since its last analyze
+before `analyze_grown_tables` analyses it..."""
+ANALYZE_GROWTH = 0.2
+"""...and that share of the rows it had at its last analyze (any number if it never had one)."""
+
+
+async def analyze_grown_tables(conn: Connection, generation: Generation) -> list[str]:
+    """ANALYZE the tables of `generation` that changed a lot since their last analyze.
+
+    A read model filled event by event has no planner statistics until autovacuum analyses it
+    (a minute or more after large growth, never with autovacuum off), and its readers' plans
+    meanwhile assume near-empty tables. The runner calls this every few seconds while it writes
+    (`ProjectionRunner.analyze_interval`): one look at `pg_stat_user_tables`, and an ANALYZE
+    (a sample of each table, in a transaction of its own) of the tables with at least
+    `ANALYZE_MIN_CHANGES` rows changed since their last analyze and `ANALYZE_GROWTH` of their
+    size then. `conn` must be outside a transaction. Never fails: an error (a lock not granted
+    within 0.5 s, because autovacuum analyses the table already; a schema dropped by a replay)
+    is logged and the tables are looked at again next time. Returns the tables analysed.
+    """
+    schema = generation.schema_name
+    try:
+        if conn.get_server_version().major >= 15:
+            # This connection's own counts reach the shared statistics only now and then.
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+        rows = await conn.fetch(
+            "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
+            " WHERE s.schemaname = $1 AND s.n_mod_since_analyze >= $2"
+            " AND s.n_mod_since_analyze >= $3 * greatest(c.reltuples, 0)"
+            " ORDER BY s.relname",
+            schema,
+            ANALYZE_MIN_CHANGES,
+            ANALYZE_GROWTH,
+        )
+        tables = [str(row["relname"]) for row in rows]
+        if not tables:
+            return []
+        names = ", ".join(_quoted(schema) + "." + _quoted(table) for table in tables)
+        started = time.monotonic()
+        await conn.execute(
+            "BEGIN; SET LOCAL lock_timeout = '500ms'; SET LOCAL statement_timeout = '60s';"
+            f" ANALYZE {names}; COMMIT"
+        )
+    except asyncpg.PostgresError as error:
+        await _rollback(conn)
+        log.warning("projection %s: no ANALYZE of %s (%s)", generation.name, schema, error)
+        return []
+    log.info(
+        "projection %s: analysed %s in %s (%.0f ms)",
+        generation.name,
+        ", ".join(tables),
+        schema,
+        (time.monotonic() - started) * 1000,
+    )
+    return tables
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 async def activate(conn: Connection, projection: Projection, generation: Generation) -> None:

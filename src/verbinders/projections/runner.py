@@ -30,6 +30,7 @@ from verbinders.projections.engine import (
     _row_to_generation,
     activate,
     active_generation,
+    analyze_grown_tables,
     build_generation,
     create_generation,
     discard_generation,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from verbinders.store.subscription import FeedSignal
 
 __all__ = [
+    "ANALYZE_INTERVAL",
     "IDLE_STEP_INTERVAL",
     "STEP_INTERVAL",
     "ProjectionRunner",
@@ -85,6 +87,11 @@ IDLE_STEP_INTERVAL = 0.1
 """The same after a batch with none of the projection's topics in it."""
 
 
+ANALYZE_INTERVAL = 5.0
+"""Shortest time between two looks at whether a read model's tables need an ANALYZE
+(`engine.analyze_grown_tables`); only while the read model takes events."""
+
+
 STEP_GRID = 0.05
 """Paced steps start on this grid of the monotonic clock (see `next_step_at`)."""
 
@@ -114,6 +121,7 @@ class ProjectionRunner:
         step_interval: float = STEP_INTERVAL,
         idle_step_interval: float = IDLE_STEP_INTERVAL,
         horizon: SharedHorizon | None = None,
+        analyze_interval: float = ANALYZE_INTERVAL,
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -126,6 +134,7 @@ class ProjectionRunner:
         self.standby_interval = standby_interval
         self.step_interval = step_interval
         self.idle_step_interval = max(step_interval, idle_step_interval)
+        self.analyze_interval = analyze_interval
         self.horizon = horizon if horizon is not None else SharedHorizon(signal)
         """The feed's horizon, read once for the process's read models (and policies)."""
         self.leading: dict[str, str] = {}
@@ -199,7 +208,8 @@ class ProjectionRunner:
                 return
             self.leading[projection.name] = generation.schema_name
             await load_quarantine(conn, generation.schema_name)
-            last_check = time.monotonic()
+            last_check = last_analyze = time.monotonic()
+            written = False
             stepped = 0.0
             while not stop.is_set():
                 stepped = time.monotonic()
@@ -219,6 +229,13 @@ class ProjectionRunner:
                     horizon=horizon,
                 )
                 self._failures[projection.name] = 0
+                written = written or applied > 0
+                if written and time.monotonic() - last_analyze >= self.analyze_interval:
+                    # Planner statistics for a model filled event by event, without waiting
+                    # for autovacuum; between batches, in a transaction of its own.
+                    written = False
+                    await analyze_grown_tables(conn, generation)
+                    last_analyze = time.monotonic()
                 caught_up = checkpoint >= horizon and applied < self.batch_size
                 if caught_up and generation.state == "building":
                     await ensure_indexes(conn, projection, generation)
@@ -365,6 +382,8 @@ class ProjectionRunner:
                 if generation.state == "building":
                     await ensure_indexes(conn, projection, generation)
                     await activate(conn, projection, generation)
+                else:
+                    await analyze_grown_tables(conn, generation)
                 return
         finally:
             await _close(conn)  # and with it the generation's lock
