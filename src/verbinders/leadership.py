@@ -108,12 +108,4 @@ class LeaderWorker(ABC):
                 seconds -= at_least
             if seconds <= 0:
                 return
-        waiters = [
-            asyncio.ensure_future(self.runtime.signal.wait(seconds, since=pokes)),
-            asyncio.ensure_future(stop.wait()),
-        ]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await self.runtime.signal.wait(seconds, since=pokes, stop=stop)

@@ -171,7 +171,7 @@ class PolicyRunner:
                 horizon, pokes = await self.horizon.read(conn)
                 _, caught_up = await self.step(conn, policy, horizon)
                 if caught_up:
-                    await self._wait(stop, pokes)
+                    await self.signal.wait(since=pokes, stop=stop)
                     # Under a stream of appends, one batch per `step_interval` (as the read
                     # models): not two statements per policy for every append.
                     remaining = next_step_at(stepped + self.step_interval) - time.monotonic()
@@ -193,17 +193,6 @@ class PolicyRunner:
                 policy.checkpoint,
             )
         )
-
-    async def _wait(self, stop: asyncio.Event, pokes: int) -> None:
-        waiters = [
-            asyncio.ensure_future(self.signal.wait(since=pokes)),
-            asyncio.ensure_future(stop.wait()),
-        ]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
     async def step(
         self, conn: Connection, policy: Policy, horizon: int | None = None

@@ -255,27 +255,13 @@ class ProjectionRunner:
                             await discard_generation(conn, generation)
                         return  # swapped by someone else: re-elect
                 if caught_up:
-                    await self._wait(stop, pokes)
+                    # Until the feed may have moved on, or `stop`.
+                    await self.signal.wait(since=pokes, stop=stop)
                     interval = self.step_interval if applied else self.idle_step_interval
                     await self._pace(stop, next_step_at(stepped + interval))
         finally:
             self.leading.pop(projection.name, None)
             await _close(conn)
-
-    async def _wait(self, stop: asyncio.Event, pokes: int) -> None:
-        """Until the feed may have moved on (a poke since `pokes`, or the poll interval), or
-        until `stop`: a worker told to stop does not first sit out its poll interval."""
-        if stop.is_set():
-            return
-        waiters = [
-            asyncio.ensure_future(self.signal.wait(since=pokes)),
-            asyncio.ensure_future(stop.wait()),
-        ]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
     async def _pace(self, stop: asyncio.Event, until: float) -> None:
         """Under a steady stream of appends, step at most once per `step_interval`.

@@ -78,20 +78,41 @@ class FeedSignal:
         event, self._event = self._event, asyncio.Event()
         event.set()
 
-    async def wait(self, timeout: float | None = None, *, since: int | None = None) -> bool:
+    async def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        since: int | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> bool:
         """Wait for a poke or `timeout` (default: the poll interval). True if poked.
 
         With `since` (a value of `pokes` noted earlier), a poke after that note counts too:
-        the wait then returns at once.
+        the wait then returns at once. With `stop`, the wait also ends (False) when it is set:
+        a worker told to stop does not first sit out its wait.
         """
         event = self._event
         if since is not None and since != self.pokes:
             return True
-        try:
-            await asyncio.wait_for(event.wait(), self.poll_interval if timeout is None else timeout)
-        except TimeoutError:
+        if stop is not None and stop.is_set():
             return False
-        return True
+        seconds = self.poll_interval if timeout is None else timeout
+        if stop is None:
+            try:
+                await asyncio.wait_for(event.wait(), seconds)
+            except TimeoutError:
+                return False
+            return True
+        poked = asyncio.ensure_future(event.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait(
+                {poked, stopped}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            poked.cancel()
+            stopped.cancel()
+        return event.is_set()
 
     def _on_notification(self, *_: Any) -> None:
         self.notifications += 1
