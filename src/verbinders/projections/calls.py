@@ -59,11 +59,15 @@ CALLS = Table(
         ("responded", "integer"),
     ),
     indexes=("(tenant, issued_at DESC, id)",),
+    ranged=True,
 )
 """`need_ids`: the ids of the needs (which claims a change of needs drops); `addressed` and
 `responded`: how many addressee rows the call has and how many of them responded (kept with
 the call, so that a list of calls, live or as of a moment, counts no addressee rows: every
-event that adds an addressee or a first response changes the call's row too)."""
+event that adds an addressee or a first response changes the call's row too). So a call has
+a version per addressee and per first response; the list as of a moment finds the versions
+true then through the GiST index on their ranges of positions (`ranged`), not among every
+version from before it."""
 ADDRESSEES = Table(
     "addressees",
     keys=(("tenant", "text"), ("call_id", "uuid"), ("organisation_id", "uuid")),
@@ -133,7 +137,7 @@ def _addressee(at: datetime, *, added: bool = False) -> dict[str, Any]:
 
 class CallsProjection(TemporalProjection):
     name = "calls"
-    version = 3
+    version = 4
     versioned = (CALLS, ADDRESSEES, CLAIMS, ORGANISATIONS, RESPONSE_STREAMS, CLAIM_STREAMS)
     tables = ("calls", "addressees", "claims", "organisations")
     events = {

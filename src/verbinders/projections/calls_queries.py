@@ -33,7 +33,7 @@ async def calls_page(
     issued or is addressed by; each with `addressed` and `responded` counts."""
     addressees = r.table("addressees")
     where = (
-        f"c.tenant = $1 AND {r.valid('c')} AND ($2::text IS NULL OR c.state = $2)"
+        f"c.tenant = $1 AND {r.valid('c', ranged=True)} AND ($2::text IS NULL OR c.state = $2)"
         " AND ($3::text IS NULL OR c.kind = $3) AND ($4 OR c.issued_by = $5"
         f" OR EXISTS (SELECT FROM {addressees} x WHERE x.tenant = c.tenant"
         f"  AND x.call_id = c.id AND x.organisation_id::text = $5 AND {r.valid('x')}))"

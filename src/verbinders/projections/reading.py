@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from verbinders.errors import InvalidCommand, Unavailable
 from verbinders.projections.engine import wait_for_projection
-from verbinders.projections.temporal import as_of_bound, bind_position, live
+from verbinders.projections.temporal import as_of_bound, as_of_ranged, bind_position, live
 from verbinders.store.eventstore import POSITION_AT_SQL
 
 if TYPE_CHECKING:
@@ -57,10 +57,14 @@ class Reading:
     def table(self, table: str) -> str:
         return f'"{self.name}"."{table}"'
 
-    def valid(self, alias: str) -> str:
+    def valid(self, alias: str, *, ranged: bool = False) -> str:
         """The condition on table `alias` for the versions this read sees (as of a position:
-        with the position as a parameter, bound by `fetch`, `fetchrow` and `fetchval`)."""
-        return live(alias) if self.position is None else as_of_bound(alias)
+        with the position as a parameter, bound by `fetch`, `fetchrow` and `fetchval`).
+        `ranged`: as of a position, in the form the table's GiST index serves (a
+        `Table(ranged=True)`, see `as_of_ranged`); the same rows."""
+        if self.position is None:
+            return live(alias)
+        return as_of_ranged(alias) if ranged else as_of_bound(alias)
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         """`conn.fetch` with the position bound (see `valid`)."""

@@ -65,6 +65,7 @@ __all__ = [
     "TemporalProjection",
     "as_of",
     "as_of_bound",
+    "as_of_ranged",
     "as_uuid",
     "bind_position",
     "events_of",
@@ -106,6 +107,12 @@ def as_of_bound(alias: str) -> str:
     )
 
 
+def as_of_ranged(alias: str) -> str:
+    """`as_of_bound` in the form the GiST index of a `Table(ranged=True)` serves: the version's
+    range of positions, [valid_from, valid_to), contains the position (the same rows)."""
+    return f"int8range({alias}.valid_from, {alias}.valid_to) @> {POSITION}"
+
+
 def bind_position(sql: str, args: Sequence[Any], position: int | None) -> tuple[str, list[Any]]:
     """(sql, args) with `POSITION` made parameter `$len(args)+1`, bound to `position`
     (unchanged if the text has no `POSITION`)."""
@@ -137,6 +144,12 @@ class Table:
     """Indexes needed by live queries only (partial over the current versions)."""
     generated: tuple[tuple[str, str], ...] = ()
     checks: tuple[str, ...] = ()
+    ranged: bool = False
+    """A GiST index over every version on their range of positions, `int8range(valid_from,
+    valid_to)`, for queries that read the versions true at a position with
+    `Reading.valid(alias, ranged=True)` (`as_of_ranged`): those few rows from the index, where
+    the other indexes give every version from before the position (for a table with many
+    versions per key, e.g. a call's row that changes with every response)."""
     key_names: tuple[str, ...] = field(init=False)
     value_names: tuple[str, ...] = field(init=False)
 
@@ -166,6 +179,11 @@ class Table:
                 f"CREATE INDEX {self.name}_live_{i} ON {self.name} {spec} WHERE valid_to IS NULL;"
             )
             out.append(f"CREATE INDEX {self.name}_all_{i} ON {self.name} {spec};")
+        if self.ranged:
+            out.append(
+                f"CREATE INDEX {self.name}_ranges ON {self.name}"
+                " USING gist (int8range(valid_from, valid_to));"
+            )
         for i, spec in enumerate(self.live_indexes, start=1):
             out.append(
                 f"CREATE INDEX {self.name}_current_{i} ON {self.name} {spec}"
