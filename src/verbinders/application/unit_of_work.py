@@ -307,6 +307,11 @@ class UnitOfWork:
         if self._snapshots:
             await self.repository.save_snapshots(self._snapshots, connection=self._connection)
 
+    def release(self) -> None:
+        """The command failed: what it took from the aggregate cache is given up."""
+        if self._held:
+            self.repository.release(self._held.values())
+
     def settle(self) -> None:
         """The command succeeded and its append, if any, committed: its aggregates go (back)
         into the repository's cache at their versions (see `store/aggregate_cache.py`)."""

@@ -266,6 +266,12 @@ class Repository:
                 )
             cache.keep(aggregate, found)
 
+    def release(self, aggregates: Iterable[Aggregate]) -> None:
+        """A command failed: what it took from the cache is no longer lent (and not kept)."""
+        if self.cache is not None:
+            for aggregate in aggregates:
+                self.cache.release(aggregate)
+
     def forget_subject(self, subject: UUID) -> None:
         """A person was forgotten: nothing cached may name them (see `aggregate_cache.py`)."""
         if self.cache is not None:

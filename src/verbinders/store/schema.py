@@ -172,11 +172,14 @@ RETURNING position"""
 
 # INSERT_ONE that also requires streams it does not write to be still at the versions a
 # command used them at ($8 streams, $9 versions: aggregates it took from the aggregate cache
-# without reading them, see store/aggregate_cache.py): if one moved on, nothing is inserted.
+# without reading them, see store/aggregate_cache.py): each stream's latest visible version
+# must be exactly that one (one backward probe of the (stream_id, version) index each), else
+# nothing is inserted.
 UNCHANGED_CONDITION = """
            AND NOT EXISTS (
                SELECT FROM unnest($8::uuid[], $9::integer[]) AS u(stream_id, version)
-                 JOIN events x ON x.stream_id = u.stream_id AND x.version > u.version)"""
+                WHERE (SELECT max(x.version) FROM events x WHERE x.stream_id = u.stream_id)
+                      IS DISTINCT FROM u.version)"""
 INSERT_ONE_UNCHANGED = INSERT_ONE.replace(
     "WHERE $4::integer = 0 OR p.hash IS NOT NULL\n",
     f"WHERE ($4::integer = 0 OR p.hash IS NOT NULL){UNCHANGED_CONDITION}\n",
