@@ -82,6 +82,12 @@ class StreamConflict(Conflict):
         self.actual = actual
 
 
+class StaleRead(StreamConflict):
+    """A stream a command took from the aggregate cache without reading it had moved on by
+    the time of its append (another process appended to it): nothing was written, and the
+    command can run again with the stream read from the store (the pipeline does, once)."""
+
+
 class PreconditionFailed(VerbindersError):
     kind = "precondition-failed"
     title = "Precondition failed"

@@ -14,7 +14,7 @@ import msgspec
 from verbinders.application import idempotency
 from verbinders.application.idempotency import Answer
 from verbinders.application.unit_of_work import CommandRequest, Outcome, UnitOfWork
-from verbinders.errors import StreamConflict, Unavailable
+from verbinders.errors import StaleRead, StreamConflict, Unavailable, VerbindersError
 from verbinders.store.schema import STREAM_VERSION
 
 if TYPE_CHECKING:
@@ -92,32 +92,79 @@ class Pipeline:
     async def execute(
         self, command: Command[P, T], request: CommandRequest, /, *args: P.args, **kwargs: P.kwargs
     ) -> Outcome[T]:
+        try:
+            return await self._execute(command, request, args, kwargs, trust_cache=True)
+        except StaleRead:
+            # A stream taken from the aggregate cache without a read had moved on; nothing
+            # was written (see step 6 in unit_of_work.py): once more, reading every stream.
+            return await self._execute(command, request, args, kwargs, trust_cache=False)
+
+    async def _execute(
+        self,
+        command: Command[P, T],
+        request: CommandRequest,
+        args: Any,
+        kwargs: Any,
+        *,
+        trust_cache: bool,
+    ) -> Outcome[T]:
         transactional = request.idempotency is not None or not command.writes_once
         async with self.connection() as conn:
-            uow = UnitOfWork(self.repository, conn, request, in_transaction=transactional)
+            uow = UnitOfWork(
+                self.repository,
+                conn,
+                request,
+                in_transaction=transactional,
+                trust_cache=trust_cache,
+            )
             try:
-                if transactional:
-                    outcome = await self._in_transaction(conn, uow, command, args, kwargs)
-                else:
-                    outcome = await self._at_once(uow, command, args, kwargs)
-            except asyncpg.LockNotAvailableError as error:
-                raise Unavailable(
-                    "another command held what this one needs for longer than"
-                    f" {idempotency.DUPLICATE_WAIT_MS / 1000:g} s; retry shortly",
-                    retry_after=1,
-                ) from error
-            except StreamConflict as error:
-                translated = await uow.translate(error)
-                if translated is not None:
-                    raise translated from error
-                if error.actual is not None:
-                    raise
-                # Read once the transaction rolled back, on the unit's own connection.
-                actual = int(await conn.fetchval(STREAM_VERSION, error.stream_id))
-                raise StreamConflict(error.stream_id, error.expected, actual) from error
+                outcome = await self._run(conn, uow, command, args, kwargs, transactional)
+            except BaseException:
+                uow.release()
+                raise
             uow.settle()
             await uow.save_snapshots()
         return outcome
+
+    async def _run(
+        self,
+        conn: Connection,
+        uow: UnitOfWork,
+        command: Command[P, T],
+        args: Any,
+        kwargs: Any,
+        transactional: bool,
+    ) -> Outcome[T]:
+        """The command on `conn`, its errors turned into what the pipeline answers."""
+        try:
+            if transactional:
+                return await self._in_transaction(conn, uow, command, args, kwargs)
+            return await self._at_once(uow, command, args, kwargs)
+        except StaleRead:
+            raise
+        except asyncpg.LockNotAvailableError as error:
+            raise Unavailable(
+                "another command held what this one needs for longer than"
+                f" {idempotency.DUPLICATE_WAIT_MS / 1000:g} s; retry shortly",
+                retry_after=1,
+            ) from error
+        except StreamConflict as error:
+            if error.stream_id in uow.unverified:
+                # Its cached version was behind the store's: nothing was written.
+                raise StaleRead(error.stream_id, error.expected, error.actual) from error
+            translated = await uow.translate(error)
+            if translated is not None:
+                raise translated from error
+            if error.actual is not None:
+                raise
+            # Read once the transaction rolled back, on the unit's own connection.
+            actual = int(await conn.fetchval(STREAM_VERSION, error.stream_id))
+            raise StreamConflict(error.stream_id, error.expected, actual) from error
+        except VerbindersError:
+            # The command refused on state taken from the cache: only if it is current
+            # (its transaction, if any, has rolled back by now).
+            await uow.check_unverified()
+            raise
 
     async def _at_once(
         self, uow: UnitOfWork, command: Command[P, T], args: Any, kwargs: Any

@@ -26,6 +26,16 @@ A command is an application service declared with `@command` (see `commands.py`)
    their committed versions (`settle`; see `store/aggregate_cache.py`): the next command on
    the same stream reads only the events after that version. A command that fails leaves
    nothing there (what it loaded was taken out of the cache).
+6. When the cache holds every aggregate a load wants, the pipeline's first attempt reads
+   nothing: the aggregates are used at their cached versions, and the command's append
+   checks, in its own statement, that each is still at that version (those it appends to by
+   their expected versions, the others by the append's `unchanged` condition); a command that
+   appends nothing, or fails with an error of its own, checks them with one statement. If
+   one moved on (another process appended to it), nothing was written and the check raises
+   `StaleRead`; the pipeline then runs the command once more, reading every stream from the
+   store (the entries it used are out of the cache by then). So a stale cache costs a retry,
+   never a wrong answer, and in the common case a command on cached aggregates is one
+   statement: its append.
 """
 
 from __future__ import annotations
@@ -103,6 +113,7 @@ class UnitOfWork:
         request: CommandRequest,
         *,
         in_transaction: bool,
+        trust_cache: bool = False,
     ) -> None:
         self.repository = repository
         self.request = request
@@ -120,6 +131,9 @@ class UnitOfWork:
         self._snapshots: list[PendingSnapshot] = []
         self._loaded: dict[uuid.UUID, Loaded] = {}
         self._appended: frozenset[uuid.UUID] = frozenset()
+        self._unverified: dict[uuid.UUID, int] | None = {} if trust_cache else None
+        """Streams taken from the aggregate cache without a read, at their versions: the
+        append checks them (see step 5 of the module's notes)."""
 
     @property
     def tenant(self) -> str:
@@ -155,6 +169,7 @@ class UnitOfWork:
             connection=self._connection,
             snapshots=self._snapshots,
             loaded=self._loaded,
+            unverified=self._unverified,
         )
         for aggregate_id, aggregate in found.items():
             if aggregate is None:
@@ -249,10 +264,30 @@ class UnitOfWork:
         the last position (0 when there was nothing to append). The pipeline calls it once,
         when the command has returned."""
         self._appended = frozenset(a.id for a in self._held.values() if a._pending_events)
+        unverified = self._unverified
         positions = await self.repository.save(
-            *self._held.values(), metadata=self.metadata(), connection=self._connection
+            *self._held.values(),
+            metadata=self.metadata(),
+            connection=self._connection,
+            unchanged=unverified,
         )
+        if not positions and unverified:
+            # Nothing appended: what the command answers still rests on the cached state.
+            await self.check_unverified()
         return positions[-1] if positions else 0
+
+    @property
+    def unverified(self) -> frozenset[uuid.UUID]:
+        """The streams this unit took from the aggregate cache without reading them."""
+        return frozenset(self._unverified or ())
+
+    async def check_unverified(self) -> None:
+        """`StaleRead` if a stream taken from the cache without a read has moved on (one
+        statement; none when there is no such stream)."""
+        if self._unverified:
+            await self.repository.store.check_unchanged(
+                self._unverified, connection=self._connection
+            )
 
     def metadata(self) -> Metadata:
         actor = self.actor
@@ -271,6 +306,11 @@ class UnitOfWork:
         """Save the snapshots found due while loading (the pipeline, after the transaction)."""
         if self._snapshots:
             await self.repository.save_snapshots(self._snapshots, connection=self._connection)
+
+    def release(self) -> None:
+        """The command failed: what it took from the aggregate cache is given up."""
+        if self._held:
+            self.repository.release(self._held.values())
 
     def settle(self) -> None:
         """The command succeeded and its append, if any, committed: its aggregates go (back)

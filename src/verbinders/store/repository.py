@@ -155,6 +155,7 @@ class Repository:
         connection: Connection | None = None,
         snapshots: list[PendingSnapshot] | None = None,
         loaded: dict[UUID, Loaded] | None = None,
+        unverified: dict[UUID, int] | None = None,
     ) -> dict[UUID, Aggregate | None]:
         """Several aggregates as they are now (id -> class; None for one not found), read in
         one statement and their personal-data keys in one more (when they hold any). Snapshots
@@ -163,19 +164,28 @@ class Repository:
         With `loaded` (a command's, see `UnitOfWork`) and the repository's `cache`: the
         aggregates the cache holds are taken out of it and only their streams' events after
         their cached version are read (in the same statement); what was found is recorded in
-        `loaded`, for `keep` to put back once the command succeeded (`aggregate_cache.py`)."""
+        `loaded`, for `keep` to put back once the command succeeded (`aggregate_cache.py`).
+
+        With `unverified` as well: when the cache holds every aggregate wanted, nothing is
+        read; their versions go into `unverified`, which the command's append must then find
+        unchanged (`Repository.save(unchanged=...)`; `StaleRead` if one moved on)."""
         taken = self._take(wanted, tenant) if loaded is not None else {}
-        try:
-            read = await self.store.read_streams(
-                list(wanted),
-                tenant=tenant,
-                snapshots=bool(self.snapshot_every),
-                after={stream: entry.aggregate.version for stream, entry in taken.items()},
-                connection=connection,
-            )
-        except BaseException:
-            self._put_back(taken)  # nothing was applied to them: still the committed version
-            raise
+        read: dict[UUID, tuple[SnapshotRow | None, list[StreamEvent]]]
+        if unverified is not None and taken and len(taken) == len(wanted):
+            read = {stream: (None, []) for stream in wanted}
+            unverified.update({stream: entry.aggregate.version for stream, entry in taken.items()})
+        else:
+            try:
+                read = await self.store.read_streams(
+                    list(wanted),
+                    tenant=tenant,
+                    snapshots=bool(self.snapshot_every),
+                    after={stream: entry.aggregate.version for stream, entry in taken.items()},
+                    connection=connection,
+                )
+            except BaseException:
+                self._put_back(taken)  # nothing was applied to them: still the committed version
+                raise
         keys = await self._keys(read.values(), connection)
         found: dict[UUID, Aggregate | None] = {}
         for aggregate_id, cls in wanted.items():
@@ -256,6 +266,12 @@ class Repository:
                 )
             cache.keep(aggregate, found)
 
+    def release(self, aggregates: Iterable[Aggregate]) -> None:
+        """A command failed: what it took from the cache is no longer lent (and not kept)."""
+        if self.cache is not None:
+            for aggregate in aggregates:
+                self.cache.release(aggregate)
+
     def forget_subject(self, subject: UUID) -> None:
         """A person was forgotten: nothing cached may name them (see `aggregate_cache.py`)."""
         if self.cache is not None:
@@ -296,10 +312,13 @@ class Repository:
         metadata: Metadata,
         connection: Connection | None = None,
         also: Companion | None = None,
+        unchanged: Mapping[UUID, int] | None = None,
     ) -> list[int]:
         """Append every aggregate's pending events in one atomic append; returns positions.
 
         `also`: a write that commits with the append and only if it succeeds (`Companion`).
+        `unchanged`: streams used without reading them, checked by the append (see
+        `EventStore.append`); those appended to are checked by their expected versions.
         """
         pending = [(aggregate, aggregate.collect_events()) for aggregate in aggregates]
         pending = [(aggregate, events) for aggregate, events in pending if events]
@@ -335,7 +354,12 @@ class Repository:
                     )
                 )
         return await self.store.append(
-            new_events, expected=expected, metadata=metadata, connection=connection, also=also
+            new_events,
+            expected=expected,
+            metadata=metadata,
+            connection=connection,
+            also=also,
+            unchanged=unchanged,
         )
 
     async def _snapshot(self, aggregate: Aggregate, tenant: str, keys: dict[UUID, bytes]) -> bool:

@@ -98,6 +98,8 @@ __all__ = [
     "APPEND_MANY_IN_TRANSACTION",
     "APPEND_ONE",
     "APPEND_ONE_IN_TRANSACTION",
+    "APPEND_ONE_UNCHANGED",
+    "APPEND_ONE_UNCHANGED_IN_TRANSACTION",
     "APPEND_STREAMS",
     "CALL_APPEND_EVENTS",
     "HORIZON_CTE",
@@ -106,6 +108,7 @@ __all__ = [
     "INSERT_ONE",
     "MIGRATIONS",
     "MOMENT_INDEX",
+    "MOVED_STREAMS",
     "STREAM_VERSION",
     "ensure_moment_index",
     "install_schema",
@@ -174,9 +177,35 @@ SELECT n.position, $1, $2, $3, n.version, n.topic, n.payload, $7, n.recorded_at,
                    WITH ORDINALITY AS e(position, topic, payload, n)) n
 RETURNING position"""
 
+# INSERT_ONE that also requires streams it does not write to be still at the versions a
+# command used them at ($8 streams, $9 versions: aggregates it took from the aggregate cache
+# without reading them, see store/aggregate_cache.py): each stream's latest visible version
+# must be exactly that one (one backward probe of the (stream_id, version) index each), else
+# nothing is inserted.
+UNCHANGED_CONDITION = """
+           AND NOT EXISTS (
+               SELECT FROM unnest($8::uuid[], $9::integer[]) AS u(stream_id, version)
+                WHERE (SELECT max(x.version) FROM events x WHERE x.stream_id = u.stream_id)
+                      IS DISTINCT FROM u.version)"""
+INSERT_ONE_UNCHANGED = INSERT_ONE.replace(
+    "WHERE $4::integer = 0 OR p.hash IS NOT NULL\n",
+    f"WHERE ($4::integer = 0 OR p.hash IS NOT NULL){UNCHANGED_CONDITION}\n",
+    1,
+)
+assert INSERT_ONE_UNCHANGED != INSERT_ONE
+
+# The streams of $1 whose latest version is not the one in $2 (same order), with it.
+MOVED_STREAMS = """SELECT u.stream_id, u.version, v.actual
+  FROM unnest($1::uuid[], $2::integer[]) AS u(stream_id, version),
+       LATERAL (SELECT coalesce(max(e.version), 0) AS actual
+                  FROM events e WHERE e.stream_id = u.stream_id) AS v
+ WHERE v.actual <> u.version"""
+
 APPEND_ONE = f"WITH {HORIZON_CTE}\n{INSERT_ONE}"
 APPEND_MANY = f"WITH {HORIZON_CTE}\n{INSERT_MANY}"
 APPEND_ONE_IN_TRANSACTION = f"WITH {HORIZON_CTE_IN_TRANSACTION}\n{INSERT_ONE}"
+APPEND_ONE_UNCHANGED = f"WITH {HORIZON_CTE}\n{INSERT_ONE_UNCHANGED}"
+APPEND_ONE_UNCHANGED_IN_TRANSACTION = f"WITH {HORIZON_CTE_IN_TRANSACTION}\n{INSERT_ONE_UNCHANGED}"
 APPEND_MANY_IN_TRANSACTION = f"WITH {HORIZON_CTE_IN_TRANSACTION}\n{INSERT_MANY}"
 
 # Streams of several aggregates at once ($2 streams, $3 their expected versions).
