@@ -99,15 +99,18 @@ SELECT setval('feed_clock_seq',
 CREATE FUNCTION feed_allocate(n integer, OUT positions bigint[], OUT recorded_at timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    last_us bigint;
-    now_us  bigint;
+    now_us bigint;
 BEGIN
     BEGIN
         PERFORM pg_advisory_xact_lock(7103, 0);
-        positions := ARRAY(SELECT nextval('event_position_seq') FROM generate_series(1, n));
-        SELECT last_value INTO last_us FROM feed_clock_seq;
-        now_us := greatest((extract(epoch FROM clock_timestamp()) * 1000000)::bigint, last_us);
-        PERFORM setval('feed_clock_seq', now_us);
+        IF n = 1 THEN
+            positions := ARRAY[nextval('event_position_seq')];
+        ELSE
+            positions := ARRAY(SELECT nextval('event_position_seq') FROM generate_series(1, n));
+        END IF;
+        now_us := setval('feed_clock_seq',
+                         greatest((extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                                  (SELECT last_value FROM feed_clock_seq)));
         -- Ends the subtransaction, and with it the lock; the values above are kept.
         RAISE SQLSTATE 'VB100';
     EXCEPTION WHEN SQLSTATE 'VB100' THEN
