@@ -33,6 +33,7 @@ The rules that keep it right:
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
 __all__ = ["AggregateCache", "CachedAggregate", "Loaded"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -124,9 +127,14 @@ class AggregateCache:
         ):
             self.misses += 1
             return None
-        row = encode_snapshot(aggregate, tenant, {})  # holds no personal data (see `keep`)
-        state = msgspec.json.decode(row.state)
-        copy = decode_aggregate_state(msgspec.structs.replace(row, state=state), {})
+        try:
+            row = encode_snapshot(aggregate, tenant, {})  # holds no personal data (see `keep`)
+            state = msgspec.json.decode(row.state)
+            copy = decode_aggregate_state(msgspec.structs.replace(row, state=state), {})
+        except Exception:  # a state a snapshot cannot hold: read it from the store instead
+            log.warning("no copy of a lent %s aggregate", stream_type, exc_info=True)
+            self.misses += 1
+            return None
         self.copies += 1
         return CachedAggregate(
             tenant=tenant,
