@@ -64,6 +64,7 @@ __all__ = [
     "Found",
     "candidates_of",
     "fetch_candidates",
+    "fetched_for",
     "score_candidates",
     "search",
     "settled",
@@ -215,7 +216,7 @@ async def search(
     than asked: when the last of those asked scores above the bound of the last fetched, no
     candidate left behind can rank before it (each scores at most its bound, and ties go by
     id: hence "above"); else the search is run again for all of them (exact either way)."""
-    fetched = None if limit is None else max(limit * FETCHED_PER_RESULT, limit + 20)
+    fetched = None if limit is None else fetched_for(limit)
     kwargs: dict[str, Any] = {
         "organisation_id": organisation_id,
         "details": details,
@@ -230,6 +231,11 @@ async def search(
         return found
     mine, rows = await fetch_candidates(conn, tenant, **kwargs)
     return score_candidates(mine, rows, limit=limit, floor=floor)
+
+
+def fetched_for(limit: int) -> int:
+    """How many candidates a search for the best `limit` fetches first."""
+    return max(limit * FETCHED_PER_RESULT, limit + 20)
 
 
 def settled(found: list[Found], rows: list[Any], limit: int | None) -> bool:
