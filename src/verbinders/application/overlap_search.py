@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from verbinders.domain.activity_details import ActivityDetails
-from verbinders.domain.lexicon import CONCEPT_LEXEMES, GENERIC_LEXEMES, overlap_document
+from verbinders.domain.lexicon import overlap_document
 from verbinders.domain.overlap import (
     AIM_THEMES,
     AIM_WORDS,
@@ -55,8 +55,6 @@ from verbinders.projections.overlap_candidates import hour_slots, multirange
 from verbinders.projections.temporal import valid
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from verbinders.database import Connection
 
 __all__ = [
@@ -72,19 +70,6 @@ __all__ = [
 ]
 
 
-def _text_array(values: Iterable[str]) -> str:
-    """A `text[]` literal of `values` for a statement's text (a constant array: PostgreSQL
-    looks its elements up by hash)."""
-    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in sorted(values))
-    return "'{" + ",".join(quoted).replace("'", "''") + "}'::text[]"
-
-
-_WEIGHT = (
-    f"CASE WHEN LEXEME = ANY({_text_array(CONCEPT_LEXEMES)}) THEN {CONCEPT_WEIGHT}::float8"
-    f" WHEN LEXEME = ANY({_text_array(GENERIC_LEXEMES)}) THEN {GENERIC_WEIGHT}::float8"
-    " ELSE 1::float8 END"
-)
-"""A lexeme's weight (`overlap.weight`) in SQL."""
 _LEAST_WEIGHT = min(GENERIC_WEIGHT, 1.0, CONCEPT_WEIGHT)
 
 _STEM = """
@@ -118,33 +103,34 @@ SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.distric
         CROSS JOIN LATERAL (
               SELECT coalesce(sum(x.w) FILTER (WHERE x.found), 0) AS shared,
                      coalesce(sum(x.w) FILTER (WHERE x.found AND x.title), 0) AS my_title_found,
-                     count(*) FILTER (WHERE x.found) AS shared_count
-                FROM (SELECT u.w, u.title,
-                             u.l = ANY(c.lexemes) OR u.l = ANY(c.title_lexemes) AS found
-                        FROM unnest($20::text[], $21::float8[], $22::boolean[])
-                             u(l, w, title)) x) m
-        CROSS JOIN LATERAL (
-              SELECT coalesce(sum({_WEIGHT.replace("LEXEME", "t")})
-                                  FILTER (WHERE t = ANY($20::text[])), 0) AS title_found,
-                     coalesce(sum({_WEIGHT.replace("LEXEME", "t")}), 0) AS title_mass
-                FROM unnest(c.title_lexemes) t) bt
-        CROSS JOIN LATERAL (
-              SELECT count(*) AS common FROM unnest($5::text[]) t WHERE t = ANY(c.themes)) th
+                     count(*) FILTER (WHERE x.found) AS shared_count,
+                     coalesce(sum(x.w) FILTER (WHERE x.in_title), 0) AS title_found,
+                     count(*) FILTER (WHERE x.in_title) AS title_found_count,
+                     count(*) FILTER (WHERE x.theme AND x.l = ANY(c.themes)) AS common_themes
+                FROM (SELECT u.l, u.w, u.title, u.theme,
+                             NOT u.theme AND (u.l = ANY(c.lexemes) OR u.l = ANY(c.title_lexemes))
+                               AS found,
+                             NOT u.theme AND u.l = ANY(c.title_lexemes) AS in_title
+                        FROM unnest($20::text[], $21::float8[], $22::boolean[], $26::boolean[])
+                             u(l, w, title, theme)) x) m
         CROSS JOIN LATERAL (
               SELECT least($23::float8, m.shared + {_LEAST_WEIGHT}
                      * (greatest(cardinality(c.lexemes), cardinality(c.title_lexemes))
-                        - m.shared_count)) AS smaller) mm
+                        - m.shared_count)) AS smaller,
+                     m.title_found + {_LEAST_WEIGHT}
+                     * (cardinality(c.title_lexemes) - m.title_found_count) AS title_mass) mm
         CROSS JOIN LATERAL (
               SELECT (CASE WHEN m.shared = 0 THEN 0 ELSE
                         {TITLE_SHARE} * ((CASE WHEN $24::float8 > 0
                                             THEN m.my_title_found / $24::float8 ELSE 0 END)
-                                       + (CASE WHEN bt.title_mass > 0
-                                            THEN bt.title_found / bt.title_mass ELSE 0 END)) / 2
+                                       + (CASE WHEN mm.title_mass > 0
+                                            THEN m.title_found / mm.title_mass ELSE 0 END)) / 2
                         + {1 - TITLE_SHARE} * (CASE WHEN mm.smaller > 0
                                   THEN least(1, m.shared / mm.smaller) ELSE 0 END)
                       END) AS words,
-                     (CASE WHEN th.common = 0 THEN 0 ELSE th.common::float8
-                        / (cardinality(c.themes) + cardinality($5::text[]) - th.common) END)
+                     (CASE WHEN m.common_themes = 0 THEN 0 ELSE m.common_themes::float8
+                        / (cardinality(c.themes) + cardinality($5::text[]) - m.common_themes)
+                      END)
                        AS themes,
                      (CASE WHEN c.groups && $12::text[] AND NOT c.groups && $13::text[]
                            THEN {OTHER_AGE} ELSE 1 END)
@@ -192,8 +178,8 @@ class Found:
 
 
 FETCHED_PER_RESULT = 4
-"""A search for the best `limit` fetches `limit * FETCHED_PER_RESULT` candidates (at least
-`limit + 20`), those of highest bound, and fetches all only when those do not settle it."""
+"""A search for the best `limit` first fetches `limit * FETCHED_PER_RESULT` candidates (at
+least `limit + 20`), those of highest bound (`search`)."""
 
 
 async def search(
@@ -207,29 +193,39 @@ async def search(
     position: int | None = None,
     limit: int | None = None,
     floor: float = 0.0,
+    fetched: int | None = None,
 ) -> list[Found]:
     """Every open activity of another organisation that scores above 0 (and at least
     `floor`) against the given one (checked details and schedule), the highest score first
     (the best `limit` if given); as the index stood at `position` if given (else live).
 
-    With a `limit` the statement returns the candidates of highest bound first, a few more
-    than asked: when the last of those asked scores above the bound of the last fetched, no
-    candidate left behind can rank before it (each scores at most its bound, and ties go by
-    id: hence "above"); else the search is run again for all of them (exact either way)."""
-    fetched = None if limit is None else fetched_for(limit)
+    The statement returns only the candidates whose bound (an upper bound of the score,
+    `fetch_candidates`) reaches `floor`: the overlap policy's search at the threshold. With a
+    `limit` it returns those of highest bound first, `fetched` of them (default
+    `fetched_for(limit)`): when the
+    `limit`-th best scores above the bound of the last one fetched, no candidate left behind
+    can rank before it (each scores at most its bound, and ties go by id: hence "above");
+    else the search runs again for every candidate whose bound reaches the `limit`-th best
+    score found (exact either way)."""
+    if limit is None:
+        fetched = None
+    elif fetched is None:
+        fetched = fetched_for(limit)
     kwargs: dict[str, Any] = {
         "organisation_id": organisation_id,
         "details": details,
         "schedule": schedule,
         "activity_id": activity_id,
         "position": position,
-        "floor": floor,
     }
-    mine, rows = await fetch_candidates(conn, tenant, limit=fetched, **kwargs)
+    mine, rows = await fetch_candidates(conn, tenant, limit=fetched, floor=floor, **kwargs)
     found = score_candidates(mine, rows, limit=limit, floor=floor)
-    if fetched is None or len(rows) < fetched or settled(found, rows, limit):
+    if limit is None or fetched is None or len(rows) < fetched or settled(found, rows, limit):
         return found
-    mine, rows = await fetch_candidates(conn, tenant, **kwargs)
+    # Not settled: a candidate that ranks among the best `limit` scores at least the
+    # `limit`-th best found so far, so its bound does too.
+    least = found[limit - 1].explanation.score if len(found) >= limit else floor
+    mine, rows = await fetch_candidates(conn, tenant, floor=max(floor, least), **kwargs)
     return score_candidates(mine, rows, limit=limit, floor=floor)
 
 
@@ -301,14 +297,14 @@ async def fetch_candidates(
         title_lexemes=stemmed["title_lexemes"],
         lexemes=stemmed["lexemes"],
     )
-    lexemes = sorted(mine.lexemes)
+    lexemes, themes = sorted(mine.lexemes), sorted(mine.themes)
     rows = await conn.fetch(
         _SEARCH.replace("VALID", valid("c", position)),
         tenant,
         organisation_id,
         activity_id or uuid.UUID(int=0),
         multirange(ranges),
-        sorted(mine.themes),
+        themes,
         hour_slots(ranges),
         sorted(mine.districts),
         mine.venue,
@@ -316,12 +312,13 @@ async def fetch_candidates(
         floor,
         limit,
         *_group_arrays(mine.groups),
-        lexemes,
-        [weight(lexeme) for lexeme in lexemes],
-        [lexeme in mine.title_lexemes for lexeme in lexemes],
+        [*lexemes, *themes],
+        [weight(lexeme) for lexeme in lexemes] + [0.0] * len(themes),
+        [lexeme in mine.title_lexemes for lexeme in lexemes] + [False] * len(themes),
         mass(mine.lexemes),
         mass(mine.title_lexemes),
         list(stemmed["lexemes"]),
+        [False] * len(lexemes) + [True] * len(themes),
     )
     return mine, rows
 
