@@ -399,8 +399,10 @@ async def threshold_of(conn: Connection, tenant: str, position: int | None = Non
 async def candidates_of(
     conn: Connection, tenant: str, activity_id: uuid.UUID, position: int | None = None
 ) -> tuple[list[Found], float] | None:
-    """The candidates of an open activity as the index holds it, live or as it stood at
-    `position` (None when it is not open there), with the platform's threshold then."""
+    """The candidates of an open activity that score at or above the platform's threshold, as
+    the index holds them, live or as it stood at `position` (None when the activity is not
+    open there), with that threshold: the overlap policy's search (only the candidates whose
+    bound reaches the threshold are fetched)."""
     row = await conn.fetchrow(
         "SELECT c.organisation_id, c.details, c.schedule FROM overlap_candidates.candidates c"
         f" WHERE c.tenant = $1 AND c.id = $2 AND {valid('c', position)}",
@@ -411,6 +413,7 @@ async def candidates_of(
         return None
     details = msgspec.convert(row["details"], ActivityDetails, strict=False)
     schedule: Schedule = msgspec.convert(row["schedule"], Schedule, strict=False)
+    threshold = await threshold_of(conn, tenant, position)
     found = await search(
         conn,
         tenant,
@@ -419,5 +422,6 @@ async def candidates_of(
         schedule=schedule,
         activity_id=activity_id,
         position=position,
+        floor=threshold,
     )
-    return found, await threshold_of(conn, tenant, position)
+    return found, threshold
