@@ -2,18 +2,23 @@
 
 The query interface of overlap detection over the candidate index
 (`projections/overlap_candidates.py`): the overlap policy asks it about an activity that was
-planned or changed, "check before you plan" about a draft. One statement: PostgreSQL stems
-the draft's normalised documents (`to_tsvector('dutch', ...)`) and finds every open activity
-of another organisation of the platform that shares an hour with the draft (GIN `&&` on
-`hour_slots`, the one index path), whose occurrences meet the draft's (`&&` on the
-`tstzmultirange`, rechecked on those rows) and that shares a theme or a lexeme: the score is
-0 for any other (see `domain/overlap.py`). The time part (multirange intersection) comes
-computed with each row. Each candidate is then ranked by its score (`score_of`) and only
-those returned are explained (`explain`): "check before you plan" returns the best 20.
+planned or changed, "check before you plan" about a draft. PostgreSQL stems the draft's
+normalised documents (`to_tsvector('dutch', ...)`, one small statement); then one statement
+finds every open activity of another organisation of the platform that shares an hour with
+the draft (GIN `&&` on `hour_slots`, the one index path), whose occurrences meet the draft's
+(`&&` on the `tstzmultirange`, rechecked on those rows) and that shares a theme or a lexeme
+(the score is 0 for any other, see `domain/overlap.py`), and computes for each an upper bound
+of its score (`bound`, see `_SEARCH`). It returns only those whose bound reaches a floor (the
+policy's: the threshold), the highest bound first, the first N if asked (the check's best
+20: `search`), with the time part (multirange intersection) computed for those rows only.
+Each returned candidate is then scored in Python (`score_of`) in bound order, and only those
+returned are explained (`explain`). Exact: no candidate whose score could reach the floor or
+the best N is left behind (`tests/quality/test_overlap_bound.py`).
 """
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
@@ -24,16 +29,32 @@ import msgspec
 from verbinders.domain.activity_details import ActivityDetails
 from verbinders.domain.lexicon import overlap_document
 from verbinders.domain.overlap import (
+    AIM_THEMES,
+    AIM_WORDS,
+    CITY_WIDE,
+    CONCEPT_WEIGHT,
     DEFAULT_THRESHOLD,
+    GENERIC_WEIGHT,
+    NO_COMMON_LANGUAGE,
+    ONE_GENDERED,
+    OTHER_AGE,
+    OTHER_COMMUNITY,
+    OTHER_DISTRICT,
+    OTHER_GENDER,
+    OTHER_SITUATION,
+    TITLE_SHARE,
     Explanation,
     Features,
     TimeExplanation,
     explain,
     features,
+    mass,
     score_of,
     time_explanation,
+    weight,
 )
 from verbinders.domain.schedule import Schedule, occurrences
+from verbinders.domain.target_groups import GROUP_KEYS
 from verbinders.projections.overlap_candidates import hour_slots, multirange
 from verbinders.projections.temporal import valid
 
@@ -41,34 +62,111 @@ if TYPE_CHECKING:
     from verbinders.database import Connection
 
 __all__ = [
+    "FETCHED_PER_RESULT",
     "Found",
     "candidates_of",
     "fetch_candidates",
+    "fetched_for",
     "score_candidates",
     "search",
+    "settled",
     "threshold_of",
 ]
 
-_SEARCH = """
-WITH d AS (SELECT tsvector_to_array(to_tsvector('dutch', $1::text)) AS title_lexemes,
-                  tsvector_to_array(to_tsvector('dutch', $2::text)) AS lexemes)
-SELECT d.title_lexemes AS draft_title_lexemes, d.lexemes AS draft_lexemes, c.*
-  FROM d LEFT JOIN LATERAL (
+
+_LEAST_WEIGHT = min(GENERIC_WEIGHT, 1.0, CONCEPT_WEIGHT)
+
+_STEM = """
+SELECT tsvector_to_array(to_tsvector('dutch', $1::text)) AS title_lexemes,
+       tsvector_to_array(to_tsvector('dutch', $2::text)) AS lexemes
+"""
+
+# `bound`: `overlap.score_of` with the time factor taken as 1 (its largest), only Dutch in
+# common taken as a full language match, and the mass of the candidate's words (the
+# denominator of the body's share, with the draft's) taken as the least it can be: the mass
+# it shares with the draft and the fewest weight for each other word. Every other part as
+# `score_of` computes it: the masses the words share from the same weights, the themes'
+# Jaccard (a candidate's themes are distinct, as checked when planned), the target groups'
+# factor from the draft's keys of each kind, the place. Plus 0.0001 for the score's rounding
+# and the floats' order of operations. The draft's lexemes come with their weights ($20-$22).
+_SEARCH = f"""
+SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
+       c.languages, c.venue, c.title_lexemes, c.lexemes, c.scheduled_hours, c.bound,
+       (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) / 3600
+          FROM unnest(c.ranges * $4::tstzmultirange) r) AS together,
+       lower(c.ranges * $4::tstzmultirange) AS first_together,
+       (SELECT count(*) FROM unnest($4::tstzmultirange) r WHERE r && c.ranges)
+         AS occurrences_hit,
+       (SELECT count(*) FROM unnest(c.ranges) r WHERE r && $4::tstzmultirange)
+         AS other_occurrences_hit
+  FROM (
        SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
-              c.languages, c.venue, c.title_lexemes, c.lexemes, c.scheduled_hours,
-              (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) / 3600
-                 FROM unnest(c.ranges * $6::tstzmultirange) r) AS together,
-              lower(c.ranges * $6::tstzmultirange) AS first_together,
-              (SELECT count(*) FROM unnest($6::tstzmultirange) r WHERE r && c.ranges)
-                AS occurrences_hit,
-              (SELECT count(*) FROM unnest(c.ranges) r WHERE r && $6::tstzmultirange)
-                AS other_occurrences_hit
+              c.languages, c.venue, c.title_lexemes, c.lexemes, c.scheduled_hours, c.ranges,
+              b.bound
          FROM overlap_candidates.candidates c
-        WHERE c.tenant = $3 AND c.organisation_id <> $4 AND c.id <> $5
-          AND c.hour_slots && $8::integer[] AND c.ranges && $6::tstzmultirange
-          AND (c.themes && $7::text[] OR c.lexemes && d.lexemes)
-          AND {valid}
-       ) c ON true
+        CROSS JOIN LATERAL (
+              SELECT coalesce(sum(x.w) FILTER (WHERE x.found), 0) AS shared,
+                     coalesce(sum(x.w) FILTER (WHERE x.found AND x.title), 0) AS my_title_found,
+                     count(*) FILTER (WHERE x.found) AS shared_count,
+                     coalesce(sum(x.w) FILTER (WHERE x.in_title), 0) AS title_found,
+                     count(*) FILTER (WHERE x.in_title) AS title_found_count,
+                     count(*) FILTER (WHERE x.theme AND x.l = ANY(c.themes)) AS common_themes
+                FROM (SELECT u.l, u.w, u.title, u.theme,
+                             NOT u.theme AND (u.l = ANY(c.lexemes) OR u.l = ANY(c.title_lexemes))
+                               AS found,
+                             NOT u.theme AND u.l = ANY(c.title_lexemes) AS in_title
+                        FROM unnest($20::text[], $21::float8[], $22::boolean[], $26::boolean[])
+                             u(l, w, title, theme)) x) m
+        CROSS JOIN LATERAL (
+              SELECT least($23::float8, m.shared + {_LEAST_WEIGHT}
+                     * (greatest(cardinality(c.lexemes), cardinality(c.title_lexemes))
+                        - m.shared_count)) AS smaller,
+                     m.title_found + {_LEAST_WEIGHT}
+                     * (cardinality(c.title_lexemes) - m.title_found_count) AS title_mass) mm
+        CROSS JOIN LATERAL (
+              SELECT (CASE WHEN m.shared = 0 THEN 0 ELSE
+                        {TITLE_SHARE} * ((CASE WHEN $24::float8 > 0
+                                            THEN m.my_title_found / $24::float8 ELSE 0 END)
+                                       + (CASE WHEN mm.title_mass > 0
+                                            THEN m.title_found / mm.title_mass ELSE 0 END)) / 2
+                        + {1 - TITLE_SHARE} * (CASE WHEN mm.smaller > 0
+                                  THEN least(1, m.shared / mm.smaller) ELSE 0 END)
+                      END) AS words,
+                     (CASE WHEN m.common_themes = 0 THEN 0 ELSE m.common_themes::float8
+                        / (cardinality(c.themes) + cardinality($5::text[]) - m.common_themes)
+                      END)
+                       AS themes,
+                     (CASE WHEN c.groups && $12::text[] AND NOT c.groups && $13::text[]
+                           THEN {OTHER_AGE} ELSE 1 END)
+                     * (CASE WHEN c.groups && $14::text[] AND NOT c.groups && $15::text[]
+                           THEN {OTHER_COMMUNITY} ELSE 1 END)
+                     * (CASE WHEN c.groups && $16::text[] AND NOT c.groups && $17::text[]
+                           THEN {OTHER_SITUATION} ELSE 1 END)
+                     * (CASE WHEN c.groups && $19::text[] THEN 1
+                             WHEN c.groups && $18::text[]
+                               THEN (CASE WHEN cardinality($19::text[]) > 0
+                                          THEN {OTHER_GENDER} ELSE {ONE_GENDERED} END)
+                             WHEN cardinality($19::text[]) > 0 AND cardinality(c.groups) > 0
+                               THEN {ONE_GENDERED}
+                             ELSE 1 END) AS groups,
+                     (CASE WHEN cardinality($9::text[]) = 0 OR cardinality(c.languages) = 0
+                             OR c.languages && $9::text[] THEN 1
+                           ELSE {NO_COMMON_LANGUAGE} END) AS languages,
+                     (CASE WHEN c.venue = $8::text OR c.districts && $7::text[] THEN 1
+                           WHEN cardinality($7::text[]) = 0 OR cardinality(c.districts) = 0
+                             THEN {CITY_WIDE}
+                           ELSE {OTHER_DISTRICT} END) AS place) f
+        CROSS JOIN LATERAL (
+              SELECT ({AIM_THEMES} * f.themes + {AIM_WORDS} * f.words)
+                     * f.groups * f.languages * f.place + 0.0001 AS bound) b
+        WHERE c.tenant = $1 AND c.organisation_id <> $2 AND c.id <> $3
+          AND c.hour_slots && $6::integer[] AND c.ranges && $4::tstzmultirange
+          AND (c.themes && $5::text[] OR c.lexemes && $25::text[])
+          AND b.bound >= $10::float8
+          AND VALID
+        ORDER BY b.bound DESC, c.id
+        LIMIT $11::integer
+       ) c
 """
 
 
@@ -83,6 +181,11 @@ class Found:
     explanation: Explanation
 
 
+FETCHED_PER_RESULT = 4
+"""A search for the best `limit` first fetches `limit * FETCHED_PER_RESULT` candidates (at
+least `limit + 20`), those of highest bound (`search`)."""
+
+
 async def search(
     conn: Connection,
     tenant: str,
@@ -93,20 +196,72 @@ async def search(
     activity_id: uuid.UUID | None = None,
     position: int | None = None,
     limit: int | None = None,
+    floor: float = 0.0,
+    fetched: int | None = None,
 ) -> list[Found]:
-    """Every open activity of another organisation that scores above 0 against the given
-    one (checked details and schedule), the highest score first (the best `limit` if given);
-    as the index stood at `position` if given (else live)."""
-    mine, rows = await fetch_candidates(
-        conn,
-        tenant,
-        organisation_id=organisation_id,
-        details=details,
-        schedule=schedule,
-        activity_id=activity_id,
-        position=position,
-    )
-    return score_candidates(mine, rows, limit=limit)
+    """Every open activity of another organisation that scores above 0 (and at least
+    `floor`) against the given one (checked details and schedule), the highest score first
+    (the best `limit` if given); as the index stood at `position` if given (else live).
+
+    The statement returns only the candidates whose bound (an upper bound of the score,
+    `fetch_candidates`) reaches `floor`: the overlap policy's search at the threshold. With a
+    `limit` it returns those of highest bound first, `fetched` of them (default
+    `fetched_for(limit)`): when the
+    `limit`-th best scores above the bound of the last one fetched, no candidate left behind
+    can rank before it (each scores at most its bound, and ties go by id: hence "above");
+    else the search runs again for every candidate whose bound reaches the `limit`-th best
+    score found (exact either way)."""
+    if limit is None:
+        fetched = None
+    elif fetched is None:
+        fetched = fetched_for(limit)
+    kwargs: dict[str, Any] = {
+        "organisation_id": organisation_id,
+        "details": details,
+        "schedule": schedule,
+        "activity_id": activity_id,
+        "position": position,
+    }
+    mine, rows = await fetch_candidates(conn, tenant, limit=fetched, floor=floor, **kwargs)
+    found = score_candidates(mine, rows, limit=limit, floor=floor)
+    if limit is None or fetched is None or len(rows) < fetched or settled(found, rows, limit):
+        return found
+    # Not settled: a candidate that ranks among the best `limit` scores at least the
+    # `limit`-th best found so far, so its bound does too.
+    least = found[limit - 1].explanation.score if len(found) >= limit else floor
+    mine, rows = await fetch_candidates(conn, tenant, floor=max(floor, least), **kwargs)
+    return score_candidates(mine, rows, limit=limit, floor=floor)
+
+
+def fetched_for(limit: int) -> int:
+    """How many candidates a search for the best `limit` fetches first."""
+    return max(limit * FETCHED_PER_RESULT, limit + 20)
+
+
+def settled(found: list[Found], rows: list[Any], limit: int | None) -> bool:
+    """Whether the best `limit` of `rows` (fetched by bound, highest first) are the best of
+    all candidates: the last of them scores above the bound of the last row fetched, which
+    is at least the bound, so the score, of every candidate not fetched."""
+    if limit is None or len(found) < limit or not rows:
+        return False
+    return found[limit - 1].explanation.score > float(rows[-1]["bound"])
+
+
+def _group_arrays(groups: frozenset[str]) -> list[list[str]]:
+    """The draft's target-group keys as the statement's bound compares them: for age,
+    community and situation (then gender) every key of that kind, and the draft's own; both
+    empty where the draft has none of that kind (or no group at all), as `overlap._groups`
+    applies no factor then."""
+    arrays: list[list[str]] = []
+    for prefix in ("age:", "community:", "sit:", "gender:"):
+        mine = sorted(key for key in groups if key.startswith(prefix))
+        every = sorted(
+            {key for key in GROUP_KEYS if key.startswith(prefix)} | set(mine)
+            if groups and (mine or prefix == "gender:")
+            else ()
+        )
+        arrays += [every, mine]
+    return arrays
 
 
 async def fetch_candidates(
@@ -118,21 +273,22 @@ async def fetch_candidates(
     schedule: Schedule,
     activity_id: uuid.UUID | None = None,
     position: int | None = None,
+    floor: float = 0.0,
+    limit: int | None = None,
 ) -> tuple[Features, list[Any]]:
     """The activity's features (its lexemes stemmed by PostgreSQL) and the candidate rows:
-    the one statement of `search`."""
+    the one statement of `search`. Each row comes with `bound`, an upper bound of its score
+    (`overlap.score_of` with the time factor 1 and the languages counted as fully shared
+    when any is, computed in the statement); only rows whose bound reaches `floor` come,
+    the highest bound first, the first `limit` of them if given. The time part (hours
+    together, occurrences hit) is computed for those rows only."""
     ranges = occurrences(schedule)
-    rows = await conn.fetch(
-        _SEARCH.format(valid=valid("c", position)),
+    stemmed = await conn.fetchrow(
+        _STEM,
         overlap_document(details.title),
         overlap_document(details.title, details.description),
-        tenant,
-        organisation_id,
-        activity_id or uuid.UUID(int=0),
-        multirange(ranges),
-        list(details.themes),
-        hour_slots(ranges),
     )
+    assert stemmed is not None
     mine = features(
         activity_id=activity_id or uuid.UUID(int=0),
         organisation_id=organisation_id,
@@ -142,20 +298,52 @@ async def fetch_candidates(
         languages=details.languages,
         venue=details.venue,
         ranges=ranges,
-        title_lexemes=rows[0]["draft_title_lexemes"],
-        lexemes=rows[0]["draft_lexemes"],
+        title_lexemes=stemmed["title_lexemes"],
+        lexemes=stemmed["lexemes"],
     )
-    return mine, [row for row in rows if row["id"] is not None]
+    lexemes, themes = sorted(mine.lexemes), sorted(mine.themes)
+    rows = await conn.fetch(
+        _SEARCH.replace("VALID", valid("c", position)),
+        tenant,
+        organisation_id,
+        activity_id or uuid.UUID(int=0),
+        multirange(ranges),
+        themes,
+        hour_slots(ranges),
+        sorted(mine.districts),
+        mine.venue,
+        sorted(mine.languages),
+        floor,
+        limit,
+        *_group_arrays(mine.groups),
+        [*lexemes, *themes],
+        [weight(lexeme) for lexeme in lexemes] + [0.0] * len(themes),
+        [lexeme in mine.title_lexemes for lexeme in lexemes] + [False] * len(themes),
+        mass(mine.lexemes),
+        mass(mine.title_lexemes),
+        list(stemmed["lexemes"]),
+        [False] * len(lexemes) + [True] * len(themes),
+    )
+    return mine, rows
 
 
-def score_candidates(mine: Features, rows: list[Any], *, limit: int | None = None) -> list[Found]:
-    """Each candidate row scored against `mine`, those above 0, the highest first (the best
-    `limit` if given). The time part comes computed by the statement (multirange
-    intersection); each candidate is ranked by its score alone (`score_of`), and only those
-    returned are explained (`explain`: the same score, with its reasons)."""
+def score_candidates(
+    mine: Features, rows: list[Any], *, limit: int | None = None, floor: float = 0.0
+) -> list[Found]:
+    """Each candidate row scored against `mine`, those above 0 (and at least `floor`), the
+    highest first (the best `limit` if given). The time part comes computed by the statement
+    (multirange intersection); each candidate is ranked by its score alone (`score_of`), and
+    only those returned are explained (`explain`: the same score, with its reasons).
+
+    The rows come highest bound first (`fetch_candidates`): with a `limit`, scoring stops at
+    the first row whose bound is below the `limit`-th best score so far (neither it nor any
+    row after it can rank before that one)."""
     mine_hours = sum(r.hours for r in mine.ranges)
     ranked: list[tuple[float, str, Features, TimeExplanation, Any]] = []
+    best: list[float] = []  # with a limit: the `limit` best scores so far, a heap
     for row in rows:
+        if limit is not None and len(best) == limit and float(row["bound"]) < best[0]:
+            break
         other = Features(
             activity_id=row["id"],
             organisation_id=row["organisation_id"],
@@ -178,8 +366,10 @@ def score_candidates(mine: Features, rows: list[Any], *, limit: int | None = Non
             hours_b=float(row["scheduled_hours"]),
         )
         value = score_of(mine, other, time)
-        if value > 0:
+        if value > 0 and value >= floor:
             ranked.append((-value, str(row["id"]), other, time, row))
+            if limit is not None:
+                (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, value)
     ranked.sort(key=lambda item: (item[0], item[1]))
     if limit is not None:
         ranked = ranked[:limit]
@@ -209,8 +399,10 @@ async def threshold_of(conn: Connection, tenant: str, position: int | None = Non
 async def candidates_of(
     conn: Connection, tenant: str, activity_id: uuid.UUID, position: int | None = None
 ) -> tuple[list[Found], float] | None:
-    """The candidates of an open activity as the index holds it, live or as it stood at
-    `position` (None when it is not open there), with the platform's threshold then."""
+    """The candidates of an open activity that score at or above the platform's threshold, as
+    the index holds them, live or as it stood at `position` (None when the activity is not
+    open there), with that threshold: the overlap policy's search (only the candidates whose
+    bound reaches the threshold are fetched)."""
     row = await conn.fetchrow(
         "SELECT c.organisation_id, c.details, c.schedule FROM overlap_candidates.candidates c"
         f" WHERE c.tenant = $1 AND c.id = $2 AND {valid('c', position)}",
@@ -221,6 +413,7 @@ async def candidates_of(
         return None
     details = msgspec.convert(row["details"], ActivityDetails, strict=False)
     schedule: Schedule = msgspec.convert(row["schedule"], Schedule, strict=False)
+    threshold = await threshold_of(conn, tenant, position)
     found = await search(
         conn,
         tenant,
@@ -229,5 +422,6 @@ async def candidates_of(
         schedule=schedule,
         activity_id=activity_id,
         position=position,
+        floor=threshold,
     )
-    return found, await threshold_of(conn, tenant, position)
+    return found, threshold

@@ -20,11 +20,13 @@ people, in the same place, at the same time. The score follows that reading:
   shorter activity's hours.
 
 So the score is 0 unless the activities' times coincide *and* they share a theme or a word:
-the read model finds every candidate that can score above 0 with its indexes (GiST `&&` on
-the occurrence multirange, GIN `&&` on themes, the tsvector for words) and hands each
-candidate's `Features` to `score`. The `Explanation` says what coincided and how much each
-counted: the points that themes and words brought to the score (they add up to it), and the
-factors that people, place and time multiplied them by.
+the candidate search (`application/overlap_search.py`) finds every candidate that can score
+above 0 through the hours they share, bounds each one's score from above in PostgreSQL (this
+arithmetic with the time factor 1 and some word masses at their least) and hands the likely
+ones' `Features` to `score_of`; so a change here is a change to that bound too. The
+`Explanation` says what coincided and how much each counted: the points that themes and
+words brought to the score (they add up to it), and the factors that people, place and time
+multiplied them by.
 """
 
 from __future__ import annotations
@@ -54,9 +56,11 @@ __all__ = [
     "coincidence",
     "explain",
     "features",
+    "mass",
     "score",
     "score_of",
     "time_explanation",
+    "weight",
 ]
 
 DEFAULT_THRESHOLD = 0.35
@@ -193,25 +197,28 @@ class Explanation(msgspec.Struct, frozen=True, kw_only=True):
 # -- the parts -----------------------------------------------------------------------------------
 
 
-def _weight(lexeme: str) -> float:
+def weight(lexeme: str) -> float:
+    """How much a shared lexeme counts: concept words `CONCEPT_WEIGHT`, generic words
+    `GENERIC_WEIGHT`, others 1."""
     if lexeme in CONCEPT_LEXEMES:
         return CONCEPT_WEIGHT
     return GENERIC_WEIGHT if lexeme in GENERIC_LEXEMES else 1.0
 
 
-def _mass(lexemes: Iterable[str]) -> float:
-    return sum(_weight(lexeme) for lexeme in lexemes)
+def mass(lexemes: Iterable[str]) -> float:
+    """The lexemes' weights summed."""
+    return sum(weight(lexeme) for lexeme in lexemes)
 
 
 def _found(title: frozenset[str], other: frozenset[str]) -> float:
-    total = _mass(title)
-    return _mass(title & other) / total if total else 0.0
+    total = mass(title)
+    return mass(title & other) / total if total else 0.0
 
 
 def _word_similarity(a: Features, b: Features, shared: frozenset[str]) -> float:
     titles = (_found(a.title_lexemes, b.lexemes) + _found(b.title_lexemes, a.lexemes)) / 2
-    smaller = min(_mass(a.lexemes), _mass(b.lexemes))
-    body = min(1.0, _mass(shared) / smaller) if smaller else 0.0
+    smaller = min(mass(a.lexemes), mass(b.lexemes))
+    body = min(1.0, mass(shared) / smaller) if smaller else 0.0
     return TITLE_SHARE * titles + (1 - TITLE_SHARE) * body
 
 
@@ -219,7 +226,7 @@ def _words(a: Features, b: Features) -> tuple[float, tuple[str, ...]]:
     shared = a.lexemes & b.lexemes
     if not shared:
         return 0.0, ()
-    ordered = tuple(sorted(shared, key=lambda lexeme: (-_weight(lexeme), lexeme)))
+    ordered = tuple(sorted(shared, key=lambda lexeme: (-weight(lexeme), lexeme)))
     return _word_similarity(a, b, shared), ordered
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from verbinders.domain import text
 
-__all__ = ["group_keys"]
+__all__ = ["GROUP_KEYS", "group_keys"]
 
 
 _GROUP_WORDS: dict[str, tuple[str, ...]] = {
@@ -96,6 +96,11 @@ _COMMUNITIES = {
     "irakees": "iq",
     "irakese": "iq",
 }
+
+GROUP_KEYS = frozenset(key for keys in _GROUP_WORDS.values() for key in keys) | frozenset(
+    f"community:{code}" for code in _COMMUNITIES.values()
+)
+"""Every key `group_keys` gives but the `label:` ones."""
 
 
 def group_keys(labels: Iterable[str]) -> frozenset[str]:
