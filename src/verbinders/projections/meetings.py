@@ -27,6 +27,11 @@ it depends on the moment asked about and is worked out by the queries (`MEETING_
 Every table keeps its history (`temporal.py`): `as_of` queries are the live queries with the
 versions' condition, and every column here is derived only from the events (never from the
 clock), so an answer as of a position equals a rebuild up to it. Queries: `meetings_queries.py`.
+
+Attendance records, most of this model's events, are not read in Python (`unread`): a batch's
+attendance versions are built in PostgreSQL from the stored events (`_write_attendance`), each
+record a version from its position to the next record of its key or the reschedule that
+dropped the notice, as `Rows` would have made them; the rest of the batch is folded as usual.
 """
 
 from __future__ import annotations
