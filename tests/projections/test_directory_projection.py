@@ -24,7 +24,7 @@ from verbinders.domain.platform import Platform
 from verbinders.domain.profile import Profile, ProfileChanges
 from verbinders.domain.strengths import Strength, StrengthChanges, StrengthKind
 from verbinders.domain.vocabulary import OrganisationKind
-from verbinders.projections.directory import DirectoryProjection
+from verbinders.projections.directory import ORGANISATIONS, DirectoryProjection
 from verbinders.projections.engine import (
     Generation,
     build_generation,
@@ -32,6 +32,7 @@ from verbinders.projections.engine import (
     replay,
     try_lead,
 )
+from verbinders.projections.temporal import Table
 from verbinders.store.eventstore import EventStore
 from verbinders.store.repository import Repository
 
@@ -287,3 +288,11 @@ async def test_a_tenants_rebuild_holds_only_that_tenants_rows(
         for table, live_rows in (await snapshot(conn, live.schema_name, INTERNAL)).items()
     }
     assert all(rebuilt.values())
+
+
+def test_columns_no_query_uses_get_no_planner_statistics() -> None:
+    sql = ORGANISATIONS.create_sql()
+    assert "ALTER TABLE organisations ALTER COLUMN profile_text SET STATISTICS 0;" in sql
+    assert "ALTER COLUMN themes SET STATISTICS" not in sql  # filtered on: analysed
+    with pytest.raises(ValueError, match="unanalysed"):
+        Table("t", keys=(("tenant", "text"),), values=(("a", "text"),), unanalysed=("b",))

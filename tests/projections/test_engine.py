@@ -428,6 +428,36 @@ async def test_a_projection_reads_only_the_parts_of_events_it_asks_for(
     assert neither == ({}, {})
 
 
+class SeenUnread(Seen):
+    name = "seen_unread"
+    unread_topics = ("t:Happened",)
+    batches: ClassVar[list[list[tuple[dict[str, object], dict[str, object]]]]] = []
+
+
+async def test_unread_topics_come_without_payload_and_metadata(
+    store: EventStore, database: str
+) -> None:
+    await append_some(store, 2)
+    stream = uuid.uuid4()
+    other = NewEvent(
+        stream_id=stream,
+        stream_type="Thing",
+        version=1,
+        topic="t:Other",
+        payload=msgspec.json.encode({"o": 1}),
+    )
+    await store.append([other], expected={stream: 0}, metadata=Metadata(tenant="haarlem"))
+    conn = await asyncpg.connect(database)
+    try:
+        SeenUnread.batches.clear()
+        await replay(conn, SeenUnread())
+    finally:
+        await conn.close()
+    [[first, second, third]] = SeenUnread.batches
+    assert first == ({}, {}) and second == ({}, {})
+    assert third[0] == {"o": 1} and third[1]["tenant"] == "haarlem"
+
+
 class DurabilitySeen(Projection):
     """Records the durability its batches commit with."""
 

@@ -83,6 +83,20 @@ ORGANISATIONS = Table(
         "(tenant, lower(name))",
         "(tenant, registered_at)",
     ),
+    unanalysed=(
+        "former_names",
+        "kvk_number",
+        "description",
+        "founding_year",
+        "communities",
+        "target_groups",
+        "website",
+        "constituency_size",
+        "active_volunteers",
+        "member_since",
+        "name_text",
+        "profile_text",
+    ),
 )
 
 STRENGTHS = Table(
@@ -108,6 +122,7 @@ STRENGTHS = Table(
         ),
     ),
     indexes=("USING gin (search)", "(tenant, organisation_id)"),
+    unanalysed=("description", "capacity", "search_text"),
 )
 
 MEMBERSHIP_STREAMS = Table(
@@ -158,7 +173,7 @@ def _texts(row: dict[str, Any]) -> None:
 
 class DirectoryProjection(TemporalProjection):
     name = "directory"
-    version = 2
+    version = 3
     versioned = (ORGANISATIONS, STRENGTHS, MEMBERSHIP_STREAMS)
     events = {
         **events_of(

@@ -137,12 +137,22 @@ class Projection(ABC):
     reads_payload: ClassVar[bool] = True
     reads_metadata: ClassVar[bool] = True
     """False: the events come with an empty payload (metadata), neither read nor decoded."""
+    unread: ClassVar[tuple[type, ...]] = ()
+    """Event classes (among `events`) whose events come with an empty payload and metadata
+    whatever `reads_payload` says: the projection reads what it needs of them in SQL, from
+    `events` by position, without sending them through Python (e.g. meetings' attendance)."""
+    unread_topics: ClassVar[tuple[str, ...]] = ()
+    """Their topics, from `unread`."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.events:
             cls.dispatch = {topic_of(c): method for c, method in cls.events.items()}
             cls.topics = tuple(cls.dispatch)
+        if cls.unread:
+            cls.unread_topics = tuple(topic_of(c) for c in cls.unread)
+            if not set(cls.unread_topics) <= set(cls.dispatch):
+                raise TypeError(f"{cls.__name__}.unread names events it does not read")
 
     @abstractmethod
     def ddl(self) -> str:
@@ -442,18 +452,23 @@ async def read_batch(
     `LostLeadership` if the generation has no checkpoint (it was dropped by a replay), or its
     checkpoint moved under this process.
     """
+    arguments = [
+        generation.schema_name,
+        batch_size,
+        list(projection.topics) if projection.topics is not None else None,
+        generation.tenant,
+        generation.until_position,
+        projection.reads_payload,
+        projection.reads_metadata,
+        horizon,
+    ]
     try:
-        rows = await conn.fetch(
-            "SELECT * FROM projection_batch($1, $2, $3, $4, $5, $6, $7, $8, true)",
-            generation.schema_name,
-            batch_size,
-            list(projection.topics) if projection.topics is not None else None,
-            generation.tenant,
-            generation.until_position,
-            projection.reads_payload,
-            projection.reads_metadata,
-            horizon,
-        )
+        if projection.unread_topics:
+            rows = await conn.fetch(_BATCH_WITH_UNREAD, *arguments, list(projection.unread_topics))
+        else:
+            rows = await conn.fetch(
+                "SELECT * FROM projection_batch($1, $2, $3, $4, $5, $6, $7, $8, true)", *arguments
+            )
     except asyncpg.PostgresError as error:
         if error.sqlstate == CHECKPOINT_MOVED:
             raise _moved(generation) from error
@@ -465,8 +480,21 @@ async def read_batch(
         return checkpoint, horizon, []
     events = [row_to_event(row) for row in rows]
     if projection.reads_payload:
-        events = [_upcast(e) for e in events]
+        unread = projection.unread_topics
+        events = [e if e.topic in unread else _upcast(e) for e in events]
     return checkpoint, horizon, events
+
+
+_BATCH_WITH_UNREAD = (
+    # `projection_batch` with the payload and metadata of the topics in $9 left on the server
+    # (`Projection.unread`): one statement, the same snapshots, only less sent and decoded.
+    "SELECT b.ev_position, b.ev_tenant, b.ev_stream_id, b.ev_stream_type, b.ev_version,"
+    " b.ev_topic,"
+    " CASE WHEN b.ev_topic = ANY ($9::text[]) THEN '{}'::jsonb ELSE b.ev_payload END,"
+    " CASE WHEN b.ev_topic = ANY ($9::text[]) THEN '{}'::jsonb ELSE b.ev_metadata END,"
+    " b.ev_recorded_at, b.ev_checkpoint, b.ev_horizon"
+    " FROM projection_batch($1, $2, $3, $4, $5, $6, $7, $8, true) b"
+)
 
 
 def _upcast(event: RecordedEvent) -> RecordedEvent:

@@ -27,6 +27,11 @@ it depends on the moment asked about and is worked out by the queries (`MEETING_
 Every table keeps its history (`temporal.py`): `as_of` queries are the live queries with the
 versions' condition, and every column here is derived only from the events (never from the
 clock), so an answer as of a position equals a rebuild up to it. Queries: `meetings_queries.py`.
+
+Attendance records, most of this model's events, are not read in Python (`unread`): a batch's
+attendance versions are built in PostgreSQL from the stored events (`_write_attendance`), each
+record a version from its position to the next record of its key or the reschedule that
+dropped the notice, as `Rows` would have made them; the rest of the batch is folded as usual.
 """
 
 from __future__ import annotations
@@ -41,13 +46,14 @@ from asyncpg.pgproto.pgproto import UUID as FastUUID
 from verbinders.domain.meetings import Meeting
 from verbinders.domain.membership import Membership
 from verbinders.domain.organisations import Organisation
-from verbinders.projections.temporal import Table, TemporalProjection, events_of
+from verbinders.projections.temporal import Rows, Table, TemporalProjection, events_of
+from verbinders.store.mapping import topic_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from verbinders.database import Connection
-    from verbinders.projections.temporal import Key, Rows
+    from verbinders.projections.temporal import Key
     from verbinders.store.events import RecordedEvent
 
 __all__ = [
@@ -154,6 +160,71 @@ PERIODS = Table(
 )
 
 
+ATTENDANCE_RECORDED = topic_of(Meeting.AttendanceRecorded)  # type: ignore[attr-defined]
+RESCHEDULED = topic_of(Meeting.Rescheduled)  # type: ignore[attr-defined]
+if getattr(Meeting.AttendanceRecorded, "class_version", 1) != 1:  # type: ignore[attr-defined]
+    # `_ATTENDANCE_MARKS` reads the stored payload as version 1 wrote it, not upcast.
+    raise TypeError("AttendanceRecorded has a newer version: read it in _ATTENDANCE_MARKS")
+
+_ATTENDANCE_MARKS = """
+SELECT e.position, e.tenant, e.stream_id AS meeting_id,
+       (e.payload ->> 'organisation_id')::uuid AS organisation_id, true AS record,
+       e.payload -> 'attendance' ->> 'status' AS status,
+       (e.payload -> 'attendance' ->> 'people')::integer AS people,
+       (e.payload ->> 'at')::timestamptz AS recorded_at, e.metadata ->> 'actor' AS recorded_by,
+       e.version AS meeting_version, e.recorded_at AS changed_at
+  FROM events e
+ WHERE e.position = ANY ($1::bigint[])
+UNION ALL
+SELECT d.position, d.tenant, d.meeting_id, d.organisation_id, false,
+       NULL, NULL, NULL, NULL, NULL, NULL
+  FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::uuid[])
+       AS d(position, tenant, meeting_id, organisation_id)
+"""
+"""Per organisation and meeting, what a batch does to its attendance row: a record (the event
+`AttendanceRecorded` at its position, its values read from the stored payload and metadata as
+`attendance_recorded` read them) or the end of the row (a reschedule that dropped the notice)."""
+
+_CLOSE_ATTENDANCE = """
+UPDATE attendance t SET valid_to = f.first
+  FROM (SELECT m.tenant, m.meeting_id, m.organisation_id, min(m.position) AS first
+          FROM (SELECT e.position, e.tenant, e.stream_id AS meeting_id,
+                       (e.payload ->> 'organisation_id')::uuid AS organisation_id
+                  FROM events e
+                 WHERE e.position = ANY ($1::bigint[])
+                UNION ALL
+                SELECT * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::uuid[])) m
+         GROUP BY 1, 2, 3) f
+ WHERE t.tenant = f.tenant AND t.meeting_id = f.meeting_id
+   AND t.organisation_id = f.organisation_id AND t.valid_to IS NULL
+"""
+"""The current rows the batch supersedes end at its first mark of their key (the marks'
+keys only)."""
+
+_INSERT_ATTENDANCE = f"""
+INSERT INTO attendance (tenant, meeting_id, organisation_id, status, people, recorded_at,
+                        recorded_by, meeting_version, changed_at, valid_from, valid_to)
+SELECT m.tenant, m.meeting_id, m.organisation_id, m.status, m.people, m.recorded_at,
+       m.recorded_by, m.meeting_version, m.changed_at, m.position, m.valid_to
+  FROM (SELECT x.*, lead(x.position) OVER (PARTITION BY x.tenant, x.meeting_id,
+                                           x.organisation_id ORDER BY x.position) AS valid_to
+          FROM ({_ATTENDANCE_MARKS}) x) m
+ WHERE m.record
+"""
+"""Each record a version, ending at the next mark of its key (a later record, or the drop)."""
+
+
+async def _write_attendance(
+    conn: Connection, records: list[int], drops: list[tuple[int, str, uuid.UUID, uuid.UUID]]
+) -> None:
+    """The batch's attendance versions, built in PostgreSQL from the stored events: what
+    `Rows.put` and `Rows.delete` would make of them, event by event, without decoding them."""
+    args = (records, *([d[i] for d in drops] for i in range(4)))
+    await conn.execute(_CLOSE_ATTENDANCE, *args)
+    if records:
+        await conn.execute(_INSERT_ATTENDANCE, *args)
+
+
 def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -187,10 +258,10 @@ class MeetingsProjection(TemporalProjection):
         **events_of(Organisation, Registered="organisation", Renamed="renamed"),
         **events_of(Membership, Applied="applied", Admitted="admitted", Left="left"),
     }
+    unread = (Meeting.AttendanceRecorded,)  # type: ignore[attr-defined]
 
     async def load(self, conn: Connection, rows: Rows, events: Sequence[RecordedEvent]) -> None:
         meetings: set[Key] = set()
-        attendance: set[Key] = set()
         decisions: set[Key] = set()
         organisations: set[Key] = set()
         memberships: set[Key] = set()
@@ -198,9 +269,8 @@ class MeetingsProjection(TemporalProjection):
         for e in events:
             method = dispatch[e.topic]
             if method == "attendance_recorded":
-                # The attendance row only: the meeting's own row does not change.
-                attendance.add((e.tenant, e.stream_id, as_uuid(e.payload["organisation_id"])))
-            elif method == "decision_recorded":
+                continue  # written in SQL (`_write_attendance`)
+            if method == "decision_recorded":
                 decisions.add((e.tenant, e.stream_id, as_uuid(e.payload["decision_id"])))
             elif method in ("organisation", "renamed"):
                 organisations.add((e.tenant, e.stream_id))
@@ -208,12 +278,7 @@ class MeetingsProjection(TemporalProjection):
                 memberships.add((e.tenant, e.stream_id))
             else:
                 meetings.add((e.tenant, e.stream_id))
-                if method == "rescheduled":
-                    attendance.update(
-                        (e.tenant, e.stream_id, as_uuid(o)) for o in e.payload["dropped_notices"]
-                    )
         await rows.load(conn, MEETINGS, meetings)
-        await rows.load(conn, ATTENDANCE, attendance)
         await rows.load(conn, DECISIONS, decisions)
         await rows.load(conn, ORGANISATIONS, organisations)
         await rows.load(conn, MEMBERSHIPS, memberships)
@@ -228,6 +293,25 @@ class MeetingsProjection(TemporalProjection):
             elif method == "admitted":
                 periods.add((e.tenant, e.stream_id, _moment(e.payload["at"])))
         await rows.load(conn, PERIODS, periods)
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        rows = Rows(self.versioned)
+        await self.load(conn, rows, events)
+        records: list[int] = []
+        drops: list[tuple[int, str, uuid.UUID, uuid.UUID]] = []
+        for e in events:
+            if e.topic == ATTENDANCE_RECORDED:
+                records.append(e.position)
+                continue
+            self.apply(rows, e)
+            if e.topic == RESCHEDULED:
+                drops.extend(
+                    (e.position, e.tenant, e.stream_id, as_uuid(o))
+                    for o in e.payload["dropped_notices"]
+                )
+        await rows.write(conn)
+        if records or drops:
+            await _write_attendance(conn, records, drops)
 
     # -- meetings -------------------------------------------------------------------------------
 
@@ -281,8 +365,7 @@ class MeetingsProjection(TemporalProjection):
             reschedules=(row["reschedules"] if row else 0) + 1,
             last_reschedule=p["reason"],
         )
-        for organisation in p["dropped_notices"]:
-            rows.delete(ATTENDANCE, (e.tenant, e.stream_id, as_uuid(organisation)), e)
+        # The dropped notices end in SQL with the batch's attendance (`_write_attendance`).
 
     def agenda_changed(self, rows: Rows, e: RecordedEvent) -> None:
         self._change(rows, e, agenda=e.payload["agenda"])
@@ -298,21 +381,7 @@ class MeetingsProjection(TemporalProjection):
         )
 
     def attendance_recorded(self, rows: Rows, e: RecordedEvent) -> None:
-        p = e.payload
-        attendance = p["attendance"]
-        rows.put(
-            ATTENDANCE,
-            (e.tenant, e.stream_id, as_uuid(p["organisation_id"])),
-            {
-                "status": attendance["status"],
-                "people": attendance.get("people"),
-                "recorded_at": _moment(p["at"]),
-                "recorded_by": e.metadata.get("actor"),
-                "meeting_version": e.version,
-                "changed_at": e.recorded_at,
-            },
-            e,
-        )
+        """Written in SQL with the batch's other attendance records (`_write_attendance`)."""
 
     def decision_recorded(self, rows: Rows, e: RecordedEvent) -> None:
         p = e.payload

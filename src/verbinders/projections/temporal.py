@@ -133,7 +133,10 @@ class Table:
     indexes, e.g. `"USING gin (search)"` or `"(tenant, lower(name))"`: each is created twice,
     partial over the current versions (live queries) and over every version (`as_of`), after a
     rebuild's bulk load. `generated` columns (name, definition) are computed by PostgreSQL,
-    e.g. a tsvector from text columns.
+    e.g. a tsvector from text columns. `unanalysed` names value columns that no query
+    filters, joins or sorts on (long texts shown as they are, the text a search vector is
+    made of): ANALYZE gathers no statistics for them (`SET STATISTICS 0`), which the planner
+    would never use and which cost most of the ANALYZE after a rebuild.
     """
 
     name: str
@@ -150,12 +153,16 @@ class Table:
     `Reading.valid(alias, ranged=True)` (`as_of_ranged`): those few rows from the index, where
     the other indexes give every version from before the position (for a table with many
     versions per key, e.g. a call's row that changes with every response)."""
+    unanalysed: tuple[str, ...] = ()
     key_names: tuple[str, ...] = field(init=False)
     value_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key_names", tuple(n for n, _ in self.keys))
         object.__setattr__(self, "value_names", tuple(n for n, _ in self.values))
+        unknown = set(self.unanalysed) - {*self.value_names, *(n for n, _ in self.generated)}
+        if unknown:
+            raise ValueError(f"{self.name}: unanalysed names no column: {sorted(unknown)}")
 
     def create_sql(self) -> str:
         columns = [f"{n} {t} NOT NULL" for n, t in self.keys]
@@ -165,10 +172,13 @@ class Table:
         columns += [f"CHECK ({c})" for c in self.checks]
         columns.append("CHECK (valid_to IS NULL OR valid_to > valid_from)")
         keys = ", ".join(self.key_names)
+        statistics = "".join(
+            f"ALTER TABLE {self.name} ALTER COLUMN {n} SET STATISTICS 0;\n" for n in self.unanalysed
+        )
         return (
             f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(columns) + "\n);\n"
             f"CREATE UNIQUE INDEX {self.name}_current ON {self.name} ({keys})"
-            " WHERE valid_to IS NULL;\n"
+            " WHERE valid_to IS NULL;\n" + statistics
         )
 
     def index_sql(self) -> str:

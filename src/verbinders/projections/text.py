@@ -14,6 +14,9 @@ __all__ = ["fold", "search_text"]
 
 def fold(text: str) -> str:
     """Lower case without accents: 'Çelik Vrouwen' -> 'celik vrouwen'."""
+    if text.isascii():
+        # Nothing to decompose or strip (most names and descriptions): the same result.
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.replace("\u0131", "i").casefold()  # Turkish dotless i
