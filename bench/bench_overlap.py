@@ -2,7 +2,7 @@
 p50 and p99 against a plain indexed lookup of the same rows, in the same run.
 
     .venv/bin/python bench/bench_overlap.py [--activities 100000] [--organisations 2000]
-        [--checks 300] [--database-url URL]
+        [--checks 300] [--database-url URL] [--rebuilds-only]
 
 1. A deterministic history on one platform: `--activities` activities of
    `--organisations` organisations (Haarlem's themes and districts; 40 kinds of activity in
@@ -13,6 +13,7 @@ p50 and p99 against a plain indexed lookup of the same rows, in the same run.
    (`overlap_candidates`) and the `activities` read model rebuilt through the product's own
    path (`replay`, as `verbinders replay NAME` runs it: batches of 5000 folded in memory and
    written set-based, secondary indexes built after the load): events/s, ratio to the scan.
+   `--rebuilds-only` stops here.
 3. `--checks` drafts like the others (not saved), each checked as "check before you plan"
    does (`overlap_search.search`: one statement that stems the draft and finds its
    candidates by GIN on the hour slots, themes and lexemes, then each candidate ranked by
@@ -172,6 +173,11 @@ def cold_caches() -> None:
     from verbinders.projections import activities, overlap_candidates
 
     schedule_module._local_to_utc.cache_clear()
+    for name in ("utc_moment", "_zone_days"):
+        if hasattr(schedule_module, name):
+            getattr(schedule_module, name).cache_clear()
+    if hasattr(overlap_candidates, "_range"):
+        overlap_candidates._range.cache_clear()
     activities._schedule_facts.cache_clear()
     for cache in (overlap_candidates._documents, overlap_candidates._groups):
         cache.cache_clear()
@@ -229,6 +235,8 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
                 f" {rate / scan_rate:.2f} x the scan)",
                 flush=True,
             )
+        if args.rebuilds_only:
+            return
         async with runtime.pool.acquire() as conn:
             await conn.execute("VACUUM (ANALYZE)")
         rng = random.Random(args.seed + 1)
@@ -288,6 +296,11 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=300)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--rebuilds-only",
+        action="store_true",
+        help="stop after the scan and the rebuilds (no checks)",
+    )
     args = parser.parse_args()
 
     async def go() -> None:

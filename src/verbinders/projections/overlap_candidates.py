@@ -43,7 +43,15 @@ from verbinders.domain.activities import Activity, ActivityStatus
 from verbinders.domain.activity_details import ActivityDetails
 from verbinders.domain.lexicon import overlap_document
 from verbinders.domain.overlap_settings import OverlapSettings
-from verbinders.domain.schedule import Schedule, TimeRange, occurrences, total_hours
+from verbinders.domain.schedule import (
+    Schedule,
+    TimeRange,
+    hours_of,
+    occurrences,
+    total_hours,
+    utc_moment,
+    utc_seconds,
+)
 from verbinders.domain.target_groups import group_keys
 from verbinders.domain.text import fold
 from verbinders.projections.temporal import Rows, Table, TemporalProjection, as_uuid, events_of
@@ -131,10 +139,33 @@ def _groups(labels: tuple[str, ...]) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=16384)
 def _when(encoded: bytes) -> tuple[tuple[Range[datetime], ...], tuple[int, ...], float]:
     """A schedule's multirange, hour slots and hours, from its JSON (cached: each version of
-    an activity that leaves the schedule as it was, and equal schedules, expand once)."""
+    an activity that leaves the schedule as it was, and equal schedules, expand once),
+    folded from the occurrences' whole seconds (`schedule.utc_seconds`)."""
     schedule: Schedule = msgspec.json.decode(encoded, type=Schedule, strict=False)
-    ranges = occurrences(schedule)
-    return tuple(multirange(ranges)), tuple(hour_slots(ranges)), total_hours(ranges)
+    spans = utc_seconds(schedule)
+    if spans is None:  # a one-off given to the microsecond
+        ranges = occurrences(schedule)
+        return tuple(multirange(ranges)), tuple(hour_slots(ranges)), total_hours(ranges)
+    return tuple(_range(*span) for span in spans), _hour_slots_of(spans), hours_of(spans)
+
+
+@functools.lru_cache(maxsize=65536)
+def _range(start: int, end: int) -> Range[datetime]:
+    """[start, end) from whole seconds since 1970 UTC (cached: a platform's activities share
+    their hours; a `Range` is immutable)."""
+    return Range(utc_moment(start), utc_moment(end))
+
+
+def _hour_slots_of(spans: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """`hour_slots` of occurrences as whole seconds (`schedule.utc_seconds`: in order of
+    their starts), merged as they come rather than through a set."""
+    slots: list[int] = []
+    for start, end in spans:
+        first = start // 3600
+        if slots and first <= slots[-1]:
+            first = slots[-1] + 1
+        slots.extend(range(first, -(-end // 3600)))
+    return tuple(slots)
 
 
 def _row(organisation_id: Any, status: str, details: Any, schedule: Any) -> dict[str, Any]:
