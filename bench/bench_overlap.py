@@ -176,8 +176,9 @@ def cold_caches() -> None:
     for name in ("utc_moment", "_zone_days"):
         if hasattr(schedule_module, name):
             getattr(schedule_module, name).cache_clear()
-    if hasattr(overlap_candidates, "_range"):
-        overlap_candidates._range.cache_clear()
+    for name in ("_range", "_slot_range"):
+        if hasattr(overlap_candidates, name):
+            getattr(overlap_candidates, name).cache_clear()
     activities._schedule_facts.cache_clear()
     for cache in (overlap_candidates._documents, overlap_candidates._groups):
         cache.cache_clear()

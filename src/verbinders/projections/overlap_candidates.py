@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
+from itertools import chain, starmap
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -146,7 +147,7 @@ def _when(encoded: bytes) -> tuple[tuple[Range[datetime], ...], tuple[int, ...],
     if spans is None:  # a one-off given to the microsecond
         ranges = occurrences(schedule)
         return tuple(multirange(ranges)), tuple(hour_slots(ranges)), total_hours(ranges)
-    return tuple(_range(*span) for span in spans), _hour_slots_of(spans), hours_of(spans)
+    return tuple(starmap(_range, spans)), _hour_slots_of(spans), hours_of(spans)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -156,16 +157,14 @@ def _range(start: int, end: int) -> Range[datetime]:
     return Range(utc_moment(start), utc_moment(end))
 
 
+@functools.lru_cache(maxsize=65536)
+def _slot_range(start: int, end: int) -> range:
+    return range(start // 3600, -(-end // 3600))
+
+
 def _hour_slots_of(spans: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
-    """`hour_slots` of occurrences as whole seconds (`schedule.utc_seconds`: in order of
-    their starts), merged as they come rather than through a set."""
-    slots: list[int] = []
-    for start, end in spans:
-        first = start // 3600
-        if slots and first <= slots[-1]:
-            first = slots[-1] + 1
-        slots.extend(range(first, -(-end // 3600)))
-    return tuple(slots)
+    """`hour_slots` of occurrences as whole seconds (`schedule.utc_seconds`)."""
+    return tuple(sorted(set(chain.from_iterable(starmap(_slot_range, spans)))))
 
 
 def _row(organisation_id: Any, status: str, details: Any, schedule: Any) -> dict[str, Any]:
