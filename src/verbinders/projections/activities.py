@@ -199,6 +199,7 @@ class ActivitiesProjection(TemporalProjection):
     name = "activities"
     version = 1
     versioned = (ACTIVITIES, PARTNERS, HOURS, CASES, ORGANISATIONS)
+    reads_metadata = False
     events = {
         **events_of(
             Activity,
