@@ -2,7 +2,7 @@
 p50 and p99 against a plain indexed lookup of the same rows, in the same run.
 
     .venv/bin/python bench/bench_overlap.py [--activities 100000] [--organisations 2000]
-        [--checks 300] [--database-url URL] [--keep-database NAME]
+        [--checks 300] [--database-url URL] [--keep-database NAME] [--rebuilds-only]
 
 1. A deterministic history on one platform: `--activities` activities of
    `--organisations` organisations (Haarlem's themes and districts; 40 kinds of activity in
@@ -13,6 +13,7 @@ p50 and p99 against a plain indexed lookup of the same rows, in the same run.
    (`overlap_candidates`) and the `activities` read model rebuilt through the product's own
    path (`replay`, as `verbinders replay NAME` runs it: batches of 5000 folded in memory and
    written set-based, secondary indexes built after the load): events/s, ratio to the scan.
+   `--rebuilds-only` stops here.
 3. `--checks` drafts like the others (not saved), each checked as "check before you plan"
    does (`overlap_search.search(limit=20)`: the statement that finds the draft's candidates
    by GIN on the hour slots, those of highest score bound first, then each ranked by its
@@ -189,6 +190,12 @@ def cold_caches() -> None:
     from verbinders.projections import activities, overlap_candidates
 
     schedule_module._local_to_utc.cache_clear()
+    for name in ("utc_moment", "_zone_days"):
+        if hasattr(schedule_module, name):
+            getattr(schedule_module, name).cache_clear()
+    for name in ("_range", "_slot_range"):
+        if hasattr(overlap_candidates, name):
+            getattr(overlap_candidates, name).cache_clear()
     activities._schedule_facts.cache_clear()
     for cache in (overlap_candidates._documents, overlap_candidates._groups):
         cache.cache_clear()
@@ -222,6 +229,8 @@ async def run(args: argparse.Namespace, dsn: str, *, reused: bool = False) -> No
         await runtime.runner.prepare()
         if not reused:
             await build(runtime, args)
+        if args.rebuilds_only:
+            return
         await checks(runtime, args)
 
 

@@ -111,6 +111,16 @@ async def test_as_of_any_position_equals_a_rebuild_up_to_it(
                 await discard_generation(conn, rebuilt)
             assert as_of == past, f"overlap candidates as of position {position}"
         assert compared > 1000
+        # the lexemes the fold had PostgreSQL stem (per batch, per new document) are those
+        # of every version's documents, as a generated column computed them
+        versions, differing = await conn.fetchrow(
+            "SELECT count(*), count(*) FILTER (WHERE title_lexemes IS DISTINCT FROM"
+            " tsvector_to_array(to_tsvector('dutch', title_document)) OR lexemes IS DISTINCT"
+            " FROM tsvector_to_array(to_tsvector('dutch', document)))"
+            " FROM overlap_candidates.candidates"
+        )
+        assert versions > 0
+        assert differing == 0
         live = await activities(Reading(conn=conn, name="activities"))
         assert live == await activities(Reading(conn=conn, name="activities", position=last))
     finally:

@@ -28,13 +28,16 @@ from __future__ import annotations
 import functools
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from verbinders.domain import limits, rules, text
 from verbinders.errors import InvalidCommand
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "PLATFORM_TIME_ZONE",
@@ -44,9 +47,12 @@ __all__ = [
     "Weekday",
     "Weekly",
     "check_schedule",
+    "hours_of",
     "occurrences",
     "time_zone",
     "total_hours",
+    "utc_moment",
+    "utc_seconds",
 ]
 
 PLATFORM_TIME_ZONE = "Europe/Amsterdam"
@@ -65,7 +71,7 @@ class Weekday(StrEnum):
     @property
     def number(self) -> int:
         """0 for Monday ... 6 for Sunday (as `date.weekday()`)."""
-        return list(Weekday).index(self)
+        return _WEEKDAY_NUMBERS[self]
 
 
 class OneOff(msgspec.Struct, frozen=True, kw_only=True, tag="one-off"):
@@ -260,19 +266,29 @@ def check_schedule(schedule: Schedule, *, field: str = "schedule") -> Schedule:
 # -- expansion ----------------------------------------------------------------------------------
 
 
-def _days(schedule: Weekly) -> list[date]:
-    """The local days on which `schedule` occurs, exceptions left out, in order."""
-    week_zero = schedule.first_day - timedelta(days=schedule.first_day.weekday())
-    excepted = set(schedule.except_on)
-    result = []
-    for weekday in {day.number for day in schedule.weekdays}:
-        day = schedule.first_day + timedelta(days=(weekday - schedule.first_day.weekday()) % 7)
-        while day <= schedule.last_day:
-            if ((day - week_zero).days // 7) % schedule.every_weeks == 0 and day not in excepted:
-                result.append(day)
-            day += timedelta(days=7)
+def _day_ordinals(schedule: Weekly) -> list[int]:
+    """The local days (`date.toordinal()`) on which `schedule` occurs, exceptions left out,
+    in order: per chosen weekday an arithmetic series (7 days, or 7 n for every n-th week)."""
+    first = schedule.first_day.toordinal()
+    last = schedule.last_day.toordinal()
+    week_zero = first - schedule.first_day.weekday()
+    step = 7 * schedule.every_weeks
+    excepted = {day.toordinal() for day in schedule.except_on}
+    result: list[int] = []
+    for weekday in {_WEEKDAY_NUMBERS[day] for day in schedule.weekdays}:
+        day = first + (weekday - schedule.first_day.weekday()) % 7
+        # the first of these days in a counted week (every n-th week from week zero's)
+        day += 7 * (-((day - week_zero) // 7) % schedule.every_weeks)
+        result.extend(range(day, last + 1, step))
+    if excepted:
+        result = [day for day in result if day not in excepted]
     result.sort()
     return result
+
+
+def _days(schedule: Weekly) -> list[date]:
+    """The local days on which `schedule` occurs, exceptions left out, in order."""
+    return [date.fromordinal(day) for day in _day_ordinals(schedule)]
 
 
 def _utc(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -282,16 +298,132 @@ def _utc(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 @functools.lru_cache(maxsize=65536)
 def _local_to_utc(day: date, at: time, fold: int, zone: ZoneInfo) -> datetime:
-    """Cached: days and times repeat across a platform's activities, so that a rebuild of
-    the read models converts each local day and time once (`fold` is part of the key:
-    `time`'s equality ignores it)."""
+    """Cached: the days on which the clocks change repeat across a platform's activities
+    (`fold` is part of the key: `time`'s equality ignores it)."""
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
-def occurrences(schedule: Schedule) -> tuple[TimeRange, ...]:
-    """Every occurrence of a checked schedule as [start, end) in UTC, in order."""
+_WEEKDAY_NUMBERS = {day: number for number, day in enumerate(Weekday)}
+_EPOCH = date(1970, 1, 1).toordinal()
+_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_DAY = 86400
+_FAST_FIRST, _FAST_END = date(1900, 1, 1).toordinal(), date(9000, 1, 1).toordinal()
+"""The days that `_ZoneDays` tabulates (before or after them: the exact conversion)."""
+
+
+class _ZoneDays:
+    """Per local day of a zone (`date.toordinal()`): its UTC offset in seconds when the
+    offset is the same all day, else None (a day on which the clocks change).
+
+    Between two changes every local time of a day is its UTC time minus one offset, so a
+    weekly series is expanded by arithmetic; only the occurrences on a day of a change are
+    converted one by one (`_local_to_utc`, with PEP 495's rules for skipped and repeated
+    times). Filled a year at a time, when a schedule first needs it."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.offsets: dict[int, int | None] = {}
+        self._years: set[int] = set()
+
+    def cover(self, first: int, last: int) -> dict[int, int | None]:
+        for year in range(date.fromordinal(first).year, date.fromordinal(last).year + 1):
+            if year not in self._years:
+                self._fill(year)
+        return self.offsets
+
+    def _offset(self, day: int, hour: int = 0) -> int:
+        moment = datetime.combine(date.fromordinal(day), time(hour), tzinfo=self.zone)
+        offset = moment.utcoffset()
+        assert offset is not None  # a ZoneInfo always has one
+        return offset // _SECOND
+
+    def _fill(self, year: int) -> None:
+        first, end = date(year, 1, 1).toordinal(), date(year + 1, 1, 1).toordinal()
+        at_midnight = self._offset(first)
+        for day in range(first, end):
+            next_midnight = self._offset(day + 1)
+            # the offsets at both midnights and at noon agree: no change in between (zones
+            # change their clocks at most once a day, and keep them for months)
+            same = at_midnight == next_midnight == self._offset(day, 12)
+            self.offsets[day] = at_midnight if same else None
+            at_midnight = next_midnight
+        self._years.add(year)
+
+
+@functools.cache
+def _zone_days(zone: ZoneInfo) -> _ZoneDays:
+    return _ZoneDays(zone)
+
+
+def _seconds_of(at: time) -> int | None:
+    """Seconds since local midnight of a wall-clock time, or None if it has a fraction."""
+    if at.microsecond:
+        return None
+    return at.hour * 3600 + at.minute * 60 + at.second
+
+
+def _exact(day: int, at: time, zone: ZoneInfo) -> int:
+    return (_utc(date.fromordinal(day), at, zone) - _UTC_EPOCH) // _SECOND
+
+
+def utc_seconds(schedule: Schedule) -> tuple[tuple[int, int], ...] | None:
+    """`occurrences(schedule)` as whole seconds since 1970-01-01 UTC, (start, end) each, or
+    None if a moment has a fraction of a second (a one-off given to the microsecond).
+
+    The read models fold these integers (first and last, hours, hour slots, the ranges)
+    rather than two `datetime`s per occurrence. A weekly series is expanded by arithmetic:
+    per local day `_ZoneDays` knows the offset to UTC (one per period between two changes of
+    the clocks), and only the occurrences on a day of a change are converted one by one,
+    with the same rules as `occurrences` (equal to the second, a test)."""
     if isinstance(schedule, OneOff):
-        return (TimeRange(schedule.starts_at.astimezone(UTC), schedule.ends_at.astimezone(UTC)),)
+        start, start_fraction = divmod(schedule.starts_at - _UTC_EPOCH, _SECOND)
+        end, end_fraction = divmod(schedule.ends_at - _UTC_EPOCH, _SECOND)
+        if start_fraction or end_fraction:
+            return None
+        return ((start, end),)
+    starts, ends = _seconds_of(schedule.starts), _seconds_of(schedule.ends)
+    if starts is None or ends is None:
+        return None
+    days = _day_ordinals(schedule)
+    if not days:
+        return ()
+    zone = time_zone(schedule.time_zone)
+    next_day = 1 if schedule.ends <= schedule.starts else 0
+    first, last = days[0], days[-1] + next_day
+    if first < _FAST_FIRST or last >= _FAST_END:
+        return tuple(
+            ((r.start - _UTC_EPOCH) // _SECOND, (r.end - _UTC_EPOCH) // _SECOND)
+            for r in _exact_occurrences(schedule)
+        )
+    offsets = _zone_days(zone).cover(first, last)
+    result = []
+    for day in days:
+        offset = offsets[day]
+        if offset is None:
+            start = _exact(day, schedule.starts, zone)
+        else:
+            start = (day - _EPOCH) * _DAY + starts - offset
+        end_day = day + next_day
+        offset = offsets[end_day]
+        if offset is None:
+            end = _exact(end_day, schedule.ends, zone)
+        else:
+            end = (end_day - _EPOCH) * _DAY + ends - offset
+        if end > start:
+            result.append((start, end))
+    return tuple(result)
+
+
+@functools.lru_cache(maxsize=65536)
+def utc_moment(seconds: int) -> datetime:
+    """The UTC moment `seconds` after 1970-01-01 (cached: occurrences share their hours)."""
+    return _UTC_EPOCH + timedelta(seconds=seconds)
+
+
+def _exact_occurrences(schedule: Weekly) -> list[TimeRange]:
+    """A weekly schedule's occurrences converted one by one (the definition that
+    `utc_seconds` computes by arithmetic)."""
     zone = time_zone(schedule.time_zone)
     next_day = timedelta(days=1) if schedule.ends <= schedule.starts else timedelta()
     result = []
@@ -300,7 +432,22 @@ def occurrences(schedule: Schedule) -> tuple[TimeRange, ...]:
         end = _utc(day + next_day, schedule.ends, zone)
         if end > start:
             result.append(TimeRange(start, end))
-    return tuple(result)
+    return result
+
+
+def occurrences(schedule: Schedule) -> tuple[TimeRange, ...]:
+    """Every occurrence of a checked schedule as [start, end) in UTC, in order."""
+    if isinstance(schedule, OneOff):
+        return (TimeRange(schedule.starts_at.astimezone(UTC), schedule.ends_at.astimezone(UTC)),)
+    spans = utc_seconds(schedule)
+    if spans is None:
+        return tuple(_exact_occurrences(schedule))
+    return tuple(TimeRange(utc_moment(start), utc_moment(end)) for start, end in spans)
+
+
+def hours_of(spans: Iterable[tuple[int, int]]) -> float:
+    """`total_hours` of the occurrences `utc_seconds` gives (the same sum, term by term)."""
+    return sum((end - start) / 3600 for start, end in spans)
 
 
 def total_hours(ranges: tuple[TimeRange, ...]) -> float:

@@ -32,7 +32,14 @@ from verbinders.domain.activity_details import ActivityDetails
 from verbinders.domain.hours import HoursEntry
 from verbinders.domain.organisations import Organisation
 from verbinders.domain.overlap_cases import CaseStatus, OverlapCase
-from verbinders.domain.schedule import Schedule, occurrences, total_hours
+from verbinders.domain.schedule import (
+    Schedule,
+    hours_of,
+    occurrences,
+    total_hours,
+    utc_moment,
+    utc_seconds,
+)
 from verbinders.projections.temporal import Rows, Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
@@ -145,14 +152,22 @@ def _schedule(raw: Any) -> dict[str, Any]:
 def _schedule_facts(encoded: bytes) -> tuple[tuple[str, Any], ...]:
     """First and last occurrence, how many, the hours, from a schedule's JSON (cached: the
     versions of an activity that leave its schedule as it was, and equal schedules, expand
-    it once)."""
+    it once), folded from the occurrences' whole seconds (`schedule.utc_seconds`)."""
     schedule: Schedule = msgspec.json.decode(encoded, type=Schedule, strict=False)
-    ranges = occurrences(schedule)
+    spans = utc_seconds(schedule)
+    if spans is None:  # a one-off given to the microsecond
+        ranges = occurrences(schedule)
+        return (
+            ("first_at", ranges[0].start if ranges else None),
+            ("last_at", ranges[-1].end if ranges else None),
+            ("occurrences", len(ranges)),
+            ("scheduled_hours", total_hours(ranges)),
+        )
     return (
-        ("first_at", ranges[0].start if ranges else None),
-        ("last_at", ranges[-1].end if ranges else None),
-        ("occurrences", len(ranges)),
-        ("scheduled_hours", total_hours(ranges)),
+        ("first_at", utc_moment(spans[0][0]) if spans else None),
+        ("last_at", utc_moment(spans[-1][1]) if spans else None),
+        ("occurrences", len(spans)),
+        ("scheduled_hours", hours_of(spans)),
     )
 
 
@@ -184,6 +199,7 @@ class ActivitiesProjection(TemporalProjection):
     name = "activities"
     version = 1
     versioned = (ACTIVITIES, PARTNERS, HOURS, CASES, ORGANISATIONS)
+    reads_metadata = False
     events = {
         **events_of(
             Activity,

@@ -6,10 +6,11 @@ cancelled). Per activity: organisation, status, title, the details and schedule 
 (to fold later changes in), `themes`, `groups` (`target_groups.group_keys`), `districts`,
 `languages` as arrays, the folded venue, `ranges` (`schedule.occurrences` as a
 `tstzmultirange`) with the hours they touch (`hour_slots`), the scheduled hours, and the
-normalised documents (`lexicon.overlap_document`) of the title and of title and description,
-whose Dutch lexemes PostgreSQL computes into generated columns
-(`tsvector_to_array(to_tsvector('dutch', ...))`). Also each platform's overlap threshold
-(`settings`).
+normalised documents (`lexicon.overlap_document`) of the title and of title and description
+with their Dutch lexemes (`tsvector_to_array(to_tsvector('dutch', ...))`: the projection's
+`load` has PostgreSQL stem the batch's documents it has not stemmed before, in one statement,
+and the fold writes the lexemes with the row; a version that keeps the details keeps its
+row's lexemes). Also each platform's overlap threshold (`settings`).
 
 One secondary index: GIN on `hour_slots`, the one selective path to the candidates (a score
 is 0 unless the occurrences coincide, so every candidate shares an hour). The search
@@ -18,9 +19,10 @@ multirange (bounding ranges: a weekly series meets every activity of its months)
 themes (twenty codes) or lexemes found far more rows than the hours do, so the planner's
 bitmap AND with them only cost time, and each index cost a rebuild its build.
 
-The fold computes what it can once: the normalised documents per title and description,
-the expansion per schedule, the target-group keys per labels (caches: a platform's titles,
-descriptions and days repeat).
+The fold computes what it can once: the normalised documents per title and description and
+their lexemes, the expansion per schedule (`schedule.utc_seconds`: whole seconds, by
+arithmetic), the target-group keys per labels (caches: a platform's titles, descriptions and
+days repeat).
 
 Because the rows keep their history, the index answers "which candidates did this activity
 have at position P" exactly, however far it has moved on since: the overlap policy asks it
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
+from itertools import chain, starmap
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -43,14 +46,23 @@ from verbinders.domain.activities import Activity, ActivityStatus
 from verbinders.domain.activity_details import ActivityDetails
 from verbinders.domain.lexicon import overlap_document
 from verbinders.domain.overlap_settings import OverlapSettings
-from verbinders.domain.schedule import Schedule, TimeRange, occurrences, total_hours
+from verbinders.domain.schedule import (
+    Schedule,
+    TimeRange,
+    hours_of,
+    occurrences,
+    total_hours,
+    utc_moment,
+    utc_seconds,
+)
 from verbinders.domain.target_groups import group_keys
 from verbinders.domain.text import fold
 from verbinders.projections.temporal import Rows, Table, TemporalProjection, as_uuid, events_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
+    from verbinders.database import Connection
     from verbinders.store.events import RecordedEvent
 
 __all__ = ["CANDIDATES", "SETTINGS", "OverlapCandidatesProjection", "hour_slots", "multirange"]
@@ -76,18 +88,8 @@ CANDIDATES = Table(
         ("scheduled_hours", "double precision"),
         ("title_document", "text"),
         ("document", "text"),
-    ),
-    generated=(
-        (
-            "title_lexemes",
-            "text[] GENERATED ALWAYS AS"
-            " (tsvector_to_array(to_tsvector('dutch'::regconfig, title_document))) STORED",
-        ),
-        (
-            "lexemes",
-            "text[] GENERATED ALWAYS AS"
-            " (tsvector_to_array(to_tsvector('dutch'::regconfig, document))) STORED",
-        ),
+        ("title_lexemes", "text[]"),
+        ("lexemes", "text[]"),
     ),
     indexes=("USING gin (hour_slots)",),
 )
@@ -131,16 +133,57 @@ def _groups(labels: tuple[str, ...]) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=16384)
 def _when(encoded: bytes) -> tuple[tuple[Range[datetime], ...], tuple[int, ...], float]:
     """A schedule's multirange, hour slots and hours, from its JSON (cached: each version of
-    an activity that leaves the schedule as it was, and equal schedules, expand once)."""
+    an activity that leaves the schedule as it was, and equal schedules, expand once),
+    folded from the occurrences' whole seconds (`schedule.utc_seconds`)."""
     schedule: Schedule = msgspec.json.decode(encoded, type=Schedule, strict=False)
-    ranges = occurrences(schedule)
-    return tuple(multirange(ranges)), tuple(hour_slots(ranges)), total_hours(ranges)
+    spans = utc_seconds(schedule)
+    if spans is None:  # a one-off given to the microsecond
+        ranges = occurrences(schedule)
+        return tuple(multirange(ranges)), tuple(hour_slots(ranges)), total_hours(ranges)
+    return tuple(starmap(_range, spans)), _hour_slots_of(spans), hours_of(spans)
 
 
-def _row(organisation_id: Any, status: str, details: Any, schedule: Any) -> dict[str, Any]:
+@functools.lru_cache(maxsize=65536)
+def _range(start: int, end: int) -> Range[datetime]:
+    """[start, end) from whole seconds since 1970 UTC (cached: a platform's activities share
+    their hours; a `Range` is immutable)."""
+    return Range(utc_moment(start), utc_moment(end))
+
+
+@functools.lru_cache(maxsize=65536)
+def _slot_range(start: int, end: int) -> range:
+    return range(start // 3600, -(-end // 3600))
+
+
+def _hour_slots_of(spans: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """`hour_slots` of occurrences as whole seconds (`schedule.utc_seconds`)."""
+    return tuple(sorted(set(chain.from_iterable(starmap(_slot_range, spans)))))
+
+
+STEMMED_MAX = 65536
+"""How many documents' lexemes a projection keeps (then it starts afresh)."""
+
+
+def _documents_of(details: Any) -> tuple[str, str]:
+    checked = msgspec.convert(details, ActivityDetails, strict=False)
+    return _documents(checked.title, checked.description)
+
+
+def _row(
+    organisation_id: Any,
+    status: str,
+    details: Any,
+    schedule: Any,
+    stemmed: dict[str, list[str]],
+    lexemes: tuple[list[str], list[str]] | None = None,
+) -> dict[str, Any]:
+    """The row; `lexemes` (title's, all) as they were when the details are those of the row
+    before, else looked up in `stemmed` (what `load` had PostgreSQL stem)."""
     checked = msgspec.convert(details, ActivityDetails, strict=False)
     ranges, slots, hours = _when(msgspec.json.encode(schedule))
     title_document, document = _documents(checked.title, checked.description)
+    if lexemes is None:
+        lexemes = stemmed[title_document], stemmed[document]
     return {
         "organisation_id": as_uuid(organisation_id),
         "status": status,
@@ -157,13 +200,16 @@ def _row(organisation_id: Any, status: str, details: Any, schedule: Any) -> dict
         "scheduled_hours": hours,
         "title_document": title_document,
         "document": document,
+        "title_lexemes": lexemes[0],
+        "lexemes": lexemes[1],
     }
 
 
 class OverlapCandidatesProjection(TemporalProjection):
     name = READ_MODEL
-    version = 5
+    version = 6
     versioned = (CANDIDATES, SETTINGS)
+    reads_metadata = False
     events = {
         **events_of(
             Activity,
@@ -182,10 +228,41 @@ class OverlapCandidatesProjection(TemporalProjection):
             return [(SETTINGS, (event.tenant,))]
         return [(CANDIDATES, (event.tenant, event.stream_id))]
 
+    @functools.cached_property
+    def _stemmed(self) -> dict[str, list[str]]:
+        """Per document, its lexemes as PostgreSQL's `dutch` configuration gives them (per
+        projection: per database)."""
+        return {}
+
+    async def load(self, conn: Connection, rows: Rows, events: Sequence[RecordedEvent]) -> None:
+        """The rows, then the lexemes of the batch's new details: one statement for the
+        documents not stemmed before (a platform's titles and descriptions repeat; the
+        versions of an activity that keep its details take its row's lexemes)."""
+        await super().load(conn, rows, events)
+        documents: set[str] = set()
+        for event in events:
+            if self.dispatch.get(event.topic) in ("planned", "details_updated"):
+                documents.update(_documents_of(event.payload["details"]))
+        stemmed = self._stemmed
+        if len(stemmed) + len(documents) > STEMMED_MAX:
+            stemmed.clear()
+        wanted = [d for d in documents if d not in stemmed]
+        if wanted:
+            found = await conn.fetch(
+                "SELECT d, tsvector_to_array(to_tsvector('dutch'::regconfig, d))"
+                " FROM unnest($1::text[]) AS d",
+                wanted,
+            )
+            stemmed.update((document, lexemes) for document, lexemes in found)
+
     def planned(self, rows: Rows, event: RecordedEvent) -> None:
         p = event.payload
         values = _row(
-            p["organisation_id"], ActivityStatus.PLANNED.value, p["details"], p["schedule"]
+            p["organisation_id"],
+            ActivityStatus.PLANNED.value,
+            p["details"],
+            p["schedule"],
+            self._stemmed,
         )
         rows.put(CANDIDATES, (event.tenant, event.stream_id), values, event)
 
@@ -195,8 +272,14 @@ class OverlapCandidatesProjection(TemporalProjection):
         if row is None:
             return
         merged = {**row, **changes}
+        kept = None if "details" in changes else (row["title_lexemes"], row["lexemes"])
         values = _row(
-            merged["organisation_id"], merged["status"], merged["details"], merged["schedule"]
+            merged["organisation_id"],
+            merged["status"],
+            merged["details"],
+            merged["schedule"],
+            self._stemmed,
+            kept,
         )
         rows.put(CANDIDATES, key, values, event)
 
