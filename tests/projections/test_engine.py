@@ -371,17 +371,20 @@ async def test_a_caught_up_projection_takes_a_stream_of_appends_in_paced_batches
         started = asyncio.get_running_loop().time()
         last: list[int] = []
         appends = 0
-        while asyncio.get_running_loop().time() - started < 0.6:
+        while appends < 60:
             last = await append_some(store, 1)
             appends += 1
             await asyncio.sleep(0.002)
         assert await runner.wait_for("activity", last[-1], timeout=10)
+        # The stream lasted this long, however busy the machine (the pacing counts in time,
+        # not in appends).
+        seconds = asyncio.get_running_loop().time() - started
         stop.set()
         await task
     assert await total(pool) == appends
-    # One batch per 0.1 s at most (plus the first, at once), not one per append.
-    assert appends > 40
-    assert projection.batches <= 9, (projection.batches, appends)
+    # One batch per 0.1 s at most (plus the first, at once, the one that catches up, and one
+    # for the pacing grid's rounding), not one per append.
+    assert projection.batches <= seconds / 0.1 + 3, (projection.batches, appends, seconds)
 
 
 class Seen(ActivityProjection):

@@ -40,9 +40,10 @@ _INSERT = """
 INSERT INTO overlap_candidates.candidates
        (tenant, id, organisation_id, status, title, details, schedule, themes, groups,
         districts, languages, venue, ranges, hour_slots, scheduled_hours, title_document,
-        document, valid_from, valid_to)
+        document, title_lexemes, lexemes, valid_from, valid_to)
 VALUES ($1, $2, $3, 'planned', $4, '{}', '{}', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-        0, NULL)
+        tsvector_to_array(to_tsvector('dutch', $13)),
+        tsvector_to_array(to_tsvector('dutch', $14)), 0, NULL)
 """
 
 
