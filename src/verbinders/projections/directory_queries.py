@@ -49,7 +49,8 @@ async def organisations_page(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[asyncpg.Record]]:
-    """(total, page) of the platform's organisations; each row with `strength_count`."""
+    """(total, page) of the platform's organisations; each row with `strength_count` (and
+    `total`)."""
     arg = _Args(tenant)
     where = ["o.tenant = $1", r.valid("o")]
     if q:
@@ -73,16 +74,26 @@ async def organisations_page(
         )
     condition = " AND ".join(where)
     organisations = r.table("organisations")
-    total = await r.fetchval(
-        f"SELECT count(*) FROM {organisations} o WHERE {condition}", *arg.values
-    )
+    count_args = list(arg.values)
+    # The page and the total in one statement: the matching rows are found once (as of a
+    # moment that means reading their versions once, not twice); `total` is the count of
+    # every match, computed before LIMIT, and each page row's strengths are counted after it.
     rows = await r.fetch(
         f"SELECT o.*, (SELECT count(*) FROM {strengths} s WHERE s.tenant = o.tenant"
         f" AND s.organisation_id = o.id AND {r.valid('s')} AND s.withdrawn_at IS NULL)"
-        f" AS strength_count FROM {organisations} o WHERE {condition}"
+        f" AS strength_count, count(*) OVER () AS total FROM {organisations} o"
+        f" WHERE {condition}"
         f" ORDER BY {SORTS[sort]} LIMIT {arg(limit)} OFFSET {arg(offset)}",
         *arg.values,
     )
+    if rows:
+        total = rows[0]["total"]
+    elif offset == 0:
+        total = 0
+    else:  # a page past the end: count on its own
+        total = await r.fetchval(
+            f"SELECT count(*) FROM {organisations} o WHERE {condition}", *count_args
+        )
     return int(total), list(rows)
 
 
