@@ -28,7 +28,6 @@ from verbinders.store.appending import (
     conflicting_stream,
 )
 from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
-from verbinders.store.feed_clock import POSITION_AT_SQL
 from verbinders.store.feed_guards import feed_refusal
 from verbinders.store.lane import AppendLane
 from verbinders.store.notifier import NOTIFY_CHANNEL, Notifier
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_COLUMNS",
     "NOTIFY_CHANNEL",
-    "POSITION_AT_SQL",
     "AppendLane",
     "EventStore",
     "StreamEvent",
@@ -75,6 +73,16 @@ def row_to_event(row: asyncpg.Record) -> RecordedEvent:
         metadata=row[7],
         recorded_at=row[8],
     )
+
+
+POSITION_AT_SQL = (
+    "(SELECT coalesce(max(pa.position + 0), 0) FROM events pa"
+    " WHERE pa.recorded_at <= {moment} AND pa.recorded_at >= (SELECT max(pb.recorded_at)"
+    " FROM events pb WHERE pb.recorded_at <= {moment}) - interval '2 seconds')"
+)
+"""SQL: the last position recorded by the moment `{moment}` (see `EventStore.position_at`).
+Both scans are short ranges of the btree on (recorded_at, position) (`schema.MOMENT_INDEX`);
+`position + 0` keeps the planner from walking the primary key backwards instead."""
 
 
 class EventStore:
@@ -531,14 +539,13 @@ class EventStore:
         return int(value or 0)
 
     async def position_at(self, moment: datetime) -> int:
-        """The last position recorded at or before `moment` (0 before the first event).
+        """The last position recorded at or before `moment`.
 
-        Along the feed recorded times never decrease (`feed_allocate`, store/feed_clock.py):
-        the position of the last entry of the index on (recorded_at, position) at or before
-        the moment, one probe. A moment before a store's migration 4 (events recorded by the
-        earlier code, whose times could be out of order with their positions by a statement's
-        duration) is looked up as before: the highest position among the events recorded in
-        the two seconds up to the last time recorded by then.
+        The latest time recorded by then (the index on recorded_at and position), and
+        the highest position among the events recorded in the two seconds up to it. An event's
+        time and its position are taken in the same statement (see `schema.py`), so an event
+        of a higher position recorded earlier than another lies within a statement's duration
+        of it (bounded here by two seconds).
         """
         async with self.pool.acquire() as conn:
             value = await conn.fetchval(f"SELECT {POSITION_AT_SQL.format(moment='$1')}", moment)

@@ -69,14 +69,12 @@ version check. A single-stream append slipping in between the check and the inse
 on the unique index instead. Appends to different streams still run in parallel.
 
 `recorded_at` is the clock when the append passed its version check (one value for the whole
-append), not the transaction's start: an append to a stream can begin its transaction before
-the stream's previous append and still pass the check after it, and with the transaction's
-start its event would look older than its predecessor (a stream read "as of" a moment would
-show version n without version n - 1). Taken after the check, a stream's times follow its
-versions. The clock is read together with the append's positions, under a lock held for those
-microseconds only (`feed_allocate`, store/feed_clock.py, migration 4), and never below the
-previous append's: along the feed the times never decrease, so the last position recorded by
-a moment is one probe of the index on (recorded_at, position) (`EventStore.position_at`).
+append; in the single-stream statements, the clock read during execution, after the statement's
+snapshot was taken), not the transaction's start: an append to a stream can begin its
+transaction before the stream's previous append and still pass the check after it, and with the
+transaction's start its event would look older than its predecessor (a stream read "as of" a
+moment would show version n without version n - 1). Taken after the check, a stream's times
+follow its versions.
 """
 
 from __future__ import annotations
@@ -86,7 +84,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from verbinders.store import chain, feed_clock, feed_guards
+from verbinders.store import chain, feed_guards
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -119,7 +117,6 @@ __all__ = [
 LOCK_NAMESPACE_MIGRATIONS = 7_100
 LOCK_NAMESPACE_PROJECTIONS = 7_101
 LOCK_NAMESPACE_STREAMS = 7_102  # written into append_events
-LOCK_NAMESPACE_FEED_CLOCK = 7_103  # written into feed_allocate (store/feed_clock.py)
 
 # The horizon's shared lock in its reserved key space (see the notes above and
 # `feed_guards.py`), a durable commit, and the append's clock, as a CTE: for an append that is
@@ -139,42 +136,38 @@ HORIZON_CTE_IN_TRANSACTION = """horizon AS MATERIALIZED (SELECT feed_enter() AS 
 
 # One event appended to one stream ($4 = the stream's expected version); see the notes above.
 # The predecessor's row gives both the version check and the hash the new one chains to
-# (store/chain.py); OFFSET 0 keeps the subquery whole, so `feed_allocate` (the position and
-# the time together, store/feed_clock.py) runs once, for the row that passed the check, and
-# the hash covers the position the row gets.
+# (store/chain.py); OFFSET 0 keeps the subquery whole, so nextval() runs once per row and the
+# hash covers the position the row gets.
 INSERT_ONE = """INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,
                     payload, metadata, recorded_at, hash)
 SELECT n.position, $1, $2, $3, $4::integer + 1, $5, $6, $7, n.recorded_at,
        sha256(n.previous || event_body($1, $2, $3, $4::integer + 1, n.position, $5,
                                        n.recorded_at, $7, $6))
-  FROM (SELECT (a.allocated).positions[1] AS position, (a.allocated).recorded_at, a.previous
-          FROM (SELECT feed_allocate(1) AS allocated,
-                       coalesce(p.hash, decode(repeat('00', 32), 'hex')) AS previous
-                  FROM horizon h LEFT JOIN events p ON p.stream_id = $2 AND p.version = $4::integer
-                 WHERE $4::integer = 0 OR p.hash IS NOT NULL
-                OFFSET 0) a) n
+  FROM (SELECT nextval('event_position_seq') AS position, h.recorded_at,
+               coalesce(p.hash, decode(repeat('00', 32), 'hex'))
+                   AS previous
+          FROM horizon h LEFT JOIN events p ON p.stream_id = $2 AND p.version = $4::integer
+         WHERE $4::integer = 0 OR p.hash IS NOT NULL
+        OFFSET 0) n
 RETURNING position"""
 
 # Several events of one stream: $5 topics and $6 payloads, versions $4 + 1, $4 + 2, ..., each
-# chained to the one before it (the `event_chain` aggregate as a running window), their
-# positions allocated together (one `feed_allocate`).
+# chained to the one before it (the `event_chain` aggregate as a running window).
 INSERT_MANY = """INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,
                     payload, metadata, recorded_at, hash)
 SELECT n.position, $1, $2, $3, n.version, n.topic, n.payload, $7, n.recorded_at,
        event_chain(n.previous, event_body($1, $2, $3, n.version, n.position, n.topic,
                                           n.recorded_at, $7, n.payload))
            OVER (ORDER BY n.n ROWS UNBOUNDED PRECEDING)
-  FROM (SELECT e.position, $4::integer + e.n::integer AS version, e.topic, e.payload, e.n,
-               a.recorded_at, a.previous
-          FROM (SELECT (x.allocated).positions, (x.allocated).recorded_at, x.previous
-                  FROM (SELECT feed_allocate(cardinality($5::text[])) AS allocated,
-                               coalesce(p.hash, decode(repeat('00', 32), 'hex')) AS previous
-                          FROM horizon h
-                          LEFT JOIN events p ON p.stream_id = $2 AND p.version = $4::integer
-                         WHERE $4::integer = 0 OR p.hash IS NOT NULL
-                        OFFSET 0) x) a
-               CROSS JOIN LATERAL unnest(a.positions, $5::text[], $6::jsonb[])
-                   WITH ORDINALITY AS e(position, topic, payload, n)) n
+  FROM (SELECT nextval('event_position_seq') AS position, $4::integer + e.n::integer AS version,
+               e.topic, e.payload, e.n, h.recorded_at,
+               coalesce(p.hash, decode(repeat('00', 32), 'hex'))
+                   AS previous
+          FROM horizon h LEFT JOIN events p ON p.stream_id = $2 AND p.version = $4::integer
+               CROSS JOIN unnest($5::text[], $6::jsonb[]) WITH ORDINALITY AS e(topic, payload, n)
+         WHERE $4::integer = 0 OR p.hash IS NOT NULL
+         ORDER BY e.n
+        OFFSET 0) n
 RETURNING position"""
 
 # INSERT_ONE that also requires streams it does not write to be still at the versions a
@@ -402,7 +395,6 @@ END $$;
         feed_guards.MIGRATION,
     ),
     (3, "each event's hash chained to its stream's previous one; seals", chain.MIGRATION),
-    (4, "positions and times allocated together: times never go back", feed_clock.MIGRATION),
 ]
 
 
