@@ -373,6 +373,11 @@ def main() -> None:
         metavar="NAME",
         help="use and keep this database on --database-url; reuse its history if it has one",
     )
+    parser.add_argument(
+        "--rebuilds-only",
+        action="store_true",
+        help="stop after the scan and the rebuilds (no checks)",
+    )
     args = parser.parse_args()
 
     async def go() -> None:
