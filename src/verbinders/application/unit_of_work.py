@@ -133,7 +133,7 @@ class UnitOfWork:
         self._appended: frozenset[uuid.UUID] = frozenset()
         self._unverified: dict[uuid.UUID, int] | None = {} if trust_cache else None
         """Streams taken from the aggregate cache without a read, at their versions: the
-        append checks them (see step 5 of the module's notes)."""
+        append checks them (see step 6 of the module's notes)."""
 
     @property
     def tenant(self) -> str:
