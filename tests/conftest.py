@@ -10,6 +10,7 @@ session fails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -89,10 +90,17 @@ async def template_database(cluster_dsn: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def database(cluster_dsn: str, template_database: str) -> AsyncIterator[str]:
     """A fresh database with the schema installed; yields its DSN."""
+    async with cloned_database(cluster_dsn, template_database) as dsn:
+        yield dsn
+
+
+@contextlib.asynccontextmanager
+async def cloned_database(cluster_dsn: str, template: str) -> AsyncIterator[str]:
+    """A database of its own cloned from `template`, its schema brought up to date; its DSN."""
     name = f"vb_{RUN_ID}_{next(_counter)}"
     admin = await asyncpg.connect(cluster_dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         dsn = with_database(cluster_dsn, name)
         conn = await asyncpg.connect(dsn)
         try:
