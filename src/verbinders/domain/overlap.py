@@ -22,8 +22,9 @@ people, in the same place, at the same time. The score follows that reading:
 So the score is 0 unless the activities' times coincide *and* they share a theme or a word:
 the candidate search (`application/overlap_search.py`) finds every candidate that can score
 above 0 through the hours they share, bounds each one's score from above in PostgreSQL (this
-arithmetic with the time factor 1 and some word masses at their least) and hands the likely
-ones' `Features` to `score_of`; so a change here is a change to that bound too. The
+arithmetic with the time factor 1 and the word masses the candidate index stores) and hands
+the likely ones' `Features` to `score_of`; so a change here is a change to that bound too,
+and a change of the weights a new version of the index. The
 `Explanation` says what coincided and how much each counted: the points that themes and
 words brought to the score (they add up to it), and the factors that people, place and time
 multiplied them by.
