@@ -2,18 +2,20 @@
 
 The query interface of overlap detection over the candidate index
 (`projections/overlap_candidates.py`): the overlap policy asks it about an activity that was
-planned or changed, "check before you plan" about a draft. PostgreSQL stems the draft's
-normalised documents (`to_tsvector('dutch', ...)`, one small statement); then one statement
-finds every open activity of another organisation of the platform that shares an hour with
-the draft (GIN `&&` on `hour_slots`, the one index path), whose occurrences meet the draft's
-(`&&` on the `tstzmultirange`, rechecked on those rows) and that shares a theme or a lexeme
-(the score is 0 for any other, see `domain/overlap.py`), and computes for each an upper bound
-of its score (`bound`, see `_SEARCH`). It returns only those whose bound reaches a floor (the
-policy's: the threshold), the highest bound first, the first N if asked (the check's best
-20: `search`), with the time part (multirange intersection) computed for those rows only.
-Each returned candidate is then scored in Python (`score_of`) in bound order, and only those
-returned are explained (`explain`). Exact: no candidate whose score could reach the floor or
-the best N is left behind (`tests/quality/test_overlap_bound.py`).
+planned or changed, "check before you plan" about a draft. One statement (`_SEARCH`) stems the
+draft's normalised documents (`to_tsvector('dutch', ...)`) and weighs its words, finds every
+open activity of another organisation of the platform that shares an hour with the draft (GIN
+`&&` on `hour_slots`, the one index path), whose occurrences meet the draft's (`&&` on the
+`tstzmultirange`, rechecked on those rows) and that shares a theme or a lexeme (the score is 0
+for any other, see `domain/overlap.py`), meets the draft's words and themes with theirs in one
+hash join, and computes for each an upper bound of its score (`bound`: the score with the time
+factor 1, the word part exact from the masses the index stores). It returns only those whose
+bound reaches a floor (the policy's: the threshold), the highest bound first, the first N if
+asked (the check's best 20: `search`), with the time part (multirange intersection) computed
+for those rows only, after a first row holding the draft's lexemes. Each returned candidate is
+then scored in Python (`score_of`) in bound order, and only those returned are explained
+(`explain`). Exact: no candidate whose score could reach the floor or the best N is left
+behind (`tests/quality/test_overlap_bound.py`).
 """
 
 from __future__ import annotations

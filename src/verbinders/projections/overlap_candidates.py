@@ -10,7 +10,10 @@ normalised documents (`lexicon.overlap_document`) of the title and of title and 
 with their Dutch lexemes (`tsvector_to_array(to_tsvector('dutch', ...))`: the projection's
 `load` has PostgreSQL stem the batch's documents it has not stemmed before, in one statement,
 and the fold writes the lexemes with the row; a version that keeps the details keeps its
-row's lexemes). Also each platform's overlap threshold (`settings`).
+row's lexemes), the title's lexemes the document's lack (`title_only`, NULL when none), and
+the masses (`overlap.mass`) of all the words and of the title's (`word_masses`: the search's
+bound reads them, so a change of the lexicon's weights is a new version of this index).
+Also each platform's overlap threshold (`settings`).
 
 One secondary index: GIN on `hour_slots`, the one selective path to the candidates (a score
 is 0 unless the occurrences coincide, so every candidate shares an hour). The search
