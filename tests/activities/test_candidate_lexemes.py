@@ -12,6 +12,7 @@ from tests.platforms import Platform
 from verbinders.application import activities as service
 from verbinders.application.context import Actor
 from verbinders.domain.activity_details import ActivityChanges
+from verbinders.domain.overlap import mass
 from verbinders.projections.engine import replay
 from verbinders.runtime import Runtime
 
@@ -51,6 +52,16 @@ async def test_every_version_holds_the_lexemes_of_its_documents(
         assert versions >= 4
         assert differing == 0
         assert distinct == 3  # the first's two details and the second's
+        # the masses the search's bound reads, and the title's lexemes the document lacks
+        for row in await conn.fetch(
+            "SELECT title_lexemes, lexemes, title_only, word_mass, title_mass"
+            " FROM overlap_candidates.candidates"
+        ):
+            title, words = set(row["title_lexemes"]), set(row["lexemes"])
+            assert set(row["title_only"] or ()) == title - words
+            assert (row["title_only"] is None) == (title <= words)
+            assert row["word_mass"] == mass(words | title)
+            assert row["title_mass"] == mass(title)
         live = await conn.fetch(
             "SELECT id, title_lexemes, lexemes FROM overlap_candidates.candidates"
             " WHERE valid_to IS NULL ORDER BY id"

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
-from verbinders.domain.lexicon import normalise, overlap_document, split_compound
-from verbinders.domain.overlap import Features, coincidence, features, score
+from verbinders.domain.lexicon import (
+    CONCEPT_LEXEMES,
+    GENERIC_LEXEMES,
+    normalise,
+    overlap_document,
+    split_compound,
+)
+from verbinders.domain.overlap import (
+    CONCEPT_WEIGHT,
+    GENERIC_WEIGHT,
+    Features,
+    coincidence,
+    features,
+    score,
+)
 from verbinders.domain.schedule import TimeRange
 from verbinders.domain.target_groups import group_keys
+from verbinders.projections.overlap_candidates import OverlapCandidatesProjection
 
 TUESDAY = datetime(2026, 3, 3, 18, tzinfo=UTC)
 
@@ -205,3 +220,12 @@ def test_the_ranking_score_is_the_explained_score(b: dict[str, Any]) -> None:
     a, other = make(), make(**b)
     time = _time(a, other)
     assert score_of(a, other, time) == explain(a, other, time).score == score(a, other).score
+
+
+def test_a_change_of_the_weights_bumps_the_candidate_index():
+    """The candidate index stores each activity's word masses (`word_masses`) and the search
+    bounds scores with them: a change of the lexicon's weighted lexemes or of their weights
+    must rebuild it (a new version of the projection, then a new digest here)."""
+    weights = (sorted(CONCEPT_LEXEMES), sorted(GENERIC_LEXEMES), CONCEPT_WEIGHT, GENERIC_WEIGHT)
+    digest = hashlib.sha256(repr(weights).encode()).hexdigest()[:16]
+    assert (OverlapCandidatesProjection.version, digest) == (7, "1ceb6cb31ecf0c1f")

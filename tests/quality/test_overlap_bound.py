@@ -25,7 +25,7 @@ from verbinders.domain.overlap import DEFAULT_THRESHOLD
 from verbinders.domain.schedule import check_schedule, occurrences, total_hours
 from verbinders.domain.target_groups import group_keys
 from verbinders.domain.text import fold
-from verbinders.projections.overlap_candidates import hour_slots, multirange
+from verbinders.projections.overlap_candidates import hour_slots, multirange, word_masses
 from verbinders.runtime import runtime_on
 
 from ..data import overlap_dev, overlap_held_out
@@ -40,11 +40,12 @@ _INSERT = """
 INSERT INTO overlap_candidates.candidates
        (tenant, id, organisation_id, status, title, details, schedule, themes, groups,
         districts, languages, venue, ranges, hour_slots, scheduled_hours, title_document,
-        document, title_lexemes, lexemes, valid_from, valid_to)
+        document, title_lexemes, lexemes, title_only, word_mass, title_mass, valid_from,
+        valid_to)
 VALUES ($1, $2, $3, 'planned', $4, '{}', '{}', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-        tsvector_to_array(to_tsvector('dutch', $13)),
-        tsvector_to_array(to_tsvector('dutch', $14)), 0, NULL)
+        $15, $16, $17, $18, $19, 0, NULL)
 """
+_STEM = "SELECT tsvector_to_array(to_tsvector('dutch', $1::text))"
 
 
 def labelled() -> list[Act]:
@@ -96,27 +97,36 @@ async def indexed(database: str, pool: asyncpg.Pool) -> tuple[asyncpg.Pool, dict
     async with runtime_on(Settings(snapshot_every=0), Database(pool, database, False)) as rt:
         await rt.runner.prepare()
     rows = []
-    for activity_id, act in ids.items():
-        ranges = occurrences(check_schedule(act.when))
-        rows.append(
-            (
-                TENANT,
-                activity_id,
-                org_of(act),
-                act.title,
-                list(act.themes),
-                sorted(group_keys(act.groups)),
-                list(act.districts),
-                list(act.langs),
-                fold(act.venue) if act.venue else None,
-                multirange(ranges),
-                hour_slots(ranges),
-                total_hours(ranges),
-                overlap_document(act.title),
-                overlap_document(act.title, act.text),
-            )
-        )
     async with pool.acquire() as conn:
+        for activity_id, act in ids.items():
+            ranges = occurrences(check_schedule(act.when))
+            title, document = overlap_document(act.title), overlap_document(act.title, act.text)
+            title_lexemes = await conn.fetchval(_STEM, title)
+            lexemes = await conn.fetchval(_STEM, document)
+            title_only, word_mass, title_mass = word_masses(tuple(title_lexemes), tuple(lexemes))
+            rows.append(
+                (
+                    TENANT,
+                    activity_id,
+                    org_of(act),
+                    act.title,
+                    list(act.themes),
+                    sorted(group_keys(act.groups)),
+                    list(act.districts),
+                    list(act.langs),
+                    fold(act.venue) if act.venue else None,
+                    multirange(ranges),
+                    hour_slots(ranges),
+                    total_hours(ranges),
+                    title,
+                    document,
+                    title_lexemes,
+                    lexemes,
+                    title_only,
+                    word_mass,
+                    title_mass,
+                )
+            )
         await conn.executemany(_INSERT, rows)
         await conn.execute("ANALYZE")
     return pool, ids

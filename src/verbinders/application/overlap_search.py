@@ -2,18 +2,20 @@
 
 The query interface of overlap detection over the candidate index
 (`projections/overlap_candidates.py`): the overlap policy asks it about an activity that was
-planned or changed, "check before you plan" about a draft. PostgreSQL stems the draft's
-normalised documents (`to_tsvector('dutch', ...)`, one small statement); then one statement
-finds every open activity of another organisation of the platform that shares an hour with
-the draft (GIN `&&` on `hour_slots`, the one index path), whose occurrences meet the draft's
-(`&&` on the `tstzmultirange`, rechecked on those rows) and that shares a theme or a lexeme
-(the score is 0 for any other, see `domain/overlap.py`), and computes for each an upper bound
-of its score (`bound`, see `_SEARCH`). It returns only those whose bound reaches a floor (the
-policy's: the threshold), the highest bound first, the first N if asked (the check's best
-20: `search`), with the time part (multirange intersection) computed for those rows only.
-Each returned candidate is then scored in Python (`score_of`) in bound order, and only those
-returned are explained (`explain`). Exact: no candidate whose score could reach the floor or
-the best N is left behind (`tests/quality/test_overlap_bound.py`).
+planned or changed, "check before you plan" about a draft. One statement (`_SEARCH`) stems the
+draft's normalised documents (`to_tsvector('dutch', ...)`) and weighs its words, finds every
+open activity of another organisation of the platform that shares an hour with the draft (GIN
+`&&` on `hour_slots`, the one index path), whose occurrences meet the draft's (`&&` on the
+`tstzmultirange`, rechecked on those rows) and that shares a theme or a lexeme (the score is 0
+for any other, see `domain/overlap.py`), meets the draft's words and themes with theirs in one
+hash join, and computes for each an upper bound of its score (`bound`: the score with the time
+factor 1, the word part exact from the masses the index stores). It returns only those whose
+bound reaches a floor (the policy's: the threshold), the highest bound first, the first N if
+asked (the check's best 20: `search`), with the time part (multirange intersection) computed
+for those rows only, after a first row holding the draft's lexemes. Each returned candidate is
+then scored in Python (`score_of`) in bound order, and only those returned are explained
+(`explain`). Exact: no candidate whose score could reach the floor or the best N is left
+behind (`tests/quality/test_overlap_bound.py`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from verbinders.domain.activity_details import ActivityDetails
-from verbinders.domain.lexicon import overlap_document
+from verbinders.domain.lexicon import CONCEPT_LEXEMES, GENERIC_LEXEMES, overlap_document
 from verbinders.domain.overlap import (
     AIM_THEMES,
     AIM_WORDS,
@@ -48,13 +50,12 @@ from verbinders.domain.overlap import (
     TimeExplanation,
     explain,
     features,
-    mass,
     score_of,
     time_explanation,
-    weight,
 )
 from verbinders.domain.schedule import Schedule, occurrences
-from verbinders.domain.target_groups import GROUP_KEYS
+from verbinders.domain.target_groups import GROUP_KEYS, group_keys
+from verbinders.domain.text import fold
 from verbinders.projections.overlap_candidates import hour_slots, multirange
 from verbinders.projections.temporal import valid
 
@@ -74,24 +75,76 @@ __all__ = [
 ]
 
 
-_LEAST_WEIGHT = min(GENERIC_WEIGHT, 1.0, CONCEPT_WEIGHT)
-
-_STEM = """
-SELECT tsvector_to_array(to_tsvector('dutch', $1::text)) AS title_lexemes,
-       tsvector_to_array(to_tsvector('dutch', $2::text)) AS lexemes
-"""
-
-# `bound`: `overlap.score_of` with the time factor taken as 1 (its largest), only Dutch in
-# common taken as a full language match, and the mass of the candidate's words (the
-# denominator of the body's share, with the draft's) taken as the least it can be: the mass
-# it shares with the draft and the fewest weight for each other word. Every other part as
-# `score_of` computes it: the masses the words share from the same weights, the themes'
+# The draft's words (`s`): its documents stemmed (`to_tsvector('dutch', ...)`: the title's,
+# title and description's, $20-$21) and their union, each with its weight (`overlap.weight`
+# from the lexicon's lists, $22-$23) and whether the title has it, and its themes (`d`); their
+# masses (`dm`). The statement's first row is the draft's: its lexemes, the rest empty.
+#
+# `bound`: `overlap.score_of` with the time factor taken as 1 (its largest) and only Dutch in
+# common taken as a full language match; every other part as `score_of` computes it, from the
+# same weights: the masses the words share (the draft's words met in one hash join with every
+# candidate's words: its lexemes and the title's lexemes its document lacks), each title's and
+# all words' masses (the draft's, the candidate's as the fold stored them), the themes'
 # Jaccard (a candidate's themes are distinct, as checked when planned), the target groups'
-# factor from the draft's keys of each kind, the place. Plus 0.0001 for the score's rounding
-# and the floats' order of operations. The draft's lexemes come with their weights ($20-$22).
+# factor from the draft's keys of each kind, the place. Weights are 3, 1 or 1/4, so the masses
+# are exact sums. Plus 0.0001 for the score's rounding and the floats' order of operations.
 _SEARCH = f"""
-SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
-       c.languages, c.venue, c.title_lexemes, c.lexemes, c.scheduled_hours, c.bound,
+WITH s AS MATERIALIZED (
+       SELECT t.title_lexemes, t.lexemes,
+              ARRAY(SELECT DISTINCT x FROM unnest(t.lexemes || t.title_lexemes) x) AS words
+         FROM (SELECT tsvector_to_array(to_tsvector('dutch'::regconfig, $20::text))
+                        AS title_lexemes,
+                      tsvector_to_array(to_tsvector('dutch'::regconfig, $21::text))
+                        AS lexemes) t),
+     d AS MATERIALIZED (
+       SELECT x.l,
+              (CASE WHEN x.l = ANY($22::text[]) THEN {CONCEPT_WEIGHT}
+                    WHEN x.l = ANY($23::text[]) THEN {GENERIC_WEIGHT}
+                    ELSE 1 END)::float8 AS w,
+              x.l = ANY(s.title_lexemes) AS title, false AS theme
+         FROM s CROSS JOIN unnest(s.words) x(l)
+       UNION ALL
+       SELECT t, 0, false, true FROM unnest($5::text[]) t),
+     dm AS MATERIALIZED (
+       SELECT coalesce(sum(d.w) FILTER (WHERE NOT d.theme), 0) AS mass,
+              coalesce(sum(d.w) FILTER (WHERE d.title), 0) AS title_mass
+         FROM d),
+     c AS MATERIALIZED (
+       SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
+              c.languages, c.venue, c.title_lexemes, c.lexemes, c.title_only,
+              c.scheduled_hours, c.ranges, c.word_mass, c.title_mass
+         FROM overlap_candidates.candidates c
+        WHERE c.tenant = $1 AND c.organisation_id <> $2 AND c.id <> $3
+          AND c.hour_slots && $6::integer[] AND c.ranges && $4::tstzmultirange
+          AND (c.themes && $5::text[] OR c.lexemes && (SELECT s.words FROM s)
+               OR c.title_only && (SELECT s.words FROM s))
+          AND VALID),
+     m AS (
+       SELECT h.id,
+              coalesce(sum(d.w) FILTER (WHERE NOT d.theme), 0) AS shared,
+              coalesce(sum(d.w) FILTER (WHERE d.title), 0) AS my_title_found,
+              coalesce(sum(d.w) FILTER (WHERE NOT d.theme AND h.l = ANY(h.title_lexemes)), 0)
+                AS title_found,
+              count(*) FILTER (WHERE d.theme) AS common_themes
+         FROM (SELECT c.id, c.title_lexemes, unnest(c.lexemes || c.title_only) AS l,
+                      false AS theme
+                 FROM c
+               UNION ALL
+               SELECT c.id, NULL, unnest(c.themes), true FROM c) h
+         JOIN d ON d.l = h.l AND d.theme = h.theme
+        GROUP BY h.id)
+SELECT true AS draft, NULL::uuid AS id, NULL::uuid AS organisation_id, NULL AS title,
+       NULL AS status, NULL::text[] AS themes, NULL::text[] AS groups,
+       NULL::text[] AS districts, NULL::text[] AS languages, NULL AS venue,
+       s.title_lexemes, s.lexemes, NULL::text[] AS title_only,
+       NULL::float8 AS scheduled_hours, NULL::float8 AS bound, NULL::float8 AS together,
+       NULL::timestamptz AS first_together, NULL::bigint AS occurrences_hit,
+       NULL::bigint AS other_occurrences_hit
+  FROM s
+UNION ALL
+(SELECT false, c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
+       c.languages, c.venue, c.title_lexemes, c.lexemes, c.title_only, c.scheduled_hours,
+       c.bound,
        (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) / 3600
           FROM unnest(c.ranges * $4::tstzmultirange) r) AS together,
        lower(c.ranges * $4::tstzmultirange) AS first_together,
@@ -100,35 +153,17 @@ SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.distric
        (SELECT count(*) FROM unnest(c.ranges) r WHERE r && $4::tstzmultirange)
          AS other_occurrences_hit
   FROM (
-       SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.districts,
-              c.languages, c.venue, c.title_lexemes, c.lexemes, c.scheduled_hours, c.ranges,
-              b.bound
-         FROM overlap_candidates.candidates c
+       SELECT c.*, b.bound
+         FROM c JOIN m ON m.id = c.id
+        CROSS JOIN dm
         CROSS JOIN LATERAL (
-              SELECT coalesce(sum(x.w) FILTER (WHERE x.found), 0) AS shared,
-                     coalesce(sum(x.w) FILTER (WHERE x.found AND x.title), 0) AS my_title_found,
-                     count(*) FILTER (WHERE x.found) AS shared_count,
-                     coalesce(sum(x.w) FILTER (WHERE x.in_title), 0) AS title_found,
-                     count(*) FILTER (WHERE x.in_title) AS title_found_count,
-                     count(*) FILTER (WHERE x.theme AND x.l = ANY(c.themes)) AS common_themes
-                FROM (SELECT u.l, u.w, u.title, u.theme,
-                             NOT u.theme AND (u.l = ANY(c.lexemes) OR u.l = ANY(c.title_lexemes))
-                               AS found,
-                             NOT u.theme AND u.l = ANY(c.title_lexemes) AS in_title
-                        FROM unnest($20::text[], $21::float8[], $22::boolean[], $26::boolean[])
-                             u(l, w, title, theme)) x) m
-        CROSS JOIN LATERAL (
-              SELECT least($23::float8, m.shared + {_LEAST_WEIGHT}
-                     * (greatest(cardinality(c.lexemes), cardinality(c.title_lexemes))
-                        - m.shared_count)) AS smaller,
-                     m.title_found + {_LEAST_WEIGHT}
-                     * (cardinality(c.title_lexemes) - m.title_found_count) AS title_mass) mm
+              SELECT least(dm.mass, c.word_mass) AS smaller) mm
         CROSS JOIN LATERAL (
               SELECT (CASE WHEN m.shared = 0 THEN 0 ELSE
-                        {TITLE_SHARE} * ((CASE WHEN $24::float8 > 0
-                                            THEN m.my_title_found / $24::float8 ELSE 0 END)
-                                       + (CASE WHEN mm.title_mass > 0
-                                            THEN m.title_found / mm.title_mass ELSE 0 END)) / 2
+                        {TITLE_SHARE} * ((CASE WHEN dm.title_mass > 0
+                                            THEN m.my_title_found / dm.title_mass ELSE 0 END)
+                                       + (CASE WHEN c.title_mass > 0
+                                            THEN m.title_found / c.title_mass ELSE 0 END)) / 2
                         + {1 - TITLE_SHARE} * (CASE WHEN mm.smaller > 0
                                   THEN least(1, m.shared / mm.smaller) ELSE 0 END)
                       END) AS words,
@@ -159,15 +194,17 @@ SELECT c.id, c.organisation_id, c.title, c.status, c.themes, c.groups, c.distric
         CROSS JOIN LATERAL (
               SELECT ({AIM_THEMES} * f.themes + {AIM_WORDS} * f.words)
                      * f.groups * f.languages * f.place + 0.0001 AS bound) b
-        WHERE c.tenant = $1 AND c.organisation_id <> $2 AND c.id <> $3
-          AND c.hour_slots && $6::integer[] AND c.ranges && $4::tstzmultirange
-          AND (c.themes && $5::text[] OR c.lexemes && $25::text[])
-          AND b.bound >= $10::float8
-          AND VALID
+        WHERE b.bound >= $10::float8
         ORDER BY b.bound DESC, c.id
         LIMIT $11::integer
        ) c
+)
+ ORDER BY draft DESC, bound DESC, id
 """
+
+
+_CONCEPTS = sorted(CONCEPT_LEXEMES)
+_GENERICS = sorted(GENERIC_LEXEMES - CONCEPT_LEXEMES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,7 +218,7 @@ class Found:
     explanation: Explanation
 
 
-FETCHED_PER_RESULT = 4
+FETCHED_PER_RESULT = 2
 """A search for the best `limit` first fetches `limit * FETCHED_PER_RESULT` candidates (at
 least `limit + 20`), those of highest bound (`search`)."""
 
@@ -283,12 +320,27 @@ async def fetch_candidates(
     the highest bound first, the first `limit` of them if given. The time part (hours
     together, occurrences hit) is computed for those rows only."""
     ranges = occurrences(schedule)
-    stemmed = await conn.fetchrow(
-        _STEM,
+    groups = group_keys(details.target_groups)
+    venue = fold(details.venue) if details.venue else None
+    first, *rows = await conn.fetch(
+        _SEARCH.replace("VALID", valid("c", position)),
+        tenant,
+        organisation_id,
+        activity_id or uuid.UUID(int=0),
+        multirange(ranges),
+        sorted(set(details.themes)),
+        hour_slots(ranges),
+        sorted(set(details.districts)),
+        venue,
+        sorted(set(details.languages)),
+        floor,
+        limit,
+        *_group_arrays(groups),
         overlap_document(details.title),
         overlap_document(details.title, details.description),
+        _CONCEPTS,
+        _GENERICS,
     )
-    assert stemmed is not None
     mine = features(
         activity_id=activity_id or uuid.UUID(int=0),
         organisation_id=organisation_id,
@@ -298,31 +350,8 @@ async def fetch_candidates(
         languages=details.languages,
         venue=details.venue,
         ranges=ranges,
-        title_lexemes=stemmed["title_lexemes"],
-        lexemes=stemmed["lexemes"],
-    )
-    lexemes, themes = sorted(mine.lexemes), sorted(mine.themes)
-    rows = await conn.fetch(
-        _SEARCH.replace("VALID", valid("c", position)),
-        tenant,
-        organisation_id,
-        activity_id or uuid.UUID(int=0),
-        multirange(ranges),
-        themes,
-        hour_slots(ranges),
-        sorted(mine.districts),
-        mine.venue,
-        sorted(mine.languages),
-        floor,
-        limit,
-        *_group_arrays(mine.groups),
-        [*lexemes, *themes],
-        [weight(lexeme) for lexeme in lexemes] + [0.0] * len(themes),
-        [lexeme in mine.title_lexemes for lexeme in lexemes] + [False] * len(themes),
-        mass(mine.lexemes),
-        mass(mine.title_lexemes),
-        list(stemmed["lexemes"]),
-        [False] * len(lexemes) + [True] * len(themes),
+        title_lexemes=first["title_lexemes"],
+        lexemes=first["lexemes"],
     )
     return mine, rows
 
@@ -354,7 +383,7 @@ def score_candidates(
             venue=row["venue"],
             ranges=(),
             title_lexemes=frozenset(row["title_lexemes"]),
-            lexemes=frozenset(row["lexemes"]) | frozenset(row["title_lexemes"]),
+            lexemes=frozenset(row["lexemes"]).union(row["title_only"] or ()),
         )
         first = row["first_together"]
         time = time_explanation(

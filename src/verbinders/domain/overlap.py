@@ -22,8 +22,9 @@ people, in the same place, at the same time. The score follows that reading:
 So the score is 0 unless the activities' times coincide *and* they share a theme or a word:
 the candidate search (`application/overlap_search.py`) finds every candidate that can score
 above 0 through the hours they share, bounds each one's score from above in PostgreSQL (this
-arithmetic with the time factor 1 and some word masses at their least) and hands the likely
-ones' `Features` to `score_of`; so a change here is a change to that bound too. The
+arithmetic with the time factor 1 and the word masses the candidate index stores) and hands
+the likely ones' `Features` to `score_of`; so a change here is a change to that bound too,
+and a change of the weights a new version of the index. The
 `Explanation` says what coincided and how much each counted: the points that themes and
 words brought to the score (they add up to it), and the factors that people, place and time
 multiplied them by.
@@ -31,9 +32,11 @@ multiplied them by.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from uuid import UUID
 
 import msgspec
@@ -197,27 +200,37 @@ class Explanation(msgspec.Struct, frozen=True, kw_only=True):
 # -- the parts -----------------------------------------------------------------------------------
 
 
+_WEIGHTS = {lexeme: GENERIC_WEIGHT for lexeme in GENERIC_LEXEMES} | {
+    lexeme: CONCEPT_WEIGHT for lexeme in CONCEPT_LEXEMES
+}
+
+
 def weight(lexeme: str) -> float:
     """How much a shared lexeme counts: concept words `CONCEPT_WEIGHT`, generic words
     `GENERIC_WEIGHT`, others 1."""
-    if lexeme in CONCEPT_LEXEMES:
-        return CONCEPT_WEIGHT
-    return GENERIC_WEIGHT if lexeme in GENERIC_LEXEMES else 1.0
+    return _WEIGHTS.get(lexeme, 1.0)
 
 
 def mass(lexemes: Iterable[str]) -> float:
-    """The lexemes' weights summed."""
-    return sum(weight(lexeme) for lexeme in lexemes)
+    """The lexemes' weights summed (3, 1 and 1/4: exact in any order)."""
+    return sum(map(_WEIGHTS.get, lexemes, repeat(1.0)))
+
+
+@functools.lru_cache(maxsize=16384)
+def _set_mass(lexemes: frozenset[str]) -> float:
+    """`mass` of a set (cached: a search weighs its draft's sets against every candidate's,
+    and a platform's documents repeat)."""
+    return mass(lexemes)
 
 
 def _found(title: frozenset[str], other: frozenset[str]) -> float:
-    total = mass(title)
+    total = _set_mass(title)
     return mass(title & other) / total if total else 0.0
 
 
 def _word_similarity(a: Features, b: Features, shared: frozenset[str]) -> float:
     titles = (_found(a.title_lexemes, b.lexemes) + _found(b.title_lexemes, a.lexemes)) / 2
-    smaller = min(mass(a.lexemes), mass(b.lexemes))
+    smaller = min(_set_mass(a.lexemes), _set_mass(b.lexemes))
     body = min(1.0, mass(shared) / smaller) if smaller else 0.0
     return TITLE_SHARE * titles + (1 - TITLE_SHARE) * body
 
@@ -230,24 +243,31 @@ def _words(a: Features, b: Features) -> tuple[float, tuple[str, ...]]:
     return _word_similarity(a, b, shared), ordered
 
 
-def _prefixed(keys: frozenset[str], prefix: str) -> frozenset[str]:
-    return frozenset(key for key in keys if key.startswith(prefix))
+_KINDS = ("age:", "community:", "sit:", "gender:")
+
+
+@functools.lru_cache(maxsize=4096)
+def _kinds(keys: frozenset[str]) -> tuple[frozenset[str], ...]:
+    """The keys of each kind of `_KINDS` (cached: a platform's groups repeat)."""
+    return tuple(frozenset(key for key in keys if key.startswith(kind)) for kind in _KINDS)
 
 
 def _groups(a: frozenset[str], b: frozenset[str]) -> tuple[float, list[str]]:
     factor, notes = 1.0, list[str]()
     if not a or not b:
         return factor, notes
-    for prefix, other, note in (
-        ("age:", OTHER_AGE, "other ages"),
-        ("community:", OTHER_COMMUNITY, "other communities"),
-        ("sit:", OTHER_SITUATION, "other situations"),
+    kinds_a, kinds_b = _kinds(a), _kinds(b)
+    for mine, theirs, other, note in zip(
+        kinds_a[:3],
+        kinds_b[:3],
+        (OTHER_AGE, OTHER_COMMUNITY, OTHER_SITUATION),
+        ("other ages", "other communities", "other situations"),
+        strict=True,
     ):
-        mine, theirs = _prefixed(a, prefix), _prefixed(b, prefix)
         if mine and theirs and not mine & theirs:
             factor *= other
             notes.append(note)
-    genders_a, genders_b = _prefixed(a, "gender:"), _prefixed(b, "gender:")
+    genders_a, genders_b = kinds_a[3], kinds_b[3]
     if genders_a and genders_b and not genders_a & genders_b:
         factor *= OTHER_GENDER
         notes.append("other genders")

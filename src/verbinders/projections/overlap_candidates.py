@@ -10,7 +10,10 @@ normalised documents (`lexicon.overlap_document`) of the title and of title and 
 with their Dutch lexemes (`tsvector_to_array(to_tsvector('dutch', ...))`: the projection's
 `load` has PostgreSQL stem the batch's documents it has not stemmed before, in one statement,
 and the fold writes the lexemes with the row; a version that keeps the details keeps its
-row's lexemes). Also each platform's overlap threshold (`settings`).
+row's lexemes), the title's lexemes the document's lack (`title_only`, NULL when none), and
+the masses (`overlap.mass`) of all the words and of the title's (`word_masses`: the search's
+bound reads them, so a change of the lexicon's weights is a new version of this index).
+Also each platform's overlap threshold (`settings`).
 
 One secondary index: GIN on `hour_slots`, the one selective path to the candidates (a score
 is 0 unless the occurrences coincide, so every candidate shares an hour). The search
@@ -45,6 +48,7 @@ from asyncpg import Range
 from verbinders.domain.activities import Activity, ActivityStatus
 from verbinders.domain.activity_details import ActivityDetails
 from verbinders.domain.lexicon import overlap_document
+from verbinders.domain.overlap import mass
 from verbinders.domain.overlap_settings import OverlapSettings
 from verbinders.domain.schedule import (
     Schedule,
@@ -65,7 +69,14 @@ if TYPE_CHECKING:
     from verbinders.database import Connection
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["CANDIDATES", "SETTINGS", "OverlapCandidatesProjection", "hour_slots", "multirange"]
+__all__ = [
+    "CANDIDATES",
+    "SETTINGS",
+    "OverlapCandidatesProjection",
+    "hour_slots",
+    "multirange",
+    "word_masses",
+]
 
 READ_MODEL = "overlap_candidates"
 
@@ -90,6 +101,9 @@ CANDIDATES = Table(
         ("document", "text"),
         ("title_lexemes", "text[]"),
         ("lexemes", "text[]"),
+        ("title_only", "text[]"),
+        ("word_mass", "double precision"),
+        ("title_mass", "double precision"),
     ),
     indexes=("USING gin (hour_slots)",),
 )
@@ -164,6 +178,18 @@ STEMMED_MAX = 65536
 """How many documents' lexemes a projection keeps (then it starts afresh)."""
 
 
+@functools.lru_cache(maxsize=16384)
+def word_masses(
+    title: tuple[str, ...], lexemes: tuple[str, ...]
+) -> tuple[list[str] | None, float, float]:
+    """The title's lexemes that the document's lack (None when none: `to_tsvector` stems a
+    title's words as the document's), the mass (`overlap.mass`) of both together and of the
+    title's (cached: a platform's titles and descriptions repeat)."""
+    words = frozenset(lexemes)
+    title_only = sorted(frozenset(title) - words)
+    return title_only or None, mass(words.union(title)), mass(frozenset(title))
+
+
 def _documents_of(details: Any) -> tuple[str, str]:
     checked = msgspec.convert(details, ActivityDetails, strict=False)
     return _documents(checked.title, checked.description)
@@ -184,6 +210,7 @@ def _row(
     title_document, document = _documents(checked.title, checked.description)
     if lexemes is None:
         lexemes = stemmed[title_document], stemmed[document]
+    title_only, word_mass, title_mass = word_masses(tuple(lexemes[0]), tuple(lexemes[1]))
     return {
         "organisation_id": as_uuid(organisation_id),
         "status": status,
@@ -202,12 +229,15 @@ def _row(
         "document": document,
         "title_lexemes": lexemes[0],
         "lexemes": lexemes[1],
+        "title_only": title_only,
+        "word_mass": word_mass,
+        "title_mass": title_mass,
     }
 
 
 class OverlapCandidatesProjection(TemporalProjection):
     name = READ_MODEL
-    version = 6
+    version = 7
     versioned = (CANDIDATES, SETTINGS)
     reads_metadata = False
     events = {
