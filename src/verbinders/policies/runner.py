@@ -34,6 +34,7 @@ from verbinders.database import init_connection
 from verbinders.errors import Unavailable, VerbindersError
 from verbinders.policies.policy import NAME, Issue, Policy
 from verbinders.projections.engine import CHECKPOINT_MOVED, LostLeadership
+from verbinders.projections.feed import SharedFeed
 from verbinders.projections.runner import STEP_INTERVAL, next_step_at
 from verbinders.store.eventstore import row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
@@ -78,6 +79,7 @@ class PolicyRunner:
         standby_interval: float = 2.0,
         step_interval: float = STEP_INTERVAL,
         horizon: SharedHorizon | None = None,
+        feed: SharedFeed | None = None,
     ) -> None:
         names = [p.name for p in policies]
         if len(set(names)) != len(names):
@@ -94,6 +96,10 @@ class PolicyRunner:
         self.step_interval = step_interval
         self.horizon = horizon if horizon is not None else SharedHorizon(signal)
         """The feed's horizon, read once for the process's policies (and read models)."""
+        self.feed = feed if feed is not None else SharedFeed()
+        """The feed's latest events, read once for the process's policies (and read models)."""
+        self._checkpoints: dict[str, int] = {}
+        """Policy name -> where this process, leading it, left its checkpoint."""
         self.leading: set[str] = set()
         self.refused: dict[str, int] = dict.fromkeys(names, 0)
 
@@ -165,11 +171,14 @@ class PolicyRunner:
                     await asyncio.wait_for(stop.wait(), self.standby_interval)
                 return
             self.leading.add(policy.name)
+            self._checkpoints.pop(policy.name, None)
             while not stop.is_set():
                 stepped = time.monotonic()
                 # The pokes noted before the shared horizon was read: one meanwhile is not lost.
                 horizon, pokes = await self.horizon.read(conn)
-                _, caught_up = await self.step(conn, policy, horizon)
+                # As its leader, from where it left the checkpoint: the events from the
+                # process's shared stretch of the feed when it reaches back there.
+                _, caught_up = await self.step(conn, policy, horizon, lead=True)
                 if caught_up:
                     await self.signal.wait(since=pokes, stop=stop)
                     # Under a stream of appends, one batch per `step_interval` (as the read
@@ -180,6 +189,8 @@ class PolicyRunner:
                             await asyncio.wait_for(stop.wait(), remaining)
         finally:
             self.leading.discard(policy.name)
+            self._checkpoints.pop(policy.name, None)
+            self.feed.note(policy.checkpoint, None)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5)
             if not conn.is_closed():
@@ -195,21 +206,36 @@ class PolicyRunner:
         )
 
     async def step(
-        self, conn: Connection, policy: Policy, horizon: int | None = None
+        self, conn: Connection, policy: Policy, horizon: int | None = None, *, lead: bool = False
     ) -> tuple[int, bool]:
         """One batch: (events reacted to, whether the policy has caught up with the feed).
 
         `conn` is the leader's (holding the policy's lock); the commands run through the
         pipeline on connections of their own. `horizon`: one read in an earlier statement
-        (`SharedHorizon`), else read with the batch.
+        (`SharedHorizon`), else read with the batch. `lead`: called by the leader's loop,
+        which remembers where it left the checkpoint, so that a later batch can come from
+        the process's shared stretch of the feed (`projections/feed.py`); the checkpoint
+        moves on the condition that it is still there either way.
         """
-        checkpoint, horizon, events = await self._read(conn, policy, horizon)
-        if checkpoint >= horizon:
-            return 0, True
+        known = self._checkpoints.pop(policy.name, None) if lead else None
+        taken = None
+        if known is not None and horizon is not None:
+            taken = await self.feed.take(
+                conn, known, horizon, self.batch_size, topics=policy.topics, upcast=False
+            )
+        if taken is not None:
+            assert known is not None
+            checkpoint = known
+            complete, events = taken
+        else:
+            checkpoint, complete, events = await self._read(conn, policy, horizon)
+        if checkpoint >= complete:
+            self._remember(policy, checkpoint, lead)
+            return 0, horizon is None or checkpoint >= horizon
         for event in events:
             await self.react(conn, policy, event)
         full = len(events) == self.batch_size
-        moved_to = events[-1].position if full else horizon
+        moved_to = events[-1].position if full else complete
         try:
             await conn.execute(
                 "SELECT move_checkpoint($1, $2, $3)", policy.checkpoint, checkpoint, moved_to
@@ -218,7 +244,13 @@ class PolicyRunner:
             if error.sqlstate == CHECKPOINT_MOVED:
                 raise LostLeadership(f"the checkpoint of {policy.checkpoint} moved") from error
             raise
-        return len(events), not full
+        self._remember(policy, moved_to, lead)
+        return len(events), not full and (horizon is None or moved_to >= horizon)
+
+    def _remember(self, policy: Policy, checkpoint: int, lead: bool) -> None:
+        if lead:
+            self._checkpoints[policy.name] = checkpoint
+            self.feed.note(policy.checkpoint, checkpoint)
 
     async def _read(
         self, conn: Connection, policy: Policy, horizon: int | None

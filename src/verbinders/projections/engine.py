@@ -91,6 +91,7 @@ from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
+    from verbinders.projections.feed import SharedFeed
 
 __all__ = [
     "MIGRATIONS",
@@ -514,10 +515,16 @@ async def step(
     batch_size: int = 1000,
     isolate: bool | None = True,
     horizon: int | None = None,
+    feed: SharedFeed | None = None,
+    checkpoint: int | None = None,
 ) -> tuple[int, int, int]:
     """Process one batch: returns (events read, checkpoint now, horizon seen).
 
     `horizon`: one read in an earlier statement (see `read_batch`), else read with the batch.
+    `feed` with `checkpoint` (where this leader left the generation's checkpoint) and
+    `horizon`: the batch is taken from the process's shared stretch of the feed when it
+    reaches back to `checkpoint` (`feed.py`), else read as without it. The checkpoint moves
+    as always, on the condition that it is still at `checkpoint`.
 
     `conn` (outside a transaction, with `init_connection`'s codecs) reads the batch and writes
     it with the checkpoint. Events of platforms quarantined for this generation are skipped.
@@ -531,7 +538,32 @@ async def step(
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
     """
-    checkpoint, horizon, batch = await read_batch(conn, projection, generation, batch_size, horizon)
+    taken = None
+    if (
+        feed is not None
+        and checkpoint is not None
+        and horizon is not None
+        and generation.tenant is None
+        and generation.until_position is None
+    ):
+        taken = await feed.take(
+            conn,
+            checkpoint,
+            horizon,
+            batch_size,
+            topics=projection.topics,
+            payload=projection.reads_payload,
+            metadata=projection.reads_metadata,
+            unread=projection.unread_topics,
+            upcast=projection.reads_payload,
+        )
+    if taken is not None:
+        assert checkpoint is not None
+        horizon, batch = taken
+    else:
+        checkpoint, horizon, batch = await read_batch(
+            conn, projection, generation, batch_size, horizon
+        )
     if checkpoint >= horizon:
         return 0, checkpoint, horizon
     # A short batch means everything up to the horizon was read.

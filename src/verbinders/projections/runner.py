@@ -40,6 +40,7 @@ from verbinders.projections.engine import (
     wait_for_projection,
 )
 from verbinders.projections.faults import Fault, faults_of, load_quarantine
+from verbinders.projections.feed import SharedFeed
 from verbinders.store.subscription import SharedHorizon
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ class ProjectionRunner:
         idle_step_interval: float = IDLE_STEP_INTERVAL,
         horizon: SharedHorizon | None = None,
         analyze_interval: float = ANALYZE_INTERVAL,
+        feed: SharedFeed | None = None,
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -137,6 +139,8 @@ class ProjectionRunner:
         self.analyze_interval = analyze_interval
         self.horizon = horizon if horizon is not None else SharedHorizon(signal)
         """The feed's horizon, read once for the process's read models (and policies)."""
+        self.feed = feed if feed is not None else SharedFeed()
+        """The feed's latest events, read once for the process's read models (and policies)."""
         self.leading: dict[str, str] = {}
         """Projection name -> the schema of the generation this process works on now."""
         self._failures: dict[str, int] = {}
@@ -196,6 +200,7 @@ class ProjectionRunner:
 
     async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
         conn = await self.connect()
+        noted: str | None = None
         try:
             await init_connection(conn)  # the batches are read on it: json/jsonb via msgspec
             # Read models are derived: see "Durability" in the module's notes.
@@ -211,6 +216,9 @@ class ProjectionRunner:
             last_check = last_analyze = time.monotonic()
             written = False
             stepped = 0.0
+            # Where this leader left the checkpoint (None until its first batch has read it):
+            # with it, batches come from the process's shared stretch of the feed (`feed.py`).
+            checkpoint: int | None = None
             while not stop.is_set():
                 stepped = time.monotonic()
                 # The horizon shared by the process's readers, with the pokes noted before it
@@ -220,14 +228,21 @@ class ProjectionRunner:
                 # A batch that failed ISOLATE_AFTER times in a row is taken apart: the events
                 # that still fail are faults, their platforms held back (`faults.py`).
                 isolate = True if self._failures[projection.name] >= ISOLATE_AFTER else None
-                applied, checkpoint, horizon = await step(
+                applied, checkpoint, seen = await step(
                     conn,
                     projection,
                     generation,
                     batch_size=self.batch_size,
                     isolate=isolate,
                     horizon=horizon,
+                    feed=self.feed,
+                    checkpoint=checkpoint,
                 )
+                noted = generation.schema_name
+                self.feed.note(noted, checkpoint)
+                # Caught up only with the horizon read (a batch from the shared stretch may
+                # stop short of it); a generation built up to a position stops there.
+                horizon = seen if generation.until_position is not None else max(horizon, seen)
                 self._failures[projection.name] = 0
                 written = written or applied > 0
                 if written and time.monotonic() - last_analyze >= self.analyze_interval:
@@ -261,6 +276,8 @@ class ProjectionRunner:
                     await self._pace(stop, next_step_at(stepped + interval))
         finally:
             self.leading.pop(projection.name, None)
+            if noted is not None:
+                self.feed.note(noted, None)
             await _close(conn)
 
     async def _pace(self, stop: asyncio.Event, until: float) -> None:
