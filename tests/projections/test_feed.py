@@ -206,3 +206,35 @@ async def test_readers_of_one_runner_share_the_feed_and_each_applies_every_event
     # Most batches came from the shared stretch, read far fewer times than served.
     assert runner.feed.served > runner.feed.reads, (runner.feed.served, runner.feed.reads)
     assert SeenUnread  # (the unread topics: see test_the_stretch_serves_every_reader...)
+
+
+async def test_idle_checkpoints_move_together_each_on_its_own_condition(database: str) -> None:
+    conns = [await asyncpg.connect(database) for _ in range(3)]
+    sent: list[str] = []
+    try:
+        await conns[0].execute(
+            "INSERT INTO checkpoints (name, position) VALUES ('a', 5), ('b', 5), ('c', 7)"
+        )
+        for conn in conns:
+            conn.add_query_logger(lambda record: sent.append(record.query))
+        feed = SharedFeed()
+        moved = await asyncio.gather(
+            feed.move(conns[0], "a", 5, 9),
+            feed.move(conns[1], "b", 5, 9),
+            feed.move(conns[2], "c", 5, 9),  # not where its leader left it
+        )
+        assert moved == [True, True, False]
+        assert feed.move_statements == 1 and feed.moves == 3
+        rows = await conns[0].fetch("SELECT name, position FROM checkpoints ORDER BY name")
+        assert [tuple(r) for r in rows if r[0] in "abc"] == [("a", 9), ("b", 9), ("c", 7)]
+        # The first one's statement fails: the others move their own.
+        await conns[0].close()
+        moved = await asyncio.gather(
+            feed.move(conns[0], "a", 9, 10),
+            feed.move(conns[1], "b", 9, 10),
+            return_exceptions=True,
+        )
+        assert isinstance(moved[0], asyncpg.InterfaceError) and moved[1] is True
+    finally:
+        for conn in conns:
+            await conn.close()

@@ -165,6 +165,9 @@ class PolicyRunner:
         conn = await self.connect()
         try:
             await init_connection(conn)
+            # Its checkpoint's moves need not wait for the disk: after a crash that lost one,
+            # the batch is taken again and its commands answer from their claims.
+            await conn.execute("SET synchronous_commit = off")
             await self.prepare(conn)
             if not await self._try_lead(conn, policy):
                 with contextlib.suppress(TimeoutError):
@@ -236,6 +239,12 @@ class PolicyRunner:
             await self.react(conn, policy, event)
         full = len(events) == self.batch_size
         moved_to = events[-1].position if full else complete
+        if taken is not None and not events:
+            # None of its events: moved with the other readers' idle checkpoints.
+            if not await self.feed.move(conn, policy.checkpoint, checkpoint, moved_to):
+                raise LostLeadership(f"the checkpoint of {policy.checkpoint} moved")
+            self._remember(policy, moved_to, lead)
+            return 0, horizon is None or moved_to >= horizon
         try:
             await conn.execute(
                 "SELECT move_checkpoint($1, $2, $3)", policy.checkpoint, checkpoint, moved_to

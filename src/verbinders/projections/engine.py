@@ -539,24 +539,8 @@ async def step(
     checkpoint moved under this process.
     """
     taken = None
-    if (
-        feed is not None
-        and checkpoint is not None
-        and horizon is not None
-        and generation.tenant is None
-        and generation.until_position is None
-    ):
-        taken = await feed.take(
-            conn,
-            checkpoint,
-            horizon,
-            batch_size,
-            topics=projection.topics,
-            payload=projection.reads_payload,
-            metadata=projection.reads_metadata,
-            unread=projection.unread_topics,
-            upcast=projection.reads_payload,
-        )
+    if feed is not None and checkpoint is not None and horizon is not None:
+        taken = await _take(conn, feed, projection, generation, checkpoint, horizon, batch_size)
     if taken is not None:
         assert checkpoint is not None
         horizon, batch = taken
@@ -571,8 +555,11 @@ async def step(
     held = await quarantined(conn, generation.schema_name)
     events = [e for e in batch if e.tenant not in held] if held else batch
     if not events:
-        # Nothing of this projection's topics: the checkpoint alone moves, in one statement.
-        await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
+        # Nothing of this projection's topics: the checkpoint alone moves, in one statement
+        # (with the other readers' of the process, from the shared stretch).
+        await _move_checkpoint(
+            conn, generation, checkpoint, new_checkpoint, feed if taken is not None else None
+        )
         return len(batch), new_checkpoint, horizon
     token = CURRENT_SCHEMA.set(generation.schema_name)
     try:
@@ -602,6 +589,31 @@ async def step(
     finally:
         CURRENT_SCHEMA.reset(token)
     return len(batch), new_checkpoint, horizon
+
+
+async def _take(
+    conn: Connection,
+    feed: SharedFeed,
+    projection: Projection,
+    generation: Generation,
+    checkpoint: int,
+    horizon: int,
+    batch_size: int,
+) -> tuple[int, list[RecordedEvent]] | None:
+    """The batch from the process's shared stretch of the feed, or None (see `step`)."""
+    if generation.tenant is not None or generation.until_position is not None:
+        return None  # a generation of history: read as it asks
+    return await feed.take(
+        conn,
+        checkpoint,
+        horizon,
+        batch_size,
+        topics=projection.topics,
+        payload=projection.reads_payload,
+        metadata=projection.reads_metadata,
+        unread=projection.unread_topics,
+        upcast=projection.reads_payload,
+    )
 
 
 async def _begin(conn: Connection, generation: Generation) -> None:
@@ -687,9 +699,18 @@ async def _apply_one_by_one(
 
 
 async def _move_checkpoint(
-    conn: Connection, generation: Generation, checkpoint: int, new_checkpoint: int
+    conn: Connection,
+    generation: Generation,
+    checkpoint: int,
+    new_checkpoint: int,
+    feed: SharedFeed | None = None,
 ) -> None:
-    """From `checkpoint` (read by this leader) to `new_checkpoint`, or `LostLeadership`."""
+    """From `checkpoint` (read by this leader) to `new_checkpoint`, or `LostLeadership`;
+    with `feed`, in one statement with the process's other readers' (`SharedFeed.move`)."""
+    if feed is not None:
+        if not await feed.move(conn, generation.schema_name, checkpoint, new_checkpoint):
+            raise _moved(generation)
+        return
     try:
         await conn.execute(
             "SELECT move_checkpoint($1, $2, $3)",

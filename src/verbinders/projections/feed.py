@@ -20,6 +20,10 @@ it is where it left it (`move_checkpoint`), so exactly-once does not depend on t
 
 Readers note their checkpoints (`note`); the stretch keeps nothing below the lowest of them,
 and at most `capacity` events.
+
+A batch with none of a reader's events only moves its checkpoint to the horizon; under a
+stream of appends that is most readers at most steps, and the moves the process's readers ask
+for at about the same time go in one statement (`move`), each on the same condition.
 """
 
 from __future__ import annotations
@@ -46,10 +50,23 @@ _READ = (
 )
 
 
+_MOVE_ALL = (
+    "UPDATE checkpoints c SET position = m.to_position, updated_at = now()"
+    " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS m(name, from_position, to_position)"
+    " WHERE c.name = m.name AND c.position = m.from_position RETURNING c.name"
+)
+_MOVE_ONE = (
+    "UPDATE checkpoints SET position = $3, updated_at = now()"
+    " WHERE name = $1 AND position = $2 RETURNING true"
+)
+
+
 class SharedFeed:
     """The feed's latest stretch of events, read once per process (see the module's notes)."""
 
-    def __init__(self, *, capacity: int = 20_000, read_limit: int = 5_000) -> None:
+    def __init__(
+        self, *, capacity: int = 20_000, read_limit: int = 5_000, gather_delay: float = 0.002
+    ) -> None:
         self.capacity = capacity
         self.read_limit = read_limit
         self.reads = 0
@@ -67,6 +84,65 @@ class SharedFeed:
         self._short = False
         """Whether the last read stopped at `read_limit`, short of its horizon."""
         self._noted: dict[str, int] = {}
+        self.gather_delay = gather_delay
+        self._moves: dict[str, tuple[int, int, asyncio.Future[bool | None]]] | None = None
+        self.moves = 0
+        """Checkpoints moved by `move`..."""
+        self.move_statements = 0
+        """...in this many statements."""
+
+    async def move(self, conn: Any, name: str, checkpoint: int, to: int) -> bool:
+        """Move checkpoint `name` from `checkpoint` (where its leader left it) to `to`, in one
+        statement with the other moves asked for at about the same time; False if it was
+        not at `checkpoint` (another leader moved it, or it was dropped).
+
+        For batches without any of a reader's events: under a stream of appends most of the
+        process's readers have none at each step, and each used to send a statement of its
+        own. The first to ask waits `gather_delay` for the others, then sends them all on
+        its connection (outside a transaction), which commits without waiting for the disk
+        when the connection says so (the readers' connections do: a checkpoint is moved
+        again after a crash, and each reader is exactly-once whatever its checkpoint's
+        durability). If that statement fails, each reader moves its own checkpoint.
+        """
+        future: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+        gathering = self._moves
+        if gathering is not None and name not in gathering:
+            gathering[name] = (checkpoint, to, future)
+            moved = await future
+        else:
+            gathering = self._moves = {name: (checkpoint, to, future)}
+            try:
+                try:
+                    await asyncio.sleep(self.gather_delay)
+                finally:
+                    if self._moves is gathering:
+                        self._moves = None
+                moved = await self._move_all(conn, gathering)
+            except BaseException:
+                for _, _, other in gathering.values():
+                    if not other.done():
+                        other.set_result(None)  # the others move their own
+                raise
+        if moved is None:  # the statement failed: alone, on the reader's own connection
+            moved = bool(await conn.fetchval(_MOVE_ONE, name, checkpoint, to))
+        self.moves += 1
+        return moved
+
+    async def _move_all(
+        self, conn: Any, gathering: dict[str, tuple[int, int, asyncio.Future[bool | None]]]
+    ) -> bool | None:
+        names = list(gathering)
+        rows = await conn.fetch(
+            _MOVE_ALL,
+            names,
+            [gathering[n][0] for n in names],
+            [gathering[n][1] for n in names],
+        )
+        self.move_statements += 1
+        moved = {row[0] for row in rows}
+        for name in names[1:]:
+            gathering[name][2].set_result(name in moved)
+        return names[0] in moved
 
     def note(self, reader: str, checkpoint: int | None) -> None:
         """`reader`'s checkpoint (None: it stopped reading here); the stretch keeps what the
