@@ -35,7 +35,7 @@ from verbinders.errors import Unavailable, VerbindersError
 from verbinders.policies.policy import NAME, Issue, Policy
 from verbinders.projections.engine import CHECKPOINT_MOVED, LostLeadership
 from verbinders.projections.feed import SharedFeed
-from verbinders.projections.runner import STEP_INTERVAL, next_step_at
+from verbinders.projections.runner import MAX_STEP_INTERVAL, STEP_INTERVAL, next_step_at, paced
 from verbinders.store.eventstore import row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 from verbinders.store.subscription import SharedHorizon
@@ -80,6 +80,7 @@ class PolicyRunner:
         step_interval: float = STEP_INTERVAL,
         horizon: SharedHorizon | None = None,
         feed: SharedFeed | None = None,
+        max_step_interval: float = MAX_STEP_INTERVAL,
     ) -> None:
         names = [p.name for p in policies]
         if len(set(names)) != len(names):
@@ -94,6 +95,7 @@ class PolicyRunner:
         self.batch_size = batch_size
         self.standby_interval = standby_interval
         self.step_interval = step_interval
+        self.max_step_interval = max(step_interval, max_step_interval)
         self.horizon = horizon if horizon is not None else SharedHorizon(signal)
         """The feed's horizon, read once for the process's policies (and read models)."""
         self.feed = feed if feed is not None else SharedFeed()
@@ -175,6 +177,7 @@ class PolicyRunner:
                 return
             self.leading.add(policy.name)
             self._checkpoints.pop(policy.name, None)
+            interval = self.step_interval
             while not stop.is_set():
                 stepped = time.monotonic()
                 # The pokes noted before the shared horizon was read: one meanwhile is not lost.
@@ -183,10 +186,15 @@ class PolicyRunner:
                 # process's shared stretch of the feed when it reaches back there.
                 _, caught_up = await self.step(conn, policy, horizon, lead=True)
                 if caught_up:
+                    streaming = pokes != self.signal.pokes
                     await self.signal.wait(since=pokes, stop=stop)
-                    # Under a stream of appends, one batch per `step_interval` (as the read
-                    # models): not two statements per policy for every append.
-                    remaining = next_step_at(stepped + self.step_interval) - time.monotonic()
+                    # Under a stream of appends, one batch per `step_interval`, growing while
+                    # the stream lasts (as the read models'): not two statements per policy
+                    # for every append.
+                    interval = paced(
+                        interval, self.step_interval, streaming, self.max_step_interval
+                    )
+                    remaining = next_step_at(stepped + interval) - time.monotonic()
                     if remaining > 0 and not stop.is_set():
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop.wait(), remaining)

@@ -35,7 +35,11 @@ The in-process runner does not have each read model read the horizon (pg_locks) 
 batch: the process's read models and policies share one read (`SharedHorizon`, at most
 20 ms old, or joined while under way) and pass it to `projection_batch`. A horizon read in an
 earlier statement is as right as one read inside the function: the events are still read in
-a later statement, whose snapshot sees every transaction finished when H was read.
+a later statement, whose snapshot sees every transaction finished when H was read. Nor does
+each read the events: a leader that knows where it left its checkpoint takes its batch from
+the process's shared stretch of the feed (`feed.py`), read once for all of them by the same
+rule, and moves its checkpoint with the same condition; an idle move then goes with the other
+idle readers' in one statement.
 
 Durability
 ----------
