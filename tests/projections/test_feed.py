@@ -238,3 +238,13 @@ async def test_idle_checkpoints_move_together_each_on_its_own_condition(database
     finally:
         for conn in conns:
             await conn.close()
+
+
+async def test_a_reader_at_or_past_the_horizon_reads_nothing(database: str) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        feed = SharedFeed()
+        assert await feed.take(conn, 10, 8, 100, topics=None) == (8, [])
+        assert feed.reads == 0
+    finally:
+        await conn.close()

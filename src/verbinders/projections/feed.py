@@ -176,6 +176,8 @@ class SharedFeed:
         `projection_batch` sends them; with `upcast`, payloads as their class's current
         version reads them (`mapping.upcast_payload`), else as stored.
         """
+        if after >= horizon:
+            return horizon, []  # nothing up to it (a horizon may step back)
         while self._low is None or self._high < horizon:
             if self._low is not None and after < self._low:
                 break
