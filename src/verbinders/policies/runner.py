@@ -3,7 +3,10 @@
 A policy's position is kept like a read model's, with the engine's feed primitives: the
 SQL function `projection_batch` reads its checkpoint (`policy:<name>` in `checkpoints`), the
 feed's horizon and its events in one round trip, and `move_checkpoint` moves the checkpoint
-on only if it is where this leader read it. One process at a time leads a policy (a
+on only if it is where this leader read it. Once it knows where it left the checkpoint, a
+leader takes its batches from the process's shared stretch of the feed instead
+(`projections/feed.py`), and a batch with none of its events moves the checkpoint with the
+process's other idle readers' in one statement. One process at a time leads a policy (a
 session advisory lock on the runner's own connection, as the projections'); the others stand
 by. A policy has no generations and is never rebuilt.
 
