@@ -20,6 +20,7 @@ from verbinders.config import Settings
 from verbinders.database import Database, connect, open_database
 from verbinders.policies.runner import PolicyRunner
 from verbinders.projections import ProjectionRunner, all_projections
+from verbinders.projections.feed import SharedFeed
 from verbinders.store.aggregate_cache import AggregateCache
 from verbinders.store.eventstore import EventStore
 from verbinders.store.personal import Keyring
@@ -87,12 +88,14 @@ async def runtime_on(
     store.local_listeners.append(signal.poke)
 
     horizon = SharedHorizon(signal)  # one horizon read for the process's readers at a time
+    feed = SharedFeed()  # and one read of the feed's latest events for all of them
     runner = ProjectionRunner(
         store,
         signal,
         list(all_projections() if projections is None else projections),
         open_connection,
         horizon=horizon,
+        feed=feed,
     )
     repository = Repository(
         store,
@@ -118,6 +121,7 @@ async def runtime_on(
             list(registry.policies() if policies is None else policies),
             open_connection,
             horizon=horizon,
+            feed=feed,
         ),
     )
     await signal.start()

@@ -3,7 +3,10 @@
 A policy's position is kept like a read model's, with the engine's feed primitives: the
 SQL function `projection_batch` reads its checkpoint (`policy:<name>` in `checkpoints`), the
 feed's horizon and its events in one round trip, and `move_checkpoint` moves the checkpoint
-on only if it is where this leader read it. One process at a time leads a policy (a
+on only if it is where this leader read it. Once it knows where it left the checkpoint, a
+leader takes its batches from the process's shared stretch of the feed instead
+(`projections/feed.py`), and a batch with none of its events moves the checkpoint with the
+process's other idle readers' in one statement. One process at a time leads a policy (a
 session advisory lock on the runner's own connection, as the projections'); the others stand
 by. A policy has no generations and is never rebuilt.
 
@@ -34,7 +37,8 @@ from verbinders.database import init_connection
 from verbinders.errors import Unavailable, VerbindersError
 from verbinders.policies.policy import NAME, Issue, Policy
 from verbinders.projections.engine import CHECKPOINT_MOVED, LostLeadership
-from verbinders.projections.runner import STEP_INTERVAL, next_step_at
+from verbinders.projections.feed import SharedFeed
+from verbinders.projections.runner import MAX_STEP_INTERVAL, STEP_INTERVAL, next_step_at, paced
 from verbinders.store.eventstore import row_to_event
 from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 from verbinders.store.subscription import SharedHorizon
@@ -78,6 +82,8 @@ class PolicyRunner:
         standby_interval: float = 2.0,
         step_interval: float = STEP_INTERVAL,
         horizon: SharedHorizon | None = None,
+        feed: SharedFeed | None = None,
+        max_step_interval: float = MAX_STEP_INTERVAL,
     ) -> None:
         names = [p.name for p in policies]
         if len(set(names)) != len(names):
@@ -92,8 +98,13 @@ class PolicyRunner:
         self.batch_size = batch_size
         self.standby_interval = standby_interval
         self.step_interval = step_interval
+        self.max_step_interval = max(step_interval, max_step_interval)
         self.horizon = horizon if horizon is not None else SharedHorizon(signal)
         """The feed's horizon, read once for the process's policies (and read models)."""
+        self.feed = feed if feed is not None else SharedFeed()
+        """The feed's latest events, read once for the process's policies (and read models)."""
+        self._checkpoints: dict[str, int] = {}
+        """Policy name -> where this process, leading it, left its checkpoint."""
         self.leading: set[str] = set()
         self.refused: dict[str, int] = dict.fromkeys(names, 0)
 
@@ -159,27 +170,41 @@ class PolicyRunner:
         conn = await self.connect()
         try:
             await init_connection(conn)
+            # Its checkpoint's moves need not wait for the disk: after a crash that lost one,
+            # the batch is taken again and its commands answer from their claims.
+            await conn.execute("SET synchronous_commit = off")
             await self.prepare(conn)
             if not await self._try_lead(conn, policy):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.standby_interval)
                 return
             self.leading.add(policy.name)
+            self._checkpoints.pop(policy.name, None)
+            interval = self.step_interval
             while not stop.is_set():
                 stepped = time.monotonic()
                 # The pokes noted before the shared horizon was read: one meanwhile is not lost.
                 horizon, pokes = await self.horizon.read(conn)
-                _, caught_up = await self.step(conn, policy, horizon)
+                # As its leader, from where it left the checkpoint: the events from the
+                # process's shared stretch of the feed when it reaches back there.
+                _, caught_up = await self.step(conn, policy, horizon, lead=True)
                 if caught_up:
+                    streaming = pokes != self.signal.pokes
                     await self.signal.wait(since=pokes, stop=stop)
-                    # Under a stream of appends, one batch per `step_interval` (as the read
-                    # models): not two statements per policy for every append.
-                    remaining = next_step_at(stepped + self.step_interval) - time.monotonic()
+                    # Under a stream of appends, one batch per `step_interval`, growing while
+                    # the stream lasts (as the read models'): not two statements per policy
+                    # for every append.
+                    interval = paced(
+                        interval, self.step_interval, streaming, self.max_step_interval
+                    )
+                    remaining = next_step_at(stepped + interval) - time.monotonic()
                     if remaining > 0 and not stop.is_set():
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop.wait(), remaining)
         finally:
             self.leading.discard(policy.name)
+            self._checkpoints.pop(policy.name, None)
+            self.feed.note(policy.checkpoint, None)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5)
             if not conn.is_closed():
@@ -195,21 +220,42 @@ class PolicyRunner:
         )
 
     async def step(
-        self, conn: Connection, policy: Policy, horizon: int | None = None
+        self, conn: Connection, policy: Policy, horizon: int | None = None, *, lead: bool = False
     ) -> tuple[int, bool]:
         """One batch: (events reacted to, whether the policy has caught up with the feed).
 
         `conn` is the leader's (holding the policy's lock); the commands run through the
         pipeline on connections of their own. `horizon`: one read in an earlier statement
-        (`SharedHorizon`), else read with the batch.
+        (`SharedHorizon`), else read with the batch. `lead`: called by the leader's loop,
+        which remembers where it left the checkpoint, so that a later batch can come from
+        the process's shared stretch of the feed (`projections/feed.py`); the checkpoint
+        moves on the condition that it is still there either way.
         """
-        checkpoint, horizon, events = await self._read(conn, policy, horizon)
-        if checkpoint >= horizon:
-            return 0, True
+        known = self._checkpoints.pop(policy.name, None) if lead else None
+        taken = None
+        if known is not None and horizon is not None:
+            taken = await self.feed.take(
+                conn, known, horizon, self.batch_size, topics=policy.topics, upcast=False
+            )
+        if taken is not None:
+            assert known is not None
+            checkpoint = known
+            complete, events = taken
+        else:
+            checkpoint, complete, events = await self._read(conn, policy, horizon)
+        if checkpoint >= complete:
+            self._remember(policy, checkpoint, lead)
+            return 0, horizon is None or checkpoint >= horizon
         for event in events:
             await self.react(conn, policy, event)
         full = len(events) == self.batch_size
-        moved_to = events[-1].position if full else horizon
+        moved_to = events[-1].position if full else complete
+        if taken is not None and not events:
+            # None of its events: moved with the other readers' idle checkpoints.
+            if not await self.feed.move(conn, policy.checkpoint, checkpoint, moved_to):
+                raise LostLeadership(f"the checkpoint of {policy.checkpoint} moved")
+            self._remember(policy, moved_to, lead)
+            return 0, horizon is None or moved_to >= horizon
         try:
             await conn.execute(
                 "SELECT move_checkpoint($1, $2, $3)", policy.checkpoint, checkpoint, moved_to
@@ -218,7 +264,13 @@ class PolicyRunner:
             if error.sqlstate == CHECKPOINT_MOVED:
                 raise LostLeadership(f"the checkpoint of {policy.checkpoint} moved") from error
             raise
-        return len(events), not full
+        self._remember(policy, moved_to, lead)
+        return len(events), not full and (horizon is None or moved_to >= horizon)
+
+    def _remember(self, policy: Policy, checkpoint: int, lead: bool) -> None:
+        if lead:
+            self._checkpoints[policy.name] = checkpoint
+            self.feed.note(policy.checkpoint, checkpoint)
 
     async def _read(
         self, conn: Connection, policy: Policy, horizon: int | None

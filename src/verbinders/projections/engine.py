@@ -35,7 +35,11 @@ The in-process runner does not have each read model read the horizon (pg_locks) 
 batch: the process's read models and policies share one read (`SharedHorizon`, at most
 20 ms old, or joined while under way) and pass it to `projection_batch`. A horizon read in an
 earlier statement is as right as one read inside the function: the events are still read in
-a later statement, whose snapshot sees every transaction finished when H was read.
+a later statement, whose snapshot sees every transaction finished when H was read. Nor does
+each read the events: a leader that knows where it left its checkpoint takes its batch from
+the process's shared stretch of the feed (`feed.py`), read once for all of them by the same
+rule, and moves its checkpoint with the same condition; an idle move then goes with the other
+idle readers' in one statement.
 
 Durability
 ----------
@@ -91,6 +95,7 @@ from verbinders.store.schema import LOCK_NAMESPACE_PROJECTIONS
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
+    from verbinders.projections.feed import SharedFeed
 
 __all__ = [
     "MIGRATIONS",
@@ -514,10 +519,16 @@ async def step(
     batch_size: int = 1000,
     isolate: bool | None = True,
     horizon: int | None = None,
+    feed: SharedFeed | None = None,
+    checkpoint: int | None = None,
 ) -> tuple[int, int, int]:
     """Process one batch: returns (events read, checkpoint now, horizon seen).
 
     `horizon`: one read in an earlier statement (see `read_batch`), else read with the batch.
+    `feed` with `checkpoint` (where this leader left the generation's checkpoint) and
+    `horizon`: the batch is taken from the process's shared stretch of the feed when it
+    reaches back to `checkpoint` (`feed.py`), else read as without it. The checkpoint moves
+    as always, on the condition that it is still at `checkpoint`.
 
     `conn` (outside a transaction, with `init_connection`'s codecs) reads the batch and writes
     it with the checkpoint. Events of platforms quarantined for this generation are skipped.
@@ -531,7 +542,16 @@ async def step(
     Raises `LostLeadership` if the generation is gone (swapped and dropped by a replay) or its
     checkpoint moved under this process.
     """
-    checkpoint, horizon, batch = await read_batch(conn, projection, generation, batch_size, horizon)
+    taken = None
+    if feed is not None and checkpoint is not None and horizon is not None:
+        taken = await _take(conn, feed, projection, generation, checkpoint, horizon, batch_size)
+    if taken is not None:
+        assert checkpoint is not None
+        horizon, batch = taken
+    else:
+        checkpoint, horizon, batch = await read_batch(
+            conn, projection, generation, batch_size, horizon
+        )
     if checkpoint >= horizon:
         return 0, checkpoint, horizon
     # A short batch means everything up to the horizon was read.
@@ -539,8 +559,11 @@ async def step(
     held = await quarantined(conn, generation.schema_name)
     events = [e for e in batch if e.tenant not in held] if held else batch
     if not events:
-        # Nothing of this projection's topics: the checkpoint alone moves, in one statement.
-        await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
+        # Nothing of this projection's topics: the checkpoint alone moves, in one statement
+        # (with the other readers' of the process, from the shared stretch).
+        await _move_checkpoint(
+            conn, generation, checkpoint, new_checkpoint, feed if taken is not None else None
+        )
         return len(batch), new_checkpoint, horizon
     token = CURRENT_SCHEMA.set(generation.schema_name)
     try:
@@ -570,6 +593,31 @@ async def step(
     finally:
         CURRENT_SCHEMA.reset(token)
     return len(batch), new_checkpoint, horizon
+
+
+async def _take(
+    conn: Connection,
+    feed: SharedFeed,
+    projection: Projection,
+    generation: Generation,
+    checkpoint: int,
+    horizon: int,
+    batch_size: int,
+) -> tuple[int, list[RecordedEvent]] | None:
+    """The batch from the process's shared stretch of the feed, or None (see `step`)."""
+    if generation.tenant is not None or generation.until_position is not None:
+        return None  # a generation of history: read as it asks
+    return await feed.take(
+        conn,
+        checkpoint,
+        horizon,
+        batch_size,
+        topics=projection.topics,
+        payload=projection.reads_payload,
+        metadata=projection.reads_metadata,
+        unread=projection.unread_topics,
+        upcast=projection.reads_payload,
+    )
 
 
 async def _begin(conn: Connection, generation: Generation) -> None:
@@ -655,9 +703,18 @@ async def _apply_one_by_one(
 
 
 async def _move_checkpoint(
-    conn: Connection, generation: Generation, checkpoint: int, new_checkpoint: int
+    conn: Connection,
+    generation: Generation,
+    checkpoint: int,
+    new_checkpoint: int,
+    feed: SharedFeed | None = None,
 ) -> None:
-    """From `checkpoint` (read by this leader) to `new_checkpoint`, or `LostLeadership`."""
+    """From `checkpoint` (read by this leader) to `new_checkpoint`, or `LostLeadership`;
+    with `feed`, in one statement with the process's other readers' (`SharedFeed.move`)."""
+    if feed is not None:
+        if not await feed.move(conn, generation.schema_name, checkpoint, new_checkpoint):
+            raise _moved(generation)
+        return
     try:
         await conn.execute(
             "SELECT move_checkpoint($1, $2, $3)",

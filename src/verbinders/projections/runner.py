@@ -40,6 +40,7 @@ from verbinders.projections.engine import (
     wait_for_projection,
 )
 from verbinders.projections.faults import Fault, faults_of, load_quarantine
+from verbinders.projections.feed import SharedFeed
 from verbinders.store.subscription import SharedHorizon
 
 if TYPE_CHECKING:
@@ -50,10 +51,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ANALYZE_INTERVAL",
     "IDLE_STEP_INTERVAL",
+    "MAX_STEP_INTERVAL",
     "STEP_INTERVAL",
     "ProjectionRunner",
     "ProjectionStatus",
     "next_step_at",
+    "paced",
 ]
 
 log = logging.getLogger("verbinders.projections.engine")
@@ -85,6 +88,21 @@ STEP_INTERVAL = 0.05
 """Shortest time between two batches of a caught-up projection (see `ProjectionRunner._pace`)."""
 IDLE_STEP_INTERVAL = 0.1
 """The same after a batch with none of the projection's topics in it."""
+MAX_STEP_INTERVAL = 0.2
+"""Longest time between two batches of a reader kept busy by a stream of appends: its
+interval doubles (from `STEP_INTERVAL` or `IDLE_STEP_INTERVAL`) after each batch during which
+more events were appended, and falls back once it has waited for one (see `paced`)."""
+
+
+def paced(interval: float, base: float, streaming: bool, longest: float) -> float:
+    """The time from this batch to the next: `base` after a quiet spell, and under a stream of
+    appends (`streaming`: some arrived while the batch was read and applied) twice the last
+    `interval`, up to `longest`. Fewer, larger batches under load: each batch's round trips
+    and per-batch statements cost as much for one event as for a hundred, and a reader's lag
+    stays within `longest` plus a batch's time."""
+    if not streaming:
+        return base
+    return max(base, min(max(interval, base) * 2, longest))
 
 
 ANALYZE_INTERVAL = 5.0
@@ -122,6 +140,8 @@ class ProjectionRunner:
         idle_step_interval: float = IDLE_STEP_INTERVAL,
         horizon: SharedHorizon | None = None,
         analyze_interval: float = ANALYZE_INTERVAL,
+        feed: SharedFeed | None = None,
+        max_step_interval: float = MAX_STEP_INTERVAL,
     ) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
@@ -134,9 +154,12 @@ class ProjectionRunner:
         self.standby_interval = standby_interval
         self.step_interval = step_interval
         self.idle_step_interval = max(step_interval, idle_step_interval)
+        self.max_step_interval = max(self.idle_step_interval, max_step_interval)
         self.analyze_interval = analyze_interval
         self.horizon = horizon if horizon is not None else SharedHorizon(signal)
         """The feed's horizon, read once for the process's read models (and policies)."""
+        self.feed = feed if feed is not None else SharedFeed()
+        """The feed's latest events, read once for the process's read models (and policies)."""
         self.leading: dict[str, str] = {}
         """Projection name -> the schema of the generation this process works on now."""
         self._failures: dict[str, int] = {}
@@ -196,6 +219,7 @@ class ProjectionRunner:
 
     async def _lead(self, projection: Projection, stop: asyncio.Event) -> None:
         conn = await self.connect()
+        noted: str | None = None
         try:
             await init_connection(conn)  # the batches are read on it: json/jsonb via msgspec
             # Read models are derived: see "Durability" in the module's notes.
@@ -211,6 +235,10 @@ class ProjectionRunner:
             last_check = last_analyze = time.monotonic()
             written = False
             stepped = 0.0
+            # Where this leader left the checkpoint (None until its first batch has read it):
+            # with it, batches come from the process's shared stretch of the feed (`feed.py`).
+            checkpoint: int | None = None
+            interval = self.step_interval
             while not stop.is_set():
                 stepped = time.monotonic()
                 # The horizon shared by the process's readers, with the pokes noted before it
@@ -220,14 +248,21 @@ class ProjectionRunner:
                 # A batch that failed ISOLATE_AFTER times in a row is taken apart: the events
                 # that still fail are faults, their platforms held back (`faults.py`).
                 isolate = True if self._failures[projection.name] >= ISOLATE_AFTER else None
-                applied, checkpoint, horizon = await step(
+                applied, checkpoint, seen = await step(
                     conn,
                     projection,
                     generation,
                     batch_size=self.batch_size,
                     isolate=isolate,
                     horizon=horizon,
+                    feed=self.feed,
+                    checkpoint=checkpoint,
                 )
+                noted = generation.schema_name
+                self.feed.note(noted, checkpoint)
+                # Caught up only with the horizon read (a batch from the shared stretch may
+                # stop short of it); a generation built up to a position stops there.
+                horizon = seen if generation.until_position is not None else max(horizon, seen)
                 self._failures[projection.name] = 0
                 written = written or applied > 0
                 if written and time.monotonic() - last_analyze >= self.analyze_interval:
@@ -255,16 +290,22 @@ class ProjectionRunner:
                             await discard_generation(conn, generation)
                         return  # swapped by someone else: re-elect
                 if caught_up:
+                    # Appends arrived while this batch was read and applied: a stream.
+                    streaming = pokes != self.signal.pokes
                     # Until the feed may have moved on, or `stop`.
                     await self.signal.wait(since=pokes, stop=stop)
-                    interval = self.step_interval if applied else self.idle_step_interval
+                    base = self.step_interval if applied else self.idle_step_interval
+                    interval = paced(interval, base, streaming, self.max_step_interval)
                     await self._pace(stop, next_step_at(stepped + interval))
         finally:
             self.leading.pop(projection.name, None)
+            if noted is not None:
+                self.feed.note(noted, None)
             await _close(conn)
 
     async def _pace(self, stop: asyncio.Event, until: float) -> None:
-        """Under a steady stream of appends, step at most once per `step_interval`.
+        """Under a steady stream of appends, step at most once per `step_interval` (growing
+        to `max_step_interval` while the stream lasts, see `paced`).
 
         Woken by every append, a caught-up projection would otherwise take one batch (and one
         commit) per event, competing with the appends for the database. Waiting out the rest
