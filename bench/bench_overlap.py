@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import random
 import statistics
 import sys
@@ -250,11 +251,18 @@ async def build(runtime: Runtime, args: argparse.Namespace) -> None:
     for name in ("overlap_candidates", "activities"):
         cold_caches()  # as a rebuild in a fresh process: `Activity.plan` above warmed them
         conn = await runtime.connect()
+        # A second connection for the engine to read ahead on, where its `replay` takes one.
+        reader = (
+            await runtime.connect() if "reader" in inspect.signature(replay).parameters else None
+        )
         try:
+            options = {} if reader is None else {"reader": reader}
             started = time.perf_counter()
-            await replay(conn, runtime.runner.projections[name])
+            await replay(conn, runtime.runner.projections[name], **options)
             took = time.perf_counter() - started
         finally:
+            if reader is not None:
+                await reader.close()
             await conn.close()
         rate = scanned / took
         print(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import time
 
 from bench_store import paged_scan
@@ -43,6 +44,10 @@ async def main() -> None:
     async with open_runtime(settings) as runtime:
         await runtime.runner.prepare()
         conn = await runtime.connect()
+        # A second connection for the engine to read ahead on, where its `replay` takes one.
+        reader = (
+            await runtime.connect() if "reader" in inspect.signature(replay).parameters else None
+        )
         try:
             total = int(await conn.fetchval("SELECT count(*) FROM events"))
             for _ in range(args.rounds):
@@ -54,7 +59,8 @@ async def main() -> None:
                     note = ""
                     started = time.perf_counter()
                     try:
-                        await replay(conn, runtime.runner.projections[name])
+                        options = {} if reader is None else {"reader": reader}
+                        await replay(conn, runtime.runner.projections[name], **options)
                     except LostLeadership:
                         note = " (not activated: a newer version is active)"
                     seconds = time.perf_counter() - started
@@ -64,6 +70,8 @@ async def main() -> None:
                         flush=True,
                     )
         finally:
+            if reader is not None:
+                await reader.close()
             await conn.close()
 
 

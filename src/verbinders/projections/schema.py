@@ -197,5 +197,16 @@ BEGIN
 END $$;
 """,
     ),
+    (
+        5,
+        "the events of a topic in feed order, for rebuilds",
+        """
+-- A rebuild (engine.rebuild_generation) reads only its read model's topics: one ordered range
+-- of this index per topic, merged by position, instead of walking the whole feed between them
+-- (the directory reads a sixth of the feed). Built in the migration's transaction: on a large
+-- store the appends wait for the build (about a second per million events).
+CREATE INDEX IF NOT EXISTS events_topic_position ON events (topic, position);
+""",
+    ),
 ]
 """The engine's tables and functions (the `projections` component; see `registry.py`)."""
