@@ -163,6 +163,12 @@ class Projection(ABC):
         the bulk load of a rebuild (before it is swapped in). Unqualified, as `ddl`."""
         return ""
 
+    def index_statements(self) -> list[str]:
+        """`indexes` one statement each, in an order any of which may run first (a rebuild
+        builds them on two connections at once). Default: `indexes` as one statement."""
+        text = self.indexes()
+        return [text] if text.strip() else []
+
     async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """Apply a batch inside the projection's transaction (search_path = its schema)."""
         for event in events:
@@ -312,6 +318,55 @@ async def ensure_indexes(conn: Connection, projection: Projection, generation: G
         )
     for table in projection.tables:  # the planner's statistics after the bulk load
         await conn.execute(f'ANALYZE "{generation.schema_name}"."{table}"')
+
+
+async def ensure_indexes_beside(
+    conn: Connection, helper: Connection, projection: Projection, generation: Generation
+) -> None:
+    """`ensure_indexes` on two connections at once (`conn` and `helper`, both outside a
+    transaction): the index statements shared between them, each in a transaction of its
+    own, then the tables' ANALYZE likewise; only then is the generation marked indexed. A
+    build interrupted half-way leaves it unmarked (`replay` drops such a generation; the
+    statements, `IF NOT EXISTS`, could run again). The server builds two indexes at a time,
+    where `ensure_indexes` builds one after the other."""
+    indexed = await conn.fetchval(
+        "SELECT indexed FROM projection_generations WHERE name = $1 AND generation = $2",
+        generation.name,
+        generation.generation,
+    )
+    if indexed is None or indexed:
+        return
+    schema = generation.schema_name
+    prefix = f'BEGIN; SET LOCAL search_path = "{schema}", public;'
+    indexes = [
+        f"{prefix} SET LOCAL maintenance_work_mem = '256MB'; {statement}; COMMIT"
+        for statement in projection.index_statements()
+    ]
+    analyses = [f'ANALYZE "{schema}"."{table}"' for table in projection.tables]
+
+    async def work(on: Connection, queue: list[str]) -> None:
+        while queue:
+            statement = queue.pop(0)
+            try:
+                await on.execute(statement)
+            except BaseException:
+                await _rollback(on)
+                raise
+
+    for queue in (indexes, analyses):
+        tasks = [asyncio.ensure_future(work(on, queue)) for on in (conn, helper)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:  # the other connection's statement too, before anyone goes on
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+    await conn.execute(
+        "UPDATE projection_generations SET indexed = true WHERE name = $1 AND generation = $2",
+        generation.name,
+        generation.generation,
+    )
 
 
 ANALYZE_MIN_CHANGES = 500
@@ -1007,7 +1062,10 @@ async def replay(
         await rebuild_generation(
             conn, projection, generation, batch_size=batch_size, progress=progress, reader=reader
         )
-        await ensure_indexes(conn, projection, generation)
+        if reader is None:
+            await ensure_indexes(conn, projection, generation)
+        else:
+            await ensure_indexes_beside(conn, reader, projection, generation)
         if not historical:
             await activate(conn, projection, generation)
             generation = msgspec.structs.replace(generation, state="active")
