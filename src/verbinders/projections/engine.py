@@ -768,8 +768,9 @@ async def build_generation(
 
 
 TOPIC_INDEX = "events_topic_position"
-"""The btree on `events (topic, position)` (the engine's migration 5): a rebuild reads only its
-topics' events through it, without walking the rest of the feed."""
+"""The btree on `events (hashtext(topic), position)` (the engine's migration 5): a rebuild reads
+only its topics' events through it, without walking the rest of the feed. Only statements that
+name the hash can use it (`range_sql`): the others' plans stay as they were."""
 
 
 async def _has_topic_index(conn: Connection) -> bool:
@@ -820,7 +821,8 @@ def range_sql(projection: Projection, *, tenant: bool, by_topic: bool) -> str:
         if not topics:
             return f"SELECT {columns(None)} FROM events WHERE false"
         branches = [
-            f"(SELECT {columns(topic)} FROM events WHERE topic = {_literal(topic)}"
+            f"(SELECT {columns(topic)} FROM events"
+            f" WHERE hashtext(topic) = hashtext({_literal(topic)}) AND topic = {_literal(topic)}"
             " AND position > $1 AND position <= $2 ORDER BY position LIMIT $3)"
             for topic in topics
         ]
