@@ -11,7 +11,7 @@ p50 and p99 against a plain indexed lookup of the same rows, in the same run.
 2. A plain paged scan of the events (keyset pages of 5000, rows decoded, as
    `bench_store.paged_scan`): the baseline of the rebuilds. Then the candidate index
    (`overlap_candidates`) and the `activities` read model rebuilt through the product's own
-   path (`replay`, as `verbinders replay NAME` runs it: batches of 5000 folded in memory and
+   path (`replay`, as `verbinders replay NAME` runs it: batches of 20,000 folded in memory and
    written set-based, secondary indexes built after the load): events/s, ratio to the scan.
    `--rebuilds-only` stops here.
 3. `--checks` drafts like the others (not saved), each checked as "check before you plan"

@@ -30,6 +30,7 @@ async def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--models", default="meetings")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, help="events per batch (default: replay's)")
     args = parser.parse_args()
     indexes = engine.ensure_indexes
     spent = [0.0]
@@ -68,7 +69,9 @@ async def main() -> None:
                     note = ""
                     started = time.perf_counter()
                     try:
-                        options = {} if reader is None else {"reader": reader}
+                        options: dict[str, object] = {} if reader is None else {"reader": reader}
+                        if args.batch_size:
+                            options["batch_size"] = args.batch_size
                         await replay(conn, runtime.runner.projections[name], **options)
                     except LostLeadership:
                         note = " (not activated: a newer version is active)"
