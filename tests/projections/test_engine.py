@@ -461,6 +461,84 @@ async def test_unread_topics_come_without_payload_and_metadata(
     assert third[0] == {"o": 1} and third[1]["tenant"] == "haarlem"
 
 
+class TopicsSeen(Projection):
+    """Notes every event it gets, reading two topics of three; `t:B` unread."""
+
+    name = "topics_seen"
+    topics = ("t:A", "t:B")
+    unread_topics = ("t:B",)
+    seen: ClassVar[list[tuple[int, str, object]]] = []
+
+    def ddl(self) -> str:
+        return "CREATE TABLE nothing (id integer)"
+
+    async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        self.seen.extend((e.position, e.topic, e.payload) for e in events)
+
+
+async def test_a_rebuild_reads_its_topics_by_index_or_by_feed_with_or_without_read_ahead(
+    store: EventStore, database: str
+) -> None:
+    positions: dict[str, list[int]] = {"t:A": [], "t:B": [], "t:C": []}
+    for round_ in range(7):
+        for topic, n in (("t:A", 2), ("t:C", 3), ("t:B", 1)):
+            stream = uuid.uuid4()
+            tenant = "haarlem" if round_ % 2 else "zaanstad"
+            events = [
+                NewEvent(
+                    stream_id=stream,
+                    stream_type="Thing",
+                    version=i + 1,
+                    topic=topic,
+                    payload=msgspec.json.encode({"i": i}),
+                )
+                for i in range(n)
+            ]
+            found = await store.append(
+                events, expected={stream: 0}, metadata=Metadata(tenant=tenant)
+            )
+            positions[topic].extend(found)
+    wanted = sorted(positions["t:A"] + positions["t:B"])
+    until = wanted[len(wanted) // 2]
+    conn = await asyncpg.connect(database)
+    reader = await asyncpg.connect(database)
+    try:
+        for indexed in (True, False):
+            if not indexed:
+                await conn.execute("DROP INDEX events_topic_position")
+            for ahead in (None, reader):
+                for batch_size in (1, 3, 100):
+                    TopicsSeen.seen.clear()
+                    await replay(conn, TopicsSeen(), batch_size=batch_size, reader=ahead)
+                    assert [p for p, _, _ in TopicsSeen.seen] == wanted
+                    assert all(
+                        payload
+                        == (
+                            {}
+                            if topic == "t:B"
+                            else {"i": 0}
+                            if p in positions[topic][::2]
+                            else {"i": 1}
+                        )
+                        for p, topic, payload in TopicsSeen.seen
+                    )
+                    TopicsSeen.seen.clear()
+                    await replay(
+                        conn,
+                        TopicsSeen(),
+                        batch_size=batch_size,
+                        reader=ahead,
+                        until_position=until,
+                    )
+                    assert [p for p, _, _ in TopicsSeen.seen] == [p for p in wanted if p <= until]
+        # The session settings of the connections are back as they were.
+        for c in (conn, reader):
+            assert await c.fetchval("SELECT current_setting('enable_sort')") == "on"
+    finally:
+        await reader.close()
+        await conn.close()
+
+
 class DurabilitySeen(Projection):
     """Records the durability its batches commit with."""
 

@@ -125,6 +125,7 @@ async def _replay_with_progress(
 
     projection = runtime.runner.projections[name]
     conn = await runtime.connect()
+    reader = await runtime.connect()  # the next batch is read on it while one is written
     try:
         with Progress(
             "[progress.description]{task.description}",
@@ -146,6 +147,7 @@ async def _replay_with_progress(
                     until_position=until_position,
                     tenant=tenant,
                     progress=progress,
+                    reader=reader,
                 )
             except LostLeadership as error:  # e.g. a newer version is active: run the new code
                 raise Conflict(f"cannot replay {name}: {error}") from error
@@ -154,6 +156,7 @@ async def _replay_with_progress(
                 click.echo(f"error: {error} (nothing was swapped in)", err=True)
                 sys.exit(1)
     finally:
+        await reader.close()
         await conn.close()
     if generation.state == "historical":
         as_of = f"position {generation.until_position}"

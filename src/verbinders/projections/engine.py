@@ -168,6 +168,12 @@ class Projection(ABC):
         the bulk load of a rebuild (before it is swapped in). Unqualified, as `ddl`."""
         return ""
 
+    def index_statements(self) -> list[str]:
+        """`indexes` one statement each, in an order any of which may run first (a rebuild
+        builds them on two connections at once). Default: `indexes` as one statement."""
+        text = self.indexes()
+        return [text] if text.strip() else []
+
     async def handle_batch(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """Apply a batch inside the projection's transaction (search_path = its schema)."""
         for event in events:
@@ -317,6 +323,55 @@ async def ensure_indexes(conn: Connection, projection: Projection, generation: G
         )
     for table in projection.tables:  # the planner's statistics after the bulk load
         await conn.execute(f'ANALYZE "{generation.schema_name}"."{table}"')
+
+
+async def ensure_indexes_beside(
+    conn: Connection, helper: Connection, projection: Projection, generation: Generation
+) -> None:
+    """`ensure_indexes` on two connections at once (`conn` and `helper`, both outside a
+    transaction): the index statements shared between them, each in a transaction of its
+    own, then the tables' ANALYZE likewise; only then is the generation marked indexed. A
+    build interrupted half-way leaves it unmarked (`replay` drops such a generation; the
+    statements, `IF NOT EXISTS`, could run again). The server builds two indexes at a time,
+    where `ensure_indexes` builds one after the other."""
+    indexed = await conn.fetchval(
+        "SELECT indexed FROM projection_generations WHERE name = $1 AND generation = $2",
+        generation.name,
+        generation.generation,
+    )
+    if indexed is None or indexed:
+        return
+    schema = generation.schema_name
+    prefix = f'BEGIN; SET LOCAL search_path = "{schema}", public;'
+    indexes = [
+        f"{prefix} SET LOCAL maintenance_work_mem = '256MB'; {statement}; COMMIT"
+        for statement in projection.index_statements()
+    ]
+    analyses = [f'ANALYZE "{schema}"."{table}"' for table in projection.tables]
+
+    async def work(on: Connection, queue: list[str]) -> None:
+        while queue:
+            statement = queue.pop(0)
+            try:
+                await on.execute(statement)
+            except BaseException:
+                await _rollback(on)
+                raise
+
+    for queue in (indexes, analyses):
+        tasks = [asyncio.ensure_future(work(on, queue)) for on in (conn, helper)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:  # the other connection's statement too, before anyone goes on
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+    await conn.execute(
+        "UPDATE projection_generations SET indexed = true WHERE name = $1 AND generation = $2",
+        generation.name,
+        generation.generation,
+    )
 
 
 ANALYZE_MIN_CHANGES = 500
@@ -769,6 +824,256 @@ async def build_generation(
             return checkpoint
 
 
+REBUILD_BATCH = 20_000
+"""Events per batch of a rebuild (`replay`): a batch's rows are loaded, its versions closed and
+copied once per batch, so fewer, larger batches cost less (at 302,668 events, 20,000 against
+5,000 took meetings 6.0-7.5 s against 8.4-10.6 s; docs/benchmarks.md). Memory stays bounded
+by it: two batches at most (one written, the next read ahead) and the rows of one."""
+
+TOPIC_INDEX = "events_topic_position"
+"""The btree on `events (hashtext(topic), position)` (the engine's migration 5): a rebuild reads
+only its topics' events through it, without walking the rest of the feed. Only statements that
+name the hash can use it (`range_sql`): the others' plans stay as they were."""
+
+
+async def _has_topic_index(conn: Connection) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = $1 AND c.relnamespace = 'public'::regnamespace",
+            TOPIC_INDEX,
+        )
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def range_sql(projection: Projection, *, tenant: bool, by_topic: bool) -> str:
+    """The statement a rebuild reads a batch with: the projection's events after $1 up to $2
+    (a horizon read in an earlier statement), at most $3, of platform $4 if `tenant`, in the
+    columns of `row_to_event`, payload and metadata as the projection reads them (empty for
+    its `unread` topics).
+
+    `by_topic` (the topic index is there, the projection names its topics, no platform): one
+    ordered range of the index per topic, merged by position (a Merge Append that stops after
+    $3 rows), so that the server reads only these topics' rows, not the whole feed between.
+    Else one range of the primary key (or of the (tenant, position) index) filtered by topic,
+    as `projection_batch` reads. The text is the same for every batch of a projection, so
+    its prepared statement is reused."""
+    unread = set(projection.unread_topics)
+
+    def columns(topic: str | None) -> str:
+        if topic is not None and topic in unread:
+            payload = metadata = "'{}'::jsonb"
+        else:
+            payload = "payload" if projection.reads_payload else "'{}'::jsonb"
+            metadata = "metadata" if projection.reads_metadata else "'{}'::jsonb"
+            if topic is None and unread:
+                topics = ", ".join(_literal(t) for t in sorted(unread))
+                payload = f"CASE WHEN topic IN ({topics}) THEN '{{}}'::jsonb ELSE {payload} END"
+                metadata = f"CASE WHEN topic IN ({topics}) THEN '{{}}'::jsonb ELSE {metadata} END"
+        return (
+            "position, tenant, stream_id, stream_type, version, topic,"
+            f" {payload}, {metadata}, recorded_at"
+        )
+
+    topics = projection.topics
+    if by_topic and topics is not None and not tenant:
+        if not topics:
+            return f"SELECT {columns(None)} FROM events WHERE false"
+        branches = [
+            f"(SELECT {columns(topic)} FROM events"
+            f" WHERE hashtext(topic) = hashtext({_literal(topic)}) AND topic = {_literal(topic)}"
+            " AND position > $1 AND position <= $2 ORDER BY position LIMIT $3)"
+            for topic in topics
+        ]
+        return (
+            "SELECT * FROM (" + " UNION ALL ".join(branches) + ") AS e ORDER BY position LIMIT $3"
+        )
+    conditions = ["position > $1", "position <= $2"]
+    order = "position"
+    if tenant:
+        conditions.insert(0, "tenant = $4")
+        order = "tenant, position"
+    if topics is not None:
+        conditions.append(f"topic IN ({', '.join(_literal(t) for t in topics) or 'NULL'})")
+    return (
+        f"SELECT {columns(None)} FROM events WHERE {' AND '.join(conditions)}"
+        f" ORDER BY {order} LIMIT $3"
+    )
+
+
+async def rebuild_generation(
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    *,
+    batch_size: int = REBUILD_BATCH,
+    progress: Callable[[int, int], None] | None = None,
+    reader: Connection | None = None,
+) -> int:
+    """`build_generation` for a rebuild (`replay`): the same batches, transactions and
+    checkpoint moves, read differently. Returns the checkpoint reached.
+
+    The horizon is read once per pass (a statement of its own, before the events: see the
+    module's notes), and the batches up to it are read by position after the previous batch's
+    last one (`range_sql`), through the topic index when the store has it. With `reader` (a
+    second connection, outside a transaction), the next batch is read on it while this one is
+    folded and written on `conn`: the server reads while Python folds. Every batch still
+    commits with its checkpoint through `move_checkpoint`, so a rebuild killed at any point
+    leaves a consistent generation (and `replay` drops it; the live one serves meanwhile).
+    The first event the projection cannot apply stops it (`ProjectionFault`).
+    """
+    await init_connection(conn)
+    if reader is not None:
+        await init_connection(reader)
+    held = await load_quarantine(conn, generation.schema_name)
+    feed = _RangeReader(
+        projection,
+        generation,
+        conn if reader is None else reader,
+        batch_size,
+        by_topic=generation.tenant is None and await _has_topic_index(conn),
+        shared=reader is None,
+    )
+    checkpoint = await conn.fetchval(
+        "SELECT position FROM checkpoints WHERE name = $1", generation.schema_name
+    )
+    if checkpoint is None:
+        raise LostLeadership(f"{generation.schema_name} is no longer in use")
+    checkpoint = int(checkpoint)
+    pending: asyncio.Future[list[RecordedEvent]] | None = None
+    try:
+        await feed.start()
+        while True:
+            horizon = await _horizon(conn, generation)
+            if checkpoint >= horizon:
+                return checkpoint
+            batch = await feed.read(checkpoint, horizon)
+            while True:
+                full = len(batch) == batch_size
+                new_checkpoint = batch[-1].position if full else horizon
+                if full and reader is not None:  # the next batch, read meanwhile
+                    pending = asyncio.ensure_future(feed.read(new_checkpoint, horizon))
+                events = [e for e in batch if e.tenant not in held] if held else batch
+                await _apply_rebuild(
+                    conn, projection, generation, events, checkpoint, new_checkpoint
+                )
+                checkpoint = new_checkpoint
+                if progress is not None:
+                    progress(checkpoint, horizon)
+                if not full:
+                    break
+                if pending is not None:
+                    batch, pending = await pending, None
+                else:
+                    batch = await feed.read(checkpoint, horizon)
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == CHECKPOINT_MOVED:
+            raise _moved(generation) from error
+        raise
+    finally:
+        await _cancel(pending)
+        await feed.stop()
+
+
+async def _horizon(conn: Connection, generation: Generation) -> int:
+    """The feed's horizon (at most the generation's until-position), in a statement of its own."""
+    horizon = int(await conn.fetchval("SELECT feed_horizon()"))
+    if generation.until_position is not None:
+        horizon = min(horizon, generation.until_position)
+    return horizon
+
+
+async def _cancel(pending: asyncio.Future[Any] | None) -> None:
+    if pending is not None:
+        pending.cancel()
+        with contextlib.suppress(BaseException):
+            await pending
+
+
+async def _apply_rebuild(
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    events: Sequence[RecordedEvent],
+    checkpoint: int,
+    new_checkpoint: int,
+) -> None:
+    """A rebuild's batch with its checkpoint (a fault stops the rebuild: `ProjectionFault`)."""
+    if not events:
+        await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
+        return
+    token = CURRENT_SCHEMA.set(generation.schema_name)
+    try:
+        try:
+            await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
+        except Exception as error:
+            if not is_fault(error):
+                raise
+            await _apply_one_by_one(
+                conn, projection, generation, events, checkpoint, new_checkpoint, isolate=False
+            )
+    finally:
+        CURRENT_SCHEMA.reset(token)
+
+
+class _RangeReader:
+    """A rebuild's reads (`range_sql`) on `source`. Through the topic index, the statement
+    runs with `enable_sort` off: the planner, which may have no statistics on `events` yet
+    (or a generic plan's guesses), could otherwise take each topic's whole remaining range
+    in a bitmap scan and sort it, for every batch, where the ordered index scans it should
+    merge read only what the batch returns. On a connection of its own (`shared` False) the
+    setting holds for the rebuild; on the rebuild's own connection only around each read."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        generation: Generation,
+        source: Connection,
+        batch_size: int,
+        *,
+        by_topic: bool,
+        shared: bool,
+    ) -> None:
+        self._source = source
+        self._batch_size = batch_size
+        self._tenant = [generation.tenant] if generation.tenant is not None else []
+        self._sql = range_sql(projection, tenant=generation.tenant is not None, by_topic=by_topic)
+        self._planned = by_topic
+        self._shared = shared
+        self._upcast = projection.reads_payload
+        self._unread = projection.unread_topics
+
+    async def start(self) -> None:
+        if self._planned and not self._shared:
+            await self._source.execute("SET enable_sort = off")
+
+    async def stop(self) -> None:
+        if self._planned and not self._shared:
+            with contextlib.suppress(Exception):
+                await self._source.execute("RESET enable_sort")
+
+    async def read(self, after: int, horizon: int) -> list[RecordedEvent]:
+        around = self._planned and self._shared
+        if around:
+            await self._source.execute("SET enable_sort = off")
+        try:
+            rows = await self._source.fetch(
+                self._sql, after, horizon, self._batch_size, *self._tenant
+            )
+        finally:
+            if around:
+                await self._source.execute("RESET enable_sort")
+        events = [row_to_event(row) for row in rows]
+        if self._upcast:
+            unread = self._unread
+            events = [e if e.topic in unread else _upcast(e) for e in events]
+        return events
+
+
 async def wait_for_projection(pool: asyncpg.Pool, name: str, position: int, timeout: float) -> bool:
     """True once the active generation of `name` has passed `position`; False on timeout."""
     deadline = time.monotonic() + timeout
@@ -796,14 +1101,17 @@ async def replay(
     *,
     until_position: int | None = None,
     tenant: str | None = None,
-    batch_size: int = 5000,
+    batch_size: int = REBUILD_BATCH,
     progress: Callable[[int, int], None] | None = None,
+    reader: Connection | None = None,
 ) -> Generation:
     """Rebuild `projection` from the first event in a new generation.
 
     Without `until_position` the new generation replaces the active one once it has caught up
     (a running worker then moves over to it). With it, the generation stops there and stays
     beside the active one as a read model of history as it stood (`historical`).
+    `reader`: a second connection (outside a transaction, used by nothing else meanwhile) on
+    which the next batch is read while one is written (`rebuild_generation`).
     """
     historical = until_position is not None or tenant is not None
     generation = await create_generation(
@@ -816,10 +1124,13 @@ async def replay(
     if not await try_lead(conn, generation):  # pragma: no cover - a fresh generation is free
         raise LostLeadership(generation.schema_name)
     try:
-        await build_generation(
-            conn, projection, generation, batch_size=batch_size, progress=progress, isolate=False
+        await rebuild_generation(
+            conn, projection, generation, batch_size=batch_size, progress=progress, reader=reader
         )
-        await ensure_indexes(conn, projection, generation)
+        if reader is None:
+            await ensure_indexes(conn, projection, generation)
+        else:
+            await ensure_indexes_beside(conn, reader, projection, generation)
         if not historical:
             await activate(conn, projection, generation)
             generation = msgspec.structs.replace(generation, state="active")

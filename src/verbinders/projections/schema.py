@@ -197,5 +197,20 @@ BEGIN
 END $$;
 """,
     ),
+    (
+        5,
+        "the events of a topic in feed order (by the topic's hash), for rebuilds",
+        """
+-- A rebuild (engine.rebuild_generation) reads only its read model's topics: one ordered range
+-- of this index per topic, merged by position, instead of walking the whole feed between them
+-- (the directory reads a sixth of the feed). On the topic's hash, not the topic: a third of
+-- the size (cheaper for appends to maintain), and no other statement's plan can change for it
+-- (reading `topic = any(...)` over a wide range, the planner would take every remaining row
+-- of the topics from it and sort them, batch after batch). Built in the migration's
+-- transaction: on a large store the appends wait for the build (about a second per million
+-- events).
+CREATE INDEX IF NOT EXISTS events_topic_position ON events (hashtext(topic), position);
+""",
+    ),
 ]
 """The engine's tables and functions (the `projections` component; see `registry.py`)."""

@@ -181,25 +181,25 @@ class Table:
             " WHERE valid_to IS NULL;\n" + statistics
         )
 
-    def index_sql(self) -> str:
+    def index_statements(self) -> list[str]:
+        """The secondary indexes, one statement each (`IF NOT EXISTS`: a build interrupted
+        half-way can be run again)."""
         keys = ", ".join(self.key_names)
-        out = [f"CREATE INDEX {self.name}_versions ON {self.name} ({keys}, valid_from);"]
+        create = f"CREATE INDEX IF NOT EXISTS {self.name}"
+        out = [f"{create}_versions ON {self.name} ({keys}, valid_from)"]
         for i, spec in enumerate(self.indexes, start=1):
-            out.append(
-                f"CREATE INDEX {self.name}_live_{i} ON {self.name} {spec} WHERE valid_to IS NULL;"
-            )
-            out.append(f"CREATE INDEX {self.name}_all_{i} ON {self.name} {spec};")
+            out.append(f"{create}_live_{i} ON {self.name} {spec} WHERE valid_to IS NULL")
+            out.append(f"{create}_all_{i} ON {self.name} {spec}")
         if self.ranged:
             out.append(
-                f"CREATE INDEX {self.name}_ranges ON {self.name}"
-                " USING gist (int8range(valid_from, valid_to));"
+                f"{create}_ranges ON {self.name} USING gist (int8range(valid_from, valid_to))"
             )
         for i, spec in enumerate(self.live_indexes, start=1):
-            out.append(
-                f"CREATE INDEX {self.name}_current_{i} ON {self.name} {spec}"
-                " WHERE valid_to IS NULL;"
-            )
-        return "\n".join(out) + "\n"
+            out.append(f"{create}_current_{i} ON {self.name} {spec} WHERE valid_to IS NULL")
+        return out
+
+    def index_sql(self) -> str:
+        return "".join(f"{statement};\n" for statement in self.index_statements())
 
 
 class Rows:
@@ -431,6 +431,9 @@ class TemporalProjection(Projection):
 
     def indexes(self) -> str:
         return "\n".join(t.index_sql() for t in self.versioned)
+
+    def index_statements(self) -> list[str]:
+        return [s for t in self.versioned for s in t.index_statements()]
 
     def touches(self, event: RecordedEvent) -> Iterable[tuple[Table, Key]]:
         """The rows `event` reads (loaded before the batch is folded). Default: none."""
