@@ -55,7 +55,7 @@ from verbinders.errors import (
     StreamConflict,
     VerbindersError,
 )
-from verbinders.store.events import Metadata
+from verbinders.store.events import Companion, Metadata
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -259,10 +259,16 @@ class UnitOfWork:
         aggregate = found[aggregate_id]
         return aggregate if isinstance(aggregate, cls) else None
 
-    async def flush(self) -> int:
+    @property
+    def pending(self) -> bool:
+        """Whether an aggregate the unit holds has events to append."""
+        return any(aggregate._pending_events for aggregate in self._held.values())
+
+    async def flush(self, *, also: Companion | None = None) -> int:
         """Append the pending events of every aggregate held, in one atomic append; returns
         the last position (0 when there was nothing to append). The pipeline calls it once,
-        when the command has returned."""
+        when the command has returned; `also` goes into the append's statement (the
+        idempotency claim of a command that writes once)."""
         self._appended = frozenset(a.id for a in self._held.values() if a._pending_events)
         unverified = self._unverified
         positions = await self.repository.save(
@@ -270,6 +276,7 @@ class UnitOfWork:
             metadata=self.metadata(),
             connection=self._connection,
             unchanged=unverified,
+            also=also,
         )
         if not positions and unverified:
             # Nothing appended: what the command answers still rests on the cached state.
