@@ -300,3 +300,24 @@ def test_an_answer_s_template_puts_the_position_in_its_one_place() -> None:
     assert AnswerTemplate.of(echoed, has_position=True) is None
     plain = AnswerTemplate.of(Answer(body=b'{"ok":true}'), has_position=False)
     assert plain is not None and plain.fill(7).body == b'{"ok":true}'
+
+
+async def test_a_keyed_command_behind_a_claim_held_too_long_is_told_it_is_in_progress(
+    runtime: Runtime, platform: Platform, pool: asyncpg.Pool
+) -> None:
+    actor = Actor.operator(platform.slug, "tests")
+    org = await _warm_organisation(runtime, actor, "Geduldclub")
+    request = CommandRequest(actor=actor, idempotency=Idempotency(key="slow", fingerprint="f"))
+    async with pool.acquire() as rival, rival.transaction():
+        await rival.execute(
+            "INSERT INTO idempotency_keys (tenant, principal, key, fingerprint)"
+            " VALUES ($1, $2, 'slow', 'f')",
+            platform.slug,
+            principal_of(actor),
+        )
+        with pytest.raises(Conflict) as busy:
+            await runtime.pipeline.execute(
+                update_organisation, request, org, ProfileChanges(description="te laat")
+            )
+        assert busy.value.details["state"] == "in-progress"
+        assert await _updates_of(pool, org) == 1  # nothing written
