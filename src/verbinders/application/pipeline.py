@@ -4,12 +4,13 @@ idempotency claim), the command in a `UnitOfWork`, its one append, its answer.
 
 A command that writes once and comes with an idempotency key first runs without a
 transaction, its key claimed with its answer in the append's own statement (one round trip
-on cached aggregates; see `idempotency.py`). Whenever that way cannot answer by itself (the
-key is claimed already, by a replay or a concurrent duplicate; the command refused, which a
-replay of a request that succeeded must not; it appended nothing; any conflict or error),
-it has written nothing, and the request runs once more the claim-first way, in a
-transaction: that way answers the stored answer, waits for a duplicate in flight, or gives
-the command's own answer."""
+on cached aggregates; see `idempotency.py`). If a stream it took from the cache unread had
+moved on (`StaleRead`), it runs so once more, reading every stream. Whenever that way
+cannot answer by itself (the key is claimed already, by a replay or a concurrent duplicate;
+the command refused, which a replay of a request that succeeded must not; it appended
+nothing; any other conflict or error), it has written nothing, and the request runs once
+more the claim-first way, in a transaction: that way answers the stored answer, waits for a
+duplicate in flight, or gives the command's own answer."""
 
 from __future__ import annotations
 
@@ -108,9 +109,16 @@ class Pipeline:
     ) -> Outcome[T]:
         if request.idempotency is not None and command.writes_once:
             try:
-                return await self._execute(
-                    command, request, args, kwargs, trust_cache=True, claim_in_append=True
-                )
+                try:
+                    return await self._execute(
+                        command, request, args, kwargs, trust_cache=True, claim_in_append=True
+                    )
+                except StaleRead:
+                    # As below, once more reading every stream; the claim still goes with the
+                    # append, so a duplicate that moved the stream on is found there.
+                    return await self._execute(
+                        command, request, args, kwargs, trust_cache=False, claim_in_append=True
+                    )
             except _ClaimFirst:
                 pass
         try:
@@ -234,6 +242,12 @@ class Pipeline:
                 "a request with this Idempotency-Key is still being processed; retry soon",
                 state="in-progress",
             ) from error
+        except StaleRead:
+            raise  # a stream taken from the cache unread had moved on: nothing was written
+        except StreamConflict as error:
+            if error.stream_id in uow.unverified:
+                raise StaleRead(error.stream_id, error.expected, error.actual) from error
+            raise _ClaimFirst from error
         except Exception as error:
             # A claim already there (a replay, a duplicate), a conflict, a stale cache entry:
             # the statement wrote nothing.
