@@ -8,10 +8,12 @@ A command is an application service declared with `@command` (see `commands.py`)
    with `Retry-After` over HTTP). Everything the command reads (aggregates, their snapshots,
    personal-data keys) goes through that connection: a unit of work never holds a
    connection while it waits for another, so a burst larger than the pool only queues.
-2. A command that writes once (`@command(writes_once=True)`) and comes without an
-   idempotency key runs without a transaction: its one append is a single statement, atomic
-   on its own, and the version checks refuse it if what it read has moved on. Every other
-   command runs in a transaction, which also claims the idempotency key (`idempotency.py`).
+2. A command that writes once (`@command(writes_once=True)`) runs without a transaction:
+   its one append is a single statement, atomic on its own, and the version checks refuse
+   it if what it read has moved on; with an idempotency key, the key's claim and answer go
+   into that statement (`idempotency.py`; the pipeline falls back to the transaction below
+   whenever that cannot answer by itself). Every other command runs in a transaction, which
+   also claims the idempotency key.
 3. The command loads aggregates through the unit (`get`, `find`; `target` for the resource
    the request's `If-Match` names, whose version it checks; `preload` for several at once, in
    one round trip) and mutates them; new aggregates join with `save`. Every event of every
