@@ -58,7 +58,7 @@ async def test_a_stale_written_stream_is_still_its_own_conflict(store: EventStor
 
 
 @pytest.mark.parametrize("shape", ["several events", "several streams", "companion"])
-async def test_appends_the_statement_cannot_guard_are_checked_just_before(
+async def test_appends_of_several_events_or_streams_or_with_a_companion_are_checked(
     store: EventStore, shape: str
 ) -> None:
     written, used = await two_streams(store)
@@ -106,3 +106,29 @@ async def test_an_append_in_a_transaction_checks_them_too(store: EventStore) -> 
     await store.check_unchanged({used: 2, written: 2})
     with pytest.raises(StaleRead):
         await store.check_unchanged({used: 2, written: 1})
+
+
+async def test_one_event_with_a_companion_is_checked_in_its_own_statement(
+    store: EventStore,
+) -> None:
+    written, used = await two_streams(store)
+    async with store.pool.acquire() as conn:
+        await conn.execute("CREATE TABLE beside_one (position bigint)")
+    also = Companion("INSERT INTO beside_one SELECT position FROM appended", ())
+    with pytest.raises(StaleRead):
+        await store.append(
+            [new_event(written, 2)],
+            expected={written: 1},
+            metadata=META,
+            unchanged={used: 1},
+            also=also,
+        )
+    [position] = await store.append(
+        [new_event(written, 2)],
+        expected={written: 1},
+        metadata=META,
+        unchanged={used: 2},
+        also=also,
+    )
+    async with store.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT array_agg(position) FROM beside_one") == [position]

@@ -5,6 +5,17 @@ waits on that row (at most `DUPLICATE_WAIT_MS`) and then finds the stored answer
 after a failure (which rolled back, claim and all) runs again; the same key with another
 request is refused. Keys belong to a principal (the token, or a policy) within a tenant.
 
+A command that writes once (one append, nothing beside it) claims its key in the append's
+own statement instead (`claim_with_answer`, a `Companion`): the claim row goes in with the
+answer already in it, only if the append wrote its events, and the statement is atomic, so
+the events, the claim and the answer commit together or not at all. The answer holds the
+append's position (its `position`, a `Verbinders-Position` header), which exists only once
+the statement runs: the answer is built with `POSITION_MARK` in its place and cut there
+(`AnswerTemplate`), and the statement puts the position in. A duplicate meets the claim on
+the key's unique index (waiting for an uncommitted rival at most `DUPLICATE_WAIT_MS`) and the
+whole statement fails, writing nothing; the pipeline then runs the request the claim-first
+way above, which answers what was stored (see `pipeline.py`).
+
 A stored answer never holds a secret: a command whose result carries one (issuing a token)
 keeps a version of it without (`CommandResult.for_retry`). Keys are kept for a day
 (`forget_old_keys`), except the claims of policies, which are kept for good: a policy must
@@ -19,6 +30,7 @@ import asyncpg
 import msgspec
 
 from verbinders.errors import Conflict, InvalidCommand
+from verbinders.store.events import Companion
 
 if TYPE_CHECKING:
     from verbinders.database import Connection
@@ -28,9 +40,13 @@ __all__ = [
     "KEEP_HOURS",
     "MAX_KEY_LENGTH",
     "MIGRATIONS",
+    "POSITION_MARK",
+    "POSITION_MARK_TEXT",
     "Answer",
+    "AnswerTemplate",
     "Idempotency",
     "begin_and_claim",
+    "claim_with_answer",
     "forget_old_keys",
     "remember_and_commit",
     "sql_text",
@@ -107,6 +123,99 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     body: bytes
     status: int = 200
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+POSITION_MARK = (1 << 62) - 1
+"""Stands for the append's position in an answer built before the append (positions stay
+below 2^62, see `store/feed_guards.py`)."""
+POSITION_MARK_TEXT = str(POSITION_MARK)
+_MARK_BYTES = POSITION_MARK_TEXT.encode()
+
+
+class AnswerTemplate(msgspec.Struct, frozen=True):
+    """An answer with the append's position still to put in: the body around the one place
+    the position goes (`suffix` None: it has none), and the headers whose value it is."""
+
+    prefix: bytes
+    suffix: bytes | None
+    status: int
+    headers: dict[str, str]
+    position_headers: list[str]
+
+    @classmethod
+    def of(cls, answer: Answer, *, has_position: bool) -> AnswerTemplate | None:
+        """The template of `answer`, built with `POSITION_MARK` as its position (if the
+        result has one): None when the mark is not in exactly one place of the body (a value
+        of the request's that looks like it), or is in a header beside the position's."""
+        if has_position:
+            pieces = answer.body.split(_MARK_BYTES)
+            if len(pieces) != 2:
+                return None
+            prefix, suffix = pieces[0], pieces[1]
+        elif _MARK_BYTES in answer.body:
+            return None
+        else:
+            prefix, suffix = answer.body, None
+        headers: dict[str, str] = {}
+        position_headers: list[str] = []
+        for name, value in answer.headers.items():
+            if value == POSITION_MARK_TEXT and has_position:
+                position_headers.append(name)
+            elif POSITION_MARK_TEXT in value:
+                return None
+            else:
+                headers[name] = value
+        return cls(prefix, suffix, answer.status, headers, position_headers)
+
+    def fill(self, position: int) -> Answer:
+        """The answer with the append's position in it (as the claim's statement stores it)."""
+        text = str(position)
+        body = self.prefix if self.suffix is None else self.prefix + text.encode() + self.suffix
+        headers = dict(self.headers)
+        for name in self.position_headers:
+            headers[name] = text
+        return Answer(body=body, status=self.status, headers=headers)
+
+
+# The claim with its answer, as a companion of the append (`Companion`: it refers to
+# `appended`, so a conflict that appends nothing claims nothing). The answer's position is the
+# append's last; `lock_timeout` is set, for the rest of the statement, before the row meets a
+# rival's claim on the unique index (the row's WHERE runs before its insert).
+CLAIM_WITH_ANSWER = f"""INSERT INTO idempotency_keys
+    (tenant, principal, key, fingerprint, permanent, status, body, headers)
+SELECT $1, $2, $3, $4, $5, $6,
+       CASE WHEN $8::bytea IS NULL THEN $7::bytea
+            ELSE $7::bytea || convert_to(a.position::text, 'UTF8') || $8::bytea END,
+       $9::jsonb || coalesce((SELECT jsonb_object_agg(h.name, a.position::text)
+                                FROM unnest($10::text[]) AS h(name)), '{{}}'::jsonb)
+  FROM (SELECT max(position) AS position FROM appended) a
+ WHERE a.position IS NOT NULL
+   AND set_config('lock_timeout', '{DUPLICATE_WAIT_MS}ms', true) IS NOT NULL"""
+
+
+def claim_with_answer(
+    tenant: str, principal: str, idempotency: Idempotency, answer: AnswerTemplate
+) -> Companion | None:
+    """The key's claim with its answer, to go into the command's append (see the module's
+    notes); None for a key or principal that cannot travel so (a NUL: the claim-first way
+    refuses it)."""
+    if "\x00" in idempotency.key or "\x00" in principal or "\x00" in idempotency.fingerprint:
+        return None
+    return Companion(
+        CLAIM_WITH_ANSWER,
+        (
+            tenant,
+            principal,
+            idempotency.key,
+            idempotency.fingerprint,
+            idempotency.permanent,
+            answer.status,
+            answer.prefix,
+            answer.suffix,
+            answer.headers,
+            answer.position_headers,
+        ),
+    )
 
 
 def sql_text(value: str) -> str:

@@ -1,6 +1,16 @@
 """The pipeline every command runs through (see `unit_of_work.py` for the steps): a
 connection waited for a bounded time, a transaction when the command needs one (and the
-idempotency claim), the command in a `UnitOfWork`, its one append, its answer."""
+idempotency claim), the command in a `UnitOfWork`, its one append, its answer.
+
+A command that writes once and comes with an idempotency key first runs without a
+transaction, its key claimed with its answer in the append's own statement (one round trip
+on cached aggregates; see `idempotency.py`). If a stream it took from the cache unread had
+moved on (`StaleRead`), it runs so once more, reading every stream. Whenever that way
+cannot answer by itself (the key is claimed already, by a replay or a concurrent duplicate;
+the command refused, which a replay of a request that succeeded must not; it appended
+nothing; any other conflict or error), it has written nothing, and the request runs once
+more the claim-first way, in a transaction: that way answers the stored answer, waits for a
+duplicate in flight, or gives the command's own answer."""
 
 from __future__ import annotations
 
@@ -12,9 +22,9 @@ import asyncpg
 import msgspec
 
 from verbinders.application import idempotency
-from verbinders.application.idempotency import Answer
+from verbinders.application.idempotency import Answer, AnswerTemplate
 from verbinders.application.unit_of_work import CommandRequest, Outcome, UnitOfWork
-from verbinders.errors import StaleRead, StreamConflict, Unavailable, VerbindersError
+from verbinders.errors import Conflict, StaleRead, StreamConflict, Unavailable, VerbindersError
 from verbinders.store.schema import STREAM_VERSION
 
 if TYPE_CHECKING:
@@ -46,6 +56,11 @@ def _for_retry(result: T) -> T:
 
 def default_answer(result: Any) -> Answer:
     return Answer(body=_encoder.encode(result))
+
+
+class _ClaimFirst(Exception):
+    """The keyed command could not answer with its claim in its append (nothing was written):
+    run it the claim-first way (see the module's notes)."""
 
 
 class Pipeline:
@@ -92,6 +107,20 @@ class Pipeline:
     async def execute(
         self, command: Command[P, T], request: CommandRequest, /, *args: P.args, **kwargs: P.kwargs
     ) -> Outcome[T]:
+        if request.idempotency is not None and command.writes_once:
+            try:
+                try:
+                    return await self._execute(
+                        command, request, args, kwargs, trust_cache=True, claim_in_append=True
+                    )
+                except StaleRead:
+                    # As below, once more reading every stream; the claim still goes with the
+                    # append, so a duplicate that moved the stream on is found there.
+                    return await self._execute(
+                        command, request, args, kwargs, trust_cache=False, claim_in_append=True
+                    )
+            except _ClaimFirst:
+                pass
         try:
             return await self._execute(command, request, args, kwargs, trust_cache=True)
         except StaleRead:
@@ -107,8 +136,11 @@ class Pipeline:
         kwargs: Any,
         *,
         trust_cache: bool,
+        claim_in_append: bool = False,
     ) -> Outcome[T]:
-        transactional = request.idempotency is not None or not command.writes_once
+        transactional = not claim_in_append and (
+            request.idempotency is not None or not command.writes_once
+        )
         async with self.connection() as conn:
             uow = UnitOfWork(
                 self.repository,
@@ -118,7 +150,10 @@ class Pipeline:
                 trust_cache=trust_cache,
             )
             try:
-                outcome = await self._run(conn, uow, command, args, kwargs, transactional)
+                if claim_in_append:
+                    outcome = await self._claimed_in_append(uow, command, args, kwargs)
+                else:
+                    outcome = await self._run(conn, uow, command, args, kwargs, transactional)
             except BaseException:
                 uow.release()
                 raise
@@ -173,6 +208,56 @@ class Pipeline:
         position = await uow.flush()
         result = _with_position(result, position)
         return Outcome(result=result, answer=self._present(uow, result), position=position)
+
+    async def _claimed_in_append(
+        self, uow: UnitOfWork, command: Command[P, T], args: Any, kwargs: Any
+    ) -> Outcome[T]:
+        """A keyed command that writes once: its claim and answer in its append's statement,
+        else `_ClaimFirst` with nothing written (see the module's notes)."""
+        request = uow.request
+        key = request.idempotency
+        assert key is not None
+        try:
+            result = await command.fn(uow, *args, **kwargs)
+        except Exception as error:
+            # Maybe a replay of a request that succeeded: the claim-first way tells.
+            raise _ClaimFirst from error
+        if not uow.pending:
+            raise _ClaimFirst  # nothing to append the claim with
+        marked = _with_position(result, idempotency.POSITION_MARK)
+        kept = _for_retry(marked)
+        template = AnswerTemplate.of(self._present(uow, kept), has_position=marked is not result)
+        claim = (
+            idempotency.claim_with_answer(uow.tenant, principal_of(request.actor), key, template)
+            if template is not None and idempotency.POSITION_MARK_TEXT not in uow.correlation_id
+            else None
+        )
+        if claim is None:
+            raise _ClaimFirst
+        try:
+            position = await uow.flush(also=claim)
+        except asyncpg.LockNotAvailableError as error:
+            # Only the claim waits so bounded: a request with this key is still in flight.
+            raise Conflict(
+                "a request with this Idempotency-Key is still being processed; retry soon",
+                state="in-progress",
+            ) from error
+        except StaleRead:
+            raise  # a stream taken from the cache unread had moved on: nothing was written
+        except StreamConflict as error:
+            if error.stream_id in uow.unverified:
+                raise StaleRead(error.stream_id, error.expected, error.actual) from error
+            raise _ClaimFirst from error
+        except Exception as error:
+            # A claim already there (a replay, a duplicate), a conflict, a stale cache entry:
+            # the statement wrote nothing.
+            raise _ClaimFirst from error
+        result = _with_position(result, position)
+        if kept is marked and template is not None:
+            answer = template.fill(position)  # byte for byte what the claim stored
+        else:
+            answer = self._present(uow, result)
+        return Outcome(result=result, answer=answer, position=position)
 
     async def _in_transaction(
         self,

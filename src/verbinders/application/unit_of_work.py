@@ -8,10 +8,12 @@ A command is an application service declared with `@command` (see `commands.py`)
    with `Retry-After` over HTTP). Everything the command reads (aggregates, their snapshots,
    personal-data keys) goes through that connection: a unit of work never holds a
    connection while it waits for another, so a burst larger than the pool only queues.
-2. A command that writes once (`@command(writes_once=True)`) and comes without an
-   idempotency key runs without a transaction: its one append is a single statement, atomic
-   on its own, and the version checks refuse it if what it read has moved on. Every other
-   command runs in a transaction, which also claims the idempotency key (`idempotency.py`).
+2. A command that writes once (`@command(writes_once=True)`) runs without a transaction:
+   its one append is a single statement, atomic on its own, and the version checks refuse
+   it if what it read has moved on; with an idempotency key, the key's claim and answer go
+   into that statement (`idempotency.py`; the pipeline falls back to the transaction below
+   whenever that cannot answer by itself). Every other command runs in a transaction, which
+   also claims the idempotency key.
 3. The command loads aggregates through the unit (`get`, `find`; `target` for the resource
    the request's `If-Match` names, whose version it checks; `preload` for several at once, in
    one round trip) and mutates them; new aggregates join with `save`. Every event of every
@@ -55,7 +57,7 @@ from verbinders.errors import (
     StreamConflict,
     VerbindersError,
 )
-from verbinders.store.events import Metadata
+from verbinders.store.events import Companion, Metadata
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -259,10 +261,16 @@ class UnitOfWork:
         aggregate = found[aggregate_id]
         return aggregate if isinstance(aggregate, cls) else None
 
-    async def flush(self) -> int:
+    @property
+    def pending(self) -> bool:
+        """Whether an aggregate the unit holds has events to append."""
+        return any(aggregate._pending_events for aggregate in self._held.values())
+
+    async def flush(self, *, also: Companion | None = None) -> int:
         """Append the pending events of every aggregate held, in one atomic append; returns
         the last position (0 when there was nothing to append). The pipeline calls it once,
-        when the command has returned."""
+        when the command has returned; `also` goes into the append's statement (the
+        idempotency claim of a command that writes once)."""
         self._appended = frozenset(a.id for a in self._held.values() if a._pending_events)
         unverified = self._unverified
         positions = await self.repository.save(
@@ -270,6 +278,7 @@ class UnitOfWork:
             metadata=self.metadata(),
             connection=self._connection,
             unchanged=unverified,
+            also=also,
         )
         if not positions and unverified:
             # Nothing appended: what the command answers still rests on the cached state.

@@ -38,9 +38,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import msgspec
-
-from verbinders.store.mapping import aggregate_subjects, decode_aggregate_state, encode_snapshot
+from verbinders.store.mapping import aggregate_subjects, copy_aggregate
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -128,9 +126,7 @@ class AggregateCache:
             self.misses += 1
             return None
         try:
-            row = encode_snapshot(aggregate, tenant, {})  # holds no personal data (see `keep`)
-            state = msgspec.json.decode(row.state)
-            copy = decode_aggregate_state(msgspec.structs.replace(row, state=state), {})
+            copy = copy_aggregate(aggregate)  # it holds no personal data (see `keep`)
         except Exception:  # a state a snapshot cannot hold: read it from the store instead
             log.warning("no copy of a lent %s aggregate", stream_type, exc_info=True)
             self.misses += 1

@@ -21,6 +21,7 @@ from verbinders.store.schema import (
     HORIZON_CTE_IN_TRANSACTION,
     INSERT_MANY,
     INSERT_ONE,
+    INSERT_ONE_UNCHANGED,
 )
 
 __all__ = ["append_statement", "check_batch", "companion_statement", "conflicting_stream"]
@@ -62,6 +63,12 @@ _APPENDS = {
     "many": (f"{HORIZON_CTE}, appended AS ({INSERT_MANY})", 7),
     "one in transaction": (f"{HORIZON_CTE_IN_TRANSACTION}, appended AS ({INSERT_ONE})", 7),
     "many in transaction": (f"{HORIZON_CTE_IN_TRANSACTION}, appended AS ({INSERT_MANY})", 7),
+    # One event that also checks streams used unread ($8 streams, $9 versions; see schema.py).
+    "one unchanged": (f"{HORIZON_CTE}, appended AS ({INSERT_ONE_UNCHANGED})", 9),
+    "one unchanged in transaction": (
+        f"{HORIZON_CTE_IN_TRANSACTION}, appended AS ({INSERT_ONE_UNCHANGED})",
+        9,
+    ),
     "streams": (f"appended AS (SELECT p AS position FROM {CALL_APPEND_EVENTS} AS p)", 9),
 }
 

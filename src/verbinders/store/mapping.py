@@ -28,6 +28,7 @@ from verbinders.store.personal import ENVELOPE_KEY, open_envelope, seal
 from verbinders.store.snapshots import SnapshotRow
 
 __all__ = [
+    "copy_aggregate",
     "decode_aggregate_state",
     "decode_event",
     "encode_event",
@@ -305,6 +306,56 @@ def _state_types(cls: type) -> dict[str, Any]:
     return hints
 
 
+class _StatePlan:
+    """How an aggregate class's state is decoded in one call: a `TypedDict` of its annotated
+    attributes (msgspec caches what it learns of it) and a JSON decoder for it."""
+
+    __slots__ = ("decoder", "fields", "typed")
+
+    def __init__(self, cls: type) -> None:
+        types = _state_types(cls)
+        make_typed: Any = typing.TypedDict
+        self.typed: Any = make_typed(f"{cls.__name__}State", types, total=False)
+        self.decoder: Any = msgspec.json.Decoder(self.typed, strict=False)
+        self.fields = frozenset(types)
+
+
+@functools.cache
+def _state_plan(cls: type) -> _StatePlan | None:
+    """The class's `_StatePlan`, or None when its annotations do not make one (then each
+    attribute is converted on its own)."""
+    try:
+        return _StatePlan(cls)
+    except Exception:
+        return None
+
+
+def _assembled(cls: type, state: dict[str, Any], stream_id: UUID, version: int) -> Aggregate:
+    state["_id"] = stream_id
+    state["_version"] = version
+    state["_pending_events"] = []
+    aggregate: Any = object.__new__(cls)
+    object.__setattr__(aggregate, "__dict__", state)
+    return typing.cast(Aggregate, aggregate)
+
+
+def copy_aggregate(aggregate: Aggregate) -> Aggregate:
+    """An independent copy of an aggregate that holds no personal data (the aggregate cache's
+    entries, see `aggregate_cache.py`): its state encoded as a snapshot's and decoded again
+    (nothing shared, nothing mutable in common), in one decoding call where the class's
+    annotations cover its attributes."""
+    cls = type(aggregate)
+    state = {k: v for k, v in vars(aggregate).items() if k not in _AGGREGATE_INTERNALS}
+    plan = _state_plan(cls)
+    if plan is None or not state.keys() <= plan.fields:
+        row = encode_snapshot(aggregate, "", {})
+        return decode_aggregate_state(
+            msgspec.structs.replace(row, state=msgspec.json.decode(row.state)), {}
+        )
+    copied: dict[str, Any] = plan.decoder.decode(_encoder.encode(state))
+    return _assembled(cls, copied, aggregate.id, aggregate.version)
+
+
 def decode_aggregate_state(row: SnapshotRow, keys: Mapping[UUID, bytes]) -> Aggregate:
     """The aggregate a snapshot holds. Its class must annotate every attribute it keeps."""
     cls = resolve_topic(row.topic)
@@ -316,16 +367,17 @@ def decode_aggregate_state(row: SnapshotRow, keys: Mapping[UUID, bytes]) -> Aggr
         from_version += 1
     # An event class whose declared fields cannot hold personal data was stored with none
     # sealed (`event_subjects` skips it too): its payload is not walked.
-    if may_hold_personal_data(cls) and (keys or sealed_subjects(state)):
+    opened = may_hold_personal_data(cls) and (keys or sealed_subjects(state))
+    if opened:
         state = _open_values(state, keys)
-    types = _state_types(cls)
-    for name, value in state.items():
-        hint = types.get(name)
-        if hint is not None:
-            state[name] = msgspec.convert(value, hint, strict=False)
-    state["_id"] = row.stream_id
-    state["_version"] = row.version
-    state["_pending_events"] = []
-    aggregate = object.__new__(cls)
-    object.__setattr__(aggregate, "__dict__", state)
-    return typing.cast(Aggregate, aggregate)
+    plan = _state_plan(cls)
+    if not opened and plan is not None and state.keys() <= plan.fields:
+        # Plain JSON values only: one call converts every attribute.
+        state = msgspec.convert(state, plan.typed, strict=False)
+    else:
+        types = _state_types(cls)
+        for name, value in state.items():
+            hint = types.get(name)
+            if hint is not None:
+                state[name] = msgspec.convert(value, hint, strict=False)
+    return _assembled(cls, state, row.stream_id, row.version)
