@@ -21,8 +21,12 @@ own unless `--one-process`), it measures:
       feed's horizon passed the read model's checkpoint), sampled every 0.1 s.
 
 It prints a table per part and writes the results as JSON under bench/results/. `--only b,c`
-picks parts; `--events 100000` makes a quick run. The product's API is used in three small
-functions (`rebuild`, `query`, `lag`), to adapt when it changes.
+picks parts; `--events 100000` makes a quick run. With `--keep-database NAME` (and
+`--database-url`) the run uses the database NAME on that server and keeps it: the first run
+generates the history there (and records what the later parts need of it: the platforms,
+their coordinators' tokens, their members), later runs find it and skip the generation, so
+that (a)-(d) can be measured again on the same history after a change. The product's API is
+used in three small functions (`rebuild`, `query`, `lag`), to adapt when it changes.
 """
 
 from __future__ import annotations
@@ -40,11 +44,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import asyncpg
 import httpx
 
 from bench_store import paged_scan
-from common import scratch_database
-from history import generate
+from common import scratch_database, with_database
+from history import GeneratedHistory, generate
 from verbinders.api.app import app_state, create_app
 from verbinders.application import meetings as meetings_service
 from verbinders.application import membership as membership_service
@@ -57,7 +62,6 @@ from verbinders.projections.engine import replay
 from verbinders.runtime import open_runtime
 
 if TYPE_CHECKING:
-    from history import GeneratedHistory
     from verbinders.runtime import Runtime
 
 RESULTS = Path(__file__).parent / "results"
@@ -388,6 +392,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lag-rate", type=float, default=300.0, help="commands/s (d)")
     parser.add_argument("--lag-seconds", type=float, default=30.0)
     parser.add_argument("--lag-writers", type=int, default=16)
+    parser.add_argument(
+        "--keep-database",
+        metavar="NAME",
+        help="generate the history into NAME once and keep it; later runs reuse it",
+    )
     return parser.parse_args()
 
 
@@ -401,16 +410,22 @@ async def run(args: argparse.Namespace, dsn: str, version: str, embedded: bool) 
     }
     async with open_runtime(settings) as runtime:
         await runtime.runner.prepare()
-        history: GeneratedHistory = await generate(
-            runtime,
-            args.events,
-            processes=not args.one_process,
-            platforms=args.platforms,
-            seed=args.seed,
-            calls_every=args.calls_every,
-        )
-        async with runtime.pool.acquire() as conn:
-            await conn.execute("VACUUM (ANALYZE) events")
+        history = await kept_history(runtime) if args.keep_database else None
+        if history is None:
+            history = await generate(
+                runtime,
+                args.events,
+                processes=not args.one_process,
+                platforms=args.platforms,
+                seed=args.seed,
+                calls_every=args.calls_every,
+            )
+            async with runtime.pool.acquire() as conn:
+                await conn.execute("VACUUM (ANALYZE) events")
+            if args.keep_database:
+                await keep_history(runtime, history)
+        else:
+            print("history: the one kept in the database (generation skipped)", flush=True)
         total = history.events
         print(
             f"history: {total:,} events, {history.organisations:,} organisations on"
@@ -504,15 +519,68 @@ async def run(args: argparse.Namespace, dsn: str, version: str, embedded: bool) 
     return out
 
 
+KEPT_HISTORY = "bench_kept_history"
+"""The table, in a database kept with `--keep-database`, that records its generated history."""
+
+
+async def keep_history(runtime: Runtime, history: GeneratedHistory) -> None:
+    body = asdict(history) | {
+        "members": {
+            tenant: [[str(member), suspended] for member, suspended in members]
+            for tenant, members in history.members.items()
+        }
+    }
+    async with runtime.pool.acquire() as conn:
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {KEPT_HISTORY} (body text NOT NULL)")
+        await conn.execute(f"DELETE FROM {KEPT_HISTORY}")
+        await conn.execute(f"INSERT INTO {KEPT_HISTORY} VALUES ($1)", json.dumps(body))
+
+
+async def kept_history(runtime: Runtime) -> GeneratedHistory | None:
+    async with runtime.pool.acquire() as conn:
+        if await conn.fetchval("SELECT to_regclass($1) IS NULL", KEPT_HISTORY):
+            return None
+        text = await conn.fetchval(f"SELECT body FROM {KEPT_HISTORY}")
+    if text is None:
+        return None
+    body = json.loads(text)
+    body["tenants"] = tuple(body["tenants"])
+    body["members"] = {
+        tenant: [(uuid.UUID(member), suspended) for member, suspended in members]
+        for tenant, members in body["members"].items()
+    }
+    return GeneratedHistory(**body)
+
+
 async def main() -> None:
     import sys
 
     args = parse_args()
     args.argv = sys.argv[1:]
-    async with scratch_database(args.database_url) as scratch:
-        version = await scratch.admin.fetchval("SHOW server_version")
-        print(f"PostgreSQL {version} ({'embedded' if scratch.embedded else 'server'})", flush=True)
-        out = await run(args, scratch.dsn, version, scratch.embedded)
+    if args.keep_database:
+        if not args.database_url:
+            raise SystemExit("--keep-database needs --database-url")
+        admin = await asyncpg.connect(args.database_url)
+        try:
+            version = await admin.fetchval("SHOW server_version")
+            if not await admin.fetchval(
+                "SELECT true FROM pg_database WHERE datname = $1", args.keep_database
+            ):
+                await admin.execute(f'CREATE DATABASE "{args.keep_database}"')
+        finally:
+            await admin.close()
+        print(f"PostgreSQL {version} (server), database {args.keep_database} (kept)", flush=True)
+        out = await run(
+            args, with_database(args.database_url, args.keep_database), version, embedded=False
+        )
+    else:
+        async with scratch_database(args.database_url) as scratch:
+            version = await scratch.admin.fetchval("SHOW server_version")
+            print(
+                f"PostgreSQL {version} ({'embedded' if scratch.embedded else 'server'})",
+                flush=True,
+            )
+            out = await run(args, scratch.dsn, version, scratch.embedded)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"readmodels-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
     path.write_text(json.dumps(out, indent=2, default=str))
