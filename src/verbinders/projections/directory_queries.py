@@ -49,8 +49,8 @@ async def organisations_page(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[asyncpg.Record]]:
-    """(total, page) of the platform's organisations; each row with `strength_count` (and
-    `total`)."""
+    """(total, page) of the platform's organisations; each row with its `membership_status`
+    (`none` if it never applied), `member_since`, `strength_count` (and `total`)."""
     arg = _Args(tenant)
     where = ["o.tenant = $1", r.valid("o")]
     if q:
@@ -64,7 +64,7 @@ async def organisations_page(
     if language:
         where.append(f"{arg(language)} = ANY (o.languages)")
     if membership:
-        where.append(f"o.membership_status = {arg(membership)}")
+        where.append(f"coalesce(ms.membership_status, 'none') = {arg(membership)}")
     strengths = r.table("strengths")
     if strength:
         where.append(
@@ -73,15 +73,21 @@ async def organisations_page(
             f" AND s.kind = {arg(strength)})"
         )
     condition = " AND ".join(where)
-    organisations = r.table("organisations")
+    # Each organisation with its membership row, if it ever applied (`none` if not).
+    organisations = (
+        f"{r.table('organisations')} o LEFT JOIN {r.table('memberships')} ms"
+        f" ON ms.tenant = o.tenant AND ms.organisation_id = o.id AND {r.valid('ms')}"
+    )
     count_args = list(arg.values)
     # The page and the total in one statement: the matching rows are found once (as of a
     # moment that means reading their versions once, not twice); `total` is the count of
     # every match, computed before LIMIT, and each page row's strengths are counted after it.
     rows = await r.fetch(
-        f"SELECT o.*, (SELECT count(*) FROM {strengths} s WHERE s.tenant = o.tenant"
+        f"SELECT o.*, coalesce(ms.membership_status, 'none') AS membership_status,"
+        " ms.member_since,"
+        f" (SELECT count(*) FROM {strengths} s WHERE s.tenant = o.tenant"
         f" AND s.organisation_id = o.id AND {r.valid('s')} AND s.withdrawn_at IS NULL)"
-        f" AS strength_count, count(*) OVER () AS total FROM {organisations} o"
+        f" AS strength_count, count(*) OVER () AS total FROM {organisations}"
         f" WHERE {condition}"
         f" ORDER BY {SORTS[sort]} LIMIT {arg(limit)} OFFSET {arg(offset)}",
         *arg.values,
@@ -92,7 +98,7 @@ async def organisations_page(
         total = 0
     else:  # a page past the end: count on its own
         total = await r.fetchval(
-            f"SELECT count(*) FROM {organisations} o WHERE {condition}", *count_args
+            f"SELECT count(*) FROM {organisations} WHERE {condition}", *count_args
         )
     return int(total), list(rows)
 
