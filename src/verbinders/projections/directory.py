@@ -214,10 +214,11 @@ class DirectoryProjection(TemporalProjection):
                 if event.topic.endswith(".Applied"):
                     applied[(event.tenant, event.stream_id)] = event.payload["organisation_id"]
             else:
-                organisations.add((event.tenant, event.stream_id))
                 strength = event.payload.get("strength_id")
-                if strength is not None:
+                if strength is not None:  # a strength's events read its row only
                     strengths.add((event.tenant, as_uuid(strength)))
+                else:
+                    organisations.add((event.tenant, event.stream_id))
         await rows.load(conn, MEMBERSHIP_STREAMS, streams)
         memberships: set[Key] = set()
         for key in streams:
