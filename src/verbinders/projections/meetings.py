@@ -150,7 +150,7 @@ MEMBERSHIPS = Table(
     "memberships",
     keys=(("tenant", "text"), ("id", "uuid")),
     values=(("organisation_id", "uuid"), ("open_since", "timestamptz")),
-    indexes=("(tenant, organisation_id)",),
+    # No secondary index: the report reads a platform's memberships through the key's indexes.
 )
 """Which organisation each membership stream is about, and the start of its open period."""
 PERIODS = Table(

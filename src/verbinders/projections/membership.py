@@ -89,7 +89,7 @@ MEMBERSHIPS = Table(
         ("open_period", "integer"),
         ("open_suspension", "integer"),
     ),
-    indexes=("(tenant, organisation_id)",),
+    # No secondary index: no query reads this table (it is the fold's own state).
 )
 """`open_period`/`open_suspension`: the version that opened the running period/suspension."""
 TRANSITIONS = Table(
