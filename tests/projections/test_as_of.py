@@ -76,6 +76,7 @@ async def directory(r: Reading) -> list[Any]:
         await answer(lambda: organisations_page(r, T, limit=200)),
         await answer(lambda: organisations_page(r, T, q="taal", sort="-registered", limit=200)),
         await answer(lambda: organisations_page(r, T, membership="member", limit=200)),
+        await answer(lambda: organisations_page(r, T, membership="none", limit=200)),
         await answer(lambda: organisations_page(r, T, strength="space", limit=200)),
         await answer(lambda: strengths_page(r, T, limit=200)),
         await answer(lambda: strengths_page(r, T, q="ruimte", limit=200)),

@@ -218,7 +218,10 @@ async def test_the_live_directory_equals_a_rebuild_from_scratch(
     organisations = {
         r["id"]: r
         for r in await conn.fetch(
-            "SELECT * FROM directory.organisations WHERE tenant = 'haarlem' AND valid_to IS NULL"
+            "SELECT o.*, coalesce(m.membership_status, 'none') AS membership_status,"
+            " m.member_since FROM directory.organisations o LEFT JOIN directory.memberships m"
+            " ON m.tenant = o.tenant AND m.organisation_id = o.id AND m.valid_to IS NULL"
+            " WHERE o.tenant = 'haarlem' AND o.valid_to IS NULL"
         )
     }
     assert set(organisations) == {haarlem["a"], haarlem["b"], haarlem["c"]}

@@ -5,7 +5,8 @@ district and Dutch full-text search). Contact persons are not here: they are per
 are read from the organisation itself by those allowed to see them.
 
 Every table keeps its history (`temporal.py`): one version of an organisation per event that
-changed what it shows (a strength's events change the strength's rows only), so the directory
+changed its profile (a strength's events change the strength's rows only, a membership
+decision the organisation's row in `memberships` only), so the directory
 as of any moment is the live query plus a condition. The full-text documents are folded here
 (`text.py`) and turned into `tsvector`s by PostgreSQL (generated columns, Dutch
 configuration), indexed with GIN. The queries are in `directory_queries.py`.
@@ -28,7 +29,13 @@ if TYPE_CHECKING:
     from verbinders.projections.temporal import Key, Rows
     from verbinders.store.events import RecordedEvent
 
-__all__ = ["MEMBERSHIP_STREAMS", "ORGANISATIONS", "STRENGTHS", "DirectoryProjection"]
+__all__ = [
+    "MEMBERSHIPS",
+    "MEMBERSHIP_STREAMS",
+    "ORGANISATIONS",
+    "STRENGTHS",
+    "DirectoryProjection",
+]
 
 STATUS_AFTER = {
     "Applied": "applied",
@@ -61,8 +68,6 @@ ORGANISATIONS = Table(
         ("active_volunteers", "integer"),
         ("registered_at", "timestamptz"),
         ("dissolved_at", "timestamptz"),
-        ("membership_status", "text"),
-        ("member_since", "timestamptz"),
         ("name_text", "text"),
         ("profile_text", "text"),
     ),
@@ -75,11 +80,10 @@ ORGANISATIONS = Table(
             " STORED",
         ),
     ),
+    # No GIN on the arrays: they are filtered with `$1 = ANY (o.themes)`, which no GIN index
+    # serves (only `@>`, `&&`); their statistics stay (the estimate of `= ANY` uses them).
     indexes=(
         "USING gin (search)",
-        "USING gin (themes)",
-        "USING gin (districts)",
-        "USING gin (languages)",
         "(tenant, lower(name))",
         "(tenant, registered_at)",
     ),
@@ -93,7 +97,6 @@ ORGANISATIONS = Table(
         "website",
         "constituency_size",
         "active_volunteers",
-        "member_since",
         "name_text",
         "profile_text",
     ),
@@ -124,6 +127,15 @@ STRENGTHS = Table(
     indexes=("USING gin (search)", "(tenant, organisation_id)"),
     unanalysed=("description", "capacity", "search_text"),
 )
+
+MEMBERSHIPS = Table(
+    "memberships",
+    keys=(("tenant", "text"), ("organisation_id", "uuid")),
+    values=(("membership_status", "text"), ("member_since", "timestamptz")),
+)
+"""Each organisation's membership status (no row: `none`, never applied) and the start of its
+running membership. Apart from `organisations`: a membership decision writes a version of
+this narrow row, not of the organisation's profile with its search vector and indexes."""
 
 MEMBERSHIP_STREAMS = Table(
     "membership_streams",
@@ -173,8 +185,8 @@ def _texts(row: dict[str, Any]) -> None:
 
 class DirectoryProjection(TemporalProjection):
     name = "directory"
-    version = 3
-    versioned = (ORGANISATIONS, STRENGTHS, MEMBERSHIP_STREAMS)
+    version = 4
+    versioned = (ORGANISATIONS, STRENGTHS, MEMBERSHIPS, MEMBERSHIP_STREAMS)
     events = {
         **events_of(
             Organisation,
@@ -202,16 +214,19 @@ class DirectoryProjection(TemporalProjection):
                 if event.topic.endswith(".Applied"):
                     applied[(event.tenant, event.stream_id)] = event.payload["organisation_id"]
             else:
-                organisations.add((event.tenant, event.stream_id))
                 strength = event.payload.get("strength_id")
-                if strength is not None:
+                if strength is not None:  # a strength's events read its row only
                     strengths.add((event.tenant, as_uuid(strength)))
+                else:
+                    organisations.add((event.tenant, event.stream_id))
         await rows.load(conn, MEMBERSHIP_STREAMS, streams)
+        memberships: set[Key] = set()
         for key in streams:
             known = rows.get(MEMBERSHIP_STREAMS, key)
             organisation = known["organisation_id"] if known is not None else applied.get(key)
             if organisation is not None:
-                organisations.add((key[0], as_uuid(organisation)))
+                memberships.add((key[0], as_uuid(organisation)))
+        await rows.load(conn, MEMBERSHIPS, memberships)
         await rows.load(conn, ORGANISATIONS, organisations)
         await rows.load(conn, STRENGTHS, strengths)
 
@@ -228,8 +243,6 @@ class DirectoryProjection(TemporalProjection):
             **_profile(p.get("profile") or {}),
             "registered_at": _at(event),
             "dissolved_at": None,
-            "membership_status": "none",
-            "member_since": None,
         }
         _texts(row)
         rows.put(ORGANISATIONS, key, row, event)
@@ -300,9 +313,7 @@ class DirectoryProjection(TemporalProjection):
         if link is None:
             return
         key = (event.tenant, link["organisation_id"])
-        row = rows.get(ORGANISATIONS, key)
-        if row is None:
-            return
+        row = rows.get(MEMBERSHIPS, key) or {"membership_status": "none", "member_since": None}
         status, before = STATUS_AFTER[name], row["membership_status"]
         if status == "member":
             if before not in ("member", "suspended"):
@@ -310,4 +321,4 @@ class DirectoryProjection(TemporalProjection):
         elif status != "suspended":
             row["member_since"] = None
         row["membership_status"] = status
-        rows.put(ORGANISATIONS, key, row, event)
+        rows.put(MEMBERSHIPS, key, row, event)

@@ -49,8 +49,8 @@ async def organisations_page(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[asyncpg.Record]]:
-    """(total, page) of the platform's organisations; each row with `strength_count` (and
-    `total`)."""
+    """(total, page) of the platform's organisations; each row with its `membership_status`
+    (`none` if it never applied), `member_since`, `strength_count` (and `total`)."""
     arg = _Args(tenant)
     where = ["o.tenant = $1", r.valid("o")]
     if q:
@@ -63,8 +63,17 @@ async def organisations_page(
         where.append(f"{arg(district)} = ANY (o.districts)")
     if language:
         where.append(f"{arg(language)} = ANY (o.languages)")
-    if membership:
-        where.append(f"o.membership_status = {arg(membership)}")
+    memberships = r.table("memberships")
+    if membership == "none":  # never applied: no membership row
+        where.append(
+            f"NOT EXISTS (SELECT 1 FROM {memberships} ms WHERE ms.tenant = o.tenant"
+            f" AND ms.organisation_id = o.id AND {r.valid('ms')})"
+        )
+    elif membership:
+        where.append(
+            f"o.id IN (SELECT ms.organisation_id FROM {memberships} ms WHERE ms.tenant = $1"
+            f" AND {r.valid('ms')} AND ms.membership_status = {arg(membership)})"
+        )
     strengths = r.table("strengths")
     if strength:
         where.append(
@@ -74,12 +83,20 @@ async def organisations_page(
         )
     condition = " AND ".join(where)
     organisations = r.table("organisations")
+    # Each page row's membership (`none` if it never applied), read like its strengths after
+    # the LIMIT (subqueries in the select list), not joined to every match.
+    member = (
+        f" FROM {memberships} ms WHERE ms.tenant = o.tenant AND ms.organisation_id = o.id"
+        f" AND {r.valid('ms')}"
+    )
     count_args = list(arg.values)
     # The page and the total in one statement: the matching rows are found once (as of a
     # moment that means reading their versions once, not twice); `total` is the count of
     # every match, computed before LIMIT, and each page row's strengths are counted after it.
     rows = await r.fetch(
-        f"SELECT o.*, (SELECT count(*) FROM {strengths} s WHERE s.tenant = o.tenant"
+        f"SELECT o.*, coalesce((SELECT ms.membership_status{member}), 'none')"
+        f" AS membership_status, (SELECT ms.member_since{member}) AS member_since,"
+        f" (SELECT count(*) FROM {strengths} s WHERE s.tenant = o.tenant"
         f" AND s.organisation_id = o.id AND {r.valid('s')} AND s.withdrawn_at IS NULL)"
         f" AS strength_count, count(*) OVER () AS total FROM {organisations} o"
         f" WHERE {condition}"

@@ -123,8 +123,8 @@ ATTENDANCE = Table(
         ("meeting_version", "integer"),
         ("changed_at", "timestamptz"),
     ),
-    # Per meeting: the key's own indexes (current and versions) begin with (tenant, meeting_id).
-    indexes=("(tenant, organisation_id)",),
+    # No secondary index: every query reads attendance per meeting (or per meeting and
+    # organisation), which the key's own indexes (current and versions) serve.
 )
 DECISIONS = Table(
     "decisions",
@@ -150,7 +150,7 @@ MEMBERSHIPS = Table(
     "memberships",
     keys=(("tenant", "text"), ("id", "uuid")),
     values=(("organisation_id", "uuid"), ("open_since", "timestamptz")),
-    indexes=("(tenant, organisation_id)",),
+    # No secondary index: the report reads a platform's memberships through the key's indexes.
 )
 """Which organisation each membership stream is about, and the start of its open period."""
 PERIODS = Table(
@@ -185,33 +185,31 @@ SELECT d.position, d.tenant, d.meeting_id, d.organisation_id, false,
 `AttendanceRecorded` at its position, its values read from the stored payload and metadata as
 `attendance_recorded` read them) or the end of the row (a reschedule that dropped the notice)."""
 
-_CLOSE_ATTENDANCE = """
-UPDATE attendance t SET valid_to = f.first
-  FROM (SELECT m.tenant, m.meeting_id, m.organisation_id, min(m.position) AS first
-          FROM (SELECT e.position, e.tenant, e.stream_id AS meeting_id,
-                       (e.payload ->> 'organisation_id')::uuid AS organisation_id
-                  FROM events e
-                 WHERE e.position = ANY ($1::bigint[])
-                UNION ALL
-                SELECT * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::uuid[])) m
-         GROUP BY 1, 2, 3) f
- WHERE t.tenant = f.tenant AND t.meeting_id = f.meeting_id
-   AND t.organisation_id = f.organisation_id AND t.valid_to IS NULL
-"""
-"""The current rows the batch supersedes end at its first mark of their key (the marks'
-keys only)."""
-
-_INSERT_ATTENDANCE = f"""
+_WRITE_ATTENDANCE = f"""
+WITH marks AS MATERIALIZED ({_ATTENDANCE_MARKS}),
+closed AS (
+    UPDATE attendance t SET valid_to = f.first
+      FROM (SELECT m.tenant, m.meeting_id, m.organisation_id, min(m.position) AS first
+              FROM marks m GROUP BY 1, 2, 3) f
+     WHERE t.tenant = f.tenant AND t.meeting_id = f.meeting_id
+       AND t.organisation_id = f.organisation_id AND t.valid_to IS NULL
+    RETURNING 1
+)
 INSERT INTO attendance (tenant, meeting_id, organisation_id, status, people, recorded_at,
                         recorded_by, meeting_version, changed_at, valid_from, valid_to)
 SELECT m.tenant, m.meeting_id, m.organisation_id, m.status, m.people, m.recorded_at,
        m.recorded_by, m.meeting_version, m.changed_at, m.position, m.valid_to
   FROM (SELECT x.*, lead(x.position) OVER (PARTITION BY x.tenant, x.meeting_id,
                                            x.organisation_id ORDER BY x.position) AS valid_to
-          FROM ({_ATTENDANCE_MARKS}) x) m
- WHERE m.record
+          FROM marks x) m
+ WHERE m.record AND (SELECT count(*) FROM closed) >= 0
 """
-"""Each record a version, ending at the next mark of its key (a later record, or the drop)."""
+"""The batch's attendance in one statement, its marks read once: the current rows it
+supersedes end at its first mark of their key (`closed`), then each record is a version
+ending at the next mark of its key (a later record, or the drop). The condition on `closed`
+is a one-time filter evaluated before the first row is inserted, so the UPDATE has ended the
+old current rows before the new ones enter the current-key index (within one statement a
+row the statement itself updated no longer counts against that index's uniqueness)."""
 
 
 async def _write_attendance(
@@ -219,10 +217,7 @@ async def _write_attendance(
 ) -> None:
     """The batch's attendance versions, built in PostgreSQL from the stored events: what
     `Rows.put` and `Rows.delete` would make of them, event by event, without decoding them."""
-    args = (records, *([d[i] for d in drops] for i in range(4)))
-    await conn.execute(_CLOSE_ATTENDANCE, *args)
-    if records:
-        await conn.execute(_INSERT_ATTENDANCE, *args)
+    await conn.execute(_WRITE_ATTENDANCE, records, *([d[i] for d in drops] for i in range(4)))
 
 
 def _moment(value: str) -> datetime:
@@ -242,7 +237,7 @@ def as_uuid(value: Any) -> uuid.UUID:
 
 class MeetingsProjection(TemporalProjection):
     name = "meetings"
-    version = 3
+    version = 4
     versioned = (MEETINGS, ATTENDANCE, DECISIONS, ORGANISATIONS, MEMBERSHIPS, PERIODS)
     events = {
         **events_of(

@@ -89,7 +89,7 @@ MEMBERSHIPS = Table(
         ("open_period", "integer"),
         ("open_suspension", "integer"),
     ),
-    indexes=("(tenant, organisation_id)",),
+    # No secondary index: no query reads this table (it is the fold's own state).
 )
 """`open_period`/`open_suspension`: the version that opened the running period/suspension."""
 TRANSITIONS = Table(
@@ -108,7 +108,10 @@ TRANSITIONS = Table(
         ("position", "bigint"),
     ),
     checks=("effective_until IS NULL OR effective_until >= effective_from",),
-    indexes=("(tenant, status)", "(tenant, effective_from, effective_until)"),
+    # No secondary index: the register reads a platform's transitions through the key's own
+    # indexes (they begin with the tenant); its conditions on the status and the effective
+    # times are too few rows' worth to index, and every version of a transition (two per
+    # membership event: the new one and the one it ends) would enter each index.
 )
 """`effective_from`/`effective_until`: the world's time (the events' `at`) the status held."""
 PERIODS = Table(
@@ -138,7 +141,7 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 class MembershipProjection(TemporalProjection):
     name = "membership"
-    version = 2
+    version = 3
     versioned = (PLATFORMS, ORGANISATIONS, MEMBERSHIPS, TRANSITIONS, PERIODS, SUSPENSIONS)
     events = {
         **events_of(Platform, Created="platform_created"),
