@@ -227,3 +227,11 @@ def test_the_read_models_fold_the_same_values_as_from_the_occurrences(zone: str)
         assert all(isinstance(r, Range) for r in found_ranges)
         assert list(slots) == hour_slots(ranges)
         assert repr(hours) == repr(total_hours(ranges))
+
+
+def test_hour_slots_in_one_pass_equal_the_set_of_every_occurrences_hours() -> None:
+    spans = ((3600, 7201), (7300, 9000), (10800, 10800 + 60), (36000, 39600))
+    expected = sorted({h for s, e in spans for h in range(s // 3600, -(-e // 3600))})
+    assert overlap_candidates._hour_slots_of(spans) == tuple(expected) == (1, 2, 3, 10)
+    # not in order (no schedule gives them so): still the sorted set
+    assert overlap_candidates._hour_slots_of(spans[::-1]) == tuple(expected)

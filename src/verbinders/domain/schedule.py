@@ -26,6 +26,7 @@ schedule short.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
@@ -275,7 +276,8 @@ def _day_ordinals(schedule: Weekly) -> list[int]:
     step = 7 * schedule.every_weeks
     excepted = {day.toordinal() for day in schedule.except_on}
     result: list[int] = []
-    for weekday in {_WEEKDAY_NUMBERS[day] for day in schedule.weekdays}:
+    # by the plain string (a `Weekday`'s own hash is Python code)
+    for weekday in {_WEEKDAY_BY_VALUE[str.__str__(day)] for day in schedule.weekdays}:
         day = first + (weekday - schedule.first_day.weekday()) % 7
         # the first of these days in a counted week (every n-th week from week zero's)
         day += 7 * (-((day - week_zero) // 7) % schedule.every_weeks)
@@ -304,6 +306,7 @@ def _local_to_utc(day: date, at: time, fold: int, zone: ZoneInfo) -> datetime:
 
 
 _WEEKDAY_NUMBERS = {day: number for number, day in enumerate(Weekday)}
+_WEEKDAY_BY_VALUE = {day.value: number for number, day in enumerate(Weekday)}
 _EPOCH = date(1970, 1, 1).toordinal()
 _UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -324,6 +327,8 @@ class _ZoneDays:
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self.offsets: dict[int, int | None] = {}
+        self.changes: list[int] = []
+        """The days on which the clocks change (offset None), in order, of the years filled."""
         self._years: set[int] = set()
 
     def cover(self, first: int, last: int) -> dict[int, int | None]:
@@ -347,7 +352,10 @@ class _ZoneDays:
             # change their clocks at most once a day, and keep them for months)
             same = at_midnight == next_midnight == self._offset(day, 12)
             self.offsets[day] = at_midnight if same else None
+            if not same:
+                self.changes.append(day)
             at_midnight = next_midnight
+        self.changes.sort()
         self._years.add(year)
 
 
@@ -396,23 +404,68 @@ def utc_seconds(schedule: Schedule) -> tuple[tuple[int, int], ...] | None:
             ((r.start - _UTC_EPOCH) // _SECOND, (r.end - _UTC_EPOCH) // _SECOND)
             for r in _exact_occurrences(schedule)
         )
-    offsets = _zone_days(zone).cover(first, last)
-    result = []
-    for day in days:
-        offset = offsets[day]
-        if offset is None:
-            start = _exact(day, schedule.starts, zone)
-        else:
-            start = (day - _EPOCH) * _DAY + starts - offset
-        end_day = day + next_day
-        offset = offsets[end_day]
-        if offset is None:
-            end = _exact(end_day, schedule.ends, zone)
-        else:
-            end = (end_day - _EPOCH) * _DAY + ends - offset
-        if end > start:
-            result.append((start, end))
+    zone_days = _zone_days(zone)
+    offsets = zone_days.cover(first, last)
+    changes = zone_days.changes
+    # The days whose occurrence starts or ends on a day of a change are converted one by
+    # one; between two of them the offset is one, so each run of days is a comprehension.
+    slow = sorted(
+        {
+            day - shift
+            for day in changes[bisect_left(changes, first) : bisect_right(changes, last)]
+            for shift in {0, next_day}
+        }
+    )
+    if not slow:  # one offset for all (most series: no change of the clocks in their weeks)
+        offset = offsets[first]
+        assert offset is not None
+        start_at = starts - offset - _EPOCH * _DAY
+        end_at = ends - offset + (next_day - _EPOCH) * _DAY
+        return tuple([(day * _DAY + start_at, day * _DAY + end_at) for day in days])
+    result: list[tuple[int, int]] = []
+    done = 0
+    for stop in [*slow, None]:
+        end_index = len(days) if stop is None else bisect_left(days, stop, done)
+        if end_index > done:
+            offset = offsets[days[done]]
+            assert offset is not None  # not a day of a change: those are in `slow`
+            start_at = starts - offset - _EPOCH * _DAY
+            end_at = ends - offset + (next_day - _EPOCH) * _DAY
+            result.extend(
+                [(day * _DAY + start_at, day * _DAY + end_at) for day in days[done:end_index]]
+            )
+        done = end_index
+        if stop is not None and done < len(days) and days[done] == stop:
+            span = _one_by_one(days[done], schedule, starts, ends, next_day, offsets, zone)
+            if span is not None:
+                result.append(span)
+            done += 1
     return tuple(result)
+
+
+def _one_by_one(
+    day: int,
+    schedule: Weekly,
+    starts: int,
+    ends: int,
+    next_day: int,
+    offsets: dict[int, int | None],
+    zone: ZoneInfo,
+) -> tuple[int, int] | None:
+    """The occurrence on `day` (or None if a gap makes it end before it starts), its start and
+    end each converted one by one if on a day of a change, else by its offset."""
+    offset = offsets[day]
+    if offset is None:
+        start = _exact(day, schedule.starts, zone)
+    else:
+        start = (day - _EPOCH) * _DAY + starts - offset
+    end_day = day + next_day
+    offset = offsets[end_day]
+    if offset is None:
+        end = _exact(end_day, schedule.ends, zone)
+    else:
+        end = (end_day - _EPOCH) * _DAY + ends - offset
+    return (start, end) if end > start else None
 
 
 @functools.lru_cache(maxsize=65536)
@@ -447,7 +500,7 @@ def occurrences(schedule: Schedule) -> tuple[TimeRange, ...]:
 
 def hours_of(spans: Iterable[tuple[int, int]]) -> float:
     """`total_hours` of the occurrences `utc_seconds` gives (the same sum, term by term)."""
-    return sum((end - start) / 3600 for start, end in spans)
+    return sum([(end - start) / 3600 for start, end in spans])
 
 
 def total_hours(ranges: tuple[TimeRange, ...]) -> float:

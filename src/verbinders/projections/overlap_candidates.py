@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
-from itertools import chain, starmap
+from itertools import starmap
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -164,14 +164,28 @@ def _range(start: int, end: int) -> Range[datetime]:
     return Range(utc_moment(start), utc_moment(end))
 
 
-@functools.lru_cache(maxsize=65536)
-def _slot_range(start: int, end: int) -> range:
-    return range(start // 3600, -(-end // 3600))
-
-
 def _hour_slots_of(spans: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
-    """`hour_slots` of occurrences as whole seconds (`schedule.utc_seconds`)."""
-    return tuple(sorted(set(chain.from_iterable(starmap(_slot_range, spans)))))
+    """`hour_slots` of occurrences as whole seconds (`schedule.utc_seconds`): in one pass, as
+    they come in order (each starts at or after the one before), each occurrence's hours
+    after the last hour already counted."""
+    slots: list[int] = []
+    previous = None  # the first hour of the occurrence before
+    for start, end in spans:
+        first = start // 3600
+        if previous is not None and first < previous:  # not in order: count them as a set
+            return _hour_slots_sorted(spans)
+        previous = first
+        if slots and first <= slots[-1]:
+            first = slots[-1] + 1
+        slots.extend(range(first, -(-end // 3600)))
+    return tuple(slots)
+
+
+def _hour_slots_sorted(spans: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    slots: set[int] = set()
+    for start, end in spans:
+        slots.update(range(start // 3600, -(-end // 3600)))
+    return tuple(sorted(slots))
 
 
 STEMMED_MAX = 65536
