@@ -14,7 +14,12 @@ import asyncpg
 
 from tests.store.support import META, new_event
 from verbinders.store.eventstore import EventStore
-from verbinders.store.moments import GRID, catch_up_moment_marks, write_moment_marks
+from verbinders.store.moments import (
+    GRID,
+    catch_up_moment_marks,
+    run_moment_marks,
+    write_moment_marks,
+)
 
 WINDOW_SQL = (
     "SELECT coalesce(max(pa.position), 0) FROM events pa WHERE pa.recorded_at <= $1"
@@ -78,6 +83,11 @@ async def test_position_at_with_marks_equals_the_window_and_the_events(
             assert mark["position"] == before
         last = await conn.fetchval("SELECT max(recorded_at) FROM events")
         assert marks[-1]["bucket"] <= last - SETTLE
+    assert [await store.position_at(m) for m in moments] == truth
+    async with pool.acquire() as conn:  # marks lagging behind the events: the same answers
+        await conn.execute(
+            "DELETE FROM feed_moments WHERE bucket > $1", marks[len(marks) // 2]["bucket"]
+        )
     assert [await store.position_at(m) for m in moments] == truth
 
 
@@ -143,3 +153,24 @@ async def test_no_mark_while_an_append_recorded_before_it_can_still_commit(
         )
         assert covering >= position
         assert await store.position_at(recorded) == await _truth(conn, recorded)
+
+
+async def test_the_housekeeping_loop_writes_marks_until_stopped(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await _history(store, rounds=3, per_round=2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_moment_marks(pool, stop, every=0.05))
+    try:
+        await asyncio.sleep(3.0)  # past the default settling time (2.5 s) of the first events
+        await _history(store, rounds=1, per_round=1)
+        async with pool.acquire() as conn:
+            for _ in range(100):
+                if await conn.fetchval("SELECT count(*) FROM feed_moments"):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("no mark written")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
