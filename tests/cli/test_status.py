@@ -94,3 +94,25 @@ async def test_index_moments_leaves_the_moment_index_in_place_and_says_so(
             MOMENT_INDEX,
         )
     assert valid is True
+
+
+async def test_mark_moments_catches_the_marks_up_and_says_how_many(
+    env: None, pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        # Two events 3 s apart in recorded time: the first one's bucket is final.
+        for seconds in (10, 7):
+            await conn.execute(
+                "INSERT INTO events (position, tenant, stream_id, stream_type, version, topic,"
+                " payload, metadata, recorded_at, hash)"
+                " VALUES (nextval('event_position_seq'), 't', gen_random_uuid(), 'Thing', 1,"
+                " 'x', '{}', '{}', clock_timestamp() - make_interval(secs => $1), '\\x00')",
+                seconds,
+            )
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["mark-moments"])
+    assert result.exit_code == 0, result.output
+    assert "moment marks written" in result.stdout
+    async with pool.acquire() as conn:
+        marks = await conn.fetchval("SELECT count(*) FROM feed_moments")
+    assert marks >= 1
+    assert f"{marks:,} moment marks written" in result.stdout

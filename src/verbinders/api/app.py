@@ -23,6 +23,7 @@ from verbinders.application.authentication import Authenticator
 from verbinders.application.idempotency import forget_old_keys
 from verbinders.config import Settings
 from verbinders.runtime import Runtime, open_runtime
+from verbinders.store.moments import run_moment_marks
 from verbinders.workers import prepare_workers, run_workers
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def create_app(
             workers: list[asyncio.Task[None]] = []
             if runtime is None:
                 workers.append(asyncio.create_task(_housekeeping(current, stop)))
+                workers.append(asyncio.create_task(run_moment_marks(current.pool, stop)))
                 if settings.run_projections:
                     await prepare_workers(current)
                     workers.append(asyncio.create_task(run_workers(current, stop)))

@@ -1,5 +1,5 @@
 """Commands over the store and the projections: `project`, `replay`, `export events`,
-`index-moments`.
+`index-moments`, `mark-moments`.
 
 Results go to standard output (the NDJSON of an export, the schema a replay built), progress
 and counts to standard error, so that both can be piped. Bad input (an unknown projection, an
@@ -71,6 +71,7 @@ def project_command() -> None:
 
     @run_async
     async def body() -> None:
+        from verbinders.store.moments import run_moment_marks
         from verbinders.workers import prepare_workers, run_workers
 
         async with open_runtime(load_settings()) as runtime:
@@ -82,7 +83,12 @@ def project_command() -> None:
             click.echo(
                 f"running projections: {names}; policies: {policies} (Ctrl-C to stop)", err=True
             )
-            await run_workers(runtime, stop)
+            marks = asyncio.create_task(run_moment_marks(runtime.pool, stop))
+            try:
+                await run_workers(runtime, stop)
+            finally:
+                stop.set()
+                await marks
 
     body()
 
@@ -288,8 +294,32 @@ def index_moments_command() -> None:
     sys.exit(body())
 
 
+@click.command("mark-moments")
+def mark_moments_command() -> None:
+    """Bring the moment marks that `as_of` reads start from up to date.
+
+    `serve` and `project` keep them current as events come in; run this once on a store whose
+    history was written without them (a restored or loaded store). It writes every mark that is
+    final, a bounded span at a time, and may run beside serving processes.
+    """
+    from verbinders.store.moments import catch_up_moment_marks
+
+    @run_async
+    async def body() -> int:
+        async with (
+            open_runtime(load_settings(), min_size=1, max_size=2) as runtime,
+            runtime.pool.acquire() as conn,
+        ):
+            written = await catch_up_moment_marks(conn)
+        click.echo(f"{written:,} moment marks written")
+        return 0
+
+    sys.exit(body())
+
+
 def register(main: click.Group) -> None:
     main.add_command(project_command)
     main.add_command(replay_command)
     main.add_command(export_group)
     main.add_command(index_moments_command)
+    main.add_command(mark_moments_command)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from verbinders.errors import InvalidCommand, Unavailable
 from verbinders.projections.engine import wait_for_projection
 from verbinders.projections.temporal import as_of_bound, as_of_ranged, bind_position, live
-from verbinders.store.eventstore import POSITION_AT_SQL
+from verbinders.store.moments import POSITION_AT_SQL
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -30,6 +30,7 @@ from verbinders.store.appending import (
 from verbinders.store.events import Companion, FeedStatus, Metadata, NewEvent, RecordedEvent
 from verbinders.store.feed_guards import feed_refusal
 from verbinders.store.lane import AppendLane
+from verbinders.store.moments import POSITION_AT_SQL
 from verbinders.store.notifier import NOTIFY_CHANNEL, Notifier
 from verbinders.store.schema import (
     APPEND_ONE_UNCHANGED,
@@ -73,16 +74,6 @@ def row_to_event(row: asyncpg.Record) -> RecordedEvent:
         metadata=row[7],
         recorded_at=row[8],
     )
-
-
-POSITION_AT_SQL = (
-    "(SELECT coalesce(max(pa.position + 0), 0) FROM events pa"
-    " WHERE pa.recorded_at <= {moment} AND pa.recorded_at >= (SELECT max(pb.recorded_at)"
-    " FROM events pb WHERE pb.recorded_at <= {moment}) - interval '2 seconds')"
-)
-"""SQL: the last position recorded by the moment `{moment}` (see `EventStore.position_at`).
-Both scans are short ranges of the btree on (recorded_at, position) (`schema.MOMENT_INDEX`);
-`position + 0` keeps the planner from walking the primary key backwards instead."""
 
 
 class EventStore:
@@ -543,11 +534,12 @@ class EventStore:
     async def position_at(self, moment: datetime) -> int:
         """The last position recorded at or before `moment`.
 
-        The latest time recorded by then (the index on recorded_at and position), and
-        the highest position among the events recorded in the two seconds up to it. An event's
-        time and its position are taken in the same statement (see `schema.py`), so an event
-        of a higher position recorded earlier than another lies within a statement's duration
-        of it (bounded here by two seconds).
+        An event's time is read before its position is allocated (see `schema.py`), so an
+        event of a higher position recorded earlier than another lies within a statement's
+        duration of it (bounded here by two seconds). The moment marks (`store/moments.py`)
+        give the position at the last 100 ms boundary before the moment, and the events
+        recorded since then the rest; without a mark close enough, the events of the two
+        seconds up to the latest time recorded by then. The same answer either way.
         """
         async with self.pool.acquire() as conn:
             value = await conn.fetchval(f"SELECT {POSITION_AT_SQL.format(moment='$1')}", moment)

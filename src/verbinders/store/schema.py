@@ -84,7 +84,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from verbinders.store import chain, feed_guards
+from verbinders.store import chain, feed_guards, moments
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -395,6 +395,7 @@ END $$;
         feed_guards.MIGRATION,
     ),
     (3, "each event's hash chained to its stream's previous one; seals", chain.MIGRATION),
+    (4, "moment marks for as_of reads", moments.MIGRATION),
 ]
 
 
