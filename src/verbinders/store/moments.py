@@ -178,16 +178,26 @@ async def catch_up_moment_marks(
 
 
 async def run_moment_marks(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0) -> None:
-    """Keep the marks current until `stop` is set: a bounded step every `every` seconds."""
+    """Keep the marks current until `stop` is set: a bounded step every `every` seconds.
+
+    A step that fails (the database away, a read-only standby) is logged, with its traceback
+    only the first time in a row, and the next one waits twice as long, up to a minute."""
+    failures = 0
     while not stop.is_set():
         try:
             async with pool.acquire() as conn:
                 _, more = await write_moment_marks(conn)
-        except Exception:  # housekeeping must never take the process down
-            log.exception("writing moment marks failed")
+            failures = 0
+        except Exception as error:  # housekeeping must never take the process down
+            failures += 1
+            if failures == 1:
+                log.exception("writing moment marks failed")
+            else:
+                log.warning("writing moment marks failed again (%s): %s", failures, error)
             more = False
         if more:
             await asyncio.sleep(0)
             continue
+        wait = min(every * 2 ** max(0, failures - 1), max(every, 60.0)) if failures else every
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+            await asyncio.wait_for(stop.wait(), wait)
