@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import random
 import statistics
@@ -426,7 +427,15 @@ async def run(args: argparse.Namespace, dsn: str, version: str, embedded: bool) 
             if args.keep_database:
                 await keep_history(runtime, history)
         else:
-            print("history: the one kept in the database (generation skipped)", flush=True)
+            # An earlier run's (d) appended its commands to the kept history: count them in.
+            async with runtime.pool.acquire() as conn:
+                stored = int(await conn.fetchval("SELECT count(*) FROM events"))
+            print(
+                f"history: the one kept in the database (generation skipped), {stored:,} events"
+                f" now ({stored - history.events:,} appended by earlier runs' part d)",
+                flush=True,
+            )
+            history = dataclasses.replace(history, events=stored)
         total = history.events
         print(
             f"history: {total:,} events, {history.organisations:,} organisations on"

@@ -303,14 +303,19 @@ async def _point_views(conn: Connection, projection: Projection, schema: str) ->
         )
 
 
-async def ensure_indexes(conn: Connection, projection: Projection, generation: Generation) -> None:
-    """Create the generation's secondary indexes if its bulk load went without them."""
+async def _unindexed(conn: Connection, generation: Generation) -> bool:
+    """Whether the generation's bulk load went without its secondary indexes, still missing."""
     indexed = await conn.fetchval(
         "SELECT indexed FROM projection_generations WHERE name = $1 AND generation = $2",
         generation.name,
         generation.generation,
     )
-    if indexed is None or indexed:
+    return indexed is not None and not indexed
+
+
+async def ensure_indexes(conn: Connection, projection: Projection, generation: Generation) -> None:
+    """Create the generation's secondary indexes if its bulk load went without them."""
+    if not await _unindexed(conn, generation):
         return
     async with conn.transaction():
         await conn.execute(f'SET LOCAL search_path = "{generation.schema_name}", public')
@@ -334,12 +339,7 @@ async def ensure_indexes_beside(
     build interrupted half-way leaves it unmarked (`replay` drops such a generation; the
     statements, `IF NOT EXISTS`, could run again). The server builds two indexes at a time,
     where `ensure_indexes` builds one after the other."""
-    indexed = await conn.fetchval(
-        "SELECT indexed FROM projection_generations WHERE name = $1 AND generation = $2",
-        generation.name,
-        generation.generation,
-    )
-    if indexed is None or indexed:
+    if not await _unindexed(conn, generation):
         return
     schema = generation.schema_name
     prefix = f'BEGIN; SET LOCAL search_path = "{schema}", public;'
