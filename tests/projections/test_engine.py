@@ -51,6 +51,19 @@ async def append_some(store: EventStore, n: int, tenant: str = "haarlem") -> lis
     return await store.append(events, expected={stream: 0}, metadata=Metadata(tenant=tenant))
 
 
+async def append_other(store: EventStore) -> list[int]:
+    """One event of another topic, `t:Other`, with the payload {"o": 1}."""
+    stream = uuid.uuid4()
+    other = NewEvent(
+        stream_id=stream,
+        stream_type="Thing",
+        version=1,
+        topic="t:Other",
+        payload=msgspec.json.encode({"o": 1}),
+    )
+    return await store.append([other], expected={stream: 0}, metadata=Metadata(tenant="haarlem"))
+
+
 async def total(pool: asyncpg.Pool) -> int:
     async with pool.acquire() as conn:
         return int(
@@ -441,15 +454,7 @@ async def test_unread_topics_come_without_payload_and_metadata(
     store: EventStore, database: str
 ) -> None:
     await append_some(store, 2)
-    stream = uuid.uuid4()
-    other = NewEvent(
-        stream_id=stream,
-        stream_type="Thing",
-        version=1,
-        topic="t:Other",
-        payload=msgspec.json.encode({"o": 1}),
-    )
-    await store.append([other], expected={stream: 0}, metadata=Metadata(tenant="haarlem"))
+    await append_other(store)
     conn = await asyncpg.connect(database)
     try:
         SeenUnread.batches.clear()

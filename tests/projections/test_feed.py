@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
-import msgspec
 import pytest
 
 from tests.projections.test_engine import (
@@ -15,6 +13,7 @@ from tests.projections.test_engine import (
     SeenUnread,
     SeenWithoutEither,
     SeenWithoutMetadata,
+    append_other,
     append_some,
     checkpoint_of,
     total,
@@ -24,7 +23,6 @@ from verbinders.projections.activity import ActivityProjection
 from verbinders.projections.engine import LostLeadership, create_generation, step, try_lead
 from verbinders.projections.feed import SharedFeed
 from verbinders.projections.runner import ProjectionRunner
-from verbinders.store.events import Metadata, NewEvent
 from verbinders.store.eventstore import EventStore
 from verbinders.store.subscription import FeedSignal
 
@@ -39,15 +37,7 @@ async def test_the_stretch_serves_every_reader_from_one_read(
     store: EventStore, database: str
 ) -> None:
     first = await append_some(store, 5)
-    stream = uuid.uuid4()
-    other = NewEvent(
-        stream_id=stream,
-        stream_type="Thing",
-        version=1,
-        topic="t:Other",
-        payload=msgspec.json.encode({"o": 1}),
-    )
-    await store.append([other], expected={stream: 0}, metadata=Metadata(tenant="haarlem"))
+    await append_other(store)
     conn = await asyncpg.connect(database)
     sent: list[str] = []
     try:

@@ -620,16 +620,10 @@ async def step(
             conn, generation, checkpoint, new_checkpoint, feed if taken is not None else None
         )
         return len(batch), new_checkpoint, horizon
-    token = CURRENT_SCHEMA.set(generation.schema_name)
     try:
-        try:
-            await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
-        except Exception as error:
-            if isolate is None or not is_fault(error):
-                raise
-            await _apply_one_by_one(
-                conn, projection, generation, events, checkpoint, new_checkpoint, isolate
-            )
+        await _apply_batch(
+            conn, projection, generation, events, checkpoint, new_checkpoint, isolate
+        )
     except asyncpg.PostgresError as error:
         if error.sqlstate == CHECKPOINT_MOVED:
             raise _moved(generation) from error
@@ -645,9 +639,32 @@ async def step(
         ):
             raise LostLeadership(f"{generation.schema_name} is no longer in use") from error
         raise
+    return len(batch), new_checkpoint, horizon
+
+
+async def _apply_batch(
+    conn: Connection,
+    projection: Projection,
+    generation: Generation,
+    events: Sequence[RecordedEvent],
+    checkpoint: int,
+    new_checkpoint: int,
+    isolate: bool | None,
+) -> None:
+    """The batch with its checkpoint; one that fails for a reason of its events is applied
+    again event by event (`isolate` as in `step`; None: the error is raised as it is)."""
+    token = CURRENT_SCHEMA.set(generation.schema_name)
+    try:
+        try:
+            await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
+        except Exception as error:
+            if isolate is None or not is_fault(error):
+                raise
+            await _apply_one_by_one(
+                conn, projection, generation, events, checkpoint, new_checkpoint, isolate
+            )
     finally:
         CURRENT_SCHEMA.reset(token)
-    return len(batch), new_checkpoint, horizon
 
 
 async def _take(
@@ -1006,18 +1023,7 @@ async def _apply_rebuild(
     if not events:
         await _move_checkpoint(conn, generation, checkpoint, new_checkpoint)
         return
-    token = CURRENT_SCHEMA.set(generation.schema_name)
-    try:
-        try:
-            await _apply(conn, projection, generation, events, checkpoint, new_checkpoint)
-        except Exception as error:
-            if not is_fault(error):
-                raise
-            await _apply_one_by_one(
-                conn, projection, generation, events, checkpoint, new_checkpoint, isolate=False
-            )
-    finally:
-        CURRENT_SCHEMA.reset(token)
+    await _apply_batch(conn, projection, generation, events, checkpoint, new_checkpoint, False)
 
 
 class _RangeReader:
