@@ -109,7 +109,9 @@ async def test_with_no_notification_at_all_polling_delivers_within_the_poll_inte
             await asyncio.sleep(pause)
             appended = time.monotonic()
             position = await append_one(other_store)
-            assert await follower.delay_of(position, since=appended) < 0.3 + 0.25
+            # The poll interval, and room for a read and an append on two busy cores (the
+            # server pass runs beside the embedded one: 0.62 s was seen there).
+            assert await follower.delay_of(position, since=appended) < 0.3 + 0.5
     assert deaf.notifications == 0
 
 
